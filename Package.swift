@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "steemauth",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "steemauth-web", targets: ["steemauth-web"]),
+        .executable(name: "steemauth-watcher", targets: ["steemauth-watcher"]),
+        .executable(name: "steemauth-devchain", targets: ["steemauth-devchain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    ],
+    targets: [
+        // System libraries: module maps (and typed wrappers for variadic C calls) only.
+        .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CBlake2", providers: [.apt(["libb2-dev"])]),
+
+        // Pure Swift, no I/O, no C: everything that can be decided from values.
+        .target(name: "SteemAuthCore"),
+
+        // The only code that calls libb2, hiredis and libcurl.
+        .target(name: "SteemAuthAdapters", dependencies: [
+            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // libfcgi accept loop and the pre-fork supervisor.
+        .target(name: "FastCGIKit", dependencies: [
+            "CFastCGI", .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The web application (routes, pages) as a library, so tests and the executable share it.
+        .target(name: "SteemAuthWeb", dependencies: [
+            "SteemAuthCore", "SteemAuthAdapters", "FastCGIKit",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SteemAuthWatcher", dependencies: [
+            "SteemAuthCore", "SteemAuthAdapters",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "DevChain", dependencies: [
+            "SteemAuthCore",
+            .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .executableTarget(name: "steemauth-web", dependencies: [
+            "SteemAuthWeb", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "steemauth-watcher", dependencies: [
+            "SteemAuthWatcher", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "steemauth-devchain", dependencies: [
+            "DevChain", "SteemAuthAdapters",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SteemAuthCoreTests", dependencies: ["SteemAuthCore"]),
+        .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters"]),
+    ]
+)

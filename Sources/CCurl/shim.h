@@ -1,0 +1,22 @@
+#ifndef STEEMAUTH_CCURL_SHIM_H
+#define STEEMAUTH_CCURL_SHIM_H
+#include <curl/curl.h>
+
+// curl_easy_setopt / curl_easy_getinfo are variadic: Swift needs typed entry points.
+static inline CURLcode steemauth_curl_set_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode steemauth_curl_set_ptr(CURL *h, CURLoption o, const void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode steemauth_curl_set_offt(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
+typedef size_t (*steemauth_curl_write_cb)(char *, size_t, size_t, void *);
+static inline CURLcode steemauth_curl_set_write(CURL *h, steemauth_curl_write_cb cb, void *ctx) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, cb);
+    if (rc != CURLE_OK) return rc;
+    return curl_easy_setopt(h, CURLOPT_WRITEDATA, ctx);
+}
+static inline CURLcode steemauth_curl_set_header_cb(CURL *h, steemauth_curl_write_cb cb, void *ctx) {
+    CURLcode rc = curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, cb);
+    if (rc != CURLE_OK) return rc;
+    return curl_easy_setopt(h, CURLOPT_HEADERDATA, ctx);
+}
+static inline CURLcode steemauth_curl_get_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode steemauth_curl_cookies(CURL *h, struct curl_slist **v) { return curl_easy_getinfo(h, CURLINFO_COOKIELIST, v); }
+#endif

@@ -1,0 +1,79 @@
+/// A request as nginx passed it: the FastCGI params we use, as raw bytes (they are not always UTF-8).
+public struct Request: Sendable {
+    public var method: String
+    public var path: String
+    public var query: String
+    public var cookie: [UInt8]?
+    public var host: String?
+    public var origin: String?
+    public var referer: String?
+    public var https: Bool
+    public var requestID: String?
+    public var remoteAddress: String?
+    public var body: [UInt8]
+
+    public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
+                origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: String? = nil,
+                remoteAddress: String? = nil, body: [UInt8] = []) {
+        self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
+        self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
+        self.remoteAddress = remoteAddress; self.body = body
+    }
+
+    /// One query parameter's value (`?c=1` → "1").
+    public func queryValue(_ name: String) -> String? {
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv[0] == name { return kv.count > 1 ? String(kv[1]) : "" }
+        }
+        return nil
+    }
+}
+
+public struct Response: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+    public init(status: Int, contentType: String, body: String, headers: [(String, String)] = []) {
+        self.init(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8))
+    }
+
+    /// The CGI-style header block libfcgi expects, then the body (none for HEAD).
+    func serialized(includeBody: Bool) -> [UInt8] {
+        var out = "Status: \(status) \(Self.reason(status))\r\n"
+        for (name, value) in headers { out += "\(name): \(value)\r\n" }
+        out += "Content-Length: \(body.count)\r\n\r\n"
+        var bytes = Array(out.utf8)
+        if includeBody { bytes += body }
+        return bytes
+    }
+
+    static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: return "OK"
+        case 204: return "No Content"
+        case 302: return "Found"
+        case 303: return "See Other"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 413: return "Payload Too Large"
+        case 500: return "Internal Server Error"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        default: return "Status"
+        }
+    }
+}
+
+/// What a worker runs for each request. One instance per worker process, created after fork.
+public protocol RequestHandler {
+    mutating func handle(_ request: Request) -> Response
+}

@@ -1,0 +1,244 @@
+import CFastCGI
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+public struct PoolSettings: Sendable, Equatable {
+    public var listenPath: String          // unix socket path or host:port (libfcgi's form)
+    public var isUnixSocket: Bool
+    public var socketMode: Int
+    public var backlog: Int
+    public var workers: Int
+    public var maxRequests: Int
+    public var shutdownTimeout: Int
+    public init(listenPath: String, isUnixSocket: Bool, socketMode: Int, backlog: Int, workers: Int, maxRequests: Int, shutdownTimeout: Int) {
+        self.listenPath = listenPath; self.isUnixSocket = isUnixSocket; self.socketMode = socketMode; self.backlog = backlog
+        self.workers = workers; self.maxRequests = maxRequests; self.shutdownTimeout = shutdownTimeout
+    }
+}
+
+/// The pre-fork master, after php-fpm's `pm = static`: it owns the listen socket and its workers,
+/// turns signals into actions in one loop (sigtimedwait; no async handlers), reaps and respawns.
+public final class Supervisor {
+    private struct Child { let pid: pid_t; let started: Int64; var draining: Bool; var drainStarted: Int64 }
+
+    private var settings: PoolSettings
+    private let logger: Logger
+    private let workerMain: (Int32, Int) -> Int32
+    private let reload: () -> PoolSettings?
+    private var listenFD: Int32 = -1
+    private var children: [pid_t: Child] = [:]
+    private var pendingReplacement: [pid_t] = []
+    private var recentDeaths: [Int64] = []
+    private var lastSpawn: Int64 = 0
+    private let handled: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1]
+
+    /// `workerMain(listenFD, maxRequests)` runs in each forked child and returns its exit code.
+    /// `reload` runs in the master on SIGHUP; nil keeps the old state (and logs why).
+    public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?,
+                workerMain: @escaping (Int32, Int) -> Int32) {
+        self.settings = settings
+        self.logger = logger
+        self.reload = reload
+        self.workerMain = workerMain
+    }
+
+    public struct StartError: Error, CustomStringConvertible { public let description: String }
+
+    /// Runs until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
+    public func run() throws(StartError) -> Int32 {
+        FCGX_Init()
+        if settings.isUnixSocket { unlink(settings.listenPath) }
+        listenFD = FCGX_OpenSocket(settings.listenPath, Int32(settings.backlog))
+        guard listenFD >= 0 else { throw StartError(description: "cannot listen on \(settings.listenPath): \(String(cString: strerror(errno)))") }
+        if settings.isUnixSocket { chmod(settings.listenPath, mode_t(settings.socketMode)) }
+        logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "workers": "\(settings.workers)",
+                                                  "backlog": "\(settings.backlog)", "max_requests": "\(settings.maxRequests)"])
+        var set = signalSet()
+        sigprocmask(SIG_BLOCK, &set, nil)
+        maintain()
+        while true {
+            var info = siginfo_t()
+            var wait = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+            let sig = sigtimedwait(&set, &info, &wait)
+            switch sig {
+            case SIGTERM, SIGINT, SIGQUIT:
+                logger.notice("pool: stopping", metadata: ["signal": "\(sig)"])
+                stopAll()
+                return 0
+            case SIGHUP:
+                beginReload()
+            case SIGUSR1:
+                // A worker reached max requests: start its replacement before it leaves.
+                let pid = info._sifields._kill.si_pid
+                if var child = children[pid], !child.draining {
+                    child.draining = true
+                    child.drainStarted = monotonicNow()
+                    children[pid] = child
+                }
+            default: break
+            }
+            reap()
+            replaceOneOldWorker()
+            maintain()
+            killOverdueDrainers()
+        }
+    }
+
+    private func signalSet() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in handled { sigaddset(&set, s) }
+        return set
+    }
+
+    private func spawn() {
+        let pid = fork()
+        if pid < 0 {
+            logger.error("pool: fork failed", metadata: ["errno": "\(errno)"])
+            return
+        }
+        if pid == 0 {
+            // Child: undo the master's blocked mask, stop on TERM/QUIT/INT, die with the master.
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            sigprocmask(SIG_SETMASK, &empty, nil)
+            for s in [SIGCHLD, SIGUSR1] { signal(s, SIG_DFL) }
+            _ = steemauth_install_worker_handlers()
+            _ = steemauth_die_with_parent()
+            if getppid() == 1 { _exit(0) }
+            _exit(workerMain(listenFD, settings.maxRequests))
+        }
+        let now = monotonicNow()
+        lastSpawn = now
+        children[pid] = Child(pid: pid, started: now, draining: false, drainStarted: 0)
+        logger.info("pool: worker started", metadata: ["pid": "\(pid)"])
+    }
+
+    private func reap() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { break }
+            guard let child = children.removeValue(forKey: pid) else { continue }
+            pendingReplacement.removeAll { $0 == pid }
+            let uptime = Double(monotonicNow() - child.started) / 1000
+            let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
+            let how = signaled ? "signal \(status & 0x7f)" : "exit \((status >> 8) & 0xff)"
+            if child.draining {
+                logger.info("pool: worker left", metadata: ["pid": "\(pid)", "status": "\(how)", "uptime_s": "\(uptime)"])
+            } else {
+                recentDeaths.append(monotonicNow())
+                logger.warning("pool: worker died", metadata: ["pid": "\(pid)", "status": "\(how)", "uptime_s": "\(uptime)"])
+            }
+        }
+    }
+
+    /// Keeps `workers` non-draining children; throttles only a crash loop (> 10 deaths in 10 s).
+    private func maintain() {
+        let now = monotonicNow()
+        recentDeaths.removeAll { now - $0 > 10_000 }
+        while children.values.filter({ !$0.draining }).count < settings.workers {
+            if recentDeaths.count > 10 && now - lastSpawn < 1000 {
+                logger.error("pool: workers crash-looping, respawn throttled to 1/s", metadata: ["deaths_10s": "\(recentDeaths.count)"])
+                return
+            }
+            spawn()
+        }
+        // After a reload that lowered the count, retire the surplus.
+        var surplus = children.values.filter { !$0.draining }.count - settings.workers
+        for pid in children.keys where surplus > 0 && !children[pid]!.draining {
+            drain(pid); surplus -= 1
+        }
+    }
+
+    private func beginReload() {
+        guard let fresh = reload() else {
+            logger.error("pool: reload failed, keeping the running configuration")
+            return
+        }
+        if fresh.listenPath != settings.listenPath || fresh.backlog != settings.backlog {
+            logger.warning("pool: a new listen address or backlog takes a restart; keeping the open socket")
+        }
+        settings.workers = fresh.workers
+        settings.maxRequests = fresh.maxRequests
+        settings.shutdownTimeout = fresh.shutdownTimeout
+        pendingReplacement = children.values.filter { !$0.draining }.map(\.pid)
+        logger.notice("pool: reloading, replacing workers one by one", metadata: ["workers": "\(pendingReplacement.count)"])
+    }
+
+    /// One old worker at a time: its replacement is forked first, then it finishes its request and leaves.
+    private func replaceOneOldWorker() {
+        guard !children.values.contains(where: { $0.draining }), let pid = pendingReplacement.first else { return }
+        pendingReplacement.removeFirst()
+        guard children[pid] != nil else { return }
+        drain(pid)
+    }
+
+    private func drain(_ pid: pid_t) {
+        guard var child = children[pid] else { return }
+        child.draining = true
+        child.drainStarted = monotonicNow()
+        children[pid] = child
+        spawnIfShort()
+        kill(pid, SIGTERM)
+    }
+
+    private func spawnIfShort() {
+        if children.values.filter({ !$0.draining }).count < settings.workers { spawn() }
+    }
+
+    private func killOverdueDrainers() {
+        let now = monotonicNow()
+        for child in children.values where child.draining && now - child.drainStarted > Int64(settings.shutdownTimeout) * 1000 {
+            logger.warning("pool: worker did not stop in time, killing", metadata: ["pid": "\(child.pid)"])
+            kill(child.pid, SIGKILL)
+        }
+    }
+
+    /// graceful (TERM) → wait up to the timeout → KILL; then close and remove the socket.
+    private func stopAll() {
+        pendingReplacement.removeAll()
+        for pid in children.keys { kill(pid, SIGTERM) }
+        let deadline = monotonicNow() + Int64(settings.shutdownTimeout) * 1000
+        var set = signalSet()
+        while !children.isEmpty && monotonicNow() < deadline {
+            var info = siginfo_t()
+            var wait = timespec(tv_sec: 0, tv_nsec: 50_000_000)
+            _ = sigtimedwait(&set, &info, &wait)
+            reapQuietly()
+        }
+        for pid in children.keys {
+            logger.warning("pool: worker still running after \(settings.shutdownTimeout)s, killing", metadata: ["pid": "\(pid)"])
+            kill(pid, SIGKILL)
+        }
+        while !children.isEmpty {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, 0)
+            if pid < 0 { break }
+            children.removeValue(forKey: pid)
+        }
+        close(listenFD)
+        if settings.isUnixSocket { unlink(settings.listenPath) }
+        logger.notice("pool: stopped")
+    }
+
+    private func reapQuietly() {
+        var status: Int32 = 0
+        while true {
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { break }
+            children.removeValue(forKey: pid)
+        }
+    }
+}
+
+/// Tells the master (the parent) that this worker is about to recycle itself.
+public func notifyMasterOfRecycle() { kill(getppid(), SIGUSR1) }
+
+func monotonicNow() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}

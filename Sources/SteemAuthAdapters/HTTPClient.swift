@@ -1,0 +1,129 @@
+import CCurl
+
+/// A blocking libcurl easy handle, reused across requests (keeps the connection to a node alive).
+public final class HTTPClient {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(name: String, value: String)]
+        public var body: [UInt8]
+        public func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+        public func headers(_ name: String) -> [String] {
+            headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+        }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    private final class Sink {
+        var body: [UInt8] = []
+        var headerLines: [String] = []
+        let limit: Int
+        var overflowed = false
+        init(limit: Int) { self.limit = limit }
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+    private let handle: UnsafeMutableRawPointer
+    nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// `cookieJar`: keep cookies between requests in memory, as a browser would.
+    public init(cookieJar: Bool = false) {
+        _ = Self.globalInit
+        handle = curl_easy_init()
+        if cookieJar { _ = steemauth_curl_set_ptr(handle, CURLOPT_COOKIEFILE, "") }
+        _ = steemauth_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+    }
+
+    deinit { curl_easy_cleanup(handle) }
+
+    public func request(_ method: String = "GET", url: String, headers: [String] = [], body: [UInt8]? = nil,
+                        timeoutSeconds: Double = 5, maxBytes: Int = 16 << 20) throws(Failure) -> Response {
+        let sink = Sink(limit: maxBytes)
+        let ctx = Unmanaged.passRetained(sink)
+        defer { ctx.release() }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for h in headers { list = curl_slist_append(list, h) }
+        defer { curl_slist_free_all(list) }
+
+        let writer: steemauth_curl_write_cb = { data, size, count, userdata in
+            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+            let n = size * count
+            if sink.body.count + n > sink.limit { sink.overflowed = true; return 0 }
+            data!.withMemoryRebound(to: UInt8.self, capacity: n) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+        let headerWriter: steemauth_curl_write_cb = { data, size, count, userdata in
+            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+            let n = size * count
+            let line = data!.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+            if line.hasPrefix("HTTP/") { sink.headerLines.removeAll() }   // a new response (after 100-continue)
+            sink.headerLines.append(line)
+            return n
+        }
+        _ = steemauth_curl_set_ptr(handle, CURLOPT_URL, url)
+        _ = steemauth_curl_set_ptr(handle, CURLOPT_HTTPHEADER, list)
+        _ = steemauth_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(timeoutSeconds * 1000))
+        _ = steemauth_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeoutSeconds, 2) * 1000))
+        _ = steemauth_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        _ = steemauth_curl_set_write(handle, writer, ctx.toOpaque())
+        _ = steemauth_curl_set_header_cb(handle, headerWriter, ctx.toOpaque())
+        _ = steemauth_curl_set_long(handle, CURLOPT_NOBODY, method == "HEAD" ? 1 : 0)
+        _ = steemauth_curl_set_long(handle, CURLOPT_HTTPGET, 1)
+        if method != "GET" && method != "HEAD" {
+            _ = steemauth_curl_set_ptr(handle, CURLOPT_CUSTOMREQUEST, method)
+        } else {
+            _ = steemauth_curl_set_ptr(handle, CURLOPT_CUSTOMREQUEST, nil)
+        }
+        let rc: CURLcode = (body ?? []).withUnsafeBufferPointer { b in
+            if body != nil {
+                _ = steemauth_curl_set_long(handle, CURLOPT_POSTFIELDSIZE, b.count)
+                _ = steemauth_curl_set_long(handle, CURLOPT_POST, 1)
+                _ = steemauth_curl_set_ptr(handle, CURLOPT_POSTFIELDS, b.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(Self.emptyBody))
+            }
+            return curl_easy_perform(handle)
+        }
+        if body != nil { _ = steemauth_curl_set_ptr(handle, CURLOPT_POSTFIELDS, nil) }
+        if sink.overflowed { throw Failure(message: "reply larger than \(maxBytes) bytes") }
+        guard rc == CURLE_OK else { throw Failure(message: String(cString: curl_easy_strerror(rc))) }
+        var status = 0
+        _ = steemauth_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        let parsed: [(name: String, value: String)] = sink.headerLines.compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+            return (String(line[..<colon]), value)
+        }
+        return Response(status: status, headers: parsed, body: sink.body)
+    }
+
+    /// The cookies the jar holds, in Netscape format lines (for tests and debugging).
+    public func cookieValue(named name: String) -> String? {
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        withUnsafeMutablePointer(to: &list) { p in
+            _ = steemauth_curl_cookies(handle, p)
+        }
+        defer { curl_slist_free_all(list) }
+        var node = list
+        var found: String? = nil
+        while let n = node {
+            let fields = String(cString: n.pointee.data).split(separator: "\t", omittingEmptySubsequences: false)
+            if fields.count >= 7, fields[5] == name { found = String(fields[6]) }
+            node = n.pointee.next
+        }
+        return found
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}

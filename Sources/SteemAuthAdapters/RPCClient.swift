@@ -1,0 +1,128 @@
+import FoundationEssentials
+import Logging
+import SteemAuthCore
+
+public struct RPCFailure: Error, Sendable, CustomStringConvertible {
+    public let node: String
+    public let reason: String
+    public var description: String { "\(node): \(reason)" }
+}
+
+/// JSON-RPC over libcurl to an ordered list of nodes. A node that times out, refuses, answers a
+/// non-200 status, an error object or anything undecodable is skipped for the next one; the
+/// caller sees a failure only when every node failed.
+public final class RPCClient {
+    public enum Form: Sendable { case dotted, appbaseCall }
+
+    public let nodes: [String]
+    public var timeoutSeconds: Double
+    public var form: Form
+    public var maxReplyBytes: Int
+    private var preferred = 0
+    private var nextID: Int64 = 1
+    private var clients: [HTTPClient]
+    private let logger: Logger
+    /// Counters by node, for metrics and tests.
+    public private(set) var failures: [String: Int] = [:]
+    public private(set) var calls: [String: Int] = [:]
+
+    public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20, logger: Logger) {
+        precondition(!nodes.isEmpty)
+        self.nodes = nodes
+        self.timeoutSeconds = timeoutSeconds
+        self.form = form
+        self.maxReplyBytes = maxReplyBytes
+        self.clients = nodes.map { _ in HTTPClient() }
+        self.logger = logger
+    }
+
+    public var currentNode: String { nodes[preferred] }
+
+    /// One call; `nil` when the node answered `"result": null` (e.g. get_block past the head).
+    public func call<T: Decodable & Sendable>(_ method: String, _ params: JSONValue, as type: T.Type) throws(RPCFailure) -> T? {
+        try batch([(method, params)], as: type)[0]
+    }
+
+    /// Many calls of the same result type in one HTTP request; replies are matched by `id`.
+    public func batch<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], as type: T.Type) throws(RPCFailure) -> [T?] {
+        var last = RPCFailure(node: "-", reason: "no nodes")
+        for attempt in 0..<nodes.count {
+            let index = (preferred + attempt) % nodes.count
+            do {
+                let result = try perform(calls, node: index, as: type)
+                if index != preferred {
+                    logger.notice("rpc: switched to node", metadata: ["node": "\(nodes[index])"])
+                    preferred = index
+                }
+                return result
+            } catch {
+                last = error
+                failures[nodes[index], default: 0] += 1
+                logger.warning("rpc: node failed, trying next", metadata: ["node": "\(nodes[index])", "reason": "\(error.reason)"])
+            }
+        }
+        throw last
+    }
+
+    private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
+        let url = nodes[node]
+        self.calls[url, default: 0] += 1
+        let requests = calls.map { call -> RPCRequest in
+            defer { nextID += 1 }
+            switch form {
+            case .dotted: return RPCRequest(id: nextID, method: call.0, params: call.1)
+            case .appbaseCall:
+                let parts = call.0.split(separator: ".")
+                return .call(id: nextID, api: String(parts[0]), method: String(parts.last!), params: call.1)
+            }
+        }
+        let single = requests.count == 1
+        let body: Data
+        do {
+            body = single ? try JSONEncoder().encode(requests[0]) : try JSONEncoder().encode(requests)
+        } catch { throw RPCFailure(node: url, reason: "encoding request: \(error)") }
+
+        let response: HTTPClient.Response
+        do {
+            response = try clients[node].request("POST", url: url, headers: ["Content-Type: application/json", "Expect:"],
+                                                 body: Array(body), timeoutSeconds: timeoutSeconds, maxBytes: maxReplyBytes)
+        } catch { throw RPCFailure(node: url, reason: error.message) }
+        guard response.status == 200 else {
+            throw RPCFailure(node: url, reason: "HTTP \(response.status): \(response.text.prefix(120))")
+        }
+        let replies: [RPCResponse<T>]
+        do {
+            let data = Data(response.body)
+            replies = single ? [try JSONDecoder().decode(RPCResponse<T>.self, from: data)]
+                             : try JSONDecoder().decode([RPCResponse<T>].self, from: data)
+        } catch {
+            // A batch reply may be one error object for the whole batch.
+            if !single, let whole = try? JSONDecoder().decode(RPCResponse<JSONValue>.self, from: Data(response.body)), let e = whole.error {
+                throw RPCFailure(node: url, reason: e.description)
+            }
+            throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(response.text.prefix(80))")
+        }
+        var byID: [JSONValue: RPCResponse<T>] = [:]
+        for r in replies { if let id = r.id { byID[id] = r } }
+        var out: [T?] = []
+        for request in requests {
+            guard let reply = single ? replies.first : byID[request.id] else {
+                throw RPCFailure(node: url, reason: "no reply for id \(request.id)")
+            }
+            if let e = reply.error { throw RPCFailure(node: url, reason: e.description) }
+            out.append(reply.result)
+        }
+        return out
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? DecodingError {
+            switch e {
+            case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c), .dataCorrupted(let c):
+                return c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
+            @unknown default: return "\(e)"
+            }
+        }
+        return "\(error)"
+    }
+}

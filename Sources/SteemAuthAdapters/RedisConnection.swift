@@ -1,0 +1,205 @@
+import CHiredis
+#if canImport(Glibc)
+import Glibc
+#endif
+import SteemAuthCore
+
+public enum RedisReply: Equatable, Sendable {
+    case status(String), error(String), integer(Int64), bulk([UInt8]), array([RedisReply]), null
+
+    public var string: String? {
+        switch self {
+        case .bulk(let b): return String(decoding: b, as: UTF8.self)
+        case .status(let s): return s
+        case .integer(let i): return String(i)
+        default: return nil
+        }
+    }
+    public var integer: Int64? {
+        switch self {
+        case .integer(let i): return i
+        case .bulk: return string.flatMap { Int64($0) }
+        default: return nil
+        }
+    }
+    public var array: [RedisReply]? { if case .array(let a) = self { return a }; return nil }
+}
+
+public struct RedisError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case unavailable, connectionLost, server }
+    public let kind: Kind
+    public let message: String
+    public var description: String { "redis \(kind): \(message)" }
+}
+
+/// One blocking hiredis connection. A context that saw an I/O error is dropped, never reused, and
+/// re-opened on a later call after a backoff (50 ms doubling to 1 s).
+public final class RedisConnection {
+    private let endpoint: RedisEndpoint
+    private let connectTimeoutMs: Int
+    private let commandTimeoutMs: Int
+    private var context: UnsafeMutablePointer<redisContext>?
+    private var backoffMs: Int64 = 0
+    private var nextAttemptAt: Int64 = 0
+    private var scriptSHA: [String: String] = [:]
+
+    public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
+        self.endpoint = endpoint
+        self.connectTimeoutMs = connectTimeoutMs
+        self.commandTimeoutMs = commandTimeoutMs
+    }
+
+    deinit { if let context { redisFree(context) } }
+
+    public var isConnected: Bool { context != nil }
+
+    /// Sends several commands in one round trip and returns their replies in order.
+    public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        let ctx = try connectedContext()
+        for argv in commands { try append(ctx, argv.map { Array($0.utf8) }) }
+        var replies: [RedisReply] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer? = nil
+            guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
+                throw drop("reading reply: \(errorText(ctx))")
+            }
+            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.convert(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    public func command(_ argv: [String]) throws(RedisError) -> RedisReply {
+        try pipeline([argv])[0]
+    }
+
+    /// EVALSHA with a fallback to EVAL when the server has not seen the script (after a restart).
+    public func eval(_ script: LuaScript, keys: [String] = [], args: [String]) throws(RedisError) -> RedisReply {
+        let tail = [String(keys.count)] + keys + args
+        if let sha = scriptSHA[script.name] {
+            let reply = try command(["EVALSHA", sha] + tail)
+            guard case .error(let e) = reply, e.hasPrefix("NOSCRIPT") else { return reply }
+        }
+        // First use on this connection, or the server restarted: send the source once and remember its sha.
+        let reply = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail])
+        if let sha = reply[0].string { scriptSHA[script.name] = sha }
+        return reply[1]
+    }
+
+    private func append(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [[UInt8]]) throws(RedisError) {
+        var pointers: [UnsafePointer<CChar>?] = []
+        var lengths: [Int] = argv.map(\.count)
+        let storage = argv.map { bytes -> UnsafeMutablePointer<CChar> in
+            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+            bytes.withUnsafeBufferPointer { b in
+                if let base = b.baseAddress { p.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { $0.update(from: base, count: bytes.count) } }
+            }
+            return p
+        }
+        defer { storage.forEach { $0.deallocate() } }
+        pointers = storage.map { UnsafePointer($0) }
+        let rc = pointers.withUnsafeMutableBufferPointer { pb in
+            lengths.withUnsafeMutableBufferPointer { lb in
+                redisAppendCommandArgv(ctx, Int32(argv.count), pb.baseAddress, lb.baseAddress)
+            }
+        }
+        if rc != REDIS_OK { throw drop("queueing command: \(errorText(ctx))") }
+    }
+
+    private func connectedContext() throws(RedisError) -> UnsafeMutablePointer<redisContext> {
+        if let context { return context }
+        let now = monotonicMilliseconds()
+        if now < nextAttemptAt {
+            throw RedisError(kind: .unavailable, message: "reconnect backoff (\(nextAttemptAt - now) ms left)")
+        }
+        var tv = timeval(tv_sec: connectTimeoutMs / 1000, tv_usec: (connectTimeoutMs % 1000) * 1000)
+        let ctx: UnsafeMutablePointer<redisContext>?
+        switch endpoint.location {
+        case .tcp(let host, let port): ctx = redisConnectWithTimeout(host, Int32(port), tv)
+        case .unix(let path): ctx = redisConnectUnixWithTimeout(path, tv)
+        }
+        guard let ctx else { throw failConnect("out of memory") }
+        if ctx.pointee.err != 0 {
+            let message = errorText(ctx)
+            redisFree(ctx)
+            throw failConnect(message)
+        }
+        tv = timeval(tv_sec: commandTimeoutMs / 1000, tv_usec: (commandTimeoutMs % 1000) * 1000)
+        _ = redisSetTimeout(ctx, tv)
+        context = ctx
+        do {
+            var setup: [[String]] = []
+            if let password = endpoint.password {
+                setup.append(endpoint.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
+            }
+            if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
+            if !setup.isEmpty {
+                for reply in try pipeline(setup) {
+                    if case .error(let e) = reply {
+                        // Never echo the password; the server's message does not contain it.
+                        disconnect()
+                        throw failConnect("setup refused: \(e)")
+                    }
+                }
+            }
+        }
+        backoffMs = 0
+        nextAttemptAt = 0
+        return ctx
+    }
+
+    private func failConnect(_ message: String) -> RedisError {
+        backoffMs = backoffMs == 0 ? 50 : min(backoffMs * 2, 1000)
+        nextAttemptAt = monotonicMilliseconds() + backoffMs
+        return RedisError(kind: .unavailable, message: "connect to \(endpoint): \(message)")
+    }
+
+    private func drop(_ message: String) -> RedisError {
+        disconnect()
+        backoffMs = 50
+        nextAttemptAt = monotonicMilliseconds() + backoffMs
+        return RedisError(kind: .connectionLost, message: message)
+    }
+
+    public func disconnect() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    private func errorText(_ ctx: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: ctx.pointee.errstr) { raw in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
+    private static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RedisReply {
+        let reply = r.pointee
+        func bytes() -> [UInt8] {
+            guard let str = reply.str, reply.len > 0 else { return [] }
+            return str.withMemoryRebound(to: UInt8.self, capacity: Int(reply.len)) { Array(UnsafeBufferPointer(start: $0, count: Int(reply.len))) }
+        }
+        switch reply.type {
+        case REDIS_REPLY_STRING: return .bulk(bytes())
+        case REDIS_REPLY_STATUS: return .status(String(decoding: bytes(), as: UTF8.self))
+        case REDIS_REPLY_ERROR: return .error(String(decoding: bytes(), as: UTF8.self))
+        case REDIS_REPLY_INTEGER: return .integer(reply.integer)
+        case REDIS_REPLY_ARRAY:
+            var items: [RedisReply] = []
+            for i in 0..<Int(reply.elements) {
+                if let e = reply.element[i] { items.append(convert(e)) } else { items.append(.null) }
+            }
+            return .array(items)
+        default: return .null
+        }
+    }
+}
+
+/// A server-side script, run atomically by Redis.
+public struct LuaScript: Sendable {
+    public let name: String
+    public let source: String
+    public init(name: String, source: String) { self.name = name; self.source = source }
+}

@@ -1,0 +1,77 @@
+/// The Lua scripts that make every session transition atomic, one round trip each.
+/// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
+/// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
+enum SessionScripts {
+    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify), denyTTL, watcherKey
+    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, from}
+    static let view = LuaScript(name: "view", source: """
+    local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+    local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
+    local w = redis.call('HMGET', ARGV[10], 'behind', 'updated')
+    local behind = w[1] or ''
+    local skey = p .. 's:' .. id
+    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime')
+    if not s[1] then
+      if mode ~= 'page' then return {'none', '', -1, behind} end
+      redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now)
+      redis.call('EXPIRE', skey, uttl)
+      redis.call('SET', p .. 'c:' .. newcode, id, 'EX', cttl)
+      return {'unbound', newcode, cttl, behind}
+    end
+    if s[1] == 'u' then
+      local code = s[2]
+      local ttl = redis.call('TTL', p .. 'c:' .. code)
+      if ttl <= 0 then
+        code = newcode
+        ttl = cttl
+        redis.call('HSET', skey, 'code', code)
+        redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      end
+      if mode == 'page' then redis.call('EXPIRE', skey, uttl) end
+      return {'unbound', code, ttl, behind}
+    end
+    if s[4] ~= '1' and mode ~= 'verify' then
+      -- first request after the watcher bound it: a new id for the new privilege (OWASP)
+      local nkey = p .. 's:' .. newid
+      redis.call('RENAME', skey, nkey)
+      redis.call('HSET', nkey, 'rot', '1')
+      redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
+      redis.call('SREM', p .. 'a:' .. s[3], id)
+      redis.call('SADD', p .. 'a:' .. s[3], newid)
+      return {'rotated', s[3], -1, behind, s[5] or '', s[6] or '', s[7] or ''}
+    end
+    return {'bound', s[3], -1, behind, s[5] or '', s[6] or '', s[7] or ''}
+    """)
+
+    /// ARGV: prefix, id, denyTTL. Deletes the session and its code, deny-lists the id.
+    static let logout = LuaScript(name: "logout", source: """
+    local p, id, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'code', 'acct')
+    if s[1] then redis.call('DEL', p .. 'c:' .. s[1]) end
+    if s[2] then redis.call('SREM', p .. 'a:' .. s[2], id) end
+    redis.call('DEL', skey)
+    redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
+    return s[2] or ''
+    """)
+
+    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now.
+    /// First valid claim wins: the code is consumed, a bound session is never overwritten.
+    static let claim = LuaScript(name: "claim", source: """
+    local p, memo, acct = ARGV[1], ARGV[2], ARGV[3]
+    local ckey = p .. 'c:' .. memo
+    local id = redis.call('GET', ckey)
+    if not id then return 'unknown_or_expired_code' end
+    local skey = p .. 's:' .. id
+    local st = redis.call('HGET', skey, 'st')
+    if not st then redis.call('DEL', ckey) return 'session_gone' end
+    if st ~= 'u' then return 'already_bound' end
+    redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', ARGV[4], 'tx', ARGV[5], 'btime', ARGV[6], 'bound_at', ARGV[8])
+    redis.call('HDEL', skey, 'code')
+    redis.call('EXPIRE', skey, tonumber(ARGV[7]))
+    redis.call('DEL', ckey)
+    redis.call('SADD', p .. 'a:' .. acct, id)
+    return 'bound'
+    """)
+}

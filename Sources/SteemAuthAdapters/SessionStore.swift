@@ -1,0 +1,99 @@
+import SteemAuthCore
+
+/// What a session request learned from its one Redis round trip.
+public struct SessionView: Equatable, Sendable {
+    public enum State: Equatable, Sendable {
+        case denied                             // logged out or rotated away: the id is dead
+        case none                               // no live session (status/verify never create one)
+        case unbound(memo: String, expiresIn: Int)
+        case bound(account: String, proof: BindingProof?)
+        case rotated(account: String, proof: BindingProof?)   // bound, and the id was just replaced
+    }
+    public var state: State
+    public var behindSeconds: Double?
+}
+
+/// The transaction that proved a binding (the audit trail shown on the report page).
+public struct BindingProof: Equatable, Sendable {
+    public var block: Int64
+    public var transactionID: String
+    public var time: String
+}
+
+public enum ClaimOutcome: String, Sendable {
+    case bound
+    case unknownOrExpiredCode = "unknown_or_expired_code"
+    case sessionGone = "session_gone"
+    case alreadyBound = "already_bound"
+}
+
+/// Session state in Redis. Every call is one round trip.
+public struct SessionStore {
+    public let redis: RedisConnection
+    public let prefix: String
+    public let watcherKey: String
+
+    public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain) {
+        self.redis = redis
+        self.prefix = prefix
+        self.watcherKey = prefix + "w:" + chain.rawValue
+    }
+
+    public enum Mode: String, Sendable { case page, status, verify }
+
+    /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
+    public func view(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
+                     now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
+        let reply = try redis.eval(SessionScripts.view, args: [
+            prefix, id.hex, replacementID.hex, freshMemo, String(now), String(unboundTTL), String(codeTTL),
+            mode.rawValue, String(denyTTL), watcherKey,
+        ])
+        guard let items = reply.array, items.count >= 4, let outcome = items[0].string else {
+            throw RedisError(kind: .server, message: "unexpected view reply \(reply)")
+        }
+        let behind = items[3].string.flatMap(Double.init)
+        let text = items[1].string ?? ""
+        var proof: BindingProof? = nil
+        if items.count >= 7, let block = items[4].integer, let tx = items[5].string, !tx.isEmpty {
+            proof = BindingProof(block: block, transactionID: tx, time: items[6].string ?? "")
+        }
+        switch outcome {
+        case "denied": return SessionView(state: .denied, behindSeconds: behind)
+        case "none": return SessionView(state: .none, behindSeconds: behind)
+        case "unbound": return SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
+        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind)
+        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind)
+        default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
+        }
+    }
+
+    /// Deletes a session and deny-lists its id; returns the account it was bound to, if any.
+    @discardableResult
+    public func logout(id: SessionID, denyTTL: Int) throws(RedisError) -> String? {
+        let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)])
+        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
+        return reply.string.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func ping() throws(RedisError) {
+        let reply = try redis.command(["PING"])
+        guard reply == .status("PONG") else { throw RedisError(kind: .server, message: "PING answered \(reply)") }
+    }
+
+    /// The claim commands for a batch of transfers, to be sent in one pipeline by the watcher.
+    public func claimCommand(memo: String, account: String, block: Int64, transactionID: String,
+                             blockTime: String, boundTTL: Int, now: Int64) -> [String] {
+        let args = [prefix, memo, account, String(block), transactionID, blockTime, String(boundTTL), String(now)]
+        return ["EVAL", SessionScripts.claim.source, "0"] + args
+    }
+
+    public func claim(memo: String, account: String, block: Int64, transactionID: String,
+                      blockTime: String, boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
+        let reply = try redis.eval(SessionScripts.claim, args: [prefix, memo, account, String(block), transactionID,
+                                                                 blockTime, String(boundTTL), String(now)])
+        guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
+            throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,72 @@
+/// Chain timestamps: `"2018-09-16T22:06:48"`, UTC without a zone. Parsed by hand (no Foundation
+/// formatter on the hot path). `1970-01-01T00:00:00` means "never".
+public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringConvertible {
+    public let secondsSinceEpoch: Int64
+
+    public init(secondsSinceEpoch: Int64) { self.secondsSinceEpoch = secondsSinceEpoch }
+
+    public var isNever: Bool { secondsSinceEpoch <= 0 }
+
+    public init?(_ text: String) {
+        var b = Array(text.utf8)
+        if b.last == UInt8(ascii: "Z") { b.removeLast() }      // tolerate an explicit UTC marker
+        if b.count > 19, b[19] == UInt8(ascii: ".") { b = Array(b[0..<19]) }  // and fractions
+        guard b.count == 19, b[4] == 0x2d, b[7] == 0x2d, b[10] == UInt8(ascii: "T"), b[13] == 0x3a, b[16] == 0x3a,
+              let y = Self.number(b[0..<4]), let mo = Self.number(b[5..<7]), let d = Self.number(b[8..<10]),
+              let h = Self.number(b[11..<13]), let mi = Self.number(b[14..<16]), let s = Self.number(b[17..<19]),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+        else { return nil }
+        secondsSinceEpoch = Self.daysFromCivil(y, mo, d) * 86400 + Int64(h * 3600 + mi * 60 + s)
+    }
+
+    public var description: String {
+        let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86400 : (secondsSinceEpoch - 86399) / 86400
+        let rest = secondsSinceEpoch - days * 86400
+        let (y, m, d) = Self.civilFromDays(days)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        var year = String(y)
+        while year.count < 4 { year = "0" + year }
+        return "\(year)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        guard let t = ChainTime(try c.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "bad chain time")
+        }
+        self = t
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+    public static func < (a: ChainTime, b: ChainTime) -> Bool { a.secondsSinceEpoch < b.secondsSinceEpoch }
+
+    private static func number(_ s: ArraySlice<UInt8>) -> Int? {
+        var v = 0
+        for c in s { guard c >= 0x30, c <= 0x39 else { return nil }; v = v * 10 + Int(c - 0x30) }
+        return v
+    }
+
+    // Howard Hinnant's days_from_civil / civil_from_days.
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
+        let y = Int64(m <= 2 ? y0 - 1 : y0)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(m > 2 ? m - 3 : m + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(d) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+    static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

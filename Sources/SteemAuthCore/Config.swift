@@ -1,0 +1,182 @@
+/// Every setting of every steemauth executable, read once from `STEEMAUTH_*` variables (and an
+/// optional env-style file they override). Each executable reads the same set and uses its own keys.
+public struct AppConfig: Sendable {
+    public enum Chain: String, Sendable { case steem, hive }
+
+    public var account: String                 // STEEMAUTH_ACCOUNT: the service account visitors pay
+    public var secret: [UInt8]                 // STEEMAUTH_SECRET: cookie MAC key
+    public var previousSecret: [UInt8]?        // STEEMAUTH_PREVIOUS_SECRET: still accepted, never used to sign
+    public var redis: RedisEndpoint            // STEEMAUTH_REDIS_URL
+    public var redisPrefix: String             // STEEMAUTH_REDIS_PREFIX
+    public var listen: ListenAddress           // STEEMAUTH_LISTEN
+    public var socketMode: Int                 // STEEMAUTH_SOCKET_MODE (octal, unix sockets)
+    public var backlog: Int                    // STEEMAUTH_BACKLOG
+    public var workers: Int                    // STEEMAUTH_WORKERS
+    public var maxRequests: Int                // STEEMAUTH_MAX_REQUESTS (0 = never recycle)
+    public var shutdownTimeout: Int            // STEEMAUTH_SHUTDOWN_TIMEOUT seconds
+    public var templates: String               // STEEMAUTH_TEMPLATES directory
+    public var memoPrefix: String              // STEEMAUTH_MEMO_PREFIX
+    public var chain: Chain                    // STEEMAUTH_CHAIN
+    public var nodes: [String]                 // STEEMAUTH_NODES
+    public var staleDays: Int                  // STEEMAUTH_STALE_DAYS
+    public var unboundTTL: Int                 // STEEMAUTH_UNBOUND_TTL seconds
+    public var boundTTL: Int                   // STEEMAUTH_BOUND_TTL seconds
+    public var codeTTL: Int                    // STEEMAUTH_CODE_TTL seconds
+    public var secureCookies: Bool             // STEEMAUTH_SECURE_COOKIES: always add Secure
+    public var assets: [String]                // STEEMAUTH_ASSETS: accepted symbols
+    public var minAmount: Asset                // STEEMAUTH_MIN_AMOUNT, e.g. "0.001"
+    public var maxLag: Int                     // STEEMAUTH_MAX_LAG seconds
+    public var rpcTimeout: Double              // STEEMAUTH_RPC_TIMEOUT seconds
+    public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
+    public var logLevel: String                // STEEMAUTH_LOG_LEVEL
+
+    public enum Key: String, CaseIterable, Sendable {
+        case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
+        case redisURL = "STEEMAUTH_REDIS_URL", redisPrefix = "STEEMAUTH_REDIS_PREFIX"
+        case listen = "STEEMAUTH_LISTEN", socketMode = "STEEMAUTH_SOCKET_MODE", backlog = "STEEMAUTH_BACKLOG"
+        case workers = "STEEMAUTH_WORKERS", maxRequests = "STEEMAUTH_MAX_REQUESTS"
+        case shutdownTimeout = "STEEMAUTH_SHUTDOWN_TIMEOUT", templates = "STEEMAUTH_TEMPLATES"
+        case memoPrefix = "STEEMAUTH_MEMO_PREFIX", chain = "STEEMAUTH_CHAIN", nodes = "STEEMAUTH_NODES"
+        case staleDays = "STEEMAUTH_STALE_DAYS", unboundTTL = "STEEMAUTH_UNBOUND_TTL"
+        case boundTTL = "STEEMAUTH_BOUND_TTL", codeTTL = "STEEMAUTH_CODE_TTL"
+        case secureCookies = "STEEMAUTH_SECURE_COOKIES", assets = "STEEMAUTH_ASSETS"
+        case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
+        case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", confirmations = "STEEMAUTH_CONFIRMATIONS"
+        case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
+    }
+
+    /// Builds the config. `required` names the keys this executable cannot run without.
+    public static func load(environment env: [String: String], file: [String: String] = [:],
+                            required: Set<Key> = [.account, .secret]) throws(ConfigError) -> AppConfig {
+        let source = ConfigSource(values: file.merging(env.filter { $0.key.hasPrefix("STEEMAUTH_") }) { _, e in e })
+        for key in required where source.raw(key) == nil {
+            throw ConfigError(key: key, message: "is required")
+        }
+        let chain = try source.value(.chain, default: Chain.steem) { Chain(rawValue: $0) }
+        let defaultAssets = chain == .steem ? "STEEM,SBD" : "HIVE,HBD"
+        let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
+        let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }
+        return AppConfig(
+            account: try source.value(.account, default: "") { isValidAccountName($0) ? $0 : nil },
+            secret: secret ?? [],
+            previousSecret: try source.value(.previousSecret, default: nil as [UInt8]?, secret: true) { parseKey($0) },
+            redis: try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) },
+            redisPrefix: try source.value(.redisPrefix, default: "steemauth:") { p in
+                p.utf8.count <= 64 && !p.contains(" ") ? p : nil },
+            listen: try source.value(.listen, default: ListenAddress.tcp(host: "127.0.0.1", port: 9000)) { ListenAddress.parse($0) },
+            socketMode: try source.value(.socketMode, default: 0o660) { Int($0, radix: 8).flatMap { (0...0o777).contains($0) ? $0 : nil } },
+            backlog: try source.int(.backlog, default: 511, range: 1...65535),
+            workers: try source.int(.workers, default: 4, range: 1...256),
+            maxRequests: try source.int(.maxRequests, default: 0, range: 0...Int(Int32.max)),
+            shutdownTimeout: try source.int(.shutdownTimeout, default: 10, range: 1...3600),
+            templates: try source.value(.templates, default: "templates") { $0.isEmpty ? nil : $0 },
+            memoPrefix: try source.value(.memoPrefix, default: "") { MemoPrefix.isValid($0) ? $0 : nil },
+            chain: chain,
+            nodes: try source.value(.nodes, default: [defaultNode]) { text in
+                let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+                return !list.isEmpty && list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil },
+            staleDays: try source.int(.staleDays, default: 40, range: 1...36500),
+            unboundTTL: try source.int(.unboundTTL, default: 7200, range: 60...86400 * 7),
+            boundTTL: try source.int(.boundTTL, default: 30 * 86400, range: 60...86400 * 366),
+            codeTTL: try source.int(.codeTTL, default: 900, range: 30...86400),
+            secureCookies: try source.value(.secureCookies, default: false) { parseBool($0) },
+            assets: try source.value(.assets, default: defaultAssets.split(separator: ",").map(String.init)) { text in
+                let list = text.split(separator: ",").map { String($0).trimmingSpaces.uppercased() }
+                return !list.isEmpty && list.allSatisfy { Asset.parseLegacy("1.000 \($0)") != nil } ? list : nil },
+            minAmount: try source.value(.minAmount, default: Asset.parseLegacy("0.001 STEEM")!) { text in
+                Asset.parseLegacy(text + " STEEM").flatMap { $0.milliUnits > 0 ? $0 : nil } },
+            maxLag: try source.int(.maxLag, default: 120, range: 1...86400),
+            rpcTimeout: try source.value(.rpcTimeout, default: 5.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            confirmations: try source.int(.confirmations, default: 0, range: 0...1000),
+            logLevel: try source.value(.logLevel, default: "info") {
+                ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil }
+        )
+    }
+
+    /// The amount the ask page tells visitors to send, e.g. "0.001 STEEM".
+    public var displayAmount: String {
+        let shown = Asset(units: minAmount.milliUnits, precision: 3, kind: .core, symbol: assets.first ?? "STEEM")
+        return shown.description
+    }
+
+    /// A key is 64 to 128 hex characters (32 to 64 bytes).
+    static func parseKey(_ text: String) -> [UInt8]? {
+        guard (64...128).contains(text.utf8.count), text.utf8.count % 2 == 0 else { return nil }
+        return Hex.decodeAnyCase(text)
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off", "": return false
+        default: return nil
+        }
+    }
+
+    /// Steem/Hive account names: 3-16 characters, dot-separated segments of [a-z0-9-] starting with a letter.
+    public static func isValidAccountName(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (3...16).contains(b.count) else { return false }
+        for segment in b.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            guard segment.count >= 3, let first = segment.first, first >= 0x61, first <= 0x7a,
+                  let last = segment.last, last != UInt8(ascii: "-"),
+                  segment.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") })
+            else { return false }
+        }
+        return true
+    }
+
+    /// Parses an env-style file: `KEY=VALUE` lines, `#` comments, optional surrounding quotes.
+    public static func parseEnvFile(_ text: String) throws(ConfigError) -> [String: String] {
+        var out: [String: String] = [:]
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(rawLine).trimmingSpaces
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingSpaces }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigError(key: .config, message: "line \(number + 1) is not KEY=VALUE")
+            }
+            let key = String(line[..<eq]).trimmingSpaces
+            var value = String(line[line.index(after: eq)...]).trimmingSpaces
+            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
+                value = String(value.dropFirst().dropLast())
+            }
+            out[key] = value
+        }
+        return out
+    }
+}
+
+/// A configuration problem, naming the key and never a secret's value.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let key: AppConfig.Key
+    public let message: String
+    public init(key: AppConfig.Key, message: String) { self.key = key; self.message = message }
+    public var description: String { "\(key.rawValue) \(message)" }
+}
+
+struct ConfigSource {
+    let values: [String: String]
+
+    func raw(_ key: AppConfig.Key) -> String? { values[key.rawValue] }
+
+    func value<T>(_ key: AppConfig.Key, default fallback: T, secret: Bool = false,
+                  _ parse: (String) -> T?) throws(ConfigError) -> T {
+        guard let text = raw(key) else { return fallback }
+        if let v = parse(text) { return v }
+        throw ConfigError(key: key, message: secret ? "is not valid (expected 64 to 128 hex characters)" : "has an invalid value '\(text)'")
+    }
+
+    func int(_ key: AppConfig.Key, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        try value(key, default: fallback) { Int($0).flatMap { range.contains($0) ? $0 : nil } }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

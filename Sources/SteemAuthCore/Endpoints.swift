@@ -1,0 +1,94 @@
+/// Where the pool listens: a unix socket path or a TCP `host:port`.
+public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    case unix(path: String)
+    case tcp(host: String, port: Int)
+
+    public static func parse(_ text: String) -> ListenAddress? {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            return path.hasPrefix("/") && path.utf8.count < 108 ? .unix(path: path) : nil
+        }
+        guard let (host, port) = splitHostPort(text) else { return nil }
+        return .tcp(host: host, port: port)
+    }
+
+    /// The form libfcgi's FCGX_OpenSocket takes: a path, or `host:port`.
+    public var fcgiSocketPath: String {
+        switch self {
+        case .unix(let path): return path
+        case .tcp(let host, let port): return "\(host):\(port)"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .unix(let path): return "unix:\(path)"
+        case .tcp(let host, let port): return "\(host):\(port)"
+        }
+    }
+}
+
+/// `redis://[user:pass@]host:port/db` or `unix:/path[?db=N]`. The password never appears in `description`.
+public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
+    public enum Location: Equatable, Sendable { case tcp(host: String, port: Int), unix(path: String) }
+    public var location: Location
+    public var username: String?
+    public var password: String?
+    public var database: Int
+
+    public static func parse(_ text: String) -> RedisEndpoint? {
+        if text.hasPrefix("unix:") {
+            var rest = Substring(text.dropFirst(5))
+            var db = 0
+            if let q = rest.firstIndex(of: "?") {
+                let query = rest[rest.index(after: q)...]
+                guard query.hasPrefix("db="), let n = Int(query.dropFirst(3)), n >= 0 else { return nil }
+                db = n
+                rest = rest[..<q]
+            }
+            guard rest.hasPrefix("/") else { return nil }
+            return RedisEndpoint(location: .unix(path: String(rest)), username: nil, password: nil, database: db)
+        }
+        guard text.hasPrefix("redis://") else { return nil }
+        var rest = Substring(text.dropFirst(8))
+        var user: String? = nil, pass: String? = nil
+        if let at = rest.lastIndex(of: "@") {
+            let cred = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = cred.firstIndex(of: ":") {
+                user = cred[..<colon].isEmpty ? nil : String(cred[..<colon])
+                pass = String(cred[cred.index(after: colon)...])
+            } else {
+                pass = String(cred)
+            }
+        }
+        var db = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let dbText = rest[rest.index(after: slash)...]
+            if !dbText.isEmpty {
+                guard let n = Int(dbText), n >= 0 else { return nil }
+                db = n
+            }
+            rest = rest[..<slash]
+        }
+        let hostPort = rest.contains(":") ? String(rest) : String(rest) + ":6379"
+        guard let (host, port) = splitHostPort(hostPort) else { return nil }
+        return RedisEndpoint(location: .tcp(host: host, port: port), username: user, password: pass, database: db)
+    }
+
+    public var description: String {
+        let auth = password == nil ? "" : "\(username ?? ""):***@"
+        switch location {
+        case .tcp(let host, let port): return "redis://\(auth)\(host):\(port)/\(database)"
+        case .unix(let path): return "unix:\(path)" + (database == 0 ? "" : "?db=\(database)")
+        }
+    }
+}
+
+func splitHostPort(_ text: String) -> (String, Int)? {
+    guard let colon = text.lastIndex(of: ":") else { return nil }
+    var host = String(text[..<colon])
+    if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+    return (host, port)
+}

@@ -1,0 +1,72 @@
+/// `steemauth=<32 hex id>-<64 hex keyed BLAKE2b(id)>`. The MAC itself is computed by an adapter
+/// (libb2); this type only knows the shape and which key to trust.
+public struct CookieSigner: Sendable {
+    public typealias MAC = @Sendable (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+    public static let name = "steemauth"
+    public static let maxHeaderBytes = 8192
+    public static let signatureHexLength = 64
+
+    let currentKey: [UInt8]
+    let previousKey: [UInt8]?
+    let mac: MAC
+
+    public init(currentKey: [UInt8], previousKey: [UInt8]?, mac: @escaping MAC) {
+        self.currentKey = currentKey
+        self.previousKey = previousKey
+        self.mac = mac
+    }
+
+    /// The cookie value for an id, signed with the current key.
+    public func value(for id: SessionID) -> String {
+        id.hex + "-" + Hex.encode(mac(currentKey, Array(id.hex.utf8)))
+    }
+
+    /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
+    public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
+        let idLength = 2 * SessionID.byteCount
+        guard value.count == idLength + 1 + Self.signatureHexLength,
+              value[value.startIndex + idLength] == UInt8(ascii: "-"),
+              let id = SessionID(hexBytes: value[value.startIndex..<value.startIndex + idLength]),
+              let sig = Hex.decodeLower(value[(value.startIndex + idLength + 1)...])
+        else { return nil }
+        let message = Array(id.hex.utf8)
+        if Hex.constantTimeEqual(mac(currentKey, message), sig) { return id }
+        if let previousKey, Hex.constantTimeEqual(mac(previousKey, message), sig) { return id }
+        return nil
+    }
+
+    /// Scans a raw Cookie header: the first `steemauth` cookie that verifies wins. A header over
+    /// 8 KB counts as no cookie at all.
+    public func sessionID(cookieHeader: [UInt8]?) -> SessionID? {
+        guard let header = cookieHeader, header.count <= Self.maxHeaderBytes else { return nil }
+        for pair in header.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = trimSpaces(pair[pair.startIndex..<eq])
+            guard name.elementsEqual(Self.name.utf8) else { continue }
+            var value = trimSpaces(pair[(eq + 1)...])
+            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                value = value.dropFirst().dropLast()
+            }
+            if let id = verify(value: Array(value)) { return id }
+        }
+        return nil
+    }
+
+    private func trimSpaces(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var s = s
+        while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+        while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+        return s
+    }
+}
+
+/// The Set-Cookie header for a session id.
+public struct CookieAttributes: Sendable {
+    public var maxAgeSeconds: Int
+    public var secure: Bool
+    public init(maxAgeSeconds: Int, secure: Bool) { self.maxAgeSeconds = maxAgeSeconds; self.secure = secure }
+
+    public func setCookie(value: String) -> String {
+        "\(CookieSigner.name)=\(value); Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
+    }
+}

@@ -1,0 +1,51 @@
+/// Decides, from the operation alone, whether a transfer is a login claim worth checking in Redis.
+public struct TransferMatcher: Sendable {
+    public enum Rejection: String, Sendable, Equatable {
+        case wrongRecipient = "wrong_recipient"
+        case assetNotAccepted = "asset_not_accepted"
+        case amountTooSmall = "amount_too_small"
+        case encryptedMemo = "encrypted_memo"
+        case notALoginCode = "not_a_login_code"
+        case malformed = "malformed_transfer"
+    }
+    public enum Decision: Sendable, Equatable {
+        case claim(LoginCode)
+        case rejected(Rejection)
+        case notForUs                      // not a transfer to the service account: silently skipped
+    }
+
+    public let serviceAccount: String
+    public let acceptedKinds: Set<Asset.Kind>
+    public let minimumMilliUnits: Int64
+    public let memoPrefix: String
+
+    public init(serviceAccount: String, acceptedSymbols: [String], minimumMilliUnits: Int64, memoPrefix: String) {
+        self.serviceAccount = serviceAccount
+        self.acceptedKinds = Set(acceptedSymbols.map(Asset.Kind.fromSymbol))
+        self.minimumMilliUnits = minimumMilliUnits
+        self.memoPrefix = memoPrefix
+    }
+
+    public init(config: AppConfig) {
+        self.init(serviceAccount: config.account, acceptedSymbols: config.assets,
+                  minimumMilliUnits: config.minAmount.milliUnits, memoPrefix: config.memoPrefix)
+    }
+
+    public func decide(_ op: Operation) -> Decision {
+        switch op {
+        case .other: return .notForUs
+        case .malformedTransfer: return .rejected(.malformed)
+        case .transfer(let t): return decide(t)
+        }
+    }
+
+    public func decide(_ t: Transfer) -> Decision {
+        guard t.to == serviceAccount else { return .notForUs }
+        guard acceptedKinds.contains(t.amount.kind) else { return .rejected(.assetNotAccepted) }
+        guard t.amount.milliUnits >= minimumMilliUnits else { return .rejected(.amountTooSmall) }
+        let trimmed = t.memo.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        if trimmed.hasPrefix("#") { return .rejected(.encryptedMemo) }
+        guard let code = LoginCode.fromMemo(t.memo, prefix: memoPrefix) else { return .rejected(.notALoginCode) }
+        return .claim(code)
+    }
+}

@@ -1,0 +1,216 @@
+import FastCGIKit
+import Logging
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// One worker's application: routes a request to its page. Holds the worker's own Redis connection
+/// (opened after fork, never shared).
+public struct WebApp: RequestHandler {
+    let config: AppConfig
+    let templates: SiteTemplates
+    let signer: CookieSigner
+    let cookie: CookieAttributes
+    let store: SessionStore
+    var logger: Logger
+    let chainName: String
+
+    public init(config: AppConfig, templates: SiteTemplates, logger: Logger) {
+        self.config = config
+        self.templates = templates
+        self.logger = logger
+        signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
+        cookie = CookieAttributes(maxAgeSeconds: config.boundTTL, secure: config.secureCookies)
+        store = SessionStore(redis: RedisConnection(endpoint: config.redis), prefix: config.redisPrefix, chain: config.chain)
+        chainName = config.chain == .steem ? "Steem" : "Hive"
+    }
+
+    public mutating func handle(_ request: Request) -> Response {
+        let path = request.path
+        switch path {
+        case "/ping": return only(["GET", "HEAD"], request) { Response(status: 200, contentType: "text/plain", body: "pong\n") }
+        case "/": return only(["GET", "HEAD"], request) { home(request) }
+        case "/steemauth": return only(["GET", "HEAD"], request) { page(request) }
+        case "/steemauth/status": return only(["GET", "HEAD"], request) { status(request) }
+        case "/steemauth/logout": return only(["POST"], request) { logout(request) }
+        case "/healthz": return only(["GET", "HEAD"], request) { health() }
+        default:
+            if path.hasPrefix("/steemauth/static/"), let file = templates.staticFile(String(path.dropFirst(18))) {
+                return only(["GET", "HEAD"], request) {
+                    Response(status: 200, headers: [("Content-Type", file.contentType), ("Cache-Control", "public, max-age=3600"),
+                                                    ("X-Content-Type-Options", "nosniff")], body: file.body)
+                }
+            }
+            return htmlError(404, "Not found", "There is nothing at this address.", retry: "/")
+        }
+    }
+
+    // MARK: routes
+
+    /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
+    private func home(_ request: Request) -> Response {
+        var headers = sessionHeaders + [("Location", "/steemauth")]
+        if signer.sessionID(cookieHeader: request.cookie) == nil {
+            headers.append(("Set-Cookie", newCookie(request)))
+        }
+        return Response(status: 302, headers: headers)
+    }
+
+    private func page(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
+        let view: SessionView, replacement: SessionID
+        do { (view, replacement) = try lookUp(id, .page) } catch { return redisDown(error, html: true) }
+        switch view.state {
+        case .denied, .none:
+            return restartSession(request)
+        case .unbound(let memo, let expiresIn):
+            return html(200, templates.render("ask", askValues(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds)))
+        case .bound(let account, let proof):
+            return html(200, templates.render("report", reportValues(account: account, proof: proof, behind: view.behindSeconds)))
+        case .rotated(let account, let proof):
+            logger.info("session rotated after binding", metadata: ["account": "\(account)", "request_id": "\(request.requestID ?? "-")"])
+            return html(200, templates.render("report", reportValues(account: account, proof: proof, behind: view.behindSeconds)),
+                        extra: [("Set-Cookie", setCookie(replacement, request))])
+        }
+    }
+
+    private func status(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
+        let view: SessionView, replacement: SessionID
+        do { (view, replacement) = try lookUp(id, .status) } catch { return redisDown(error, html: false) }
+        let behind = JSONText.optionalNumber(view.behindSeconds)
+        switch view.state {
+        case .denied, .none:
+            return json(401, #"{"error":"no session"}"#)
+        case .unbound(let memo, let expiresIn):
+            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind)}"#)
+        case .bound(let account, _):
+            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
+        case .rotated(let account, _):
+            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#,
+                        extra: [("Set-Cookie", setCookie(replacement, request))])
+        }
+    }
+
+    private func logout(_ request: Request) -> Response {
+        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https) else {
+            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "request_id": "\(request.requestID ?? "-")"])
+            return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+        }
+        if let id = signer.sessionID(cookieHeader: request.cookie) {
+            do {
+                let account = try store.logout(id: id, denyTTL: config.boundTTL)
+                logger.info("logout", metadata: ["account": "\(account ?? "-")", "request_id": "\(request.requestID ?? "-")"])
+            } catch { return redisDown(error, html: true) }
+        }
+        return Response(status: 303, headers: sessionHeaders + [("Location", "/"), ("Set-Cookie", newCookie(request))])
+    }
+
+    private func health() -> Response {
+        do {
+            try store.ping()
+            return Response(status: 200, contentType: "text/plain", body: "ok\n", headers: [("Cache-Control", "no-store")])
+        } catch {
+            logger.warning("healthz: redis unavailable", metadata: ["error": "\(error)"])
+            return Response(status: 503, contentType: "text/plain", body: "redis unavailable: \(error.kind)\n", headers: [("Cache-Control", "no-store")])
+        }
+    }
+
+    // MARK: helpers
+
+    /// One round trip. The id that replaces the current one if this request rotates it is drawn
+    /// before the call, so the rotation stays one atomic script.
+    private func lookUp(_ id: SessionID, _ mode: SessionStore.Mode) throws(RedisError) -> (SessionView, SessionID) {
+        let replacement = SystemRandom.sessionID()
+        return (try store.view(id: id, mode: mode, replacementID: replacement,
+                              freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo, now: unixSeconds(),
+                              unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL), replacement)
+    }
+
+    private func restartSession(_ request: Request) -> Response {
+        if request.queryValue("c") == "1" {
+            return html(200, templates.render("cookies", ["chainName": chainName]), extra: [("Set-Cookie", newCookie(request))])
+        }
+        return Response(status: 302, headers: sessionHeaders + [("Location", "/steemauth?c=1"), ("Set-Cookie", newCookie(request))])
+    }
+
+    private func newCookie(_ request: Request) -> String { setCookie(SystemRandom.sessionID(), request) }
+
+    /// `Secure` when configured or when nginx says the visitor came over https.
+    private func setCookie(_ id: SessionID, _ request: Request) -> String {
+        var attributes = cookie
+        attributes.secure = attributes.secure || request.https
+        return attributes.setCookie(value: signer.value(for: id))
+    }
+
+    private func redisDown(_ error: RedisError, html wantsHTML: Bool) -> Response {
+        logger.error("redis unavailable", metadata: ["error": "\(error)"])
+        if !wantsHTML { return json(503, #"{"error":"temporarily unavailable"}"#, extra: [("Retry-After", "2")]) }
+        return htmlError(503, "Temporarily unavailable", "The login service cannot reach its session store right now. Please try again in a few seconds.",
+                         retry: "/steemauth", extra: [("Retry-After", "2")])
+    }
+
+    private func only(_ methods: [String], _ request: Request, _ body: () -> Response) -> Response {
+        if methods.contains(request.method) { return body() }
+        var r = htmlError(405, "Method not allowed", "This address does not accept \(request.method.prefix(16)) requests.", retry: "/")
+        r.headers.append(("Allow", methods.joined(separator: ", ")))
+        return r
+    }
+
+    private var sessionHeaders: [(String, String)] { [("Cache-Control", "no-store"), ("Vary", "Cookie")] }
+
+    private static let securityHeaders: [(String, String)] = [
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
+
+    private func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
+        Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + Self.securityHeaders + extra)
+    }
+
+    private func json(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
+        Response(status: status, contentType: "application/json", body: body, headers: sessionHeaders + [("X-Content-Type-Options", "nosniff")] + extra)
+    }
+
+    private func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = []) -> Response {
+        html(status, templates.render("error", ["heading": heading, "message": message, "retry": retry, "chainName": chainName]), extra: extra)
+    }
+
+    private func askValues(memo: String, expiresIn: Int, behind: Double?) -> [String: Any] {
+        let amountNumber = config.displayAmount.split(separator: " ")[0]
+        let asset = config.assets.first ?? "STEEM"
+        let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
+        let signerURL = "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(urlEncode(memo))"
+        var values: [String: Any] = [
+            "chainName": chainName, "account": config.account, "amount": config.displayAmount, "amountNumber": String(amountNumber),
+            "asset": asset, "memo": memo, "expiresMinutes": max(1, (expiresIn + 59) / 60),
+            "signerURL": signerURL, "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
+            "keychainName": config.chain == .steem ? "Steem Keychain" : "Hive Keychain",
+        ]
+        if let behind { values["behind"] = Int(behind) }
+        return values
+    }
+
+    private func reportValues(account: String, proof: BindingProof?, behind: Double?) -> [String: Any] {
+        var values: [String: Any] = ["chainName": chainName, "account": account]
+        if let behind { values["behind"] = Int(behind) }
+        if let proof { values["proof"] = ["tx": proof.transactionID, "block": proof.block, "time": proof.time] as [String: Any] }
+        return values
+    }
+}
+
+func urlEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(UnicodeScalar(b))
+        default:
+            let hex = String(b, radix: 16, uppercase: true)
+            out += "%" + (hex.count == 1 ? "0" + hex : hex)
+        }
+    }
+    return out
+}
