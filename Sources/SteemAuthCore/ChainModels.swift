@@ -22,7 +22,7 @@ public struct Transfer: Codable, Sendable, Equatable {
     }
 }
 
-public enum Operation: Codable, Sendable, Equatable {
+public enum ChainOperation: Codable, Sendable, Equatable {
     case transfer(Transfer)
     /// Any other operation, by its short name (`transfer_to_savings`, `vote`, …).
     case other(String)
@@ -42,13 +42,13 @@ public enum Operation: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         if var pair = try? decoder.unkeyedContainer() {
             let name = try pair.decode(String.self)
-            self = name == "transfer" ? ((try? pair.decode(Transfer.self)).map(Operation.transfer) ?? .malformedTransfer) : .other(name)
+            self = name == "transfer" ? ((try? pair.decode(Transfer.self)).map(ChainOperation.transfer) ?? .malformedTransfer) : .other(name)
             return
         }
         let c = try decoder.container(keyedBy: AppbaseKeys.self)
         var name = try c.decode(String.self, forKey: .type)
         if name.hasSuffix("_operation") { name = String(name.dropLast(10)) }
-        self = name == "transfer" ? ((try? c.decode(Transfer.self, forKey: .value)).map(Operation.transfer) ?? .malformedTransfer) : .other(name)
+        self = name == "transfer" ? ((try? c.decode(Transfer.self, forKey: .value)).map(ChainOperation.transfer) ?? .malformedTransfer) : .other(name)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -62,10 +62,10 @@ public enum Operation: Codable, Sendable, Equatable {
 }
 
 public struct ChainTransaction: Codable, Sendable, Equatable {
-    public var operations: [Operation]
+    public var operations: [ChainOperation]
     public var transactionID: String?
     enum CodingKeys: String, CodingKey { case operations, transactionID = "transaction_id" }
-    public init(operations: [Operation], transactionID: String? = nil) { self.operations = operations; self.transactionID = transactionID }
+    public init(operations: [ChainOperation], transactionID: String? = nil) { self.operations = operations; self.transactionID = transactionID }
 }
 
 public struct Block: Codable, Sendable, Equatable {

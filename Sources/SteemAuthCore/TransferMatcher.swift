@@ -31,7 +31,7 @@ public struct TransferMatcher: Sendable {
                   minimumMilliUnits: config.minAmount.milliUnits, memoPrefix: config.memoPrefix)
     }
 
-    public func decide(_ op: Operation) -> Decision {
+    public func decide(_ op: ChainOperation) -> Decision {
         switch op {
         case .other: return .notForUs
         case .malformedTransfer: return .rejected(.malformed)

@@ -1,0 +1,94 @@
+import XCTest
+@testable import SteemAuthCore
+
+final class ChainRulesTests: XCTestCase {
+    func testAssetsInBothWireForms() throws {
+        XCTAssertEqual(Asset.parseLegacy("0.001 STEEM")?.milliUnits, 1)
+        XCTAssertEqual(Asset.parseLegacy("0.001 STEEM")?.kind, .core)
+        XCTAssertEqual(Asset.parseLegacy("1.372 HBD")?.kind, .debt)
+        XCTAssertEqual(Asset.parseLegacy("12.000 SBD")?.milliUnits, 12000)
+        XCTAssertEqual(Asset.parseLegacy("6.168369 VESTS")?.milliUnits, 6168)
+        XCTAssertEqual(Asset.parseLegacy("0.001 HIVE")?.description, "0.001 HIVE")
+        for bad in ["", "0.001", "0.001  STEEM", "-1.000 STEEM", "1e3 STEEM", "0.001 steem", ".001 STEEM", "1. STEEM",
+                    "0,001 STEEM", "99999999999999999999.000 STEEM"] {
+            XCTAssertNil(Asset.parseLegacy(bad), bad)
+        }
+        let nai = try JSONDecoder().decode(Asset.self, from: Data(#"{"amount":"1","precision":3,"nai":"@@000000021"}"#.utf8))
+        XCTAssertEqual(nai.kind, .core); XCTAssertEqual(nai.milliUnits, 1)
+        let sbd = try JSONDecoder().decode(Asset.self, from: Data(#"{"amount":"1372","nai":"@@000000013","precision":3}"#.utf8))
+        XCTAssertEqual(sbd.kind, .debt); XCTAssertEqual(sbd.milliUnits, 1372)
+        XCTAssertThrowsError(try JSONDecoder().decode(Asset.self, from: Data(#"{"amount":"x","precision":3,"nai":"@@000000021"}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(Asset.self, from: Data(#""1 STEEM STEEM""#.utf8)))
+    }
+
+    func testChainTimeIsUTCWithoutZone() {
+        XCTAssertEqual(ChainTime("1970-01-01T00:00:00")?.secondsSinceEpoch, 0)
+        XCTAssertTrue(ChainTime("1970-01-01T00:00:00")!.isNever)
+        XCTAssertEqual(ChainTime("2018-09-16T22:06:48")?.secondsSinceEpoch, 1537135608)
+        XCTAssertEqual(ChainTime("2018-09-16T22:06:48Z")?.secondsSinceEpoch, 1537135608)
+        XCTAssertEqual(ChainTime("2016-02-29T12:00:00")?.description, "2016-02-29T12:00:00")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 1537135608).description, "2018-09-16T22:06:48")
+        for bad in ["", "2018-09-16 22:06:48", "2018-13-01T00:00:00", "2018-09-16T25:00:00", "garbage-and-more-x", "2018-09-16T22:06"] {
+            XCTAssertNil(ChainTime(bad), bad)
+        }
+    }
+
+    func testStalenessBoundary() {
+        let rule = StalenessRule(staleDays: 40)
+        let last = ChainTime("2020-01-01T00:00:00")!
+        let exactly40 = last.secondsSinceEpoch + 40 * 86400
+        XCTAssertEqual(rule.verdict(lastPost: last, now: exactly40), .active, "exactly 40 days is not stale")
+        XCTAssertEqual(rule.verdict(lastPost: last, now: exactly40 + 1), .stale(days: 40))
+        XCTAssertEqual(rule.verdict(lastPost: last, now: last.secondsSinceEpoch + 100 * 86400 + 5), .stale(days: 100))
+        XCTAssertEqual(rule.verdict(lastPost: ChainTime("1970-01-01T00:00:00")!, now: exactly40), .neverPosted)
+    }
+
+    func testTransferMatcherRules() {
+        let m = TransferMatcher(serviceAccount: "steemauth.demo", acceptedSymbols: ["STEEM", "SBD"], minimumMilliUnits: 1, memoPrefix: "")
+        let code = "abcdefghijklmnop"
+        func t(_ to: String = "steemauth.demo", amount: String = "0.001 STEEM", memo: String = "abcdefghijklmnop") -> Transfer {
+            Transfer(from: "alice", to: to, amount: Asset.parseLegacy(amount)!, memo: memo)
+        }
+        XCTAssertEqual(m.decide(t()), .claim(LoginCode.fromMemo(code, prefix: "")!))
+        XCTAssertEqual(m.decide(t(amount: "0.001 SBD")), .claim(LoginCode.fromMemo(code, prefix: "")!))
+        XCTAssertEqual(m.decide(t(memo: " ABCDEFGHIJKLMNOP\n")), .claim(LoginCode.fromMemo(code, prefix: "")!))
+        XCTAssertEqual(m.decide(t("someone.else")), .notForUs)
+        XCTAssertEqual(m.decide(t(amount: "1.000 VESTS")), .rejected(.assetNotAccepted))
+        XCTAssertEqual(m.decide(t(amount: "0.001 HIVE")), .claim(LoginCode.fromMemo(code, prefix: "")!), "NAI 21 is the core asset on either chain")
+        XCTAssertEqual(m.decide(t(amount: "0.000 STEEM")), .rejected(.amountTooSmall))
+        XCTAssertEqual(m.decide(t(memo: "#" + code)), .rejected(.encryptedMemo))
+        XCTAssertEqual(m.decide(t(memo: "  #encrypted")), .rejected(.encryptedMemo))
+        XCTAssertEqual(m.decide(t(memo: "")), .rejected(.notALoginCode))
+        XCTAssertEqual(m.decide(t(memo: "abcd efghijklmnop")), .rejected(.notALoginCode))
+        XCTAssertEqual(m.decide(.other("transfer_to_savings")), .notForUs, "only plain transfers count")
+        XCTAssertEqual(m.decide(.malformedTransfer), .rejected(.malformed))
+        let sbdOnly = TransferMatcher(serviceAccount: "steemauth.demo", acceptedSymbols: ["SBD"], minimumMilliUnits: 1000, memoPrefix: "x-")
+        XCTAssertEqual(sbdOnly.decide(t(amount: "1.000 STEEM", memo: "x-" + code)), .rejected(.assetNotAccepted))
+        XCTAssertEqual(sbdOnly.decide(t(amount: "0.999 SBD", memo: "x-" + code)), .rejected(.amountTooSmall))
+        XCTAssertEqual(sbdOnly.decide(t(amount: "1.000 SBD", memo: code)), .rejected(.notALoginCode))
+    }
+
+    func testOperationsInBothForms() throws {
+        let condenser = #"["transfer",{"from":"a","to":"b","amount":"0.001 STEEM","memo":"m"}]"#
+        let appbase = #"{"type":"transfer_operation","value":{"from":"a","to":"b","amount":{"amount":"1","precision":3,"nai":"@@000000021"},"memo":"m"}}"#
+        let a = try JSONDecoder().decode(ChainOperation.self, from: Data(condenser.utf8))
+        let b = try JSONDecoder().decode(ChainOperation.self, from: Data(appbase.utf8))
+        guard case .transfer(let ta) = a, case .transfer(let tb) = b else { return XCTFail("not transfers") }
+        XCTAssertEqual(ta.amount.milliUnits, tb.amount.milliUnits)
+        XCTAssertEqual(ta.amount.kind, tb.amount.kind)
+        XCTAssertEqual(try JSONDecoder().decode(ChainOperation.self, from: Data(#"["vote",{"voter":"x"}]"#.utf8)), .other("vote"))
+        XCTAssertEqual(try JSONDecoder().decode(ChainOperation.self, from: Data(#"{"type":"transfer_to_savings_operation","value":{}}"#.utf8)), .other("transfer_to_savings"))
+        XCTAssertEqual(try JSONDecoder().decode(ChainOperation.self, from: Data(#"["transfer",{"from":1}]"#.utf8)), .malformedTransfer)
+        XCTAssertThrowsError(try JSONDecoder().decode(ChainOperation.self, from: Data("42".utf8)))
+    }
+
+    func testRPCRequestForms() throws {
+        let dotted = RPCRequest(id: 1, method: "condenser_api.get_block", params: .array([.int(5)]))
+        let call = RPCRequest.call(id: 2, api: "condenser_api", method: "get_block", params: .array([.int(5)]))
+        XCTAssertEqual(dotted.normalized?.api, "condenser_api")
+        XCTAssertEqual(call.normalized?.method, "get_block")
+        XCTAssertEqual(call.normalized?.params, .array([.int(5)]))
+        let text = String(decoding: try JSONEncoder().encode(dotted), as: UTF8.self)
+        XCTAssertTrue(text.contains(#""jsonrpc":"2.0""#) && text.contains(#""id":1"#))
+    }
+}

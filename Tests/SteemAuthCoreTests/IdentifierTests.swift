@@ -1,0 +1,65 @@
+import XCTest
+@testable import SteemAuthCore
+
+final class IdentifierTests: XCTestCase {
+    func testSessionIDIsThirtyTwoLowerHex() {
+        let id = SessionID(randomBytes: Array(0..<16))!
+        XCTAssertEqual(id.hex, "000102030405060708090a0b0c0d0e0f")
+        XCTAssertNil(SessionID(randomBytes: Array(0..<15)))
+        XCTAssertNotNil(SessionID("000102030405060708090a0b0c0d0e0f"))
+        for bad in ["000102030405060708090A0B0C0D0E0F", "000102030405060708090a0b0c0d0e0", "000102030405060708090a0b0c0d0e0f0",
+                    "", "g00102030405060708090a0b0c0d0e0f", "00010203040506070809-a0b0c0d0e0f"] {
+            XCTAssertNil(SessionID(bad), bad)
+        }
+        XCTAssertFalse(id.description.contains(id.hex), "description must not leak the id")
+    }
+
+    func testLoginCodeIsSixteenBase32Characters() {
+        let code = LoginCode(randomBytes: [UInt8](repeating: 0xff, count: 10), prefix: "")!
+        XCTAssertEqual(code.memo, "7777777777777777")
+        let zero = LoginCode(randomBytes: [UInt8](repeating: 0, count: 10), prefix: "auth-")!
+        XCTAssertEqual(zero.memo, "auth-aaaaaaaaaaaaaaaa")
+        let mixed = LoginCode(randomBytes: Array(1...10), prefix: "")!
+        XCTAssertEqual(mixed.memo.count, 16)
+        XCTAssertTrue(mixed.memo.allSatisfy { "abcdefghijklmnopqrstuvwxyz234567".contains($0) })
+        XCTAssertNil(LoginCode(randomBytes: Array(0..<9), prefix: ""))
+        XCTAssertNil(LoginCode(randomBytes: Array(0..<10), prefix: "UPPER"))
+    }
+
+    func testMemoNormalisation() {
+        let memo = "abcdefghijklmnop"
+        XCTAssertEqual(LoginCode.fromMemo(memo, prefix: "")?.memo, memo)
+        XCTAssertEqual(LoginCode.fromMemo("  ABCDEFGHIJKLMNOP\n\t", prefix: "")?.memo, memo)
+        XCTAssertEqual(LoginCode.fromMemo("sa-abcdefghijklmnop", prefix: "sa-")?.memo, "sa-" + memo)
+        XCTAssertEqual(LoginCode.fromMemo("SA-ABCDEFGHIJKLMNOP", prefix: "sa-")?.memo, "sa-" + memo)
+        for bad in ["", "   ", "#abcdefghijklmnop", "abcdefghijklmno", "abcdefghijklmnopq", "abcdefgh ijklmnop",
+                    "abcdefghijklmno1", "abcdefghijklmnop\u{0}", "x" + memo, memo + "x", String(repeating: "a", count: 2048),
+                    "abcdefghijklmnoé"] {
+            XCTAssertNil(LoginCode.fromMemo(bad, prefix: ""), bad)
+        }
+        XCTAssertNil(LoginCode.fromMemo(memo, prefix: "sa-"), "prefix is part of the memo")
+    }
+
+    func testHexAndConstantTimeCompare() {
+        XCTAssertEqual(Hex.encode([0, 255, 16]), "00ff10")
+        XCTAssertEqual(Hex.decodeLower(Array("00ff10".utf8)), [0, 255, 16])
+        XCTAssertNil(Hex.decodeLower(Array("00FF10".utf8)))
+        XCTAssertNil(Hex.decodeLower(Array("0".utf8)))
+        XCTAssertEqual(Hex.decodeAnyCase("00FF"), [0, 255])
+        XCTAssertTrue(Hex.constantTimeEqual([1, 2], [1, 2]))
+        XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 3]))
+        XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 2, 3]))
+    }
+
+    func testJSONTextEscapesAndSameOrigin() {
+        XCTAssertEqual(JSONText.string("a\"b\\c\n<\u{1}"), #""a\"b\\c\n\u003c\u0001""#)
+        XCTAssertEqual(JSONText.optionalNumber(nil), "null")
+        XCTAssertEqual(JSONText.optionalNumber(3), "3")
+        XCTAssertTrue(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost:8080", https: false))
+        XCTAssertFalse(SameOrigin.allows(origin: "http://evil.example", referer: "http://localhost:8080/", host: "localhost:8080", https: false))
+        XCTAssertFalse(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost:8080", https: true))
+        XCTAssertTrue(SameOrigin.allows(origin: nil, referer: "http://localhost:8080/steemauth", host: "localhost:8080", https: false))
+        XCTAssertFalse(SameOrigin.allows(origin: nil, referer: "http://localhost:8080.evil/", host: "localhost:8080", https: false))
+        XCTAssertFalse(SameOrigin.allows(origin: nil, referer: nil, host: "localhost:8080", https: false))
+    }
+}
