@@ -5,6 +5,7 @@ public struct Request: Sendable {
     public var query: String
     public var cookie: [UInt8]?
     public var host: String?
+    public var serverPort: String?
     public var origin: String?
     public var referer: String?
     public var https: Bool
@@ -14,10 +15,10 @@ public struct Request: Sendable {
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
                 origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: String? = nil,
-                remoteAddress: String? = nil, body: [UInt8] = []) {
+                remoteAddress: String? = nil, serverPort: String? = nil, body: [UInt8] = []) {
         self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
         self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
-        self.remoteAddress = remoteAddress; self.body = body
+        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.body = body
     }
 
     /// One query parameter's value (`?c=1` → "1").

@@ -126,7 +126,8 @@ public final class Supervisor {
             let uptime = Double(monotonicNow() - child.started) / 1000
             let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
             let how = signaled ? "signal \(status & 0x7f)" : "exit \((status >> 8) & 0xff)"
-            if child.draining {
+            // Exit 0 unasked is a recycle (max requests) whose notice raced its exit: not a crash.
+            if child.draining || (!signaled && status == 0) {
                 logger.info("pool: worker left", metadata: ["pid": "\(pid)", "status": "\(how)", "uptime_s": "\(uptime)"])
             } else {
                 recentDeaths.append(monotonicNow())

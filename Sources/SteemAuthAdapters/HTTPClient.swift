@@ -73,8 +73,8 @@ public final class HTTPClient {
         _ = steemauth_curl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0)
         _ = steemauth_curl_set_write(handle, writer, ctx.toOpaque())
         _ = steemauth_curl_set_header_cb(handle, headerWriter, ctx.toOpaque())
+        _ = steemauth_curl_set_long(handle, CURLOPT_HTTPGET, 1)   // resets POST state left by an earlier request
         _ = steemauth_curl_set_long(handle, CURLOPT_NOBODY, method == "HEAD" ? 1 : 0)
-        _ = steemauth_curl_set_long(handle, CURLOPT_HTTPGET, 1)
         if method != "GET" && method != "HEAD" {
             _ = steemauth_curl_set_ptr(handle, CURLOPT_CUSTOMREQUEST, method)
         } else {

@@ -92,8 +92,9 @@ public struct WebApp: RequestHandler {
     }
 
     private func logout(_ request: Request) -> Response {
-        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https) else {
-            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "request_id": "\(request.requestID ?? "-")"])
+        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
+                                 serverPort: request.serverPort) else {
+            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")", "https": "\(request.https)", "request_id": "\(request.requestID ?? "-")"])
             return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
         }
         if let id = signer.sessionID(cookieHeader: request.cookie) {

@@ -61,5 +61,8 @@ final class IdentifierTests: XCTestCase {
         XCTAssertTrue(SameOrigin.allows(origin: nil, referer: "http://localhost:8080/steemauth", host: "localhost:8080", https: false))
         XCTAssertFalse(SameOrigin.allows(origin: nil, referer: "http://localhost:8080.evil/", host: "localhost:8080", https: false))
         XCTAssertFalse(SameOrigin.allows(origin: nil, referer: nil, host: "localhost:8080", https: false))
+        XCTAssertTrue(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost", https: false, serverPort: "8080"))
+        XCTAssertTrue(SameOrigin.allows(origin: "https://auth.example", referer: nil, host: "auth.example", https: true, serverPort: "443"))
+        XCTAssertFalse(SameOrigin.allows(origin: "http://localhost", referer: nil, host: "localhost", https: false, serverPort: "8080"))
     }
 }

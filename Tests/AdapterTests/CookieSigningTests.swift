@@ -1,0 +1,96 @@
+import XCTest
+@testable import SteemAuthAdapters
+@testable import SteemAuthCore
+
+final class CookieSigningTests: XCTestCase {
+    /// Official keyed BLAKE2b-512 known answers (blake2b-kat.txt: key = 00..3f, input = 00..n-1).
+    func testLibB2AgainstOfficialKeyedVectors() {
+        let key = Array(UInt8(0)...UInt8(63))
+        let vectors: [(Int, String)] = [
+            (0, "10ebb67700b1868efb4417987acf4690ae9d972fb7a590c2f02871799aaa4786b5e996e8f0f4eb981fc214b005f42d2ff4233499391653df7aefcbc13fc51568"),
+            (1, "961f6dd1e4dd30f63901690c512e78e4b45e4742ed197c3c5e45c549fd25f2e4187b0bc9fe30492b16b0d0bc4ef9b0f34c7003fac09a5ef1532e69430234cebd"),
+            (2, "da2cfbe2d8409a0f38026113884f84b50156371ae304c4430173d08a99d9fb1b983164a3770706d537f49e0c916d9f32b95cc37a95b99d857436f0232c88a965"),
+            (3, "33d0825dddf7ada99b0e7e307104ad07ca9cfd9692214f1561356315e784f3e5a17e364ae9dbb14cb2036df932b77f4b292761365fb328de7afdc6d8998f5fc1"),
+            (63, "bd965bf31e87d70327536f2a341cebc4768eca275fa05ef98f7f1b71a0351298de006fba73fe6733ed01d75801b4a928e54231b38e38c562b2e33ea1284992fa"),
+            (64, "65676d800617972fbd87e4b9514e1c67402b7a331096d3bfac22f1abb95374abc942f16e9ab0ead33b87c91968a6e509e119ff07787b3ef483e1dcdccf6e3022"),
+            (255, "142709d62e28fcccd0af97fad0f8465b971e82201dc51070faa0372aa43e92484be1c1e73ba10906d5d1853db6a4106e0a7bf9800d373d6dee2d46d62ef2a461"),
+        ]
+        for (n, expected) in vectors {
+            let message = n == 0 ? [] : Array(UInt8(0)...UInt8(n - 1))
+            XCTAssertEqual(Hex.encode(Blake2b.hash(message: message, key: key, outputLength: 64)), expected, "length \(n)")
+        }
+        // 32-byte output (the cookie MAC size), 32-byte key.
+        XCTAssertEqual(Hex.encode(Blake2b.hash(message: Array("abc".utf8), key: Array(0..<32), outputLength: 32)),
+                       "d63a32d3e44738d7907f964316c241adaba0abfeabc32349677578a15a203f7f")
+    }
+
+    let key1 = Array(repeating: UInt8(1), count: 32)
+    let key2 = Array(repeating: UInt8(2), count: 48)
+    var signer: CookieSigner { CookieSigner(currentKey: key1, previousKey: nil, mac: Blake2b.cookieMAC) }
+
+    func testSignAndVerify() {
+        let id = SystemRandom.sessionID()
+        let value = signer.value(for: id)
+        XCTAssertEqual(value.count, 32 + 1 + 64)
+        XCTAssertEqual(signer.verify(value: Array(value.utf8)), id)
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array("steemauth=\(value)".utf8)), id)
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array("a=b; steemauth=\"\(value)\"; c=d".utf8)), id)
+    }
+
+    func testTamperingWrongKeyAndRotation() {
+        let id = SystemRandom.sessionID()
+        let value = signer.value(for: id)
+        var bytes = Array(value.utf8)
+        for position in [0, 31, 33, 96] {
+            var t = bytes
+            t[position] = t[position] == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+            XCTAssertNil(signer.verify(value: t), "tampered at \(position)")
+        }
+        let other = CookieSigner(currentKey: key2, previousKey: nil, mac: Blake2b.cookieMAC)
+        XCTAssertNil(other.verify(value: bytes), "a value signed with another key")
+        let rotated = CookieSigner(currentKey: key2, previousKey: key1, mac: Blake2b.cookieMAC)
+        XCTAssertEqual(rotated.verify(value: bytes), id, "the previous key still verifies")
+        XCTAssertTrue(rotated.value(for: id).hasSuffix(Hex.encode(Blake2b.cookieMAC(key2, Array(id.hex.utf8)))), "signs with the current key")
+        bytes = Array(value.uppercased().utf8)
+        XCTAssertNil(signer.verify(value: bytes), "upper case is another shape")
+    }
+
+    func testEveryInvalidShape() {
+        let id = SystemRandom.sessionID()
+        let value = signer.value(for: id)
+        let sig = String(value.dropFirst(33))
+        let shapes = ["", "-", "nodash", value + "0", String(value.dropLast()), id.hex + "--" + sig, id.hex + sig,
+                      id.hex + "-" + sig + "-", "-" + id.hex + "-" + sig, id.hex + "-" + String(sig.dropLast()) + "g",
+                      id.hex + "-" + String(repeating: "0", count: 64), String(repeating: "z", count: 97)]
+        for s in shapes { XCTAssertNil(signer.verify(value: Array(s.utf8)), s) }
+        XCTAssertNil(signer.sessionID(cookieHeader: nil))
+        XCTAssertNil(signer.sessionID(cookieHeader: []))
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth".utf8)))
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth=".utf8)))
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("other=\(value)".utf8)))
+        let big = "pad=" + String(repeating: "x", count: 10 * 1024) + "; steemauth=" + value
+        XCTAssertNil(signer.sessionID(cookieHeader: Array(big.utf8)), "a Cookie header over 8 KB counts as none")
+        XCTAssertNil(signer.sessionID(cookieHeader: [0xff, 0xfe, 0x00, 0x3d, 0x3b]))
+    }
+
+    func testFirstVerifyingCookieWins() {
+        let a = SystemRandom.sessionID(), b = SystemRandom.sessionID()
+        let forged = a.hex + "-" + String(repeating: "0", count: 64)
+        let header = "steemauth=\(forged); steemauth=\(signer.value(for: b)); steemauth=\(signer.value(for: a))"
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array(header.utf8)), b)
+    }
+
+    func testSetCookieAttributes() {
+        let plain = CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v")
+        XCTAssertEqual(plain, "steemauth=v; Path=/; Max-Age=100; HttpOnly; SameSite=Lax")
+        XCTAssertTrue(CookieAttributes(maxAgeSeconds: 100, secure: true).setCookie(value: "v").hasSuffix("; Secure"))
+    }
+
+    func testRandomIdsAndCodesDiffer() {
+        let ids = Set((0..<1000).map { _ in SystemRandom.sessionID().hex })
+        XCTAssertEqual(ids.count, 1000)
+        let code = SystemRandom.loginCode(prefix: "sa-")
+        XCTAssertEqual(code.memo.count, 19)
+        XCTAssertEqual(LoginCode.fromMemo(code.memo, prefix: "sa-"), code)
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Glibc
+import SteemAuthAdapters
+import SteemAuthCore
+import XCTest
+
+/// Real processes on loopback for one test: redis-server, the pool, nginx (and later the devchain
+/// and the watcher). Free ports, one temp dir, everything killed by PID at the end.
+final class Cluster {
+    let dir: String
+    let redisPort: Int
+    let poolPort: Int
+    let httpPort: Int
+    let secret = Hex.encode(SystemRandom.bytes(32))
+    var redisProcess: Process?
+    var poolProcess: Process?
+    var nginxProcess: Process?
+    var extraProcesses: [Process] = []
+    var env: [String: String]
+
+    static var productsDirectory: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    }
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+    static func binary(_ name: String) -> String {
+        for base in [productsDirectory, Bundle.main.bundleURL, repoRoot.appendingPathComponent(".build/debug")] {
+            let p = base.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return productsDirectory.appendingPathComponent(name).path
+    }
+
+    init(extraEnv: [String: String] = [:]) throws {
+        for tool in ["redis-server", "nginx"] where Cluster.which(tool) == nil {
+            throw XCTSkip("\(tool) is not installed (the README's test command installs it)")
+        }
+        dir = NSTemporaryDirectory() + "steemauth-test-" + Hex.encode(SystemRandom.bytes(6))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        redisPort = Cluster.freePort(); poolPort = Cluster.freePort(); httpPort = Cluster.freePort()
+        env = [
+            "STEEMAUTH_ACCOUNT": "steemauth.demo",
+            "STEEMAUTH_SECRET": secret,
+            "STEEMAUTH_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
+            "STEEMAUTH_LISTEN": "127.0.0.1:\(poolPort)",
+            "STEEMAUTH_WORKERS": "2",
+            "STEEMAUTH_TEMPLATES": Cluster.repoRoot.appendingPathComponent("templates").path,
+            "STEEMAUTH_SHUTDOWN_TIMEOUT": "5",
+            "STEEMAUTH_LOG_LEVEL": "info",
+        ].merging(extraEnv) { $1 }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(httpPort)" }
+
+    func startAll() throws {
+        try startRedis()
+        try startPool()
+        try startNginx()
+    }
+
+    func startRedis(appendOnly: Bool = false) throws {
+        let p = try launch("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "",
+                                            "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"],
+                           log: nil, executable: Cluster.which("redis-server")!)
+        redisProcess = p
+        try waitUntil("redis answers PING", seconds: 5) {
+            let r = RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(self.redisPort)")!)
+            return (try? r.command(["PING"])) == .status("PONG")
+        }
+    }
+
+    func stopRedis() {
+        if let p = redisProcess { Cluster.terminate(p, signal: SIGKILL) }
+        redisProcess = nil
+    }
+
+    func startPool(extraEnv: [String: String] = [:]) throws {
+        poolProcess = try launch("pool", [], log: dir + "/pool.log", executable: Cluster.binary("steemauth-web"),
+                                 environment: env.merging(extraEnv) { $1 })
+        try waitUntil("pool accepts connections", seconds: 10) { Cluster.canConnect(port: self.poolPort) }
+        // Until the workers are forked the socket only queues; wait for them.
+        try waitUntil("pool workers started", seconds: 10) { self.workerPIDs().count >= Int(self.env["STEEMAUTH_WORKERS"] ?? "2")! }
+    }
+
+    func startNginx(codesRate: String = "1000r/s") throws {
+        let template = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/loopback.conf.template"))
+        let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
+            .replacingOccurrences(of: "__PORT__", with: String(httpPort))
+            .replacingOccurrences(of: "__UPSTREAM__", with: "127.0.0.1:\(poolPort)")
+            .replacingOccurrences(of: "__CODES_RATE__", with: codesRate)
+        try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        nginxProcess = try launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"],
+                                  log: dir + "/nginx.out", executable: Cluster.which("nginx")!)
+        try waitUntil("nginx answers", seconds: 5) { (try? HTTPClient().request(url: self.baseURL + "/return200").status) == 200 }
+    }
+
+    func workerPIDs() -> [pid_t] {
+        guard let master = poolProcess?.processIdentifier else { return [] }
+        return Cluster.children(of: master)
+    }
+
+    func tearDown() {
+        for p in extraProcesses.reversed() { Cluster.terminate(p, signal: SIGTERM) }
+        if let p = nginxProcess { Cluster.terminate(p, signal: SIGQUIT) }
+        if let p = poolProcess { Cluster.terminate(p, signal: SIGTERM) }
+        stopRedis()
+        if ProcessInfo.processInfo.environment["STEEMAUTH_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    /// The pool's log, for assertions and for failure messages.
+    func poolLog() -> String { (try? String(contentsOfFile: dir + "/pool.log")) ?? "" }
+
+    func redis() -> RedisConnection { RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(redisPort)")!) }
+
+    func store() -> SessionStore { SessionStore(redis: redis(), prefix: "steemauth:", chain: .steem) }
+
+    // MARK: processes
+
+    func launch(_ name: String, _ args: [String], log: String?, executable: String, environment: [String: String]? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        if let environment {
+            var e = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("STEEMAUTH_") }
+            e.merge(environment) { $1 }
+            p.environment = e
+        }
+        let out: FileHandle
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            out = FileHandle(forWritingAtPath: log)!
+        } else {
+            out = FileHandle(forWritingAtPath: "/dev/null")!
+        }
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        try p.run()
+        return p
+    }
+
+    static func terminate(_ p: Process, signal: Int32) {
+        guard p.isRunning else { return }
+        kill(p.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(8)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+    }
+
+    static func children(of pid: pid_t) -> [pid_t] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children") else { return [] }
+        return text.split(separator: " ").compactMap { pid_t($0) }
+    }
+
+    static func which(_ tool: String) -> String? {
+        for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin"] {
+            if FileManager.default.isExecutableFile(atPath: dir + "/" + tool) { return dir + "/" + tool }
+        }
+        return nil
+    }
+
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+struct Timeout: Error, CustomStringConvertible { let description: String }
+
+func waitUntil(_ what: String, seconds: Double, interval: Double = 0.02, _ condition: () throws -> Bool) throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        usleep(UInt32(interval * 1_000_000))
+    }
+    throw Timeout(description: "timed out after \(seconds)s waiting until \(what)")
+}
+
+/// A browser-like client: libcurl with an in-memory cookie jar, no redirect following.
+final class Browser {
+    let http = HTTPClient(cookieJar: true)
+    let base: String
+    init(_ base: String) { self.base = base }
+
+    func get(_ path: String, headers: [String] = []) throws -> HTTPClient.Response {
+        try http.request(url: base + path, headers: headers)
+    }
+    func post(_ path: String, headers: [String] = [], body: String = "") throws -> HTTPClient.Response {
+        try http.request("POST", url: base + path, headers: ["Content-Type: application/x-www-form-urlencoded"] + headers, body: Array(body.utf8))
+    }
+    var cookie: String? { http.cookieValue(named: "steemauth") }
+
+    /// `/` then `/steemauth`: the path a visitor takes; returns the memo shown on the page.
+    func startLogin() throws -> String {
+        let home = try get("/")
+        XCTAssertEqual(home.status, 302)
+        let page = try get("/steemauth")
+        XCTAssertEqual(page.status, 200, page.text)
+        return try XCTUnwrap(Browser.memo(in: page.text), "no memo on the page")
+    }
+
+    static func memo(in html: String) -> String? {
+        guard let start = html.range(of: "<code class=\"memo\" id=\"memo\">"),
+              let end = html.range(of: "</code>", range: start.upperBound..<html.endIndex) else { return nil }
+        return String(html[start.upperBound..<end.lowerBound])
+    }
+
+    func status() throws -> (Int, [String: Any]) {
+        let r = try get("/steemauth/status")
+        let json = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
+        return (r.status, json)
+    }
+}

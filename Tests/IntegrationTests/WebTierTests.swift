@@ -1,0 +1,185 @@
+import Foundation
+import Glibc
+import SteemAuthAdapters
+import SteemAuthCore
+import XCTest
+
+/// The cookie flow, routes and errors, through a real nginx, the real pool and a real redis-server.
+final class WebTierTests: XCTestCase {
+    var cluster: Cluster!
+
+    override func setUpWithError() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+    }
+    override func tearDown() {
+        if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(4000)) }
+        cluster?.tearDown()
+    }
+
+    func testHomeSetsASignedCookieAndWritesNothingToRedis() throws {
+        let b = Browser(cluster.baseURL)
+        let r = try b.get("/")
+        XCTAssertEqual(r.status, 302)
+        XCTAssertEqual(r.header("Location"), "/steemauth")
+        let setCookie = try XCTUnwrap(r.header("Set-Cookie"))
+        XCTAssertTrue(setCookie.hasPrefix("steemauth="))
+        for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"] { XCTAssertTrue(setCookie.contains(attribute), attribute) }
+        XCTAssertFalse(setCookie.contains("Secure"), "plain http without STEEMAUTH_SECURE_COOKIES")
+        XCTAssertEqual(r.header("Cache-Control"), "no-store")
+        let value = try XCTUnwrap(b.cookie)
+        XCTAssertNotNil(CookieSigner(currentKey: Hex.decodeLower(Array(cluster.secret.utf8))!, previousKey: nil, mac: Blake2b.cookieMAC)
+            .verify(value: Array(value.utf8)), "the cookie is id-sig with keyed BLAKE2b")
+        XCTAssertEqual(try cluster.redis().command(["DBSIZE"]).integer, 0, "GET / must not write to Redis")
+        // With a valid cookie: no new cookie.
+        let again = try b.get("/")
+        XCTAssertEqual(again.status, 302)
+        XCTAssertNil(again.header("Set-Cookie"))
+    }
+
+    func testAskPageAndStatusShowTheSameMemo() throws {
+        let b = Browser(cluster.baseURL)
+        let memo = try b.startLogin()
+        XCTAssertNotNil(LoginCode.fromMemo(memo, prefix: ""), "memo \(memo) is a 16-character base32 code")
+        XCTAssertFalse(try XCTUnwrap(b.cookie).hasPrefix(memo), "the memo is never the session id")
+        let page = try b.get("/steemauth")
+        XCTAssertEqual(Browser.memo(in: page.text), memo, "the same code on the next view")
+        XCTAssertTrue(page.text.contains("@steemauth.demo"))
+        XCTAssertTrue(page.text.contains("0.001 STEEM"))
+        XCTAssertTrue(page.text.contains("/steemauth/logout"))
+        XCTAssertTrue(page.text.contains("http-equiv=\"refresh\""), "works with scripts off")
+        XCTAssertTrue(page.text.contains("not refunded") && page.text.contains("encrypt"))
+        XCTAssertEqual(page.header("Vary"), "Cookie")
+        XCTAssertNotNil(page.header("Content-Security-Policy"))
+        let (code, json) = try b.status()
+        XCTAssertEqual(code, 200)
+        XCTAssertEqual(Set(json.keys), ["bound", "account", "memo", "expires_in", "behind_seconds"])
+        XCTAssertEqual(json["bound"] as? Bool, false)
+        XCTAssertEqual(json["memo"] as? String, memo)
+        XCTAssertTrue(json["account"] is NSNull)
+        let expires = try XCTUnwrap(json["expires_in"] as? Int)
+        XCTAssertTrue((890...900).contains(expires), "\(expires)")
+        // Static files are served by the pool itself.
+        XCTAssertEqual(try b.get("/steemauth/static/app.js").status, 200)
+        XCTAssertEqual(try b.get("/steemauth/static/../templates/base.html").status, 404)
+    }
+
+    func testNoCookieRedirectsOnceThenExplains() throws {
+        let noJar = HTTPClient()
+        let first = try noJar.request(url: cluster.baseURL + "/steemauth")
+        XCTAssertEqual(first.status, 302)
+        XCTAssertEqual(first.header("Location"), "/steemauth?c=1")
+        XCTAssertNotNil(first.header("Set-Cookie"))
+        let second = try noJar.request(url: cluster.baseURL + "/steemauth?c=1")
+        XCTAssertEqual(second.status, 200)
+        XCTAssertTrue(second.text.contains("needs a cookie"))
+        let status = try noJar.request(url: cluster.baseURL + "/steemauth/status")
+        XCTAssertEqual(status.status, 401)
+        XCTAssertEqual(status.header("Content-Type"), "application/json")
+    }
+
+    func testStatusNeverCreatesASession() throws {
+        let b = Browser(cluster.baseURL)
+        _ = try b.get("/")
+        XCTAssertEqual(try b.status().0, 401, "a signed id that never viewed /steemauth has no session")
+        XCTAssertEqual(try cluster.redis().command(["DBSIZE"]).integer, 0)
+    }
+
+    func testBindingRotatesTheIdAndKillsTheOldOne() throws {
+        let b = Browser(cluster.baseURL)
+        let memo = try b.startLogin()
+        let oldCookie = try XCTUnwrap(b.cookie)
+        let outcome = try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+                                                blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1)
+        XCTAssertEqual(outcome, .bound)
+        let (code, json) = try b.status()
+        XCTAssertEqual(code, 200)
+        XCTAssertEqual(json["bound"] as? Bool, true)
+        XCTAssertEqual(json["account"] as? String, "alice")
+        XCTAssertTrue(json["memo"] is NSNull && json["expires_in"] is NSNull)
+        let newCookie = try XCTUnwrap(b.cookie)
+        XCTAssertNotEqual(newCookie, oldCookie, "the id is renewed on privilege change")
+        let page = try b.get("/steemauth")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.text.contains("Logged in as @alice"), page.text)
+        XCTAssertTrue(page.text.contains("in block 42"))
+        XCTAssertNil(page.header("Set-Cookie"), "rotated only once")
+        // The old id is deny-listed everywhere.
+        let stale = HTTPClient()
+        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: steemauth=\(oldCookie)"]).status, 401)
+        let stalePage = try stale.request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(oldCookie)"])
+        XCTAssertEqual(stalePage.status, 302, "a dead id starts over with a fresh cookie")
+        XCTAssertNotNil(stalePage.header("Set-Cookie"))
+        // A second claim of the same memo changes nothing.
+        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "mallory", block: 43, transactionID: "x", blockTime: "t", boundTTL: 3600, now: 2),
+                       .unknownOrExpiredCode)
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice")
+    }
+
+    func testLogoutNeedsSameOriginAndKillsTheCookie() throws {
+        let b = Browser(cluster.baseURL)
+        _ = try b.startLogin()
+        let old = try XCTUnwrap(b.cookie)
+        XCTAssertEqual(try b.post("/steemauth/logout").status, 403, "no Origin and no Referer")
+        XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Origin: http://evil.example"]).status, 403)
+        XCTAssertEqual(try b.status().0, 200, "refused logouts changed nothing")
+        let r = try b.post("/steemauth/logout", headers: ["Origin: http://127.0.0.1:\(cluster.httpPort)"])
+        XCTAssertEqual(r.status, 303)
+        XCTAssertEqual(r.header("Location"), "/")
+        XCTAssertEqual(r.headers("Set-Cookie").count, 1)
+        XCTAssertNotEqual(b.cookie, old)
+        let stale = HTTPClient()
+        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: steemauth=\(old)"]).status, 401)
+        XCTAssertEqual(try cluster.redis().command(["EXISTS", "steemauth:s:" + String(old.prefix(32))]).integer, 0)
+        // Referer works where Origin is absent.
+        _ = try b.get("/steemauth")
+        XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Referer: http://127.0.0.1:\(cluster.httpPort)/steemauth"]).status, 303)
+    }
+
+    func testUnknownPathsMethodsAndHealth() throws {
+        let c = HTTPClient()
+        let missing = try c.request(url: cluster.baseURL + "/nope")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertTrue(missing.text.contains("<html"))
+        let wrong = try c.request("POST", url: cluster.baseURL + "/", body: [])
+        XCTAssertEqual(wrong.status, 405)
+        XCTAssertEqual(wrong.header("Allow"), "GET, HEAD")
+        XCTAssertEqual(try c.request("DELETE", url: cluster.baseURL + "/steemauth").status, 405)
+        XCTAssertEqual(try c.request("GET", url: cluster.baseURL + "/steemauth/logout").header("Allow"), "POST")
+        let head = try c.request("HEAD", url: cluster.baseURL + "/ping")
+        XCTAssertEqual(head.status, 200)
+        XCTAssertTrue(head.body.isEmpty)
+        let ping = try c.request(url: cluster.baseURL + "/ping?x=1")
+        XCTAssertEqual(ping.text, "pong\n")
+        XCTAssertNil(ping.header("Set-Cookie"))
+        let health = try c.request(url: cluster.baseURL + "/healthz")
+        XCTAssertEqual(health.status, 200)
+        XCTAssertEqual(health.text, "ok\n")
+        XCTAssertNil(health.header("Set-Cookie"))
+        // Garbage cookies are simply no cookie.
+        for garbage in ["steemauth=", "steemauth=-", "steemauth=" + String(repeating: "a", count: 4096), "steemauth=\u{7f}\u{1}"] {
+            let r = try c.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: \(garbage)"])
+            XCTAssertEqual(r.status, 401, garbage.prefix(30).description)
+        }
+    }
+
+    func testRedisDownGivesCleanErrorsAndRecovers() throws {
+        let b = Browser(cluster.baseURL)
+        _ = try b.startLogin()
+        cluster.stopRedis()
+        let started = Date()
+        let page = try b.get("/steemauth")
+        XCTAssertEqual(page.status, 503)
+        XCTAssertTrue(page.text.contains("Temporarily unavailable"))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+        XCTAssertEqual(try b.get("/steemauth/status").status, 503)
+        XCTAssertEqual(try b.get("/healthz").status, 503)
+        XCTAssertEqual(try b.get("/ping").status, 200, "the no-op route needs no Redis")
+        XCTAssertEqual(try b.get("/").status, 302, "/ needs no Redis")
+        try cluster.startRedis()
+        let back = Date()
+        try waitUntil("pages work again", seconds: 5, interval: 0.1) { try b.get("/steemauth").status == 200 && b.get("/healthz").status == 200 }
+        print("recovered \(Date().timeIntervalSince(back)) s after Redis came back")
+        XCTAssertTrue(cluster.poolLog().contains("redis unavailable"), "the log says what happened")
+    }
+}
