@@ -1,0 +1,213 @@
+import SteemAuthCore
+
+/// Answers JSON-RPC requests in the real Steem/Hive wire format (dotted and appbase `call` forms),
+/// plus the `devchain.*` control methods the client subcommands use.
+public struct DevChainRPC: Sendable {
+    public let chain: SimulatedChain
+    public let serviceAccount: String
+
+    public init(chain: SimulatedChain, serviceAccount: String) { self.chain = chain; self.serviceAccount = serviceAccount }
+
+    static let steemChainID = "0000000000000000000000000000000000000000000000000000000000000000"
+    static let hiveChainID = "beeab0de00000000000000000000000000000000000000000000000000000000"
+
+    /// One request object → one response object. Requests without `"jsonrpc":"2.0"` and an `id`
+    /// are refused as jussi does.
+    public func answer(_ raw: JSONValue) async -> JSONValue {
+        let id = raw["id"] ?? .null
+        guard raw["jsonrpc"] == .string("2.0"), raw["id"] != nil, let method = raw["method"]?.stringValue else {
+            return error(id, -32600, "Invalid Request: jsonrpc 2.0 and id are required")
+        }
+        let request = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([]))
+        guard let (api, name, params) = request.normalized else { return error(id, -32601, "Method not found: \(method)") }
+        do {
+            let result = try await dispatch(api: api, method: name, params: params)
+            return .object(["jsonrpc": .string("2.0"), "id": id, "result": result])
+        } catch let e as RPCErrorObject {
+            return error(id, e.code, e.message)
+        } catch let other {
+            return error(id, -32000, "\(other)")
+        }
+    }
+
+    func error(_ id: JSONValue, _ code: Int64, _ message: String) -> JSONValue {
+        .object(["jsonrpc": .string("2.0"), "id": id, "error": .object(["code": .int(code), "message": .string(message)])])
+    }
+
+    private func dispatch(api: String, method: String, params: JSONValue) async throws -> JSONValue {
+        let args = params.arrayValue ?? []
+        let isHive = chain.chain == .hive
+        switch (api, method) {
+        case ("condenser_api", "get_dynamic_global_properties"), ("database_api", "get_dynamic_global_properties"):
+            return await globalProperties()
+        case ("condenser_api", "get_config"), ("database_api", "get_config"):
+            let p = isHive ? "HIVE_" : "STEEM_"
+            return .object([p + "CHAIN_ID": .string(isHive ? Self.hiveChainID : Self.steemChainID),
+                            p + "BLOCK_INTERVAL": .int(3), p + "ADDRESS_PREFIX": .string("STM"),
+                            p + "BLOCKCHAIN_VERSION": .string(isHive ? "1.27.0" : "0.23.1"), "IS_TEST_NET": .bool(false)])
+        case ("condenser_api", "get_version"), ("database_api", "get_version"):
+            return .object(["blockchain_version": .string(isHive ? "1.27.0" : "0.23.1"),
+                            "chain_id": .string(isHive ? Self.hiveChainID : Self.steemChainID),
+                            isHive ? "hive_revision" : "steem_revision": .string("devchain"), "fc_revision": .string("devchain")])
+        case ("condenser_api", "get_hardfork_version"):
+            return .string(isHive ? "1.27.0" : "0.23.0")
+        case ("condenser_api", "get_block"):
+            guard let n = args.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_block takes [block_num]") }
+            guard let b = await chain.block(n) else { return .null }
+            return legacyBlock(b)
+        case ("condenser_api", "get_block_header"):
+            guard let n = args.first?.intValue, let b = await chain.block(n) else { return .null }
+            return .object(["previous": .string(SimulatedChain.blockID(b.number - 1)), "timestamp": .string(b.time.description),
+                            "witness": .string("devchain"), "transaction_merkle_root": .string(String(repeating: "0", count: 40)), "extensions": .array([])])
+        case ("block_api", "get_block"):
+            guard let n = params["block_num"]?.intValue else { throw RPCErrorObject(code: -32602, message: "block_num is required") }
+            guard let b = await chain.block(n) else { return .object([:]) }
+            return .object(["block": isHive ? appbaseBlock(b) : legacyBlock(b)])
+        case ("block_api", "get_block_range"):
+            guard let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 else {
+                throw RPCErrorObject(code: -32602, message: "starting_block_num and count (1..1000) are required")
+            }
+            var out: [JSONValue] = []
+            for n in start..<(start + count) {
+                guard let b = await chain.block(n) else { break }
+                out.append(isHive ? appbaseBlock(b) : legacyBlock(b))
+            }
+            return .object(["blocks": .array(out)])
+        case ("condenser_api", "get_ops_in_block"):
+            guard let n = args.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_ops_in_block takes [block_num, only_virtual]") }
+            guard let b = await chain.block(n) else { return .array([]) }
+            if args.count > 1, args[1] == .bool(true) { return .array([]) }
+            return .array(b.transfers.enumerated().map { i, t in
+                .object(["trx_id": .string(SimulatedChain.transactionID(block: b.number, index: i)), "block": .int(b.number),
+                         "trx_in_block": .int(Int64(i)), "op_in_trx": .int(0), "virtual_op": .int(0),
+                         "timestamp": .string(b.time.description), "op": legacyOp(t)])
+            })
+        case ("condenser_api", "get_following"):
+            guard args.count == 4, let account = args[0].stringValue, let type = args[2].stringValue, let limit = args[3].intValue else {
+                throw RPCErrorObject(code: -32003, message: "Assert Exception:args.size() == 4: Expected 4 arguments")
+            }
+            guard limit >= 1, limit <= 1000 else { throw RPCErrorObject(code: -32003, message: "Assert Exception:limit <= 1000") }
+            guard type == "blog" else { return .array([]) }
+            let names = await chain.following(of: account, start: args[1].stringValue ?? "", limit: Int(limit))
+            return .array(names.map { .object(["follower": .string(account), "following": .string($0), "what": .array([.string("blog")])]) })
+        case ("condenser_api", "get_accounts"), ("condenser_api", "lookup_account_names"):
+            guard let names = args.first?.arrayValue else { throw RPCErrorObject(code: -32602, message: "get_accounts takes [[names]]") }
+            var out: [JSONValue] = []
+            for n in names { if let name = n.stringValue, let a = await chain.account(name) { out.append(accountJSON(a)) } }
+            return .array(out)
+        case ("devchain", _):
+            return try await control(method, params)
+        default:
+            throw RPCErrorObject(code: -32601, message: "Could not find method \(method) in api \(api)")
+        }
+    }
+
+    // MARK: control (used by the client subcommands)
+
+    private func control(_ method: String, _ p: JSONValue) async throws -> JSONValue {
+        switch method {
+        case "push_transfer":
+            guard let from = p["from"]?.stringValue, let to = p["to"]?.stringValue, let amount = p["amount"]?.stringValue,
+                  Asset.parseLegacy(amount) != nil else { throw RPCErrorObject(code: -32602, message: "from, to, amount (\"0.001 STEEM\") and memo are required") }
+            let t = SimulatedChain.SimTransfer(from: from, to: to, amount: amount, memo: p["memo"]?.stringValue ?? "")
+            if p["now"] == .bool(true) {
+                let n = await chain.produceBlock(extra: [t])
+                return .object(["block_num": .int(n), "trx_id": .string(SimulatedChain.transactionID(block: n, index: 0))])
+            }
+            await chain.queue(t)
+            return .object(["queued": .bool(true)])
+        case "produce_blocks":
+            let count = p["count"]?.intValue ?? 1
+            for _ in 0..<max(1, min(count, 100_000)) { await chain.produceBlock() }
+            return .object(["head_block_number": .int(await chain.headNumber)])
+        case "generate":
+            let blocks = Int(p["blocks"]?.intValue ?? 100), per = Int(p["transfers_per_block"]?.intValue ?? 1)
+            await chain.generate(blocks: min(blocks, 1_000_000), transfersPerBlock: min(per, 1000), to: serviceAccount)
+            return .object(["head_block_number": .int(await chain.headNumber)])
+        case "seed":
+            return try await seed(p)
+        default:
+            throw RPCErrorObject(code: -32601, message: "unknown devchain method \(method)")
+        }
+    }
+
+    /// Creates `account` following `follows` accounts: `stale` of them last posted long ago, `never`
+    /// never posted, the rest recently. Deterministic names, so tests can predict them.
+    private func seed(_ p: JSONValue) async throws -> JSONValue {
+        guard let account = p["account"]?.stringValue, AppConfig.isValidAccountName(account) else {
+            throw RPCErrorObject(code: -32602, message: "account is required")
+        }
+        let follows = Int(p["follows"]?.intValue ?? 0), stale = Int(p["stale"]?.intValue ?? 0), never = Int(p["never"]?.intValue ?? 0)
+        let now = await chain.headTime.secondsSinceEpoch
+        await chain.addAccount(account, lastPost: ChainTime(secondsSinceEpoch: now - 86400))
+        var names: [String] = []
+        for i in 0..<follows {
+            let name = "f" + String(i, radix: 10).leftPadded(5) + "-" + String(account.prefix(9)).replacingDots
+            let lastPost: Int64
+            if i < stale { lastPost = now - Int64(41 + (i * 7) % 900) * 86400 - 3600 }
+            else if i < stale + never { lastPost = 0 }
+            else { lastPost = now - Int64(i % 39) * 86400 - 60 }
+            await chain.addAccount(name, lastPost: ChainTime(secondsSinceEpoch: lastPost))
+            names.append(name)
+        }
+        await chain.setFollowing(account, names)
+        return .object(["account": .string(account), "follows": .int(Int64(names.count))])
+    }
+
+    // MARK: wire shapes
+
+    private func globalProperties() async -> JSONValue {
+        let head = await chain.headNumber, lib = await chain.irreversibleNumber
+        let time = await chain.headTime
+        return .object([
+            "head_block_number": .int(head), "head_block_id": .string(SimulatedChain.blockID(head)),
+            "time": .string(time.description), "current_witness": .string("devchain"),
+            "last_irreversible_block_num": .int(lib), "current_aslot": .int(head),
+            "current_supply": .string(chain.chain == .hive ? "1000000.000 HIVE" : "1000000.000 STEEM"),
+            "current_sbd_supply": .string(chain.chain == .hive ? "1000.000 HBD" : "1000.000 SBD"),
+            "total_vesting_fund_steem": .string("500000.000 STEEM"), "total_vesting_shares": .string("1000000000.000000 VESTS"),
+            "maximum_block_size": .int(65536), "participation_count": .int(128), "last_irreversible_block_id": .string(SimulatedChain.blockID(lib)),
+        ])
+    }
+
+    private func legacyOp(_ t: SimulatedChain.SimTransfer) -> JSONValue {
+        .array([.string("transfer"), .object(["from": .string(t.from), "to": .string(t.to), "amount": .string(t.amount), "memo": .string(t.memo)])])
+    }
+
+    private func appbaseOp(_ t: SimulatedChain.SimTransfer) -> JSONValue {
+        let asset = Asset.parseLegacy(t.amount)!
+        return .object(["type": .string("transfer_operation"), "value": .object([
+            "from": .string(t.from), "to": .string(t.to), "memo": .string(t.memo),
+            "amount": .object(["amount": .string(String(asset.units)), "precision": .int(Int64(asset.precision)),
+                               "nai": .string(asset.kind.nai ?? "@@000000021")]),
+        ])])
+    }
+
+    private func blockShape(_ b: SimulatedChain.SimBlock, op: (SimulatedChain.SimTransfer) -> JSONValue) -> JSONValue {
+        let txs: [JSONValue] = b.transfers.enumerated().map { i, t in
+            .object(["ref_block_num": .int((b.number - 1) & 0xffff), "ref_block_prefix": .int(0), "expiration": .string(b.time.description),
+                     "operations": .array([op(t)]), "extensions": .array([]), "signatures": .array([])])
+        }
+        return .object([
+            "previous": .string(SimulatedChain.blockID(b.number - 1)), "timestamp": .string(b.time.description),
+            "witness": .string("devchain"), "transaction_merkle_root": .string(String(repeating: "0", count: 40)),
+            "extensions": .array([]), "witness_signature": .string(String(repeating: "0", count: 130)),
+            "transactions": .array(txs), "block_id": .string(b.id), "signing_key": .string("STM1111111111111111111111111111111114T1Anm"),
+            "transaction_ids": .array(b.transfers.indices.map { .string(SimulatedChain.transactionID(block: b.number, index: $0)) }),
+        ])
+    }
+    private func legacyBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: legacyOp) }
+    private func appbaseBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: appbaseOp) }
+
+    private func accountJSON(_ a: SimulatedChain.SimAccount) -> JSONValue {
+        .object(["id": .int(Int64(abs(a.name.hashValue % 1_000_000))), "name": .string(a.name), "last_post": .string(a.lastPost.description),
+                 "last_root_post": .string(a.lastPost.description), "created": .string(a.created.description),
+                 "balance": .string(chain.chain == .hive ? "1.000 HIVE" : "1.000 STEEM"), "post_count": .int(a.lastPost.isNever ? 0 : 10),
+                 "json_metadata": .string(""), "reputation": .int(0)])
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+    var replacingDots: String { String(map { $0 == "." ? "-" : $0 }) }
+}

@@ -1,0 +1,105 @@
+import FlyingFox
+import FlyingSocks
+import FoundationEssentials
+import SteemAuthCore
+
+/// Faults injected into one listener: the next `count` requests fail in `mode`.
+actor FaultInjector {
+    enum Mode: String { case refuse, slow, garbage, error }
+    private var mode: Mode?
+    private var remaining = 0
+    var slowSeconds: Double = 10
+
+    func set(_ m: Mode, count: Int, slowSeconds: Double?) {
+        mode = m; remaining = count
+        if let slowSeconds { self.slowSeconds = slowSeconds }
+    }
+    func take() -> Mode? {
+        guard let m = mode, remaining > 0 else { return nil }
+        remaining -= 1
+        return m
+    }
+}
+
+/// One HTTP listener of the devchain. Several can share one chain (a second "node" for failover tests),
+/// each with its own faults.
+struct NodeHandler: HTTPHandler {
+    let rpc: DevChainRPC
+    let faults: FaultInjector
+    static let maxBody = 4 << 20
+
+    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard request.method == .POST else {
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("steemauth devchain: POST JSON-RPC here\n".utf8))
+        }
+        let body = try await request.bodyData
+        guard body.count <= Self.maxBody else { return HTTPResponse(statusCode: .badRequest) }
+        let parsed = try? JSONDecoder().decode(JSONValue.self, from: body)
+        if let parsed, isControl(parsed) { return try await answer(parsed) }
+        if let fault = await faults.take() {
+            switch fault {
+            case .refuse:
+                return HTTPResponse(statusCode: HTTPStatusCode(503, phrase: "Service Unavailable"), headers: [.contentType: "text/html"],
+                                    body: Data("<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>\n".utf8))
+            case .slow:
+                try await Task.sleep(nanoseconds: UInt64(await faults.slowSeconds * 1_000_000_000))
+            case .garbage:
+                return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"jsonrpc":"2.0","id":1,"result":{"previous":"00"#.utf8))
+            case .error:
+                let ids: [JSONValue] = parsed?.arrayValue?.map { $0["id"] ?? .null } ?? [parsed?["id"] ?? .null]
+                let errors = ids.map { rpc.error($0, -32000, "devchain: injected fault") }
+                return try json(parsed?.arrayValue != nil ? .array(errors) : errors[0])
+            }
+        }
+        guard let parsed else { return try json(rpc.error(.null, -32700, "Parse error")) }
+        return try await answer(parsed)
+    }
+
+    private func isControl(_ v: JSONValue) -> Bool { v["method"]?.stringValue?.hasPrefix("devchain.") == true }
+
+    private func answer(_ parsed: JSONValue) async throws -> HTTPResponse {
+        if parsed["method"] == .string("devchain.fault") {
+            let mode = parsed["params"]?["mode"]?.stringValue.flatMap(FaultInjector.Mode.init(rawValue:))
+            guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error")) }
+            await faults.set(mode, count: Int(parsed["params"]?["count"]?.intValue ?? 1), slowSeconds: parsed["params"]?["seconds"].flatMap { v in
+                if case .double(let d) = v { return d }; return v.intValue.map(Double.init) })
+            return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string(mode.rawValue)])]))
+        }
+        if let batch = parsed.arrayValue {
+            guard !batch.isEmpty, batch.count <= 1000 else { return try json(rpc.error(.null, -32600, "Invalid Request: batch of 1..1000")) }
+            var out: [JSONValue] = []
+            for item in batch { out.append(await rpc.answer(item)) }
+            return try json(.array(out))
+        }
+        return try json(await rpc.answer(parsed))
+    }
+
+    private func json(_ v: JSONValue) throws -> HTTPResponse {
+        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: try JSONEncoder().encode(v))
+    }
+}
+
+public enum DevChainServer {
+    /// Serves the chain on every address until the process is stopped; produces a block every
+    /// `blockInterval` seconds (0 = only on demand).
+    public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double) async throws {
+        let rpc = DevChainRPC(chain: chain, serviceAccount: serviceAccount)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (host, port) in addresses {
+                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
+                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector()))
+                group.addTask { try await server.run() }
+            }
+            if blockInterval > 0 {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(nanoseconds: UInt64(blockInterval * 1_000_000_000))
+                        await chain.produceBlock()
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import SteemAuthCore
+
+/// An in-memory chain: blocks of transfer operations, accounts with `last_post`, follow lists.
+/// Only what steemauth and common clients read; not consensus, not signatures.
+public actor SimulatedChain {
+    public struct SimTransfer: Sendable { public var from, to, amount, memo: String }
+    struct SimBlock: Sendable {
+        let number: Int64
+        let time: ChainTime
+        let transfers: [SimTransfer]
+        var id: String { SimulatedChain.blockID(number) }
+    }
+    public struct SimAccount: Sendable { public var name: String; public var lastPost: ChainTime; public var created: ChainTime }
+
+    public let chain: AppConfig.Chain
+    public let libLag: Int64
+    private var blocks: [SimBlock] = []
+    private var pending: [SimTransfer] = []
+    private(set) var accounts: [String: SimAccount] = [:]
+    private var following: [String: [String]] = [:]     // follower -> sorted names
+    private let clock: @Sendable () -> Int64
+
+    public init(chain: AppConfig.Chain, libLag: Int64, clock: @escaping @Sendable () -> Int64) {
+        self.chain = chain
+        self.libLag = libLag
+        self.clock = clock
+        let genesis = clock()
+        blocks.append(SimBlock(number: 1, time: ChainTime(secondsSinceEpoch: genesis), transfers: []))
+    }
+
+    public var headNumber: Int64 { blocks.last!.number }
+    public var irreversibleNumber: Int64 { max(1, headNumber - libLag) }
+    var headTime: ChainTime { blocks.last!.time }
+
+    /// Produces one block with everything pending. Times advance by 3 s, or to now if that is later.
+    @discardableResult
+    public func produceBlock(extra: [SimTransfer] = []) -> Int64 {
+        let number = headNumber + 1
+        let time = max(headTime.secondsSinceEpoch + 3, clock())
+        blocks.append(SimBlock(number: number, time: ChainTime(secondsSinceEpoch: time), transfers: pending + extra))
+        pending.removeAll()
+        return number
+    }
+
+    public func queue(_ t: SimTransfer) { pending.append(t) }
+
+    /// Appends `count` blocks of synthetic traffic (for catch-up tests and benchmarks).
+    public func generate(blocks count: Int, transfersPerBlock: Int, to recipient: String) {
+        var seed: UInt64 = UInt64(headNumber) &* 0x9E3779B97F4A7C15
+        for _ in 0..<count {
+            var ts: [SimTransfer] = []
+            for _ in 0..<transfersPerBlock {
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                let memo = String(seed >> 20, radix: 36)
+                ts.append(SimTransfer(from: "filler\(seed % 97)", to: seed % 3 == 0 ? recipient : "exchange", amount: "0.001 STEEM", memo: memo))
+            }
+            produceBlock(extra: ts)
+        }
+    }
+
+    func block(_ number: Int64) -> SimBlock? {
+        guard number >= 1, number <= headNumber else { return nil }
+        return blocks[Int(number - 1)]
+    }
+
+    // MARK: accounts and follows
+
+    public func addAccount(_ name: String, lastPost: ChainTime, created: ChainTime? = nil) {
+        accounts[name] = SimAccount(name: name, lastPost: lastPost, created: created ?? ChainTime(secondsSinceEpoch: 1_500_000_000))
+    }
+
+    public func setFollowing(_ follower: String, _ names: [String]) {
+        following[follower] = Array(Set(names)).sorted()
+    }
+
+    /// `get_following(account, start, "blog", limit)`: names >= start, in order, as real nodes page them.
+    func following(of account: String, start: String, limit: Int) -> [String] {
+        let all = following[account] ?? []
+        var lo = 0, hi = all.count
+        while lo < hi { let mid = (lo + hi) / 2; if all[mid] < start { lo = mid + 1 } else { hi = mid } }
+        return Array(all[lo..<min(all.count, lo + limit)])
+    }
+
+    func account(_ name: String) -> SimAccount? { accounts[name] }
+
+    static func blockID(_ number: Int64) -> String {
+        let n = String(number, radix: 16)
+        var h: UInt64 = 0xcbf29ce484222325 ^ UInt64(number)
+        var tail = ""
+        for _ in 0..<2 {
+            h = (h ^ 0x5bd1e995) &* 0x100000001b3
+            let part = String(h, radix: 16)
+            tail += String(repeating: "0", count: 16 - part.count) + part
+        }
+        return String(repeating: "0", count: 8 - n.count) + n + tail
+    }
+
+    static func transactionID(block: Int64, index: Int) -> String {
+        let b = String(block, radix: 16), i = String(index, radix: 16)
+        return String(repeating: "0", count: 8 - b.count) + b + "7a" + String(repeating: "0", count: 30 - i.count) + i
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import DevChain
+import Logging
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// The embedded local chain node for development, tests and the demo, and its client commands.
+@main
+struct DevChainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steemauth-devchain",
+        abstract: "A local Steem/Hive JSON-RPC node over a simulated chain (for development, tests and the demo).",
+        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self])
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve JSON-RPC on loopback.")
+    @Option(help: "host:port to listen on; repeat for a second node over the same chain.")
+    var listen: [String] = ["127.0.0.1:8090"]
+    @Option(help: "Seconds between blocks (0 = a block only when asked).") var blockInterval: Double = 3
+    @Option(help: "How many blocks irreversibility trails the head.") var libLag: Int = 0
+    @Option(help: "steem or hive.") var chain: String = "steem"
+    @Option(help: "The service account (generated traffic pays it).") var account: String = "steemauth.demo"
+
+    func run() async throws {
+        guard let chainKind = AppConfig.Chain(rawValue: chain) else { throw ValidationError("--chain is steem or hive") }
+        var addresses: [(String, UInt16)] = []
+        for l in listen {
+            guard case .tcp(let host, let port)? = ListenAddress.parse(l) else { throw ValidationError("--listen takes host:port, got \(l)") }
+            addresses.append((host, UInt16(port)))
+        }
+        let sim = SimulatedChain(chain: chainKind, libLag: Int64(libLag), clock: { unixSeconds() })
+        print("steemauth-devchain: \(chain) chain on \(listen.map { "http://" + $0 }.joined(separator: ", ")), a block every \(blockInterval)s, LIB lag \(libLag)")
+        try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval)
+    }
+}
+
+/// Options every client subcommand shares.
+struct NodeOption: ParsableArguments {
+    @Option(help: "The devchain's URL.") var node: String = "http://127.0.0.1:8090"
+
+    func call(_ method: String, _ params: [String: JSONValue]) throws -> JSONValue {
+        let client = RPCClient(nodes: [node], timeoutSeconds: 120, logger: Logger(label: "devchain-client"))
+        do {
+            return try client.call("devchain." + method, .object(params), as: JSONValue.self) ?? .null
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
+
+struct Transfer: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Push a transfer into the chain (the next block carries it).")
+    @OptionGroup var node: NodeOption
+    @Option var from: String
+    @Option var to: String
+    @Option(help: "e.g. \"0.001 STEEM\"") var amount: String = "0.001 STEEM"
+    @Option var memo: String = ""
+    @Flag(help: "Produce a block with it right away.") var now = false
+
+    func run() throws {
+        let r = try node.call("push_transfer", ["from": .string(from), "to": .string(to), "amount": .string(amount),
+                                                "memo": .string(memo), "now": .bool(now)])
+        if let block = r["block_num"]?.intValue { print("transfer in block \(block), trx \(r["trx_id"]?.stringValue ?? "")") }
+        else { print("transfer queued for the next block") }
+    }
+}
+
+struct Seed: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create an account that follows many others (some stale, some never posted).")
+    @OptionGroup var node: NodeOption
+    @Option var account: String
+    @Option var follows: Int = 2500
+    @Option var stale: Int = 300
+    @Option var never: Int = 20
+
+    func run() throws {
+        _ = try node.call("seed", ["account": .string(account), "follows": .int(Int64(follows)), "stale": .int(Int64(stale)), "never": .int(Int64(never))])
+        print("seeded @\(account): \(follows) follows, \(stale) stale, \(never) never posted")
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Append a long synthetic chain (for catch-up tests and benchmarks).")
+    @OptionGroup var node: NodeOption
+    @Option var blocks: Int = 1000
+    @Option var transfersPerBlock: Int = 5
+
+    func run() throws {
+        let r = try node.call("generate", ["blocks": .int(Int64(blocks)), "transfers_per_block": .int(Int64(transfersPerBlock))])
+        print("head is now block \(r["head_block_number"]?.intValue ?? 0)")
+    }
+}
+
+struct Produce: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Produce empty blocks now.")
+    @OptionGroup var node: NodeOption
+    @Option var count: Int = 1
+    func run() throws {
+        let r = try node.call("produce_blocks", ["count": .int(Int64(count))])
+        print("head is now block \(r["head_block_number"]?.intValue ?? 0)")
+    }
+}
+
+struct Fault: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make this node fail its next requests (refuse|slow|garbage|error).")
+    @OptionGroup var node: NodeOption
+    @Option var mode: String
+    @Option var count: Int = 1
+    @Option(help: "Delay for --mode slow.") var seconds: Double = 10
+
+    func run() throws {
+        _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds)])
+        print("the next \(count) requests to \(node.node) fail: \(mode)")
+    }
+}
