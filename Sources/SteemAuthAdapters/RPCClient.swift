@@ -5,6 +5,7 @@ import SteemAuthCore
 public struct RPCFailure: Error, Sendable, CustomStringConvertible {
     public let node: String
     public let reason: String
+    public init(node: String, reason: String) { self.node = node; self.reason = reason }
     public var description: String { "\(node): \(reason)" }
 }
 

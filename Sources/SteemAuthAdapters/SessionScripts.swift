@@ -56,22 +56,43 @@ enum SessionScripts {
     return s[2] or ''
     """)
 
+    /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:
+    /// the code is consumed and a bound session is never overwritten.
+    private static let claimFunction = """
+    local function claim(p, memo, acct, blk, tx, btime, bttl, now)
+      local ckey = p .. 'c:' .. memo
+      local id = redis.call('GET', ckey)
+      if not id then return 'unknown_or_expired_code' end
+      local skey = p .. 's:' .. id
+      local st = redis.call('HGET', skey, 'st')
+      if not st then redis.call('DEL', ckey) return 'session_gone' end
+      if st ~= 'u' then return 'already_bound' end
+      redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', blk, 'tx', tx, 'btime', btime, 'bound_at', now)
+      redis.call('HDEL', skey, 'code')
+      redis.call('EXPIRE', skey, bttl)
+      redis.call('DEL', ckey)
+      redis.call('SADD', p .. 'a:' .. acct, id)
+      return 'bound'
+    end
+    """
+
     /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now.
-    /// First valid claim wins: the code is consumed, a bound session is never overwritten.
-    static let claim = LuaScript(name: "claim", source: """
-    local p, memo, acct = ARGV[1], ARGV[2], ARGV[3]
-    local ckey = p .. 'c:' .. memo
-    local id = redis.call('GET', ckey)
-    if not id then return 'unknown_or_expired_code' end
-    local skey = p .. 's:' .. id
-    local st = redis.call('HGET', skey, 'st')
-    if not st then redis.call('DEL', ckey) return 'session_gone' end
-    if st ~= 'u' then return 'already_bound' end
-    redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', ARGV[4], 'tx', ARGV[5], 'btime', ARGV[6], 'bound_at', ARGV[8])
-    redis.call('HDEL', skey, 'code')
-    redis.call('EXPIRE', skey, tonumber(ARGV[7]))
-    redis.call('DEL', ckey)
-    redis.call('SADD', p .. 'a:' .. acct, id)
-    return 'bound'
+    static let claim = LuaScript(name: "claim", source: claimFunction + "\n" + """
+    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8])
+    """)
+
+    /// The watcher's whole batch, atomically: claims in chain order, the published lag, then the
+    /// checkpoint. ARGV: prefix, checkpointKey, next, stateKey, boundTTL, now, head, irreversible,
+    /// processed, headTime, behind, then 5 per claim: memo, account, block, tx, blockTime.
+    static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
+    local p, bttl, now = ARGV[1], tonumber(ARGV[5]), ARGV[6]
+    local out = {}
+    for i = 12, #ARGV, 5 do
+      out[#out + 1] = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now)
+    end
+    redis.call('HSET', ARGV[4], 'head', ARGV[7], 'irreversible', ARGV[8], 'processed', ARGV[9],
+               'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)
+    redis.call('SET', ARGV[2], ARGV[3])
+    return out
     """)
 }

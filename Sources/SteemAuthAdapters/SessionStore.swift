@@ -75,16 +75,17 @@ public struct SessionStore {
         return reply.string.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    public func ping() throws(RedisError) {
-        let reply = try redis.command(["PING"])
-        guard reply == .status("PONG") else { throw RedisError(kind: .server, message: "PING answered \(reply)") }
-    }
-
-    /// The claim commands for a batch of transfers, to be sent in one pipeline by the watcher.
-    public func claimCommand(memo: String, account: String, block: Int64, transactionID: String,
-                             blockTime: String, boundTTL: Int, now: Int64) -> [String] {
-        let args = [prefix, memo, account, String(block), transactionID, blockTime, String(boundTTL), String(now)]
-        return ["EVAL", SessionScripts.claim.source, "0"] + args
+    /// `/healthz`: a real PING, and the watcher's published state, in one round trip.
+    /// Returns nil when healthy, else the reason.
+    public func healthProblem(now: Int64, maxLag: Int) throws(RedisError) -> String? {
+        let replies = try redis.pipeline([["PING"], ["HMGET", watcherKey, "behind", "updated"]])
+        guard replies[0] == .status("PONG") else { throw RedisError(kind: .server, message: "PING answered \(replies[0])") }
+        guard let fields = replies[1].array, fields.count == 2, let updated = fields[1].integer else {
+            return nil          // no watcher has published yet: the web tier itself is healthy
+        }
+        if now - updated > Int64(maxLag) { return "watcher stopped publishing \(now - updated) s ago" }
+        if let behind = fields[0].integer, behind > Int64(maxLag) { return "watcher is \(behind) s behind the chain" }
+        return nil
     }
 
     public func claim(memo: String, account: String, block: Int64, transactionID: String,

@@ -108,7 +108,10 @@ public struct WebApp: RequestHandler {
 
     private func health() -> Response {
         do {
-            try store.ping()
+            if let problem = try store.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
+                logger.warning("healthz: \(problem)")
+                return Response(status: 503, contentType: "text/plain", body: problem + "\n", headers: [("Cache-Control", "no-store")])
+            }
             return Response(status: 200, contentType: "text/plain", body: "ok\n", headers: [("Cache-Control", "no-store")])
         } catch {
             logger.warning("healthz: redis unavailable", metadata: ["error": "\(error)"])

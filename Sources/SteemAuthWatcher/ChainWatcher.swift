@@ -1,0 +1,187 @@
+import Logging
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// Tails the chain and binds login codes. Processes irreversible blocks (or head minus N
+/// confirmations) strictly in order; the checkpoint in Redis only moves after a batch is applied.
+public final class ChainWatcher {
+    public struct Options: Sendable {
+        public var fromBlock: Int64?
+        public var batchSize: Int
+        public var pollSeconds: Double
+        public init(fromBlock: Int64? = nil, batchSize: Int = 100, pollSeconds: Double = 1) {
+            self.fromBlock = fromBlock; self.batchSize = batchSize; self.pollSeconds = pollSeconds
+        }
+    }
+
+    let config: AppConfig
+    let options: Options
+    let rpc: RPCClient
+    let store: WatcherStore
+    let source: BlockSource
+    let matcher: TransferMatcher
+    let signals: SignalWaiter
+    let logger: Logger
+
+    public init(config: AppConfig, options: Options, rpc: RPCClient, redis: RedisConnection, signals: SignalWaiter, logger: Logger) {
+        self.config = config
+        self.options = options
+        self.rpc = rpc
+        self.store = WatcherStore(redis: redis, prefix: config.redisPrefix, chain: config.chain)
+        self.source = BlockSource(rpc: rpc, chain: config.chain)
+        self.matcher = TransferMatcher(config: config)
+        self.signals = signals
+        self.logger = logger
+    }
+
+    public enum Exit: Int32 { case stopped = 0, wrongChain = 3 }
+
+    public func run() -> Exit {
+        guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
+        guard var next = loadOrCreateCheckpoint() else { return .stopped }
+        var backoff = Backoff()
+        while !signals.stopRequested {
+            let props: DynamicGlobalProperties
+            do {
+                guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
+                    throw RPCFailure(node: rpc.currentNode, reason: "null global properties")
+                }
+                props = p
+            } catch {
+                logger.error("every node failed; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(backoff.current)"])
+                signals.wait(seconds: backoff.next())
+                continue
+            }
+            let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
+            var lastTime: ChainTime? = nil
+            var failed = false
+            while next <= target && !signals.poll() {
+                let count = Int(min(Int64(options.batchSize), target - next + 1))
+                let run: [(Int64, Block)]
+                do { run = try source.blocks(from: next, count: count) } catch {
+                    logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
+                    failed = true
+                    break
+                }
+                guard let last = run.last else { break }
+                var scan = BlockScan()
+                for (number, block) in run {
+                    let s = BlockScan.scan(block, number: number, matcher: matcher)
+                    scan.claims += s.claims
+                    scan.rejections += s.rejections
+                }
+                let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
+                                                     processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
+                guard let outcomes = applyWithRetry(scan.claims, next: last.0 + 1, progress: progress) else { return .stopped }
+                log(scan, outcomes)
+                logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
+                next = last.0 + 1
+                lastTime = last.1.timestamp
+            }
+            if failed {
+                signals.wait(seconds: backoff.next())
+                continue
+            }
+            backoff.reset()
+            if lastTime == nil { publishIdle(props: props, next: next) }
+            if next > target { signals.wait(seconds: options.pollSeconds) }
+        }
+        logger.notice("watcher stopped", metadata: ["next_block": "\(next)"])
+        return .stopped
+    }
+
+    /// Refuses to run against a node of the other chain.
+    private func checkChain() -> Bool {
+        var backoff = Backoff()
+        while !signals.stopRequested {
+            do {
+                guard let probe = try rpc.call(RPCMethod.getConfig, .array([]), as: ChainConfigProbe.self) else {
+                    throw RPCFailure(node: rpc.currentNode, reason: "null config")
+                }
+                let nodeChain: AppConfig.Chain = probe.isHive ? .hive : .steem
+                if nodeChain != config.chain {
+                    logger.critical("node serves another chain; refusing to run", metadata: [
+                        "configured": "\(config.chain.rawValue)", "node": "\(nodeChain.rawValue)", "chain_id": "\(probe.chainID ?? "-")"])
+                    return false
+                }
+                logger.info("chain checked", metadata: ["chain": "\(nodeChain.rawValue)", "chain_id": "\(probe.chainID ?? "-")"])
+                return true
+            } catch {
+                logger.error("cannot reach any node for get_config; retrying", metadata: ["error": "\(error)"])
+                signals.wait(seconds: backoff.next())
+            }
+        }
+        return false
+    }
+
+    private func loadOrCreateCheckpoint() -> Int64? {
+        var backoff = Backoff()
+        while !signals.stopRequested {
+            do {
+                if let next = try store.nextBlock() {
+                    logger.notice("watcher started", metadata: startMetadata(next: next, fresh: false))
+                    return next
+                }
+                let start: Int64
+                if let from = options.fromBlock { start = from } else {
+                    guard let p = try? rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
+                        logger.error("cannot read the irreversible block to start from; retrying")
+                        signals.wait(seconds: backoff.next())
+                        continue
+                    }
+                    start = p.lastIrreversibleBlockNum
+                }
+                // Written before anything is processed: a restart resumes here, never later.
+                try store.setNextBlock(start)
+                logger.notice("watcher started", metadata: startMetadata(next: start, fresh: true))
+                return start
+            } catch {
+                logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
+                signals.wait(seconds: backoff.next())
+            }
+        }
+        return nil
+    }
+
+    private func startMetadata(next: Int64, fresh: Bool) -> Logger.Metadata {
+        ["chain": "\(config.chain.rawValue)", "nodes": "\(config.nodes.joined(separator: ","))", "account": "\(config.account)",
+         "next_block": "\(next)", "checkpoint": fresh ? "created" : "resumed",
+         "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
+    }
+
+    /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on stop.
+    private func applyWithRetry(_ claims: [BlockScan.Claim], next: Int64, progress: WatcherStore.Progress) -> [String]? {
+        var backoff = Backoff()
+        while true {
+            do { return try store.apply(claims: claims, nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds()) }
+            catch {
+                logger.error("applying a batch to redis failed; will retry the same batch", metadata: ["error": "\(error)", "next_block": "\(next)"])
+                if signals.wait(seconds: backoff.next()) { return nil }
+            }
+        }
+    }
+
+    private func publishIdle(props: DynamicGlobalProperties, next: Int64) {
+        let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
+                                             processed: next - 1, headTime: props.time, processedTime: nil)
+        _ = try? store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds())
+    }
+
+    private func log(_ scan: BlockScan, _ outcomes: [String]) {
+        for r in scan.rejections {
+            logger.info("transfer rejected", metadata: ["block": "\(r.block)", "tx": "\(r.transactionID)", "from": "\(r.sender)", "reason": "\(r.reason.rawValue)"])
+        }
+        for (claim, outcome) in zip(scan.claims, outcomes) {
+            let level: Logger.Level = outcome == "bound" ? .notice : .info
+            logger.log(level: level, "claim", metadata: ["block": "\(claim.block)", "tx": "\(claim.transactionID)",
+                                                         "from": "\(claim.sender)", "decision": "\(outcome)"])
+        }
+    }
+}
+
+/// 0.5 s doubling to 10 s.
+struct Backoff {
+    private(set) var current = 0.5
+    mutating func next() -> Double { defer { current = min(current * 2, 10) }; return current }
+    mutating func reset() { current = 0.5 }
+}
