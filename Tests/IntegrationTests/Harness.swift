@@ -236,3 +236,60 @@ final class Browser {
         return (r.status, json)
     }
 }
+
+extension Cluster {
+    /// Starts the devchain with `nodes` listeners over one chain (a second node for failover tests).
+    @discardableResult
+    func startDevchain(nodes: Int = 1, blockInterval: Double = 0, libLag: Int = 0, chain: String = "steem") throws -> [String] {
+        let ports = (0..<nodes).map { _ in Cluster.freePort() }
+        let args = ["serve", "--block-interval", String(blockInterval), "--lib-lag", String(libLag), "--chain", chain,
+                    "--account", env["STEEMAUTH_ACCOUNT"]!] + ports.flatMap { ["--listen", "127.0.0.1:\($0)"] }
+        let p = try launch("devchain", args, log: dir + "/devchain.log", executable: Cluster.binary("steemauth-devchain"))
+        extraProcesses.append(p)
+        let urls = ports.map { "http://127.0.0.1:\($0)" }
+        for port in ports { try waitUntil("devchain listens", seconds: 10) { Cluster.canConnect(port: port) } }
+        env["STEEMAUTH_NODES"] = urls.joined(separator: ",")
+        env["STEEMAUTH_CHAIN"] = chain
+        return urls
+    }
+
+    func startWatcher(_ args: [String] = [], logName: String = "watcher.log", extraEnv: [String: String] = [:]) throws -> Process {
+        let p = try launch("watcher", args, log: dir + "/" + logName, executable: Cluster.binary("steemauth-watcher"),
+                           environment: env.merging(extraEnv) { $1 })
+        extraProcesses.append(p)
+        return p
+    }
+
+    func log(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name)) ?? "" }
+
+    /// Runs a devchain client subcommand against `node`.
+    @discardableResult
+    func devchain(_ args: [String], node: String? = nil) throws -> String {
+        let out = dir + "/devchain-client.out"
+        let p = try launch("devchain-client", args + ["--node", node ?? env["STEEMAUTH_NODES"]!.components(separatedBy: ",")[0]],
+                           log: out, executable: Cluster.binary("steemauth-devchain"))
+        p.waitUntilExit()
+        let text = log("devchain-client.out")
+        if p.terminationStatus != 0 { throw Timeout(description: "devchain \(args) failed: \(text)") }
+        return text
+    }
+
+    /// A session as the web pool creates it on the first /steemauth view: (session id, memo).
+    func newSession(store: SessionStore, prefix: String = "") throws -> (SessionID, String) {
+        let id = SystemRandom.sessionID()
+        let view = try store.view(id: id, mode: .page, replacementID: SystemRandom.sessionID(),
+                                  freshMemo: SystemRandom.loginCode(prefix: prefix).memo, now: unixSeconds(),
+                                  unboundTTL: 7200, codeTTL: 900, denyTTL: 3600)
+        guard case .unbound(let memo, _) = view.state else { throw Timeout(description: "unexpected \(view.state)") }
+        return (id, memo)
+    }
+
+    func boundAccount(_ id: SessionID, redis: RedisConnection) throws -> (account: String?, tx: String?) {
+        let r = try redis.command(["HMGET", "steemauth:s:" + id.hex, "acct", "tx"]).array ?? []
+        return (r.first?.string, r.count > 1 ? r[1].string : nil)
+    }
+
+    func checkpoint(redis: RedisConnection, chain: String = "steem") -> Int64? {
+        try? redis.command(["GET", "steemauth:w:\(chain):next"]).integer
+    }
+}
