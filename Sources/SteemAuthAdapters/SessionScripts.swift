@@ -2,8 +2,9 @@
 /// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
-    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify), denyTTL, watcherKey
-    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, from}
+    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify|report), denyTTL, watcherKey
+    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, cachedReport}
+    /// (`report` mode never creates a session; page and report modes also return the cached report.)
     static let view = LuaScript(name: "view", source: """
     local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
     local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
@@ -20,6 +21,7 @@ enum SessionScripts {
       return {'unbound', newcode, cttl, behind}
     end
     if s[1] == 'u' then
+      if mode == 'report' or mode == 'verify' then return {'unbound', '', -1, behind} end
       local code = s[2]
       local ttl = redis.call('TTL', p .. 'c:' .. code)
       if ttl <= 0 then
@@ -31,6 +33,7 @@ enum SessionScripts {
       if mode == 'page' then redis.call('EXPIRE', skey, uttl) end
       return {'unbound', code, ttl, behind}
     end
+    local outcome = 'bound'
     if s[4] ~= '1' and mode ~= 'verify' then
       -- first request after the watcher bound it: a new id for the new privilege (OWASP)
       local nkey = p .. 's:' .. newid
@@ -39,9 +42,11 @@ enum SessionScripts {
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
       redis.call('SREM', p .. 'a:' .. s[3], id)
       redis.call('SADD', p .. 'a:' .. s[3], newid)
-      return {'rotated', s[3], -1, behind, s[5] or '', s[6] or '', s[7] or ''}
+      outcome = 'rotated'
     end
-    return {'bound', s[3], -1, behind, s[5] or '', s[6] or '', s[7] or ''}
+    local cached = ''
+    if mode == 'page' or mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
+    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached}
     """)
 
     /// ARGV: prefix, id, denyTTL. Deletes the session and its code, deny-lists the id.
@@ -54,6 +59,16 @@ enum SessionScripts {
     redis.call('DEL', skey)
     redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
     return s[2] or ''
+    """)
+
+    /// ARGV: prefix, account. Drops the cached report, at most once a minute per account.
+    static let refresh = LuaScript(name: "refresh", source: """
+    local p, acct = ARGV[1], ARGV[2]
+    if redis.call('SET', p .. 'rr:' .. acct, '1', 'NX', 'EX', 60) then
+      redis.call('DEL', p .. 'r:' .. acct)
+      return 1
+    end
+    return 0
     """)
 
     /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:

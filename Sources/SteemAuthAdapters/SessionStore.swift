@@ -11,6 +11,8 @@ public struct SessionView: Equatable, Sendable {
     }
     public var state: State
     public var behindSeconds: Double?
+    /// The bound account's cached report (JSON), fetched in the same round trip.
+    public var cachedReport: [UInt8]? = nil
 }
 
 /// The transaction that proved a binding (the audit trail shown on the report page).
@@ -39,7 +41,7 @@ public struct SessionStore {
         self.watcherKey = prefix + "w:" + chain.rawValue
     }
 
-    public enum Mode: String, Sendable { case page, status, verify }
+    public enum Mode: String, Sendable { case page, status, verify, report }
 
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
     public func view(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
@@ -57,12 +59,14 @@ public struct SessionStore {
         if items.count >= 7, let block = items[4].integer, let tx = items[5].string, !tx.isEmpty {
             proof = BindingProof(block: block, transactionID: tx, time: items[6].string ?? "")
         }
+        var cached: [UInt8]? = nil
+        if items.count >= 8, case .bulk(let bytes) = items[7], !bytes.isEmpty { cached = bytes }
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)
         case "unbound": return SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
-        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind)
-        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind)
+        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
+        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }
     }
@@ -73,6 +77,18 @@ public struct SessionStore {
         let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)])
         if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
         return reply.string.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Caches a freshly computed report for `ttl` seconds (0 = no caching).
+    public func cacheReport(account: String, json: [UInt8], ttl: Int) throws(RedisError) {
+        guard ttl > 0 else { return }
+        let r = try redis.command(["SET", prefix + "r:" + account, String(decoding: json, as: UTF8.self), "EX", String(ttl)])
+        if case .error(let e) = r { throw RedisError(kind: .server, message: e) }
+    }
+
+    /// Drops the cached report so the next view recomputes it; false when refreshed within the last minute.
+    public func requestRefresh(account: String) throws(RedisError) -> Bool {
+        try redis.eval(SessionScripts.refresh, args: [prefix, account]).integer == 1
     }
 
     /// `/healthz`: a real PING, and the watcher's published state, in one round trip.

@@ -29,6 +29,9 @@ public struct AppConfig: Sendable {
     public var rpcTimeout: Double              // STEEMAUTH_RPC_TIMEOUT seconds
     public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
+    public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
+    public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
+    public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
 
     public enum Key: String, CaseIterable, Sendable {
         case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
@@ -43,6 +46,7 @@ public struct AppConfig: Sendable {
         case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
+        case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
     }
 
     /// Builds the config. `required` names the keys this executable cannot run without.
@@ -89,7 +93,11 @@ public struct AppConfig: Sendable {
             rpcTimeout: try source.value(.rpcTimeout, default: 5.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
             confirmations: try source.int(.confirmations, default: 0, range: 0...1000),
             logLevel: try source.value(.logLevel, default: "info") {
-                ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil }
+                ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },
+            reportTTL: try source.int(.reportTTL, default: 600, range: 0...86400),
+            reportTimeout: try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            frontend: try source.value(.frontend, default: chain == .steem ? "https://steemit.com" : "https://peakd.com") { f in
+                (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil }
         )
     }
 

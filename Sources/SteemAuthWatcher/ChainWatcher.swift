@@ -40,6 +40,7 @@ public final class ChainWatcher {
         guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
         guard var next = loadOrCreateCheckpoint() else { return .stopped }
         var backoff = Backoff()
+        var warnedAhead = false
         while !signals.stopRequested {
             let props: DynamicGlobalProperties
             do {
@@ -51,6 +52,11 @@ public final class ChainWatcher {
                 logger.error("every node failed; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(backoff.current)"])
                 signals.wait(seconds: backoff.next())
                 continue
+            }
+            if next > props.headBlockNumber + 1000 && !warnedAhead {
+                warnedAhead = true
+                logger.warning("the checkpoint is far ahead of the node's head: is this the chain the checkpoint was made on?",
+                               metadata: ["next_block": "\(next)", "head": "\(props.headBlockNumber)"])
             }
             let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
             var lastTime: ChainTime? = nil

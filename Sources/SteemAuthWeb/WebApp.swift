@@ -1,3 +1,4 @@
+import FoundationEssentials
 import FastCGIKit
 import Logging
 import SteemAuthAdapters
@@ -13,6 +14,7 @@ public struct WebApp: RequestHandler {
     let store: SessionStore
     var logger: Logger
     let chainName: String
+    let reports: ReportService
 
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger) {
         self.config = config
@@ -22,6 +24,7 @@ public struct WebApp: RequestHandler {
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL, secure: config.secureCookies)
         store = SessionStore(redis: RedisConnection(endpoint: config.redis), prefix: config.redisPrefix, chain: config.chain)
         chainName = config.chain == .steem ? "Steem" : "Hive"
+        reports = ReportService(config: config, logger: logger)
     }
 
     public mutating func handle(_ request: Request) -> Response {
@@ -32,6 +35,9 @@ public struct WebApp: RequestHandler {
         case "/steemauth": return only(["GET", "HEAD"], request) { page(request) }
         case "/steemauth/status": return only(["GET", "HEAD"], request) { status(request) }
         case "/steemauth/logout": return only(["POST"], request) { logout(request) }
+        case "/steemauth/report.json": return only(["GET", "HEAD"], request) { reportJSON(request) }
+        case "/steemauth/verify": return only(["GET", "HEAD"], request) { verify(request) }
+        case "/steemauth/refresh": return only(["POST"], request) { refresh(request) }
         case "/healthz": return only(["GET", "HEAD"], request) { health() }
         default:
             if path.hasPrefix("/steemauth/static/"), let file = templates.staticFile(String(path.dropFirst(18))) {
@@ -65,12 +71,103 @@ public struct WebApp: RequestHandler {
         case .unbound(let memo, let expiresIn):
             return html(200, templates.render("ask", askValues(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds)))
         case .bound(let account, let proof):
-            return html(200, templates.render("report", reportValues(account: account, proof: proof, behind: view.behindSeconds)))
+            return reportPage(account: account, proof: proof, view: view, extra: [])
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)", "request_id": "\(request.requestID ?? "-")"])
-            return html(200, templates.render("report", reportValues(account: account, proof: proof, behind: view.behindSeconds)),
-                        extra: [("Set-Cookie", setCookie(replacement, request))])
+            return reportPage(account: account, proof: proof, view: view, extra: [("Set-Cookie", setCookie(replacement, request))])
         }
+    }
+
+    private func reportPage(account: String, proof: BindingProof?, view: SessionView, extra: [(String, String)]) -> Response {
+        switch report(for: account, cached: view.cachedReport) {
+        case .success(let report):
+            return html(200, templates.render("report", reportValues(report, proof: proof, behind: view.behindSeconds)), extra: extra)
+        case .failure(let failure):
+            return reportError(failure, extra: extra)
+        }
+    }
+
+    /// The cached report (read in the session's own round trip), else computed now and cached.
+    private func report(for account: String, cached: [UInt8]?) -> Result<StaleReport, ReportService.Failure> {
+        if let cached, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) { return .success(report) }
+        let started = monotonicMilliseconds()
+        do {
+            let report = try reports.compute(account: account)
+            logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
+                                                      "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])
+            if let json = try? JSONEncoder().encode(report) {
+                do { try store.cacheReport(account: account, json: Array(json), ttl: config.reportTTL) }
+                catch { logger.warning("report not cached", metadata: ["error": "\(error)"]) }
+            }
+            return .success(report)
+        } catch {
+            logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
+            return .failure(error)
+        }
+    }
+
+    private func reportError(_ failure: ReportService.Failure, extra: [(String, String)]) -> Response {
+        switch failure {
+        case .deadline:
+            return htmlError(504, "The chain is slow", "Your report took too long to fetch from the chain. Please try again in a moment.",
+                             retry: "/steemauth", extra: extra)
+        case .nodes:
+            return htmlError(502, "The chain cannot be reached", "None of the chain nodes answered. Please try again in a moment.",
+                             retry: "/steemauth", extra: extra)
+        }
+    }
+
+    private func reportJSON(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"not logged in"}"#) }
+        let view: SessionView, replacement: SessionID
+        do { (view, replacement) = try lookUp(id, .report) } catch { return redisDown(error, html: false) }
+        let account: String, rotated: Bool
+        switch view.state {
+        case .bound(let a, _): account = a; rotated = false
+        case .rotated(let a, _): account = a; rotated = true
+        default: return json(401, #"{"error":"not logged in"}"#)
+        }
+        let extra = rotated ? [("Set-Cookie", setCookie(replacement, request))] : []
+        switch report(for: account, cached: view.cachedReport) {
+        case .success(let report):
+            let body = (try? JSONEncoder().encode(ReportDocument(report: report, behindSeconds: view.behindSeconds))) ?? Data()
+            return json(200, String(decoding: body, as: UTF8.self), extra: extra)
+        case .failure(let failure):
+            if case .deadline = failure { return json(504, #"{"error":"the report took too long"}"#, extra: extra) }
+            return json(502, #"{"error":"no chain node answered"}"#, extra: extra)
+        }
+    }
+
+    /// For nginx `auth_request`: 200 with the account for a bound session, else 401. Never rotates.
+    private func verify(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return Response(status: 401, headers: sessionHeaders) }
+        do {
+            let (view, _) = try lookUp(id, .verify)
+            if case .bound(let account, _) = view.state {
+                return Response(status: 200, headers: sessionHeaders + [("X-SteemAuth-Account", account)])
+            }
+            return Response(status: 401, headers: sessionHeaders)
+        } catch {
+            logger.error("redis unavailable", metadata: ["error": "\(error)"])
+            return Response(status: 503, headers: sessionHeaders)
+        }
+    }
+
+    /// Drops the cached report (at most once a minute per account) and goes back to the page.
+    private func refresh(_ request: Request) -> Response {
+        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
+                                serverPort: request.serverPort) else {
+            return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+        }
+        if let id = signer.sessionID(cookieHeader: request.cookie) {
+            do {
+                let (view, _) = try lookUp(id, .verify)
+                if case .bound(let account, _) = view.state, try store.requestRefresh(account: account) == false {
+                    logger.info("refresh ignored: less than a minute since the last one", metadata: ["account": "\(account)"])
+                }
+            } catch { return redisDown(error, html: true) }
+        }
+        return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")])
     }
 
     private func status(_ request: Request) -> Response {
@@ -196,11 +293,32 @@ public struct WebApp: RequestHandler {
         return values
     }
 
-    private func reportValues(account: String, proof: BindingProof?, behind: Double?) -> [String: Any] {
-        var values: [String: Any] = ["chainName": chainName, "account": account]
+    private func reportValues(_ report: StaleReport, proof: BindingProof?, behind: Double?) -> [String: Any] {
+        let link = { (name: String) in config.frontend + "/@" + name }
+        var values: [String: Any] = [
+            "chainName": chainName, "account": report.account, "staleDays": report.staleDays,
+            "followingCount": report.followingCount, "staleCount": report.stale.count, "neverCount": report.neverPosted.count,
+            "computedAt": report.computedAt.replacing("T", with: " ").replacing("Z", with: " UTC"),
+            "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10))] as [String: Any] },
+            "never": report.neverPosted.map { ["name": $0, "url": link($0)] },
+        ]
+        if !report.stale.isEmpty { values["hasStale"] = true }
+        if !report.neverPosted.isEmpty { values["hasNever"] = true }
         if let behind { values["behind"] = Int(behind) }
         if let proof { values["proof"] = ["tx": proof.transactionID, "block": proof.block, "time": proof.time] as [String: Any] }
         return values
+    }
+}
+
+/// report.json: the cached report plus the live lag.
+struct ReportDocument: Encodable {
+    let report: StaleReport
+    let behindSeconds: Double?
+    enum Keys: String, CodingKey { case behindSeconds = "behind_seconds" }
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(behindSeconds, forKey: .behindSeconds)
     }
 }
 

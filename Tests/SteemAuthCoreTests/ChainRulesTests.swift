@@ -92,3 +92,50 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertTrue(text.contains(#""jsonrpc":"2.0""#) && text.contains(#""id":1"#))
     }
 }
+
+final class ReportRulesTests: XCTestCase {
+    func entry(_ name: String) -> FollowEntry { FollowEntry(follower: "me", following: name, what: ["blog"]) }
+
+    func testPagingDropsTheRepeatedStartAndStopsOnAShortPage() {
+        let first = ["a", "b", "c"].map(entry)
+        XCTAssertEqual(FollowPaging.names(on: first, start: ""), ["a", "b", "c"])
+        XCTAssertEqual(FollowPaging.nextStart(after: first, limit: 3), "c")
+        let second = ["c", "d", "e"].map(entry)
+        XCTAssertEqual(FollowPaging.names(on: second, start: "c"), ["d", "e"])
+        XCTAssertEqual(FollowPaging.nextStart(after: second, limit: 3), "e")
+        let last = ["e"].map(entry)
+        XCTAssertEqual(FollowPaging.names(on: last, start: "e"), [], "an empty last page")
+        XCTAssertNil(FollowPaging.nextStart(after: last, limit: 3))
+        XCTAssertNil(FollowPaging.nextStart(after: [], limit: 3))
+        let mixed = [FollowEntry(follower: "me", following: "x", what: ["ignore"]), entry("y")]
+        XCTAssertEqual(FollowPaging.names(on: mixed, start: ""), ["y"], "mutes/ignores are not follows")
+    }
+
+    func testChunking() {
+        XCTAssertEqual(Array(1...5).chunked(into: 2), [[1, 2], [3, 4], [5]])
+        XCTAssertEqual([Int]().chunked(into: 3), [])
+        XCTAssertEqual(Array(1...3).chunked(into: 3), [[1, 2, 3]])
+    }
+
+    func testReportSortsAndNamesOnlyStaleAccounts() {
+        let now = ChainTime("2026-01-01T00:00:00")!.secondsSinceEpoch
+        func ago(_ days: Int, _ extra: Int64 = 0) -> ChainTime { ChainTime(secondsSinceEpoch: now - Int64(days) * 86400 - extra) }
+        let accounts = [
+            ChainAccount(name: "active", lastPost: ago(1)),
+            ChainAccount(name: "edge", lastPost: ago(40)),
+            ChainAccount(name: "justover", lastPost: ago(40, 1)),
+            ChainAccount(name: "old", lastPost: ago(400)),
+            ChainAccount(name: "older", lastPost: ago(900)),
+            ChainAccount(name: "ghost", lastPost: ChainTime("1970-01-01T00:00:00")!),
+            ChainAccount(name: "another", lastPost: ago(400)),
+        ]
+        let r = StaleReport.build(account: "me", following: accounts.map(\.name) + ["deleted", "old"], accounts: accounts,
+                                  rule: StalenessRule(staleDays: 40), now: now)
+        XCTAssertEqual(r.stale.map(\.name), ["older", "another", "old", "justover"])
+        XCTAssertEqual(r.stale.map(\.days), [900, 400, 400, 40])
+        XCTAssertEqual(r.neverPosted, ["ghost"])
+        XCTAssertEqual(r.followingCount, 8)
+        XCTAssertEqual(r.computedAt, "2026-01-01T00:00:00Z")
+        XCTAssertFalse(r.stale.contains { $0.name == "active" || $0.name == "edge" })
+    }
+}
