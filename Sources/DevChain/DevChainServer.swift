@@ -21,11 +21,25 @@ actor FaultInjector {
     }
 }
 
+/// Counts the RPC methods served, so tests can tell whether a page was served from cache.
+actor CallCounter {
+    private var counts: [String: Int64] = [:]
+    func count(_ v: JSONValue) {
+        for item in v.arrayValue ?? [v] {
+            guard let m = item["method"]?.stringValue else { continue }
+            let name = m == "call" ? (item["params"]?.arrayValue?.dropFirst().first?.stringValue ?? m) : String(m.split(separator: ".").last ?? "")
+            counts[name, default: 0] += 1
+        }
+    }
+    func snapshot() -> JSONValue { .object(counts.mapValues { .int($0) }) }
+}
+
 /// One HTTP listener of the devchain. Several can share one chain (a second "node" for failover tests),
 /// each with its own faults.
 struct NodeHandler: HTTPHandler {
     let rpc: DevChainRPC
     let faults: FaultInjector
+    let counter: CallCounter
     static let maxBody = 4 << 20
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -35,7 +49,13 @@ struct NodeHandler: HTTPHandler {
         let body = try await request.bodyData
         guard body.count <= Self.maxBody else { return HTTPResponse(statusCode: .badRequest) }
         let parsed = try? JSONDecoder().decode(JSONValue.self, from: body)
-        if let parsed, isControl(parsed) { return try await answer(parsed) }
+        if let parsed, isControl(parsed) {
+            if parsed["method"] == .string("devchain.stats") {
+                return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": await counter.snapshot()]))
+            }
+            return try await answer(parsed)
+        }
+        if let parsed { await counter.count(parsed) }
         if let fault = await faults.take() {
             switch fault {
             case .refuse:
@@ -84,10 +104,11 @@ public enum DevChainServer {
     /// `blockInterval` seconds (0 = only on demand).
     public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double) async throws {
         let rpc = DevChainRPC(chain: chain, serviceAccount: serviceAccount)
+        let counter = CallCounter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (host, port) in addresses {
                 let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
-                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector()))
+                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter))
                 group.addTask { try await server.run() }
             }
             if blockInterval > 0 {

@@ -17,6 +17,7 @@ public final class HTTPClient {
 
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let message: String
+        public var timedOut = false
         public var description: String { message }
     }
 
@@ -90,7 +91,9 @@ public final class HTTPClient {
         }
         if body != nil { _ = steemauth_curl_set_ptr(handle, CURLOPT_POSTFIELDS, nil) }
         if sink.overflowed { throw Failure(message: "reply larger than \(maxBytes) bytes") }
-        guard rc == CURLE_OK else { throw Failure(message: String(cString: curl_easy_strerror(rc))) }
+        guard rc == CURLE_OK else {
+            throw Failure(message: String(cString: curl_easy_strerror(rc)), timedOut: rc == CURLE_OPERATION_TIMEDOUT)
+        }
         var status = 0
         _ = steemauth_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
         let parsed: [(name: String, value: String)] = sink.headerLines.compactMap { line in

@@ -5,7 +5,8 @@ import SteemAuthCore
 public struct RPCFailure: Error, Sendable, CustomStringConvertible {
     public let node: String
     public let reason: String
-    public init(node: String, reason: String) { self.node = node; self.reason = reason }
+    public let timedOut: Bool
+    public init(node: String, reason: String, timedOut: Bool = false) { self.node = node; self.reason = reason; self.timedOut = timedOut }
     public var description: String { "\(node): \(reason)" }
 }
 
@@ -87,7 +88,7 @@ public final class RPCClient {
         do {
             response = try clients[node].request("POST", url: url, headers: ["Content-Type: application/json", "Expect:"],
                                                  body: Array(body), timeoutSeconds: timeoutSeconds, maxBytes: maxReplyBytes)
-        } catch { throw RPCFailure(node: url, reason: error.message) }
+        } catch { throw RPCFailure(node: url, reason: error.message, timedOut: error.timedOut) }
         guard response.status == 200 else {
             throw RPCFailure(node: url, reason: "HTTP \(response.status): \(response.text.prefix(120))")
         }

@@ -60,7 +60,7 @@ final class ReportService {
         guard left > 0.05 else { throw .deadline(seconds: config.reportTimeout) }
         rpc.timeoutSeconds = min(config.rpcTimeout, left)
         do { return try body() } catch {
-            if monotonicMilliseconds() >= deadline { throw .deadline(seconds: config.reportTimeout) }
+            if error.timedOut || monotonicMilliseconds() >= deadline { throw .deadline(seconds: config.reportTimeout) }
             throw .nodes(error.description)
         }
     }

@@ -1,0 +1,130 @@
+import Foundation
+import Glibc
+import SteemAuthAdapters
+import SteemAuthCore
+import XCTest
+
+/// The stale-follows report through nginx + pool + Redis + devchain.
+final class ReportTests: XCTestCase {
+    var cluster: Cluster!
+    var node = ""
+
+    override func setUpWithError() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_TIMEOUT": "2", "STEEMAUTH_REPORT_TIMEOUT": "3"])
+        try cluster.startRedis()
+        node = try cluster.startDevchain()[0]
+        try cluster.startPool()
+        try cluster.startNginx()
+    }
+    override func tearDown() {
+        if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(3000)) }
+        cluster?.tearDown()
+    }
+
+    func rpcCalls() throws -> [String: Int] {
+        let r = try HTTPClient().request("POST", url: node, headers: ["Content-Type: application/json"],
+                                         body: Array(#"{"jsonrpc":"2.0","id":1,"method":"devchain.stats","params":{}}"#.utf8))
+        let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+        return (json?["result"] as? [String: Int]) ?? [:]
+    }
+
+    /// A browser logged in as `account` (bound through the real claim script, as the watcher does).
+    func loggedIn(as account: String) throws -> Browser {
+        let b = Browser(cluster.baseURL)
+        let memo = try b.startLogin()
+        XCTAssertEqual(try cluster.store().claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
+                                                 blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
+        return b
+    }
+
+    func testReportFor2500FollowsIsRightAndThenServedFromCache() throws {
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "2500", "--stale", "300", "--never", "20"])
+        let b = try loggedIn(as: "alice")
+        let before = try rpcCalls()
+        let started = Date()
+        let page = try b.get("/steemauth")
+        print("first report: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+        XCTAssertEqual(page.status, 200)
+        let calls = try rpcCalls()
+        XCTAssertEqual((calls["get_following"] ?? 0) - (before["get_following"] ?? 0), 3, "2,500 follows = 3 pages of 1,000")
+        XCTAssertGreaterThanOrEqual((calls["get_accounts"] ?? 0) - (before["get_accounts"] ?? 0), 25)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(b.get("/steemauth/report.json").body)) as? [String: Any])
+        XCTAssertEqual(json["account"] as? String, "alice")
+        XCTAssertEqual(json["following_count"] as? Int, 2500)
+        XCTAssertEqual(json["stale_days"] as? Int, 40)
+        XCTAssertTrue(json.keys.contains("behind_seconds") && json.keys.contains("computed_at"))
+        let stale = try XCTUnwrap(json["stale"] as? [[String: Any]])
+        let never = try XCTUnwrap(json["never_posted"] as? [String])
+        // The seed makes followers 0..299 stale and 300..319 never-posted (names f00000-alice …).
+        XCTAssertEqual(Set(stale.map { $0["name"] as! String }), Set((0..<300).map { "f" + String(format: "%05d", $0) + "-alice" }))
+        XCTAssertEqual(never, (300..<320).map { "f" + String(format: "%05d", $0) + "-alice" })
+        let days = stale.map { $0["days"] as! Int }
+        XCTAssertEqual(days, days.sorted(by: >), "most stale first")
+        XCTAssertTrue(days.allSatisfy { $0 >= 40 })
+        // The page lists every stale and never-posted account, in the same order, and no active one.
+        var cursor = page.text.startIndex
+        for entry in stale {
+            let name = "@" + (entry["name"] as! String) + "<"
+            guard let r = page.text.range(of: name, range: cursor..<page.text.endIndex) else { return XCTFail("\(name) missing or out of order") }
+            cursor = r.upperBound
+        }
+        for name in never { XCTAssertTrue(page.text.contains("@\(name)<")) }
+        XCTAssertFalse(page.text.contains("@f00320-alice<"), "an active account is never named")
+        XCTAssertTrue(page.text.contains("300</strong> of the <strong>2500"))
+        XCTAssertTrue(page.text.contains("https://steemit.com/@f00000-alice"))
+        XCTAssertTrue(page.text.contains("feedbeef"), "the proving transaction is shown")
+        // Second view: from the cache, without any RPC call, in milliseconds.
+        let cachedStart = Date()
+        let again = try b.get("/steemauth")
+        let cachedMs = Date().timeIntervalSince(cachedStart) * 1000
+        print("cached report: \(Int(cachedMs)) ms")
+        XCTAssertEqual(again.status, 200)
+        XCTAssertEqual(try rpcCalls(), try rpcCalls(), "stats are stable")
+        XCTAssertEqual(try rpcCalls()["get_following"], calls["get_following"], "served from cache")
+        XCTAssertEqual(try rpcCalls()["get_accounts"], calls["get_accounts"])
+        XCTAssertLessThan(cachedMs, 250)
+    }
+
+    func testNodeFailureShowsAnErrorPageAndRecovers() throws {
+        try cluster.devchain(["seed", "--account", "bob", "--follows", "50", "--stale", "5", "--never", "1"])
+        let b = try loggedIn(as: "bob")
+        try cluster.devchain(["fault", "--mode", "garbage", "--count", "3"])
+        let failed = try b.get("/steemauth")
+        XCTAssertEqual(failed.status, 502)
+        XCTAssertTrue(failed.text.contains("Try again"))
+        XCTAssertFalse(failed.text.contains("Swift") || failed.text.contains("Fatal"), "no stack trace")
+        try cluster.devchain(["fault", "--mode", "slow", "--count", "1", "--seconds", "5"])
+        let started = Date()
+        let slow = try b.get("/steemauth")
+        XCTAssertEqual(slow.status, 504)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4.5, "bounded by STEEMAUTH_REPORT_TIMEOUT")
+        try waitUntil("the node recovers", seconds: 8, interval: 0.2) { try b.get("/steemauth").status == 200 }
+        XCTAssertTrue(try b.get("/steemauth").text.contains("5</strong> of the <strong>50"))
+        XCTAssertTrue(cluster.poolLog().contains("report failed"))
+    }
+
+    func testVerifyForAuthRequestAndRefresh() throws {
+        try cluster.devchain(["seed", "--account", "carol", "--follows", "10", "--stale", "2", "--never", "0"])
+        let anonymous = HTTPClient()
+        XCTAssertEqual(try anonymous.request(url: cluster.baseURL + "/steemauth/verify").status, 401)
+        XCTAssertEqual(try anonymous.request(url: cluster.baseURL + "/steemauth/report.json").status, 401)
+        let waiting = Browser(cluster.baseURL)
+        _ = try waiting.startLogin()
+        XCTAssertEqual(try waiting.get("/steemauth/verify").status, 401, "unbound is not logged in")
+        XCTAssertEqual(try waiting.get("/steemauth/report.json").status, 401)
+        let b = try loggedIn(as: "carol")
+        let v = try b.get("/steemauth/verify")
+        XCTAssertEqual(v.status, 200)
+        XCTAssertEqual(v.header("X-SteemAuth-Account"), "carol")
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+        let calls = try rpcCalls()["get_following"] ?? 0
+        let origin = "Origin: http://127.0.0.1:\(cluster.httpPort)"
+        XCTAssertEqual(try b.post("/steemauth/refresh", headers: [origin]).status, 303)
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+        XCTAssertEqual(try rpcCalls()["get_following"], calls + 1, "refresh recomputes")
+        XCTAssertEqual(try b.post("/steemauth/refresh", headers: [origin]).status, 303)
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+        XCTAssertEqual(try rpcCalls()["get_following"], calls + 1, "at most once a minute")
+        XCTAssertEqual(try b.post("/steemauth/refresh").status, 403, "same-origin only")
+    }
+}
