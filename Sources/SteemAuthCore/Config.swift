@@ -53,7 +53,7 @@ public struct AppConfig: Sendable {
     public static func load(environment env: [String: String], file: [String: String] = [:],
                             required: Set<Key> = [.account, .secret]) throws(ConfigError) -> AppConfig {
         let source = ConfigSource(values: file.merging(env.filter { $0.key.hasPrefix("STEEMAUTH_") }) { _, e in e })
-        for key in required where source.raw(key) == nil {
+        for key in Key.allCases where required.contains(key) && source.raw(key) == nil {
             throw ConfigError(key: key, message: "is required")
         }
         let chain = try source.value(.chain, default: Chain.steem) { Chain(rawValue: $0) }

@@ -48,6 +48,8 @@ final class Cluster {
             "STEEMAUTH_TEMPLATES": Cluster.repoRoot.appendingPathComponent("templates").path,
             "STEEMAUTH_SHUTDOWN_TIMEOUT": "5",
             "STEEMAUTH_LOG_LEVEL": "info",
+            // Nothing leaves loopback: a closed port until a test starts the devchain.
+            "STEEMAUTH_NODES": "http://127.0.0.1:9",
         ].merging(extraEnv) { $1 }
     }
 

@@ -10,7 +10,10 @@ final class WebTierTests: XCTestCase {
 
     override func setUpWithError() throws {
         cluster = try Cluster()
-        try cluster.startAll()
+        try cluster.startRedis()
+        try cluster.startDevchain()
+        try cluster.startPool()
+        try cluster.startNginx()
     }
     override func tearDown() {
         if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(4000)) }
@@ -87,6 +90,7 @@ final class WebTierTests: XCTestCase {
 
     func testBindingRotatesTheIdAndKillsTheOldOne() throws {
         let b = Browser(cluster.baseURL)
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
         let memo = try b.startLogin()
         let oldCookie = try XCTUnwrap(b.cookie)
         let outcome = try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
