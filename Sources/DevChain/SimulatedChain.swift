@@ -32,11 +32,12 @@ public actor SimulatedChain {
     public var irreversibleNumber: Int64 { max(1, headNumber - libLag) }
     var headTime: ChainTime { blocks.last!.time }
 
-    /// Produces one block with everything pending. Times advance by 3 s, or to now if that is later.
+    /// Produces one block with everything pending, stamped now (at least a second after the last).
+    /// Synthetic history (`generate`) steps 3 s per block like the real chains.
     @discardableResult
-    public func produceBlock(extra: [SimTransfer] = []) -> Int64 {
+    public func produceBlock(extra: [SimTransfer] = [], step: Int64 = 1) -> Int64 {
         let number = headNumber + 1
-        let time = max(headTime.secondsSinceEpoch + 3, clock())
+        let time = max(headTime.secondsSinceEpoch + step, clock())
         blocks.append(SimBlock(number: number, time: ChainTime(secondsSinceEpoch: time), transfers: pending + extra))
         pending.removeAll()
         return number
@@ -54,7 +55,7 @@ public actor SimulatedChain {
                 let memo = String(seed >> 20, radix: 36)
                 ts.append(SimTransfer(from: "filler\(seed % 97)", to: seed % 3 == 0 ? recipient : "exchange", amount: "0.001 STEEM", memo: memo))
             }
-            produceBlock(extra: ts)
+            produceBlock(extra: ts, step: 3)
         }
     }
 

@@ -1,4 +1,7 @@
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SteemAuthCore
 
@@ -7,7 +10,7 @@ import SteemAuthCore
 public enum Bootstrap {
     /// `configPath` (from `--config`) wins over `STEEMAUTH_CONFIG`; environment values win over the file.
     public static func loadConfig(configPath: String?, required: Set<AppConfig.Key>,
-                                  environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> AppConfig {
+                                  environment: [String: String] = Bootstrap.processEnvironment()) throws(ConfigError) -> AppConfig {
         var file: [String: String] = [:]
         if let path = configPath ?? environment[AppConfig.Key.config.rawValue], !path.isEmpty {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -16,6 +19,18 @@ public enum Bootstrap {
             file = try AppConfig.parseEnvFile(String(decoding: data, as: UTF8.self))
         }
         return try AppConfig.load(environment: environment, file: file, required: required)
+    }
+
+    /// The process environment, read from `environ` directly.
+    public static func processEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let pair = String(cString: pointer)
+            if let eq = pair.firstIndex(of: "=") { out[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) }
+            entry += 1
+        }
+        return out
     }
 
     nonisolated(unsafe) private static var loggingStarted = false

@@ -1,0 +1,41 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// The whole login in headless Chromium (Tests/browser/login_flow.py): ask page, transfer, the page
+/// turning into the report by itself, the stale list, logout. Screenshots go to .build/test-artifacts/browser.
+final class BrowserTests: XCTestCase {
+    func testLoginInARealBrowser() throws {
+        let python = "/usr/bin/python3"
+        for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver", python] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw XCTSkip("browser test skipped: \(tool) missing (scripts/test installs chromium, chromium-driver, python3-selenium)")
+        }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: python)
+        probe.arguments = ["-c", "import selenium"]
+        probe.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try probe.run(); probe.waitUntilExit()
+        if probe.terminationStatus != 0 { throw XCTSkip("browser test skipped: python3-selenium missing") }
+
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        try cluster.startRedis()
+        let node = try cluster.startDevchain(blockInterval: 1)[0]
+        try cluster.startPool()
+        try cluster.startNginx()
+        _ = try cluster.startWatcher()
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "120", "--stale", "17", "--never", "3"])
+        let out = Cluster.repoRoot.appendingPathComponent(".build/test-artifacts/browser").path
+        let p = try cluster.launch("browser", [Cluster.repoRoot.appendingPathComponent("Tests/browser/login_flow.py").path,
+                                               "--url", cluster.baseURL, "--node", node, "--out", out, "--payer", "alice",
+                                               "--service", "steemauth.demo", "--stale", "17", "--never", "3"],
+                                   log: cluster.dir + "/browser.log", executable: python)
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < deadline { usleep(100_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        let log = cluster.log("browser.log")
+        print(log.split(separator: "\n").filter { $0.hasPrefix("browser:") }.joined(separator: "\n"))
+        XCTAssertEqual(p.terminationStatus, 0, log.suffix(3000).description + "\n--- pool ---\n" + cluster.poolLog().suffix(1500)
+                       + "\n--- watcher ---\n" + cluster.log("watcher.log").suffix(2000))
+    }
+}
