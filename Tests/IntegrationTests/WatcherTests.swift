@@ -190,3 +190,23 @@ final class WatcherTests: XCTestCase {
         XCTAssertEqual(try cluster.boundAccount(id2, redis: redis).account, "hiver2", "NAI @@000000021 is HIVE on Hive")
     }
 }
+
+extension WatcherTests {
+    func testSIGTERMStopsCleanlyAndFollowingHeadWithConfirmations() throws {
+        try cluster.startRedis()
+        try cluster.startDevchain(libLag: 50)
+        let store = cluster.store()
+        let (id, memo) = try cluster.newSession(store: store)
+        try cluster.devchain(["transfer", "--from", "quick", "--to", "steemauth.demo", "--memo", memo, "--now"])
+        try cluster.devchain(["produce", "--count", "5"])
+        // LIB trails by 50 blocks: irreversible-only would wait; head minus 3 confirmations binds now.
+        let watcher = try cluster.startWatcher(["--from-block", "1"], extraEnv: ["STEEMAUTH_CONFIRMATIONS": "3"])
+        let redis = cluster.redis()
+        try waitUntil("bound with 3 confirmations", seconds: 10) { try self.cluster.boundAccount(id, redis: redis).account == "quick" }
+        kill(watcher.processIdentifier, SIGTERM)
+        watcher.waitUntilExit()
+        XCTAssertEqual(watcher.terminationStatus, 0)
+        XCTAssertTrue(cluster.log("watcher.log").contains("watcher stopped"))
+        XCTAssertTrue(cluster.log("watcher.log").contains("mode=head-3"))
+    }
+}

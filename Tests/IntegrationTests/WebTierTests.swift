@@ -187,3 +187,59 @@ final class WebTierTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("redis unavailable"), "the log says what happened")
     }
 }
+
+/// Smaller rules of the web tier that need their own configuration or state.
+final class WebTierEdgeTests: XCTestCase {
+    var cluster: Cluster!
+    override func tearDown() { cluster?.tearDown() }
+
+    func testSecureCookiesWhenConfigured() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_SECURE_COOKIES": "true"])
+        try cluster.startAll()
+        let r = try HTTPClient().request(url: cluster.baseURL + "/")
+        XCTAssertTrue(try XCTUnwrap(r.header("Set-Cookie")).hasSuffix("; Secure"))
+    }
+
+    func testExpiredCodeIsReplacedOnTheNextView() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+        let b = Browser(cluster.baseURL)
+        let first = try b.startLogin()
+        let redis = cluster.redis()
+        XCTAssertEqual(try redis.command(["TTL", "steemauth:c:" + first]).integer.map { (890...900).contains($0) }, true)
+        let id = String(try XCTUnwrap(b.cookie).prefix(32))
+        XCTAssertEqual(try redis.command(["TTL", "steemauth:s:" + id]).integer.map { (7190...7200).contains($0) }, true, "unbound: 2 h")
+        _ = try redis.command(["DEL", "steemauth:c:" + first])          // the code expired
+        let (_, status) = try b.status()
+        let second = try XCTUnwrap(status["memo"] as? String)
+        XCTAssertNotEqual(second, first)
+        XCTAssertEqual(status["expires_in"] as? Int, 900)
+        XCTAssertEqual(Browser.memo(in: try b.get("/steemauth").text), second)
+        XCTAssertEqual(try redis.command(["GET", "steemauth:c:" + second]).string, id)
+    }
+
+    func testMemoPrefixIsPartOfTheMemo() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_MEMO_PREFIX": "sa-"])
+        try cluster.startAll()
+        let memo = try Browser(cluster.baseURL).startLogin()
+        XCTAssertTrue(memo.hasPrefix("sa-"))
+        XCTAssertNotNil(LoginCode.fromMemo(memo, prefix: "sa-"))
+    }
+
+    func testHealthzReportsAStaleOrLaggingWatcher() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_MAX_LAG": "30"])
+        try cluster.startAll()
+        let c = HTTPClient(), redis = cluster.redis()
+        XCTAssertEqual(try c.request(url: cluster.baseURL + "/healthz").status, 200, "no watcher yet")
+        _ = try redis.command(["HSET", "steemauth:w:steem", "behind", "3", "updated", String(unixSeconds())])
+        XCTAssertEqual(try c.request(url: cluster.baseURL + "/healthz").status, 200)
+        _ = try redis.command(["HSET", "steemauth:w:steem", "behind", "300"])
+        let lagging = try c.request(url: cluster.baseURL + "/healthz")
+        XCTAssertEqual(lagging.status, 503)
+        XCTAssertTrue(lagging.text.contains("behind"))
+        _ = try redis.command(["HSET", "steemauth:w:steem", "behind", "3", "updated", String(unixSeconds() - 100)])
+        let silent = try c.request(url: cluster.baseURL + "/healthz")
+        XCTAssertEqual(silent.status, 503)
+        XCTAssertTrue(silent.text.contains("stopped publishing"))
+    }
+}
