@@ -86,20 +86,42 @@ public struct DevChainRPC: Sendable {
             guard args.count == 4, let account = args[0].stringValue, let type = args[2].stringValue, let limit = args[3].intValue else {
                 throw RPCErrorObject(code: -32003, message: "Assert Exception:args.size() == 4: Expected 4 arguments")
             }
-            guard limit >= 1, limit <= 1000 else { throw RPCErrorObject(code: -32003, message: "Assert Exception:limit <= 1000") }
-            guard type == "blog" else { return .array([]) }
-            let names = await chain.following(of: account, start: args[1].stringValue ?? "", limit: Int(limit))
-            return .array(names.map { .object(["follower": .string(account), "following": .string($0), "what": .array([.string("blog")])]) })
+            return .array(try await following(account, start: args[1].stringValue ?? "", type: type, limit: limit))
+        case ("follow_api", "get_following"):
+            guard let account = params["account"]?.stringValue, let limit = params["limit"]?.intValue else {
+                throw RPCErrorObject(code: -32602, message: "account, start, type and limit are required")
+            }
+            return .object(["following": .array(try await following(account, start: params["start"]?.stringValue ?? "",
+                                                                     type: params["type"]?.stringValue ?? "blog", limit: limit))])
+        case ("condenser_api", "get_followers"):
+            return .array([])
+        case ("follow_api", "get_followers"):
+            return .object(["followers": .array([])])
         case ("condenser_api", "get_accounts"), ("condenser_api", "lookup_account_names"):
             guard let names = args.first?.arrayValue else { throw RPCErrorObject(code: -32602, message: "get_accounts takes [[names]]") }
-            var out: [JSONValue] = []
-            for n in names { if let name = n.stringValue, let a = await chain.account(name) { out.append(accountJSON(a)) } }
-            return .array(out)
+            return .array(await accounts(names))
+        case ("database_api", "find_accounts"):
+            guard let names = params["accounts"]?.arrayValue else { throw RPCErrorObject(code: -32602, message: "accounts is required") }
+            return .object(["accounts": .array(await accounts(names))])
         case ("devchain", _):
             return try await control(method, params)
         default:
             throw RPCErrorObject(code: -32601, message: "Could not find method \(method) in api \(api)")
         }
+    }
+
+    /// Real nodes page by name from `start` (inclusive) and cap `limit` at 1,000.
+    private func following(_ account: String, start: String, type: String, limit: Int64) async throws -> [JSONValue] {
+        guard limit >= 1, limit <= 1000 else { throw RPCErrorObject(code: -32003, message: "Assert Exception:limit <= 1000") }
+        guard type == "blog" else { return [] }
+        let names = await chain.following(of: account, start: start, limit: Int(limit))
+        return names.map { .object(["follower": .string(account), "following": .string($0), "what": .array([.string("blog")])]) }
+    }
+
+    private func accounts(_ names: [JSONValue]) async -> [JSONValue] {
+        var out: [JSONValue] = []
+        for n in names { if let name = n.stringValue, let a = await chain.account(name) { out.append(accountJSON(a)) } }
+        return out
     }
 
     // MARK: control (used by the client subcommands)
