@@ -30,4 +30,20 @@ static inline int steemauth_install_worker_handlers(void) {
 static inline int steemauth_die_with_parent(void) {
     return prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 }
+
+#include <stdint.h>
+#include <sys/mman.h>
+
+// Pool-wide counters: one anonymous shared mapping made by the master before fork, so every
+// worker (and its replacements) adds to the same numbers. Relaxed atomics: counts, not ordering.
+static inline uint64_t *steemauth_counters_map(size_t slots) {
+    void *p = mmap(0, slots * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? 0 : (uint64_t *)p;
+}
+static inline void steemauth_counter_add(uint64_t *base, size_t slot, uint64_t value) {
+    __atomic_fetch_add(base + slot, value, __ATOMIC_RELAXED);
+}
+static inline uint64_t steemauth_counter_load(uint64_t *base, size_t slot) {
+    return __atomic_load_n(base + slot, __ATOMIC_RELAXED);
+}
 #endif

@@ -34,6 +34,10 @@ public final class Supervisor {
     private var lastSpawn: Int64 = 0
     private let handled: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1]
 
+    public enum Event: Sendable { case started, died, left }
+    /// Called in the master for each worker event (metrics).
+    public var onEvent: (Event) -> Void = { _ in }
+
     /// `workerMain(listenFD, maxRequests)` runs in each forked child and returns its exit code.
     /// `reload` runs in the master on SIGHUP; nil keeps the old state (and logs why).
     public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?,
@@ -113,6 +117,7 @@ public final class Supervisor {
         let now = monotonicNow()
         lastSpawn = now
         children[pid] = Child(pid: pid, started: now, draining: false, drainStarted: 0)
+        onEvent(.started)
         logger.info("pool: worker started", metadata: ["pid": "\(pid)"])
     }
 
@@ -129,9 +134,11 @@ public final class Supervisor {
             // Exit 0 unasked is a recycle (max requests) whose notice raced its exit: not a crash.
             if child.draining || (!signaled && status == 0) {
                 logger.info("pool: worker left", metadata: ["pid": "\(pid)", "status": "\(how)", "uptime_s": "\(uptime)"])
+                onEvent(.left)
             } else {
                 recentDeaths.append(monotonicNow())
                 logger.warning("pool: worker died", metadata: ["pid": "\(pid)", "status": "\(how)", "uptime_s": "\(uptime)"])
+                onEvent(.died)
             }
         }
     }

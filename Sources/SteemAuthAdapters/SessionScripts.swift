@@ -97,13 +97,20 @@ enum SessionScripts {
     """)
 
     /// The watcher's whole batch, atomically: claims in chain order, the published lag, then the
-    /// checkpoint. ARGV: prefix, checkpointKey, next, stateKey, boundTTL, now, head, irreversible,
-    /// processed, headTime, behind, then 5 per claim: memo, account, block, tx, blockTime.
+    /// checkpoint, with the outcome and rejection counters. ARGV: prefix, checkpointKey, next, stateKey,
+    /// boundTTL, now, head, irreversible, processed, headTime, behind, n, then n (reason, count) pairs,
+    /// then 5 per claim: memo, account, block, tx, blockTime.
     static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
     local p, bttl, now = ARGV[1], tonumber(ARGV[5]), ARGV[6]
+    local npairs = tonumber(ARGV[12])
+    for i = 13, 12 + 2 * npairs, 2 do
+      redis.call('HINCRBY', ARGV[4] .. ':rejections', ARGV[i], tonumber(ARGV[i + 1]))
+    end
     local out = {}
-    for i = 12, #ARGV, 5 do
-      out[#out + 1] = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now)
+    for i = 13 + 2 * npairs, #ARGV, 5 do
+      local outcome = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now)
+      redis.call('HINCRBY', ARGV[4] .. ':claims', outcome, 1)
+      out[#out + 1] = outcome
     end
     redis.call('HSET', ARGV[4], 'head', ARGV[7], 'irreversible', ARGV[8], 'processed', ARGV[9],
                'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)

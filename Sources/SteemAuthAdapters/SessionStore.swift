@@ -91,6 +91,19 @@ public struct SessionStore {
         try redis.eval(SessionScripts.refresh, args: [prefix, account]).integer == 1
     }
 
+    /// The watcher's published state and counters, for `/metrics` (one round trip).
+    public func watcherCounters() throws(RedisError) -> [[String: String]] {
+        let replies = try redis.pipeline([["HGETALL", watcherKey], ["HGETALL", watcherKey + ":claims"],
+                                          ["HGETALL", watcherKey + ":rejections"], ["HGETALL", watcherKey + ":rpc"]])
+        return replies.map { reply in
+            var out: [String: String] = [:]
+            let items = reply.array ?? []
+            var i = 0
+            while i + 1 < items.count { out[items[i].string ?? ""] = items[i + 1].string ?? ""; i += 2 }
+            return out
+        }
+    }
+
     /// `/healthz`: a real PING, and the watcher's published state, in one round trip.
     /// Returns nil when healthy, else the reason.
     public func healthProblem(now: Int64, maxLag: Int) throws(RedisError) -> String? {

@@ -34,10 +34,12 @@ public struct WatcherStore {
 
     /// Applies a batch in one atomic script: claims in chain order, the lag, then the new checkpoint.
     /// Returns each claim's outcome in order.
-    public func apply(claims: [BlockScan.Claim], nextBlock: Int64, progress: Progress, boundTTL: Int, now: Int64) throws(RedisError) -> [String] {
+    public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, progress: Progress,
+                      boundTTL: Int, now: Int64) throws(RedisError) -> [String] {
         var args = [prefix, checkpointKey, String(nextBlock), stateKey, String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
-                    progress.headTime.description, String(progress.behindSeconds)]
+                    progress.headTime.description, String(progress.behindSeconds), String(rejections.count)]
+        for (reason, count) in rejections { args += [reason, String(count)] }
         for c in claims { args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description] }
         let reply = try redis.eval(SessionScripts.applyBatch, args: args)
         if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
@@ -45,5 +47,13 @@ public struct WatcherStore {
             throw RedisError(kind: .server, message: "unexpected batch reply \(reply)")
         }
         return items.map { $0.string ?? "unexpected" }
+    }
+
+    /// Adds RPC call and failure counts (deltas since the last call) for `/metrics`.
+    public func addRPCCounts(calls: [String: Int], failures: [String: Int]) throws(RedisError) {
+        var commands: [[String]] = []
+        for (node, n) in calls where n > 0 { commands.append(["HINCRBY", stateKey + ":rpc", "calls|" + node, String(n)]) }
+        for (node, n) in failures where n > 0 { commands.append(["HINCRBY", stateKey + ":rpc", "failures|" + node, String(n)]) }
+        if !commands.isEmpty { _ = try redis.pipeline(commands) }
     }
 }

@@ -32,6 +32,7 @@ public struct AppConfig: Sendable {
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
     public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
+    public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
 
     public enum Key: String, CaseIterable, Sendable {
         case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
@@ -47,6 +48,7 @@ public struct AppConfig: Sendable {
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
+        case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
     }
 
     /// Builds the config. `required` names the keys this executable cannot run without.
@@ -97,7 +99,10 @@ public struct AppConfig: Sendable {
             reportTTL: try source.int(.reportTTL, default: 600, range: 0...86400),
             reportTimeout: try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
             frontend: try source.value(.frontend, default: chain == .steem ? "https://steemit.com" : "https://peakd.com") { f in
-                (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil }
+                (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil },
+            metricsAllow: try source.value(.metricsAllow, default: ["127.0.0.1", "::1"]) { text in
+                let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+                return list.isEmpty ? nil : list }
         )
     }
 

@@ -78,7 +78,8 @@ public final class ChainWatcher {
                 }
                 let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
                                                      processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
-                guard let outcomes = applyWithRetry(scan.claims, next: last.0 + 1, progress: progress) else { return .stopped }
+                let rejections = Dictionary(scan.rejections.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +)
+                guard let outcomes = applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress) else { return .stopped }
                 log(scan, outcomes)
                 logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
                 next = last.0 + 1
@@ -90,6 +91,7 @@ public final class ChainWatcher {
             }
             backoff.reset()
             if lastTime == nil { publishIdle(props: props, next: next) }
+            publishRPCCounts()
             if next > target { signals.wait(seconds: options.pollSeconds) }
         }
         logger.notice("watcher stopped", metadata: ["next_block": "\(next)"])
@@ -156,10 +158,13 @@ public final class ChainWatcher {
     }
 
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on stop.
-    private func applyWithRetry(_ claims: [BlockScan.Claim], next: Int64, progress: WatcherStore.Progress) -> [String]? {
+    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress) -> [String]? {
         var backoff = Backoff()
         while true {
-            do { return try store.apply(claims: claims, nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds()) }
+            do {
+                return try store.apply(claims: claims, rejections: rejections, nextBlock: next, progress: progress,
+                                       boundTTL: config.boundTTL, now: unixSeconds())
+            }
             catch {
                 logger.error("applying a batch to redis failed; will retry the same batch", metadata: ["error": "\(error)", "next_block": "\(next)"])
                 if signals.wait(seconds: backoff.next()) { return nil }
@@ -171,6 +176,19 @@ public final class ChainWatcher {
         let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
                                              processed: next - 1, headTime: props.time, processedTime: nil)
         _ = try? store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds())
+    }
+
+    private var publishedCalls: [String: Int] = [:], publishedFailures: [String: Int] = [:]
+
+    /// RPC counters for `/metrics`, as deltas (they survive watcher restarts in Redis).
+    private func publishRPCCounts() {
+        let calls = rpc.calls, failures = rpc.failures
+        let dc = calls.mapValues { $0 }.merging(publishedCalls.mapValues { -$0 }, uniquingKeysWith: +)
+        let df = failures.merging(publishedFailures.mapValues { -$0 }, uniquingKeysWith: +)
+        do {
+            try store.addRPCCounts(calls: dc, failures: df)
+            publishedCalls = calls; publishedFailures = failures
+        } catch { logger.debug("rpc counters not published", metadata: ["error": "\(error)"]) }
     }
 
     private func log(_ scan: BlockScan, _ outcomes: [String]) {

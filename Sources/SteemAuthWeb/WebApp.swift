@@ -15,8 +15,10 @@ public struct WebApp: RequestHandler {
     var logger: Logger
     let chainName: String
     let reports: ReportService
+    let metrics: PoolMetrics?
 
-    public init(config: AppConfig, templates: SiteTemplates, logger: Logger) {
+    public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil) {
+        self.metrics = metrics
         self.config = config
         self.templates = templates
         self.logger = logger
@@ -28,26 +30,51 @@ public struct WebApp: RequestHandler {
     }
 
     public mutating func handle(_ request: Request) -> Response {
+        guard let metrics else { return route(request).1 }
+        let started = monotonicMicroseconds()
+        let (name, response) = route(request)
+        metrics.record(route: name, status: response.status, microseconds: monotonicMicroseconds() - started)
+        return response
+    }
+
+    private func route(_ request: Request) -> (PoolMetrics.Route, Response) {
         let path = request.path
         switch path {
-        case "/ping": return only(["GET", "HEAD"], request) { Response(status: 200, contentType: "text/plain", body: "pong\n") }
-        case "/": return only(["GET", "HEAD"], request) { home(request) }
-        case "/steemauth": return only(["GET", "HEAD"], request) { page(request) }
-        case "/steemauth/status": return only(["GET", "HEAD"], request) { status(request) }
-        case "/steemauth/logout": return only(["POST"], request) { logout(request) }
-        case "/steemauth/report.json": return only(["GET", "HEAD"], request) { reportJSON(request) }
-        case "/steemauth/verify": return only(["GET", "HEAD"], request) { verify(request) }
-        case "/steemauth/refresh": return only(["POST"], request) { refresh(request) }
-        case "/healthz": return only(["GET", "HEAD"], request) { health() }
+        case "/ping": return (.ping, only(["GET", "HEAD"], request) { Response(status: 200, contentType: "text/plain", body: "pong\n") })
+        case "/": return (.home, only(["GET", "HEAD"], request) { home(request) })
+        case "/steemauth": return (.page, only(["GET", "HEAD"], request) { page(request) })
+        case "/steemauth/status": return (.status, only(["GET", "HEAD"], request) { status(request) })
+        case "/steemauth/logout": return (.logout, only(["POST"], request) { logout(request) })
+        case "/steemauth/report.json": return (.reportJSON, only(["GET", "HEAD"], request) { reportJSON(request) })
+        case "/steemauth/verify": return (.verify, only(["GET", "HEAD"], request) { verify(request) })
+        case "/steemauth/refresh": return (.refresh, only(["POST"], request) { refresh(request) })
+        case "/healthz": return (.healthz, only(["GET", "HEAD"], request) { health() })
+        case "/metrics": return (.metrics, only(["GET", "HEAD"], request) { metricsPage(request) })
         default:
             if path.hasPrefix("/steemauth/static/"), let file = templates.staticFile(String(path.dropFirst(18))) {
-                return only(["GET", "HEAD"], request) {
+                return (.staticFile, only(["GET", "HEAD"], request) {
                     Response(status: 200, headers: [("Content-Type", file.contentType), ("Cache-Control", "public, max-age=3600"),
                                                     ("X-Content-Type-Options", "nosniff")], body: file.body)
-                }
+                })
             }
-            return htmlError(404, "Not found", "There is nothing at this address.", retry: "/")
+            return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
+    }
+
+    /// Prometheus text: the pool's shared counters and the watcher's numbers from Redis.
+    /// Loopback only by default (STEEMAUTH_METRICS_ALLOW); nginx restricts it further.
+    private func metricsPage(_ request: Request) -> Response {
+        guard config.metricsAllow.contains("any") || config.metricsAllow.contains(request.remoteAddress ?? "") else {
+            return Response(status: 403, contentType: "text/plain", body: "forbidden\n")
+        }
+        guard let metrics else { return Response(status: 404, contentType: "text/plain", body: "metrics are off\n") }
+        var snapshot: PoolMetrics.WatcherSnapshot? = nil
+        if let maps = try? store.watcherCounters(), maps.count == 4 {
+            snapshot = PoolMetrics.WatcherSnapshot()
+            snapshot!.state = maps[0]; snapshot!.claims = maps[1]; snapshot!.rejections = maps[2]; snapshot!.rpc = maps[3]
+        }
+        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot),
+                        headers: [("Cache-Control", "no-store")])
     }
 
     // MARK: routes
@@ -93,6 +120,7 @@ public struct WebApp: RequestHandler {
         let started = monotonicMilliseconds()
         do {
             let report = try reports.compute(account: account)
+            metrics?.count(.reportComputed)
             logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
                                                       "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])
             if let json = try? JSONEncoder().encode(report) {
@@ -101,6 +129,7 @@ public struct WebApp: RequestHandler {
             }
             return .success(report)
         } catch {
+            metrics?.count(.reportFailed)
             logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
             return .failure(error)
         }
@@ -244,6 +273,7 @@ public struct WebApp: RequestHandler {
     }
 
     private func redisDown(_ error: RedisError, html wantsHTML: Bool) -> Response {
+        metrics?.count(.redisError)
         logger.error("redis unavailable", metadata: ["error": "\(error)"])
         if !wantsHTML { return json(503, #"{"error":"temporarily unavailable"}"#, extra: [("Retry-After", "2")]) }
         return htmlError(503, "Temporarily unavailable", "The login service cannot reach its session store right now. Please try again in a few seconds.",

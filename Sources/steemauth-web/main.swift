@@ -25,6 +25,9 @@ struct WebCommand: ParsableCommand {
             return
         }
         var current = (appConfig, templates)
+        // Mapped before the first fork, so every worker adds to the same counters.
+        let metrics = SharedCounters(slots: PoolMetrics.slotCount).map(PoolMetrics.init)
+        if metrics == nil { logger.warning("shared counters unavailable: /metrics is off") }
         let supervisor = Supervisor(
             settings: Self.poolSettings(appConfig), logger: logger,
             reload: {
@@ -38,11 +41,18 @@ struct WebCommand: ParsableCommand {
                 }
             },
             workerMain: { listenFD, maxRequests in
-                var app = WebApp(config: current.0, templates: current.1, logger: logger)
+                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics)
                 let reason = Worker.run(listenFD: listenFD, maxRequests: maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
             })
+        supervisor.onEvent = { event in
+            switch event {
+            case .started: metrics?.count(.workerStarted)
+            case .died: metrics?.count(.workerDied)
+            case .left: metrics?.count(.workerLeft)
+            }
+        }
         do {
             throw ExitCode(try supervisor.run())
         } catch let error as Supervisor.StartError {

@@ -1,0 +1,127 @@
+import FastCGIKit
+import SteemAuthCore
+
+/// The pool's own metrics, kept in counters shared by all workers; `/metrics` adds the watcher's
+/// numbers from Redis and renders the Prometheus text format. Every name starts with `steemauth_`.
+public struct PoolMetrics: Sendable {
+    public enum Route: String, CaseIterable, Sendable {
+        case ping, home, page, status, logout, reportJSON = "report_json", verify, refresh, healthz, metrics, staticFile = "static", other
+    }
+    static let codes = [200, 302, 303, 401, 403, 404, 405, 500, 502, 503, 504]
+    static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    public enum Event: Int, CaseIterable, Sendable {
+        case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed
+        var name: String {
+            switch self {
+            case .workerStarted: return "steemauth_worker_starts_total"
+            case .workerDied: return "steemauth_worker_deaths_total"
+            case .workerLeft: return "steemauth_worker_exits_total"
+            case .redisError: return "steemauth_redis_errors_total"
+            case .reportComputed: return "steemauth_reports_computed_total"
+            case .reportFailed: return "steemauth_reports_failed_total"
+            }
+        }
+        var help: String {
+            switch self {
+            case .workerStarted: return "Workers forked by the master."
+            case .workerDied: return "Workers that died without being asked (crashes, kills)."
+            case .workerLeft: return "Workers that left when asked (reload, recycling, stop)."
+            case .redisError: return "Requests that could not reach Redis."
+            case .reportComputed: return "Reports computed from the chain (cache misses)."
+            case .reportFailed: return "Reports that failed (node errors or the deadline)."
+            }
+        }
+    }
+
+    private static let codeSlots = codes.count + 1
+    private static let requestSlots = Route.allCases.count * codeSlots
+    private static let bucketBase = requestSlots
+    private static let sumSlot = bucketBase + buckets.count + 1
+    private static let countSlot = sumSlot + 1
+    private static let eventBase = countSlot + 1
+    public static let slotCount = eventBase + Event.allCases.count
+
+    let counters: SharedCounters
+
+    public init(counters: SharedCounters) { self.counters = counters }
+
+    public func record(route: Route, status: Int, microseconds: Int64) {
+        let routeIndex = Route.allCases.firstIndex(of: route)!
+        let codeIndex = Self.codes.firstIndex(of: status) ?? Self.codes.count
+        counters.add(routeIndex * Self.codeSlots + codeIndex)
+        let seconds = Double(microseconds) / 1_000_000
+        let bucket = Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count
+        counters.add(Self.bucketBase + bucket)
+        counters.add(Self.sumSlot, UInt64(max(0, microseconds)))
+        counters.add(Self.countSlot)
+    }
+
+    public func count(_ event: Event) { counters.add(Self.eventBase + event.rawValue) }
+
+    /// The watcher's state and counters, as read from Redis at scrape time.
+    public struct WatcherSnapshot: Sendable {
+        public var state: [String: String] = [:]
+        public var claims: [String: String] = [:]
+        public var rejections: [String: String] = [:]
+        public var rpc: [String: String] = [:]
+        public init() {}
+    }
+
+    public func render(watcher: WatcherSnapshot?) -> String {
+        var out = ""
+        func header(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        header("steemauth_http_requests_total", "counter", "Requests answered by the pool, by route and status code.")
+        for (r, route) in Route.allCases.enumerated() {
+            for c in 0..<Self.codeSlots {
+                let n = counters.load(r * Self.codeSlots + c)
+                if n == 0 { continue }
+                let code = c < Self.codes.count ? String(Self.codes[c]) : "other"
+                out += "steemauth_http_requests_total{route=\"\(route.rawValue)\",code=\"\(code)\"} \(n)\n"
+            }
+        }
+        header("steemauth_http_request_duration_seconds", "histogram", "Time the pool spent on a request.")
+        var cumulative: UInt64 = 0
+        for (i, le) in Self.buckets.enumerated() {
+            cumulative += counters.load(Self.bucketBase + i)
+            out += "steemauth_http_request_duration_seconds_bucket{le=\"\(le)\"} \(cumulative)\n"
+        }
+        cumulative += counters.load(Self.bucketBase + Self.buckets.count)
+        out += "steemauth_http_request_duration_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
+        out += "steemauth_http_request_duration_seconds_sum \(Double(counters.load(Self.sumSlot)) / 1_000_000)\n"
+        out += "steemauth_http_request_duration_seconds_count \(counters.load(Self.countSlot))\n"
+        for event in Event.allCases {
+            header(event.name, "counter", event.help)
+            out += "\(event.name) \(counters.load(Self.eventBase + event.rawValue))\n"
+        }
+        guard let w = watcher else { return out }
+        let gauges: [(String, String, String)] = [
+            ("head", "steemauth_watcher_head_block", "Head block number the watcher last saw."),
+            ("irreversible", "steemauth_watcher_irreversible_block", "Last irreversible block number the watcher last saw."),
+            ("processed", "steemauth_watcher_processed_block", "Last block the watcher processed."),
+            ("behind", "steemauth_watcher_lag_seconds", "Head block time minus the last processed block's time (chain clocks)."),
+            ("updated", "steemauth_watcher_last_update_timestamp_seconds", "When the watcher last published (unix time)."),
+        ]
+        for (field, name, help) in gauges {
+            header(name, "gauge", help)
+            out += "\(name) \(w.state[field].flatMap { Int64($0) } ?? 0)\n"
+        }
+        header("steemauth_claims_total", "counter", "Login claims the watcher tried, by outcome.")
+        for (outcome, n) in w.claims.sorted(by: { $0.key < $1.key }) { out += "steemauth_claims_total{outcome=\"\(escape(outcome))\"} \(n)\n" }
+        header("steemauth_transfers_rejected_total", "counter", "Transfers to the service account that were not valid claims, by reason.")
+        for (reason, n) in w.rejections.sorted(by: { $0.key < $1.key }) { out += "steemauth_transfers_rejected_total{reason=\"\(escape(reason))\"} \(n)\n" }
+        header("steemauth_rpc_calls_total", "counter", "JSON-RPC requests the watcher sent, by node.")
+        for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("calls|") {
+            out += "steemauth_rpc_calls_total{node=\"\(escape(String(key.dropFirst(6))))\"} \(n)\n"
+        }
+        header("steemauth_rpc_failures_total", "counter", "JSON-RPC requests that failed, by node.")
+        for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("failures|") {
+            out += "steemauth_rpc_failures_total{node=\"\(escape(String(key.dropFirst(9))))\"} \(n)\n"
+        }
+        return out
+    }
+
+    private func escape(_ s: String) -> String {
+        s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
+    }
+}
