@@ -61,6 +61,20 @@ enum SessionScripts {
     return s[2] or ''
     """)
 
+    /// ARGV: prefix, account, denyTTL. Deletes every session bound to the account and deny-lists
+    /// their ids (after a compromise or a mistaken login). Returns how many were live.
+    static let revoke = LuaScript(name: "revoke", source: """
+    local p, acct, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+    local ids = redis.call('SMEMBERS', p .. 'a:' .. acct)
+    local live = 0
+    for _, id in ipairs(ids) do
+      live = live + redis.call('DEL', p .. 's:' .. id)
+      redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
+    end
+    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct)
+    return live
+    """)
+
     /// ARGV: prefix, account. Drops the cached report, at most once a minute per account.
     static let refresh = LuaScript(name: "refresh", source: """
     local p, acct = ARGV[1], ARGV[2]

@@ -5,10 +5,15 @@ import SteemAuthAdapters
 import SteemAuthCore
 import SteemAuthWeb
 
-/// The FastCGI pool master: configuration, templates, then the pre-fork supervisor.
 struct WebCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "steemauth-web",
-        abstract: "steemauth web pool: pre-forked FastCGI workers behind nginx.")
+        abstract: "steemauth web pool: pre-forked FastCGI workers behind nginx.",
+        subcommands: [Serve.self, Admin.self], defaultSubcommand: Serve.self)
+}
+
+/// The FastCGI pool master: configuration, templates, then the pre-fork supervisor.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the pool in the foreground (the default).")
 
     @Option(help: "An env-style config file (KEY=VALUE lines); STEEMAUTH_* variables override it.")
     var config: String?
@@ -76,6 +81,53 @@ struct WebCommand: ParsableCommand {
         if case .unix = c.listen { isUnix = true } else { isUnix = false }
         return PoolSettings(listenPath: c.listen.fcgiSocketPath, isUnixSocket: isUnix, socketMode: c.socketMode, backlog: c.backlog,
                             workers: c.workers, maxRequests: c.maxRequests, shutdownTimeout: c.shutdownTimeout)
+    }
+}
+
+/// Operator commands against the same Redis the pool uses.
+struct Admin: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List or revoke the logins of an account.",
+                                                    subcommands: [Sessions.self, Revoke.self])
+
+    struct Target: ParsableArguments {
+        @Option(help: "An env-style config file; STEEMAUTH_* variables override it.") var config: String?
+        @Argument(help: "The account, with or without @.") var account: String
+
+        func open() throws -> (AppConfig, SessionStore, String, Logger) {
+            let cfg: AppConfig
+            do { cfg = try Bootstrap.loadConfig(configPath: config, required: []) } catch { throw ValidationError("configuration: \(error)") }
+            let name = account.hasPrefix("@") ? String(account.dropFirst()) : account
+            guard AppConfig.isValidAccountName(name) else { throw ValidationError("'\(account)' is not an account name") }
+            Bootstrap.startLogging(level: cfg.logLevel)
+            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis), prefix: cfg.redisPrefix, chain: cfg.chain), name,
+                    Logger(label: "steemauth-admin"))
+        }
+    }
+
+    struct Sessions: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the live sessions bound to an account.")
+        @OptionGroup var target: Target
+        func run() throws {
+            let (_, store, account, _) = try target.open()
+            let list: [SessionStore.Binding]
+            do { list = try store.bindings(of: account) } catch { throw ValidationError("\(error)") }
+            print("@\(account): \(list.count) live session(s)")
+            for b in list {
+                print("  session \(b.idPrefix)…  proved in block \(b.block) tx \(b.transactionID) at \(b.time)  expires in \(b.secondsLeft) s")
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Log an account out everywhere (its sessions are deleted and their ids deny-listed).")
+        @OptionGroup var target: Target
+        func run() throws {
+            let (cfg, store, account, logger) = try target.open()
+            let n: Int64
+            do { n = try store.revoke(account: account, denyTTL: cfg.boundTTL) } catch { throw ValidationError("\(error)") }
+            logger.notice("admin revoke", metadata: ["account": "\(account)", "sessions": "\(n)"])
+            print("@\(account): \(n) session(s) revoked")
+        }
     }
 }
 

@@ -243,3 +243,42 @@ final class WebTierEdgeTests: XCTestCase {
         XCTAssertTrue(silent.text.contains("stopped publishing"))
     }
 }
+
+extension WebTierEdgeTests {
+    func runAdmin(_ args: [String]) throws -> (Int32, String) {
+        let p = try cluster.launch("admin", ["admin"] + args, log: cluster.dir + "/admin.out", executable: Cluster.binary("steemauth-web"),
+                                   environment: cluster.env)
+        p.waitUntilExit()
+        return (p.terminationStatus, cluster.log("admin.out"))
+    }
+
+    func testAdminListsAndRevokesAnAccountsSessions() throws {
+        cluster = try Cluster()
+        try cluster.startRedis(); try cluster.startDevchain(); try cluster.startPool(); try cluster.startNginx()
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "2", "--stale", "1", "--never", "0"])
+        var browsers: [Browser] = []
+        for i in 0..<2 {
+            let b = Browser(cluster.baseURL)
+            let memo = try b.startLogin()
+            XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: Int64(10 + i), transactionID: "tx\(i)",
+                                                     blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
+            XCTAssertEqual(try b.status().1["account"] as? String, "alice")   // rotates the id
+            browsers.append(b)
+        }
+        let other = Browser(cluster.baseURL)
+        let memo = try other.startLogin()
+        _ = try cluster.store().claim(memo: memo, account: "bob", block: 12, transactionID: "tx-bob", blockTime: "t", boundTTL: 3600, now: 1)
+        let (listed, listing) = try runAdmin(["sessions", "@alice"])
+        XCTAssertEqual(listed, 0, listing)
+        XCTAssertTrue(listing.contains("@alice: 2 live session(s)"), listing)
+        XCTAssertTrue(listing.contains("tx0") && listing.contains("tx1"))
+        let fullIDs = browsers.compactMap { $0.cookie.map { String($0.prefix(32)) } }
+        for id in fullIDs { XCTAssertFalse(listing.contains(id), "full session ids are never printed") }
+        let (revoked, out) = try runAdmin(["revoke", "alice"])
+        XCTAssertEqual(revoked, 0, out)
+        XCTAssertTrue(out.contains("2 session(s) revoked"), out)
+        for b in browsers { XCTAssertEqual(try b.status().0, 401, "revoked everywhere") }
+        XCTAssertEqual(try other.status().1["account"] as? String, "bob", "other accounts untouched")
+        XCTAssertNotEqual(try runAdmin(["sessions", "not an account"]).0, 0)
+    }
+}
