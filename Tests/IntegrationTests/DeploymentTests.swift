@@ -1,0 +1,34 @@
+import Foundation
+import XCTest
+
+/// The shipped systemd units pass `systemd-analyze verify` with ExecStart pointed at the built binaries.
+final class DeploymentTests: XCTestCase {
+    func testSystemdUnitsVerify() throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyze) else { throw XCTSkip("systemd-analyze missing: unit check skipped") }
+        let dir = NSTemporaryDirectory() + "steemauth-units-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/steemauth.env", contents: Data())
+        let binaries = URL(fileURLWithPath: Cluster.binary("steemauth-web")).deletingLastPathComponent().path + "/"
+        var units: [String] = []
+        for name in ["steemauth-web.service", "steemauth-watcher.service"] {
+            let text = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("deploy/" + name))
+                .replacingOccurrences(of: "/opt/steemauth/bin/", with: binaries)
+                .replacingOccurrences(of: "/etc/steemauth/steemauth.env", with: dir + "/steemauth.env")
+                .replacingOccurrences(of: "WorkingDirectory=/opt/steemauth", with: "WorkingDirectory=" + dir)
+            XCTAssertTrue(text.contains("NoNewPrivileges=yes") && text.contains("ProtectSystem=strict") && text.contains("User=steemauth"))
+            try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+            units.append(dir + "/" + name)
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: analyze)
+        p.arguments = ["verify"] + units
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run(); p.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        print("systemd-analyze verify: exit \(p.terminationStatus)\n\(output)")
+        XCTAssertEqual(p.terminationStatus, 0, output)
+    }
+}
