@@ -26,7 +26,7 @@ public enum RedisReply: Equatable, Sendable {
 }
 
 public struct RedisError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unavailable, connectionLost, server }
+    public enum Kind: Sendable { case unavailable, connectionLost, server, leaseLost }
     public let kind: Kind
     public let message: String
     public var description: String { "redis \(kind): \(message)" }

@@ -110,18 +110,22 @@ enum SessionScripts {
     return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8])
     """)
 
-    /// The watcher's whole batch, atomically: claims in chain order, the published lag, then the
-    /// checkpoint, with the outcome and rejection counters. ARGV: prefix, checkpointKey, next, stateKey,
-    /// boundTTL, now, head, irreversible, processed, headTime, behind, n, then n (reason, count) pairs,
-    /// then 5 per claim: memo, account, block, tx, blockTime.
+    /// The watcher's whole batch, atomically: refused unless this watcher holds the lease (so a
+    /// standby that took over can never be overwritten by a stale leader), then claims in chain
+    /// order, the published lag, the checkpoint, and the outcome/rejection counters.
+    /// ARGV: prefix, checkpointKey, next, stateKey, boundTTL, now, head, irreversible, processed,
+    /// headTime, behind, leaseKey, leaseOwner, leaseMs, n, then n (reason, count) pairs, then 5 per
+    /// claim: memo, account, block, tx, blockTime. Applying a batch also renews the lease.
     static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
     local p, bttl, now = ARGV[1], tonumber(ARGV[5]), ARGV[6]
-    local npairs = tonumber(ARGV[12])
-    for i = 13, 12 + 2 * npairs, 2 do
+    if redis.call('GET', ARGV[12]) ~= ARGV[13] then return redis.error_reply('LEASE not held') end
+    redis.call('PEXPIRE', ARGV[12], ARGV[14])
+    local npairs = tonumber(ARGV[15])
+    for i = 16, 15 + 2 * npairs, 2 do
       redis.call('HINCRBY', ARGV[4] .. ':rejections', ARGV[i], tonumber(ARGV[i + 1]))
     end
     local out = {}
-    for i = 13 + 2 * npairs, #ARGV, 5 do
+    for i = 16 + 2 * npairs, #ARGV, 5 do
       local outcome = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now)
       redis.call('HINCRBY', ARGV[4] .. ':claims', outcome, 1)
       out[#out + 1] = outcome
@@ -130,5 +134,13 @@ enum SessionScripts {
                'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)
     redis.call('SET', ARGV[2], ARGV[3])
     return out
+    """)
+
+    /// ARGV: leaseKey, owner, ttlMs. Takes the free lease or renews our own; 1 if we hold it now.
+    static let lease = LuaScript(name: "lease", source: """
+    local holder = redis.call('GET', ARGV[1])
+    if holder == ARGV[2] then redis.call('PEXPIRE', ARGV[1], ARGV[3]) return 1 end
+    if not holder then redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+    return 0
     """)
 }

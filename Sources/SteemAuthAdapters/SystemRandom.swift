@@ -33,3 +33,11 @@ public func monotonicMicroseconds() -> Int64 {
 
 /// Wall-clock seconds since the epoch.
 public func unixSeconds() -> Int64 { Int64(time(nil)) }
+
+public func hostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+public func processID() -> Int32 { getpid() }

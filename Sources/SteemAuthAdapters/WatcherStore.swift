@@ -10,17 +10,37 @@ public struct WatcherStore {
     public var stateKey: String { prefix + "w:" + chain.rawValue }
     public var checkpointKey: String { stateKey + ":next" }
 
-    public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain) {
-        self.redis = redis; self.prefix = prefix; self.chain = chain
+    public var leaseKey: String { stateKey + ":lease" }
+    /// Who this watcher is in the lease (random per process, so a restarted one is a new owner).
+    public let owner: String
+
+    public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain, owner: String) {
+        self.redis = redis; self.prefix = prefix; self.chain = chain; self.owner = owner
+    }
+
+    /// Takes or renews the single-writer lease; false while another watcher holds it.
+    public func holdLease(ttlMilliseconds: Int) throws(RedisError) -> Bool {
+        let reply = try redis.eval(SessionScripts.lease, args: [leaseKey, owner, String(ttlMilliseconds)])
+        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
+        return reply.integer == 1
+    }
+
+    /// Gives the lease up at a clean stop, so a standby takes over at once.
+    public func releaseLease() {
+        _ = try? redis.command(["EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                                "1", leaseKey, owner])
     }
 
     public func nextBlock() throws(RedisError) -> Int64? {
         try redis.command(["GET", checkpointKey]).integer
     }
 
-    public func setNextBlock(_ n: Int64) throws(RedisError) {
-        let r = try redis.command(["SET", checkpointKey, String(n)])
-        if case .error(let e) = r { throw RedisError(kind: .server, message: e) }
+    /// Creates the checkpoint unless one exists (a standby starting up never moves the leader's);
+    /// returns the checkpoint in force.
+    public func createCheckpoint(_ n: Int64) throws(RedisError) -> Int64 {
+        let r = try redis.pipeline([["SET", checkpointKey, String(n), "NX"], ["GET", checkpointKey]])
+        if case .error(let e) = r[0] { throw RedisError(kind: .server, message: e) }
+        return r[1].integer ?? n
     }
 
     public struct Progress: Sendable {
@@ -35,14 +55,16 @@ public struct WatcherStore {
     /// Applies a batch in one atomic script: claims in chain order, the lag, then the new checkpoint.
     /// Returns each claim's outcome in order.
     public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, progress: Progress,
-                      boundTTL: Int, now: Int64) throws(RedisError) -> [String] {
+                      boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000) throws(RedisError) -> [String] {
         var args = [prefix, checkpointKey, String(nextBlock), stateKey, String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
-                    progress.headTime.description, String(progress.behindSeconds), String(rejections.count)]
+                    progress.headTime.description, String(progress.behindSeconds), leaseKey, owner, String(leaseMilliseconds), String(rejections.count)]
         for (reason, count) in rejections { args += [reason, String(count)] }
         for c in claims { args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description] }
         let reply = try redis.eval(SessionScripts.applyBatch, args: args)
-        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
+        if case .error(let e) = reply {
+            throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e)
+        }
         guard let items = reply.array, items.count == claims.count else {
             throw RedisError(kind: .server, message: "unexpected batch reply \(reply)")
         }

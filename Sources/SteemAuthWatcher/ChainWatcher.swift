@@ -27,7 +27,8 @@ public final class ChainWatcher {
         self.config = config
         self.options = options
         self.rpc = rpc
-        self.store = WatcherStore(redis: redis, prefix: config.redisPrefix, chain: config.chain)
+        self.store = WatcherStore(redis: redis, prefix: config.redisPrefix, chain: config.chain,
+                                  owner: "\(hostName())/\(processID())/" + Hex.encode(SystemRandom.bytes(4)))
         self.source = BlockSource(rpc: rpc, chain: config.chain)
         self.matcher = TransferMatcher(config: config)
         self.signals = signals
@@ -36,12 +37,32 @@ public final class ChainWatcher {
 
     public enum Exit: Int32 { case stopped = 0, wrongChain = 3 }
 
+    /// How long the single-writer lease lasts without renewal: a standby takes over after this.
+    static let leaseMilliseconds = 5000
+
     public func run() -> Exit {
         guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
         guard var next = loadOrCreateCheckpoint() else { return .stopped }
+        defer { store.releaseLease() }
         var backoff = Backoff()
         var warnedAhead = false
+        var leading: Bool? = nil
         while !signals.stopRequested {
+            // Only the lease holder writes; the others wait as standbys and take over when it lapses.
+            let holds: Bool
+            do { holds = try store.holdLease(ttlMilliseconds: Self.leaseMilliseconds) } catch {
+                logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
+                signals.wait(seconds: backoff.next())
+                continue
+            }
+            if holds != leading {
+                leading = holds
+                logger.notice(holds ? "holding the watcher lease: processing" : "standby: another watcher holds the lease",
+                              metadata: ["owner": "\(store.owner)"])
+            }
+            if !holds { signals.wait(seconds: options.pollSeconds); continue }
+            // The leader may have moved the checkpoint while this one stood by.
+            if let current = try? store.nextBlock() { next = current }
             let props: DynamicGlobalProperties
             do {
                 guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
@@ -61,7 +82,7 @@ public final class ChainWatcher {
             let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
             var lastTime: ChainTime? = nil
             var failed = false
-            while next <= target && !signals.poll() {
+            batches: while next <= target && !signals.poll() {
                 let count = Int(min(Int64(options.batchSize), target - next + 1))
                 let run: [(Int64, Block)]
                 do { run = try source.blocks(from: next, count: count) } catch {
@@ -79,14 +100,23 @@ public final class ChainWatcher {
                 let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
                                                      processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
                 let rejections = Dictionary(scan.rejections.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +)
-                guard let outcomes = applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress) else { return .stopped }
+                let outcomes: [String]
+                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress) {
+                case .applied(let o): outcomes = o
+                case .stopped: return .stopped
+                case .leaseLost:
+                    logger.warning("lost the watcher lease; the batch was not applied", metadata: ["next_block": "\(next)"])
+                    leading = false
+                    failed = true
+                    break batches
+                }
                 log(scan, outcomes)
                 logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
                 next = last.0 + 1
                 lastTime = last.1.timestamp
             }
             if failed {
-                signals.wait(seconds: backoff.next())
+                if leading == true { signals.wait(seconds: backoff.next()) }
                 continue
             }
             backoff.reset()
@@ -140,9 +170,9 @@ public final class ChainWatcher {
                     start = p.lastIrreversibleBlockNum
                 }
                 // Written before anything is processed: a restart resumes here, never later.
-                try store.setNextBlock(start)
-                logger.notice("watcher started", metadata: startMetadata(next: start, fresh: true))
-                return start
+                let inForce = try store.createCheckpoint(start)
+                logger.notice("watcher started", metadata: startMetadata(next: inForce, fresh: inForce == start))
+                return inForce
             } catch {
                 logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
                 signals.wait(seconds: backoff.next())
@@ -157,17 +187,21 @@ public final class ChainWatcher {
          "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
     }
 
-    /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on stop.
-    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress) -> [String]? {
+    enum Applied { case applied([String]), stopped, leaseLost }
+
+    /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
+    /// stop, or when another watcher took the lease.
+    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress) -> Applied {
         var backoff = Backoff()
         while true {
             do {
-                return try store.apply(claims: claims, rejections: rejections, nextBlock: next, progress: progress,
-                                       boundTTL: config.boundTTL, now: unixSeconds())
+                return .applied(try store.apply(claims: claims, rejections: rejections, nextBlock: next, progress: progress,
+                                                boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds))
             }
             catch {
+                if error.kind == .leaseLost { return .leaseLost }
                 logger.error("applying a batch to redis failed; will retry the same batch", metadata: ["error": "\(error)", "next_block": "\(next)"])
-                if signals.wait(seconds: backoff.next()) { return nil }
+                if signals.wait(seconds: backoff.next()) { return .stopped }
             }
         }
     }
@@ -175,7 +209,8 @@ public final class ChainWatcher {
     private func publishIdle(props: DynamicGlobalProperties, next: Int64) {
         let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
                                              processed: next - 1, headTime: props.time, processedTime: nil)
-        _ = try? store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds())
+        _ = try? store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds(),
+                             leaseMilliseconds: Self.leaseMilliseconds)
     }
 
     private var publishedCalls: [String: Int] = [:], publishedFailures: [String: Int] = [:]

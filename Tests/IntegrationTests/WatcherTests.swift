@@ -210,3 +210,33 @@ extension WatcherTests {
         XCTAssertTrue(cluster.log("watcher.log").contains("mode=head-3"))
     }
 }
+
+extension WatcherTests {
+    /// Two watchers: one writes, the other stands by and takes over within seconds of a kill -9.
+    func testStandbyWatcherTakesOverTheLease() throws {
+        try cluster.startRedis()
+        try cluster.startDevchain()
+        let store = cluster.store(), redis = cluster.redis()
+        let first = try cluster.startWatcher(["--from-block", "1"], logName: "watcher-a.log")
+        try waitUntil("first holds the lease", seconds: 10) { self.cluster.log("watcher-a.log").contains("holding the watcher lease") }
+        let second = try cluster.startWatcher(["--from-block", "1"], logName: "watcher-b.log")
+        try waitUntil("second stands by", seconds: 10) { self.cluster.log("watcher-b.log").contains("standby") }
+        let (id1, memo1) = try cluster.newSession(store: store)
+        try cluster.devchain(["transfer", "--from", "before", "--to", "steemauth.demo", "--memo", memo1, "--now"])
+        try waitUntil("bound by the leader", seconds: 10) { try self.cluster.boundAccount(id1, redis: redis).account == "before" }
+        kill(first.processIdentifier, SIGKILL)
+        let killed = Date()
+        let (id2, memo2) = try cluster.newSession(store: store)
+        try cluster.devchain(["transfer", "--from", "after", "--to", "steemauth.demo", "--memo", memo2, "--now"])
+        try waitUntil("bound by the standby", seconds: 12) { try self.cluster.boundAccount(id2, redis: redis).account == "after" }
+        print("standby took over and bound \(Date().timeIntervalSince(killed)) s after the leader's kill -9")
+        XCTAssertTrue(cluster.log("watcher-b.log").contains("holding the watcher lease"))
+        XCTAssertFalse(cluster.log("watcher-b.log").contains("decision=bound from=before"), "the standby wrote nothing while standing by")
+        // A clean stop hands the lease over at once.
+        let third = try cluster.startWatcher([], logName: "watcher-c.log")
+        try waitUntil("third stands by", seconds: 10) { self.cluster.log("watcher-c.log").contains("standby") }
+        kill(second.processIdentifier, SIGTERM)
+        try waitUntil("third leads", seconds: 4) { self.cluster.log("watcher-c.log").contains("holding the watcher lease") }
+        _ = third
+    }
+}
