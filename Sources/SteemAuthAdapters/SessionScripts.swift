@@ -3,8 +3,9 @@
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
     /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify|report), denyTTL, watcherKey
-    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, cachedReport}
-    /// (`report` mode never creates a session; page and report modes also return the cached report.)
+    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, cached}
+    /// (`report` mode never creates a session; page mode also returns the cached report's rendered
+    /// HTML, report mode its JSON.)
     static let view = LuaScript(name: "view", source: """
     local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
     local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
@@ -45,7 +46,8 @@ enum SessionScripts {
       outcome = 'rotated'
     end
     local cached = ''
-    if mode == 'page' or mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
+    if mode == 'page' then cached = redis.call('GET', p .. 'rh:' .. s[3]) or '' end
+    if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
     return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached}
     """)
 
@@ -71,7 +73,7 @@ enum SessionScripts {
       live = live + redis.call('DEL', p .. 's:' .. id)
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
     end
-    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct)
+    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct, p .. 'rh:' .. acct)
     return live
     """)
 
@@ -79,7 +81,7 @@ enum SessionScripts {
     static let refresh = LuaScript(name: "refresh", source: """
     local p, acct = ARGV[1], ARGV[2]
     if redis.call('SET', p .. 'rr:' .. acct, '1', 'NX', 'EX', 60) then
-      redis.call('DEL', p .. 'r:' .. acct)
+      redis.call('DEL', p .. 'r:' .. acct, p .. 'rh:' .. acct)
       return 1
     end
     return 0

@@ -11,7 +11,8 @@ public struct SessionView: Equatable, Sendable {
     }
     public var state: State
     public var behindSeconds: Double?
-    /// The bound account's cached report (JSON), fetched in the same round trip.
+    /// The bound account's cached report, fetched in the same round trip: its rendered HTML in
+    /// page mode, its JSON in report mode.
     public var cachedReport: [UInt8]? = nil
 }
 
@@ -79,11 +80,13 @@ public struct SessionStore {
         return reply.string.flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// Caches a freshly computed report for `ttl` seconds (0 = no caching).
-    public func cacheReport(account: String, json: [UInt8], ttl: Int) throws(RedisError) {
+    /// Caches a freshly computed report for `ttl` seconds (0 = no caching): its JSON for
+    /// report.json and its rendered HTML for the page, so a cached page view renders almost nothing.
+    public func cacheReport(account: String, json: [UInt8], html: String, ttl: Int) throws(RedisError) {
         guard ttl > 0 else { return }
-        let r = try redis.command(["SET", prefix + "r:" + account, String(decoding: json, as: UTF8.self), "EX", String(ttl)])
-        if case .error(let e) = r { throw RedisError(kind: .server, message: e) }
+        let replies = try redis.pipeline([["SET", prefix + "r:" + account, String(decoding: json, as: UTF8.self), "EX", String(ttl)],
+                                          ["SET", prefix + "rh:" + account, html, "EX", String(ttl)]])
+        for r in replies { if case .error(let e) = r { throw RedisError(kind: .server, message: e) } }
     }
 
     /// Drops the cached report so the next view recomputes it; false when refreshed within the last minute.

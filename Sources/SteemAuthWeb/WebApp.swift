@@ -106,28 +106,35 @@ public struct WebApp: RequestHandler {
     }
 
     private func reportPage(account: String, proof: BindingProof?, view: SessionView, extra: [(String, String)]) -> Response {
-        switch report(for: account, cached: view.cachedReport) {
-        case .success(let report):
-            return html(200, templates.render("report", reportValues(report, proof: proof, behind: view.behindSeconds)), extra: extra)
-        case .failure(let failure):
-            return reportError(failure, extra: extra)
+        let listHTML: String
+        if let cached = view.cachedReport {
+            listHTML = String(decoding: cached, as: UTF8.self)
+        } else {
+            switch computeAndCache(account: account) {
+            case .success(let fresh): listHTML = fresh.html
+            case .failure(let failure): return reportError(failure, extra: extra)
+            }
         }
+        var values: [String: Any] = ["chainName": chainName, "account": account, "listHTML": listHTML]
+        if let behind = view.behindSeconds { values["behind"] = Int(behind) }
+        if let proof { values["proof"] = ["tx": proof.transactionID, "block": proof.block, "time": proof.time] as [String: Any] }
+        return html(200, templates.render("report", values), extra: extra)
     }
 
-    /// The cached report (read in the session's own round trip), else computed now and cached.
-    private func report(for account: String, cached: [UInt8]?) -> Result<StaleReport, ReportService.Failure> {
-        if let cached, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) { return .success(report) }
+    /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
+    private func computeAndCache(account: String) -> Result<(report: StaleReport, html: String), ReportService.Failure> {
         let started = monotonicMilliseconds()
         do {
             let report = try reports.compute(account: account)
             metrics?.count(.reportComputed)
             logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
                                                       "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])
+            let html = templates.render("report_list", listValues(report))
             if let json = try? JSONEncoder().encode(report) {
-                do { try store.cacheReport(account: account, json: Array(json), ttl: config.reportTTL) }
+                do { try store.cacheReport(account: account, json: Array(json), html: html, ttl: config.reportTTL) }
                 catch { logger.warning("report not cached", metadata: ["error": "\(error)"]) }
             }
-            return .success(report)
+            return .success((report, html))
         } catch {
             metrics?.count(.reportFailed)
             logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
@@ -157,7 +164,13 @@ public struct WebApp: RequestHandler {
         default: return json(401, #"{"error":"not logged in"}"#)
         }
         let extra = rotated ? [("Set-Cookie", setCookie(replacement, request))] : []
-        switch report(for: account, cached: view.cachedReport) {
+        let result: Result<StaleReport, ReportService.Failure>
+        if let cached = view.cachedReport, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) {
+            result = .success(report)
+        } else {
+            result = computeAndCache(account: account).map(\.report)
+        }
+        switch result {
         case .success(let report):
             let body = (try? JSONEncoder().encode(ReportDocument(report: report, behindSeconds: view.behindSeconds))) ?? Data()
             return json(200, String(decoding: body, as: UTF8.self), extra: extra)
@@ -323,10 +336,10 @@ public struct WebApp: RequestHandler {
         return values
     }
 
-    private func reportValues(_ report: StaleReport, proof: BindingProof?, behind: Double?) -> [String: Any] {
+    private func listValues(_ report: StaleReport) -> [String: Any] {
         let link = { (name: String) in config.frontend + "/@" + name }
         var values: [String: Any] = [
-            "chainName": chainName, "account": report.account, "staleDays": report.staleDays,
+            "staleDays": report.staleDays,
             "followingCount": report.followingCount, "staleCount": report.stale.count, "neverCount": report.neverPosted.count,
             "computedAt": report.computedAt.replacing("T", with: " ").replacing("Z", with: " UTC"),
             "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10))] as [String: Any] },
@@ -334,8 +347,6 @@ public struct WebApp: RequestHandler {
         ]
         if !report.stale.isEmpty { values["hasStale"] = true }
         if !report.neverPosted.isEmpty { values["hasNever"] = true }
-        if let behind { values["behind"] = Int(behind) }
-        if let proof { values["proof"] = ["tx": proof.transactionID, "block": proof.block, "time": proof.time] as [String: Any] }
         return values
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 /// protection does not depend on the fuzz build (fuzz/run explores further).
 final class PropertyTests: XCTestCase {
     /// SplitMix64: small, seeded, reproducible.
-    struct Rng {
+    struct Rng: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E3779B97F4A7C15
