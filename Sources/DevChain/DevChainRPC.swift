@@ -1,3 +1,4 @@
+import FoundationEssentials
 import SteemAuthCore
 
 /// Answers JSON-RPC requests in the real Steem/Hive wire format (dotted and appbase `call` forms),
@@ -10,6 +11,49 @@ public struct DevChainRPC: Sendable {
 
     static let steemChainID = "0000000000000000000000000000000000000000000000000000000000000000"
     static let hiveChainID = "beeab0de00000000000000000000000000000000000000000000000000000000"
+
+    /// One request → its response as JSON text. Blocks come from their once-encoded JSON, so long
+    /// catch-ups are served at the speed of string concatenation.
+    public func answerText(_ raw: JSONValue) async -> String {
+        if raw["jsonrpc"] == .string("2.0"), let id = raw["id"], let method = raw["method"]?.stringValue,
+           let (api, name, params) = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([])).normalized {
+            let idText = Self.text(id)
+            switch (api, name) {
+            case ("condenser_api", "get_block"):
+                if let n = params.arrayValue?.first?.intValue {
+                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(await blockText(n, appbase: false) ?? "null")}"#
+                }
+            case ("block_api", "get_block"):
+                if let n = params["block_num"]?.intValue {
+                    let block = await blockText(n, appbase: chain.chain == .hive)
+                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(block.map { #"{"block":\#($0)}"# } ?? "{}")}"#
+                }
+            case ("block_api", "get_block_range"):
+                if let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 {
+                    var parts: [String] = []
+                    for n in start..<(start + count) {
+                        guard let b = await blockText(n, appbase: chain.chain == .hive) else { break }
+                        parts.append(b)
+                    }
+                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":{"blocks":[\#(parts.joined(separator: ","))]}}"#
+                }
+            default: break
+            }
+        }
+        return Self.text(await answer(raw))
+    }
+
+    private func blockText(_ n: Int64, appbase: Bool) async -> String? {
+        if let cached = await chain.cachedJSON(n, appbase: appbase) { return cached }
+        guard let b = await chain.block(n) else { return nil }
+        let text = Self.text(appbase ? appbaseBlock(b) : legacyBlock(b))
+        await chain.storeJSON(n, appbase: appbase, text)
+        return text
+    }
+
+    static func text(_ v: JSONValue) -> String {
+        (try? JSONEncoder().encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
 
     /// One request object → one response object. Requests without `"jsonrpc":"2.0"` and an `id`
     /// are refused as jussi does.

@@ -87,11 +87,15 @@ struct NodeHandler: HTTPHandler {
         }
         if let batch = parsed.arrayValue {
             guard !batch.isEmpty, batch.count <= 1000 else { return try json(rpc.error(.null, -32600, "Invalid Request: batch of 1..1000")) }
-            var out: [JSONValue] = []
-            for item in batch { out.append(await rpc.answer(item)) }
-            return try json(.array(out))
+            var out: [String] = []
+            for item in batch { out.append(await rpc.answerText(item)) }
+            return text("[" + out.joined(separator: ",") + "]")
         }
-        return try json(await rpc.answer(parsed))
+        return text(await rpc.answerText(parsed))
+    }
+
+    private func text(_ body: String) -> HTTPResponse {
+        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(body.utf8))
     }
 
     private func json(_ v: JSONValue) throws -> HTTPResponse {

@@ -19,6 +19,13 @@ public actor SimulatedChain {
     private(set) var accounts: [String: SimAccount] = [:]
     private var following: [String: [String]] = [:]     // follower -> sorted names
     private let clock: @Sendable () -> Int64
+    /// Blocks never change once made: their JSON is encoded once per wire form and reused.
+    private var encoded: [Int64: String] = [:], encodedAppbase: [Int64: String] = [:]
+
+    func cachedJSON(_ number: Int64, appbase: Bool) -> String? { appbase ? encodedAppbase[number] : encoded[number] }
+    func storeJSON(_ number: Int64, appbase: Bool, _ text: String) {
+        if appbase { encodedAppbase[number] = text } else { encoded[number] = text }
+    }
 
     public init(chain: AppConfig.Chain, libLag: Int64, clock: @escaping @Sendable () -> Int64) {
         self.chain = chain
