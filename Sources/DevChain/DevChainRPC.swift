@@ -14,25 +14,25 @@ public struct DevChainRPC: Sendable {
 
     /// One request → its response as JSON text. Blocks come from their once-encoded JSON, so long
     /// catch-ups are served at the speed of string concatenation.
-    public func answerText(_ raw: JSONValue) async -> String {
+    public func answerText(_ raw: JSONValue, forkMemo: String? = nil) async -> String {
         if raw["jsonrpc"] == .string("2.0"), let id = raw["id"], let method = raw["method"]?.stringValue,
            let (api, name, params) = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([])).normalized {
             let idText = Self.text(id)
             switch (api, name) {
             case ("condenser_api", "get_block"):
                 if let n = params.arrayValue?.first?.intValue {
-                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(await blockText(n, appbase: false) ?? "null")}"#
+                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(await blockText(n, appbase: false, forkMemo: forkMemo) ?? "null")}"#
                 }
             case ("block_api", "get_block"):
                 if let n = params["block_num"]?.intValue {
-                    let block = await blockText(n, appbase: chain.chain == .hive)
+                    let block = await blockText(n, appbase: chain.chain == .hive, forkMemo: forkMemo)
                     return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(block.map { #"{"block":\#($0)}"# } ?? "{}")}"#
                 }
             case ("block_api", "get_block_range"):
                 if let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 {
                     var parts: [String] = []
                     for n in start..<(start + count) {
-                        guard let b = await blockText(n, appbase: chain.chain == .hive) else { break }
+                        guard let b = await blockText(n, appbase: chain.chain == .hive, forkMemo: forkMemo) else { break }
                         parts.append(b)
                     }
                     return #"{"jsonrpc":"2.0","id":\#(idText),"result":{"blocks":[\#(parts.joined(separator: ","))]}}"#
@@ -43,7 +43,14 @@ public struct DevChainRPC: Sendable {
         return Self.text(await answer(raw))
     }
 
-    private func blockText(_ n: Int64, appbase: Bool) async -> String? {
+    /// `forkMemo`: this node serves another version of every block above irreversibility, carrying a
+    /// transfer of that memo the canonical chain never had (a fork a watcher must never bind from).
+    private func blockText(_ n: Int64, appbase: Bool, forkMemo: String? = nil) async -> String? {
+        if let forkMemo, n > (await chain.irreversibleNumber), var b = await chain.block(n) {
+            b.forked = true
+            b.transfers.append(SimulatedChain.SimTransfer(from: "forker", to: serviceAccount, amount: "0.001 STEEM", memo: forkMemo))
+            return Self.text(appbase ? appbaseBlock(b) : legacyBlock(b))
+        }
         if let cached = await chain.cachedJSON(n, appbase: appbase) { return cached }
         guard let b = await chain.block(n) else { return nil }
         let text = Self.text(appbase ? appbaseBlock(b) : legacyBlock(b))
@@ -51,9 +58,7 @@ public struct DevChainRPC: Sendable {
         return text
     }
 
-    static func text(_ v: JSONValue) -> String {
-        (try? JSONEncoder().encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
+    static func text(_ v: JSONValue) -> String { v.jsonText }
 
     /// One request object → one response object. Requests without `"jsonrpc":"2.0"` and an `id`
     /// are refused as jussi does.

@@ -5,10 +5,14 @@ import SteemAuthCore
 
 /// Faults injected into one listener: the next `count` requests fail in `mode`.
 actor FaultInjector {
-    enum Mode: String { case refuse, slow, garbage, error }
+    enum Mode: String { case refuse, slow, garbage, error, fork }
     private var mode: Mode?
     private var remaining = 0
     var slowSeconds: Double = 10
+    /// `fork` is a standing state rather than a per-request failure.
+    private(set) var forkMemo: String?
+
+    func setFork(memo: String?) { forkMemo = memo }
 
     func set(_ m: Mode, count: Int, slowSeconds: Double?) {
         mode = m; remaining = count
@@ -56,7 +60,8 @@ struct NodeHandler: HTTPHandler {
             return try await answer(parsed)
         }
         if let parsed { await counter.count(parsed) }
-        if let fault = await faults.take() {
+        let forkMemo = await faults.forkMemo
+        if let fault = forkMemo == nil ? await faults.take() : nil {
             switch fault {
             case .refuse:
                 return HTTPResponse(statusCode: HTTPStatusCode(503, phrase: "Service Unavailable"), headers: [.contentType: "text/html"],
@@ -65,6 +70,8 @@ struct NodeHandler: HTTPHandler {
                 try await Task.sleep(nanoseconds: UInt64(await faults.slowSeconds * 1_000_000_000))
             case .garbage:
                 return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"jsonrpc":"2.0","id":1,"result":{"previous":"00"#.utf8))
+            case .fork:
+                break
             case .error:
                 let ids: [JSONValue] = parsed?.arrayValue?.map { $0["id"] ?? .null } ?? [parsed?["id"] ?? .null]
                 let errors = ids.map { rpc.error($0, -32000, "devchain: injected fault") }
@@ -72,15 +79,19 @@ struct NodeHandler: HTTPHandler {
             }
         }
         guard let parsed else { return try json(rpc.error(.null, -32700, "Parse error")) }
-        return try await answer(parsed)
+        return try await answer(parsed, forkMemo: forkMemo)
     }
 
     private func isControl(_ v: JSONValue) -> Bool { v["method"]?.stringValue?.hasPrefix("devchain.") == true }
 
-    private func answer(_ parsed: JSONValue) async throws -> HTTPResponse {
+    private func answer(_ parsed: JSONValue, forkMemo: String? = nil) async throws -> HTTPResponse {
         if parsed["method"] == .string("devchain.fault") {
             let mode = parsed["params"]?["mode"]?.stringValue.flatMap(FaultInjector.Mode.init(rawValue:))
-            guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error")) }
+            guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error|fork")) }
+            if mode == .fork {
+                await faults.setFork(memo: parsed["params"]?["memo"]?.stringValue ?? "fork")
+                return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string("fork")])]))
+            }
             await faults.set(mode, count: Int(parsed["params"]?["count"]?.intValue ?? 1), slowSeconds: parsed["params"]?["seconds"].flatMap { v in
                 if case .double(let d) = v { return d }; return v.intValue.map(Double.init) })
             return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string(mode.rawValue)])]))
@@ -88,10 +99,10 @@ struct NodeHandler: HTTPHandler {
         if let batch = parsed.arrayValue {
             guard !batch.isEmpty, batch.count <= 1000 else { return try json(rpc.error(.null, -32600, "Invalid Request: batch of 1..1000")) }
             var out: [String] = []
-            for item in batch { out.append(await rpc.answerText(item)) }
+            for item in batch { out.append(await rpc.answerText(item, forkMemo: forkMemo)) }
             return text("[" + out.joined(separator: ",") + "]")
         }
-        return text(await rpc.answerText(parsed))
+        return text(await rpc.answerText(parsed, forkMemo: forkMemo))
     }
 
     private func text(_ body: String) -> HTTPResponse {

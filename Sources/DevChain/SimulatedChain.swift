@@ -7,8 +7,9 @@ public actor SimulatedChain {
     struct SimBlock: Sendable {
         let number: Int64
         let time: ChainTime
-        let transfers: [SimTransfer]
-        var id: String { SimulatedChain.blockID(number) }
+        var transfers: [SimTransfer]
+        var forked = false
+        var id: String { forked ? "\(SimulatedChain.blockID(number).prefix(8))f0f0f0f0" + String(repeating: "e", count: 24) : SimulatedChain.blockID(number) }
     }
     public struct SimAccount: Sendable { public var name: String; public var lastPost: ChainTime; public var created: ChainTime }
 

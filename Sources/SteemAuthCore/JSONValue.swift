@@ -32,6 +32,31 @@ public enum JSONValue: Codable, Equatable, Hashable, Sendable {
         }
     }
 
+    /// Compact JSON text, written directly (several times faster than JSONEncoder for big trees).
+    public var jsonText: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    private func write(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += d.isFinite ? String(d) : "null"
+        case .string(let s): out += JSONText.string(s)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() { if i > 0 { out += "," }; v.write(into: &out) }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            for (i, (k, v)) in o.enumerated() { if i > 0 { out += "," }; out += JSONText.string(k); out += ":"; v.write(into: &out) }
+            out += "}"
+        }
+    }
+
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var intValue: Int64? {
         switch self {

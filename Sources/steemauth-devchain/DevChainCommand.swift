@@ -103,14 +103,16 @@ struct Produce: ParsableCommand {
 }
 
 struct Fault: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Make this node fail its next requests (refuse|slow|garbage|error).")
+    static let configuration = CommandConfiguration(
+        abstract: "Make this node fail its next requests (refuse|slow|garbage|error), or serve a fork above irreversibility (fork).")
     @OptionGroup var node: NodeOption
     @Option var mode: String
     @Option var count: Int = 1
     @Option(help: "Delay for --mode slow.") var seconds: Double = 10
+    @Option(help: "For --mode fork: the memo of the transfer only the forked blocks carry.") var memo: String = "fork"
 
     func run() throws {
-        _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds)])
+        _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)])
         print("the next \(count) requests to \(node.node) fail: \(mode)")
     }
 }

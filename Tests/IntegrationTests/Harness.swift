@@ -97,6 +97,12 @@ final class Cluster {
         try waitUntil("nginx answers", seconds: 5) { (try? HTTPClient().request(url: self.baseURL + "/return200").status) == 200 }
     }
 
+    /// Stops the pool (to restart it with other settings).
+    func tearDownPool() {
+        if let p = poolProcess { Cluster.terminate(p, signal: SIGTERM) }
+        poolProcess = nil
+    }
+
     func workerPIDs() -> [pid_t] {
         guard let master = poolProcess?.processIdentifier else { return [] }
         return Cluster.children(of: master)

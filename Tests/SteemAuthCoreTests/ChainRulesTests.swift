@@ -139,3 +139,10 @@ final class ReportRulesTests: XCTestCase {
         XCTAssertFalse(r.stale.contains { $0.name == "active" || $0.name == "edge" })
     }
 }
+
+final class JSONValueTests: XCTestCase {
+    func testJSONTextRoundTrips() throws {
+        let v: JSONValue = .object(["a": .array([.int(1), .double(2.5), .string("x\"\n<"), .null, .bool(true)]), "b": .object([:])])
+        XCTAssertEqual(try JSONDecoder().decode(JSONValue.self, from: Data(v.jsonText.utf8)), v)
+    }
+}

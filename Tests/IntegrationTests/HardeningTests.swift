@@ -1,0 +1,206 @@
+import Foundation
+import Glibc
+import SteemAuthAdapters
+import SteemAuthCore
+import XCTest
+
+/// Fail closed, lose nothing: faults under load, bad input, and the security review's items.
+final class HardeningTests: XCTestCase {
+    var cluster: Cluster!
+    let scale = Int(ProcessInfo.processInfo.environment["STEEMAUTH_TEST_SCALE"] ?? "1") ?? 1
+
+    override func tearDown() {
+        if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(3000)) }
+        cluster?.tearDown()
+    }
+
+    /// Redis stopped for 5 s under load and restarted with AOF: clean 503s during the gap, everything
+    /// works after it without restarting anything, and no binding made before is lost.
+    func testRedisOutageUnderLoadLosesNoBinding() throws {
+        cluster = try Cluster()
+        try cluster.startRedis(appendOnly: true)
+        try cluster.startDevchain()
+        try cluster.startPool(); try cluster.startNginx(codesRate: "1000000r/s")
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "5", "--stale", "1", "--never", "1"])
+        let b = Browser(cluster.baseURL)
+        let memo = try b.startLogin()
+        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 5, transactionID: "tx", blockTime: "t", boundTTL: 3600, now: 1), .bound)
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice")
+        _ = try cluster.redis().command(["BGREWRITEAOF"])
+        usleep(300_000)
+
+        let load = PoolTests.Load(base: cluster.baseURL, clients: 2, paths: ["/steemauth/status", "/steemauth", "/ping"], maxSeconds: 12)
+        let probe = Browser(cluster.baseURL)
+        _ = try probe.get("/")
+        usleep(500_000)
+        cluster.stopRedis()
+        var during: [Int: Int] = [:]
+        let gapEnd = Date().addingTimeInterval(5)
+        while Date() < gapEnd {
+            let started = Date()
+            let status = (try? probe.get("/steemauth").status) ?? -1
+            during[status, default: 0] += 1
+            XCTAssertLessThan(Date().timeIntervalSince(started), 3, "never a hang")
+            usleep(100_000)
+        }
+        try cluster.startRedis(appendOnly: true)
+        try waitUntil("pages work again", seconds: 5, interval: 0.1) { try b.get("/steemauth").status == 200 }
+        let result = load.stop()
+        print("redis outage under load: sent \(result.sent), failed \(result.failed) \(result.reasons); probe during the gap: \(during)")
+        XCTAssertEqual(Set(during.keys), [503], "during the gap: clean 503 pages only")
+        XCTAssertTrue(result.reasons.keys.allSatisfy { $0.hasPrefix("HTTP 503") }, "only 503s, never 500/502: \(result.reasons)")
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice", "the binding survived the restart")
+        XCTAssertTrue(try b.get("/steemauth").text.contains("Logged in as @alice"))
+    }
+
+    /// The watcher killed -9 at random points during a long catch-up: every valid claim bound once.
+    func testWatcherKilledRepeatedlyDuringCatchUp() throws {
+        cluster = try Cluster()
+        try cluster.startRedis()
+        let node = try cluster.startDevchain()[0]
+        let store = cluster.store(), redis = cluster.redis()
+        let claims = 20 * scale
+        var expected: [(SessionID, String)] = []
+        for i in 0..<claims {
+            let (id, memo) = try cluster.newSession(store: store)
+            try cluster.devchain(["generate", "--blocks", "100", "--transfers-per-block", "5"], node: node)
+            try cluster.devchain(["transfer", "--from", "payer\(i)", "--to", "steemauth.demo", "--memo", memo, "--now"], node: node)
+            try cluster.devchain(["transfer", "--from", "thief\(i)", "--to", "steemauth.demo", "--memo", memo, "--now"], node: node)
+            expected.append((id, "payer\(i)"))
+        }
+        let head = Int64(claims * 102 + 1)
+        var rng = SystemRandomNumberGenerator()
+        var kills = 0
+        for round in 0..<20 {
+            let w = try cluster.startWatcher(["--from-block", "1", "--batch-size", "25"], logName: "watcher-\(round).log")
+            usleep(UInt32.random(in: 50_000...250_000, using: &rng))
+            if w.isRunning { kill(w.processIdentifier, SIGKILL); kills += 1 }
+            w.waitUntilExit()
+            if (cluster.checkpoint(redis: redis) ?? 0) > head { break }
+        }
+        let last = try cluster.startWatcher(["--from-block", "1"], logName: "watcher-final.log")
+        try waitUntil("caught up", seconds: 120) { (self.cluster.checkpoint(redis: redis) ?? 0) > head }
+        for (id, payer) in expected { XCTAssertEqual(try cluster.boundAccount(id, redis: redis).account, payer) }
+        let logs = (0..<20).map { cluster.log("watcher-\($0).log") }.joined() + cluster.log("watcher-final.log")
+        XCTAssertEqual(logs.components(separatedBy: "decision=bound").count - 1, claims, "each claim bound exactly once")
+        XCTAssertFalse(logs.contains("decision=bound from=thief"))
+        print("watcher killed -9 \(kills) times during a \(head)-block catch-up; \(claims) claims bound exactly once")
+        _ = last
+    }
+
+    /// A node that serves a different (forked) version of the blocks above irreversibility never
+    /// makes the watcher bind from them.
+    func testForkAboveIrreversibilityNeverBinds() throws {
+        cluster = try Cluster()
+        try cluster.startRedis()
+        let nodes = try cluster.startDevchain(nodes: 2, libLag: 30)
+        let store = cluster.store(), redis = cluster.redis()
+        let (id, memo) = try cluster.newSession(store: store)
+        try cluster.devchain(["produce", "--count", "40"], node: nodes[0])
+        // The forked node shows, above LIB, a transfer of this memo that the canonical chain never had.
+        try cluster.devchain(["fault", "--mode", "fork", "--count", "1000000", "--memo", memo], node: nodes[0])
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        try waitUntil("caught up to LIB", seconds: 10) { (self.cluster.checkpoint(redis: redis) ?? 0) >= 12 }
+        try cluster.devchain(["produce", "--count", "5"], node: nodes[1])
+        usleep(2_000_000)
+        XCTAssertNil(try cluster.boundAccount(id, redis: redis).account, "never bound from a block above irreversibility")
+        XCTAssertFalse(cluster.log("watcher.log").contains("from=forker"))
+        // The memo still works when really paid.
+        try cluster.devchain(["transfer", "--from", "alice", "--to", "steemauth.demo", "--memo", memo, "--now"], node: nodes[1])
+        try cluster.devchain(["produce", "--count", "31"], node: nodes[1])
+        try waitUntil("bound for real", seconds: 10) { try self.cluster.boundAccount(id, redis: redis).account == "alice" }
+    }
+
+    func testBadRequestsGetCleanAnswers() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+        let c = HTTPClient()
+        let huge = try c.request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=" + String(repeating: "a", count: 64 * 1024)])
+        XCTAssertEqual(huge.status, 400, "nginx's header limits stay in front")
+        let four = try c.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: x=" + String(repeating: "a", count: 4 * 1024) + "; steemauth=zz"])
+        XCTAssertEqual(four.status, 401)
+        for path in ["/steemauth/static/../../etc/passwd", "/steemauth/static/%2e%2e/templates/base.html", "/steemauth/static/", "/steemauth/static/app.js/x"] {
+            let r = try c.request(url: cluster.baseURL + path)
+            XCTAssertTrue([400, 404].contains(r.status), "\(path): \(r.status)")
+            XCTAssertFalse(r.text.contains("root:"), path)
+        }
+        for method in ["PUT", "PATCH", "OPTIONS", "FOO"] {
+            let r = try c.request(method, url: cluster.baseURL + "/steemauth")
+            XCTAssertTrue([405, 400].contains(r.status), "\(method): \(r.status)")
+        }
+        for path in ["/?x=1", "/steemauth?c=1&z=%00", "/steemauth/status?a=b", "/healthz?q", "/ping?<script>"] {
+            XCTAssertLessThan(try c.request(url: cluster.baseURL + path).status, 500, path)
+        }
+        let csp = try Browser(cluster.baseURL).get("/steemauth?c=1").header("Content-Security-Policy")
+        XCTAssertEqual(csp, "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+    }
+
+    /// Flooding `/` and `/steemauth` without keeping cookies writes nothing to Redis; nginx limits how
+    /// fast one address can ask for codes.
+    func testFloodingWritesNothingAndIsRateLimited() throws {
+        cluster = try Cluster()
+        try cluster.startRedis(); try cluster.startPool(); try cluster.startNginx(codesRate: "5r/s")
+        let c = HTTPClient()
+        var limited = 0
+        for i in 0..<(1000 * scale) {
+            let r = try c.request(url: cluster.baseURL + (i % 2 == 0 ? "/" : "/steemauth"))
+            if r.status == 429 { limited += 1 }
+        }
+        XCTAssertEqual(try cluster.redis().command(["DBSIZE"]).integer, 0, "a visitor that never keeps a cookie costs no Redis memory")
+        XCTAssertGreaterThan(limited, 0, "limit_req answers 429 past the burst")
+        print("flood: \(1000 * scale) requests, \(limited) limited by nginx, Redis keys: 0")
+        // What one unbound session costs.
+        let b = Browser(cluster.baseURL)
+        usleep(1_100_000)
+        let memo = try b.startLogin()
+        let redis = cluster.redis()
+        let id = String(try XCTUnwrap(b.cookie).prefix(32))
+        let bytes = (try redis.command(["MEMORY", "USAGE", "steemauth:s:" + id]).integer ?? 0)
+            + (try redis.command(["MEMORY", "USAGE", "steemauth:c:" + memo]).integer ?? 0)
+        print("one unbound session: \(bytes) bytes in Redis (session hash + code)")
+        XCTAssertLessThan(bytes, 1024)
+    }
+
+    /// The memo of another visitor's session logs that visitor in as the payer, never the payer's
+    /// browser; and nothing secret reaches the logs.
+    func testBindingFollowsTheSenderAndSecretsStayOut() throws {
+        cluster = try Cluster()
+        try cluster.startRedis(); try cluster.startDevchain(blockInterval: 0.5)
+        try cluster.startPool(); try cluster.startNginx()
+        _ = try cluster.startWatcher()
+        let victim = Browser(cluster.baseURL), attacker = Browser(cluster.baseURL)
+        let attackersMemo = try attacker.startLogin()
+        _ = try victim.startLogin()
+        // The victim is tricked into paying the attacker's code.
+        try cluster.devchain(["transfer", "--from", "victim", "--to", "steemauth.demo", "--memo", attackersMemo])
+        try waitUntil("bound", seconds: 10) { try attacker.status().1["bound"] as? Bool == true }
+        XCTAssertEqual(try attacker.status().1["account"] as? String, "victim", "the binding follows the sender")
+        XCTAssertEqual(try victim.status().1["bound"] as? Bool, false, "the payer's own browser is not logged in")
+        XCTAssertTrue(try victim.get("/steemauth").text.contains("Paying a code someone sent you"), "the page warns against it")
+        let everything = cluster.poolLog() + cluster.log("watcher.log") + cluster.log("nginx-error.log")
+        XCTAssertFalse(everything.contains(cluster.secret), "the secret never reaches a log")
+        for cookie in [victim.cookie, attacker.cookie].compactMap({ $0 }) {
+            XCTAssertFalse(everything.contains(String(cookie.prefix(32))), "session ids never reach a log")
+        }
+    }
+
+    func testRedisWithAPassword() throws {
+        cluster = try Cluster()
+        let password = "pw-" + Hex.encode(SystemRandom.bytes(8))
+        let p = try cluster.launch("redis-server", ["--port", String(cluster.redisPort), "--bind", "127.0.0.1", "--save", "",
+                                                    "--requirepass", password], log: nil, executable: Cluster.which("redis-server")!)
+        cluster.redisProcess = p
+        try waitUntil("redis listens", seconds: 5) { Cluster.canConnect(port: self.cluster.redisPort) }
+        cluster.env["STEEMAUTH_REDIS_URL"] = "redis://:\(password)@127.0.0.1:\(cluster.redisPort)/2"
+        try cluster.startPool(); try cluster.startNginx()
+        let b = Browser(cluster.baseURL)
+        XCTAssertNotNil(LoginCode.fromMemo(try b.startLogin(), prefix: ""))
+        XCTAssertEqual(try b.get("/healthz").status, 200)
+        cluster.tearDownPool()
+        cluster.env["STEEMAUTH_REDIS_URL"] = "redis://:wrong@127.0.0.1:\(cluster.redisPort)/2"
+        try cluster.startPool()
+        XCTAssertEqual(try b.get("/steemauth").status, 503)
+        XCTAssertFalse(cluster.poolLog().contains(password), "the password never reaches the log")
+        XCTAssertFalse(cluster.poolLog().contains(":wrong@"))
+    }
+}
