@@ -16,6 +16,9 @@ public struct WebApp: RequestHandler {
     let chainName: String
     let reports: ReportService
     let metrics: PoolMetrics?
+    /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache).
+    final class FrozenPages { var pages: [String: FrozenPage] = [:] }
+    let frozenPages = FrozenPages()
 
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil) {
         self.metrics = metrics
@@ -96,7 +99,7 @@ public struct WebApp: RequestHandler {
         case .denied, .none:
             return restartSession(request)
         case .unbound(let memo, let expiresIn):
-            return html(200, templates.render("ask", askValues(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds)))
+            return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds))
         case .bound(let account, let proof):
             return reportPage(account: account, proof: proof, view: view, extra: [])
         case .rotated(let account, let proof):
@@ -115,10 +118,35 @@ public struct WebApp: RequestHandler {
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
-        var values: [String: Any] = ["chainName": chainName, "account": account, "listHTML": listHTML]
-        if let behind = view.behindSeconds { values["behind"] = Int(behind) }
-        if let proof { values["proof"] = ["tx": proof.transactionID, "block": proof.block, "time": proof.time] as [String: Any] }
-        return html(200, templates.render("report", values), extra: extra)
+        let key = "report" + (proof == nil ? "" : "+proof") + (view.behindSeconds == nil ? "" : "+lag")
+        let page = frozen(key) {
+            var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
+            if view.behindSeconds != nil { values["behind"] = FrozenPage.marker(2) }
+            if proof != nil {
+                values["proof"] = ["tx": FrozenPage.marker(3), "block": FrozenPage.marker(4), "time": FrozenPage.marker(5)] as [String: Any]
+            }
+            return FrozenPage(rendered: templates.render("report", values), raw: [1])
+        }
+        let body = page.fill([account, listHTML, view.behindSeconds.map { String(Int($0)) } ?? "",
+                              proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? ""])
+        return html(200, body, extra: extra)
+    }
+
+    /// The ask page: frozen once per worker (per lag-shown variant), filled per request.
+    private func askPage(memo: String, expiresIn: Int, behind: Double?) -> String {
+        let page = frozen(behind == nil ? "ask" : "ask+lag") {
+            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
+            if behind != nil { values["behind"] = FrozenPage.marker(2) }
+            return FrozenPage(rendered: templates.render("ask", values))
+        }
+        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? ""])
+    }
+
+    private func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
+        if let page = frozenPages.pages[key] { return page }
+        let page = make()
+        frozenPages.pages[key] = page
+        return page
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
@@ -321,19 +349,18 @@ public struct WebApp: RequestHandler {
         html(status, templates.render("error", ["heading": heading, "message": message, "retry": retry, "chainName": chainName]), extra: extra)
     }
 
-    private func askValues(memo: String, expiresIn: Int, behind: Double?) -> [String: Any] {
+    /// `memo` goes into the signer link as is: login codes are `[a-z0-9-]`, URL-safe.
+    private func askValues(memo: String, expiresMinutes: String) -> [String: Any] {
         let amountNumber = config.displayAmount.split(separator: " ")[0]
         let asset = config.assets.first ?? "STEEM"
         let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
-        let signerURL = "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(urlEncode(memo))"
-        var values: [String: Any] = [
+        let signerURL = "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(memo)"
+        return [
             "chainName": chainName, "account": config.account, "amount": config.displayAmount, "amountNumber": String(amountNumber),
-            "asset": asset, "memo": memo, "expiresMinutes": max(1, (expiresIn + 59) / 60),
+            "asset": asset, "memo": memo, "expiresMinutes": expiresMinutes,
             "signerURL": signerURL, "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
             "keychainName": config.chain == .steem ? "Steem Keychain" : "Hive Keychain",
         ]
-        if let behind { values["behind"] = Int(behind) }
-        return values
     }
 
     private func listValues(_ report: StaleReport) -> [String: Any] {

@@ -1,0 +1,56 @@
+/// A page rendered once by the template engine with placeholder values, then split at them: per
+/// request only the placeholders are filled, by concatenation — no template work on the hot path.
+/// Dynamic values must be safe in every place they appear (memos, numbers, account names, hex ids:
+/// no URL encoding needed); they are HTML-escaped anyway, except the slots named raw.
+struct FrozenPage: Sendable {
+    private let chunks: [String]
+    private let slots: [Int]            // slots[i] is the value that follows chunks[i]
+    private let raw: Set<Int>
+
+    static func marker(_ slot: Int) -> String { "\u{E000}\(slot)\u{E001}" }
+
+    init(rendered: String, raw: Set<Int> = []) {
+        var chunks: [String] = [], slots: [Int] = []
+        var rest = Substring(rendered)
+        while let open = rest.firstIndex(of: "\u{E000}"), let close = rest[open...].firstIndex(of: "\u{E001}"),
+              let slot = Int(rest[rest.index(after: open)..<close]) {
+            chunks.append(String(rest[..<open]))
+            slots.append(slot)
+            rest = rest[rest.index(after: close)...]
+        }
+        chunks.append(String(rest))
+        self.chunks = chunks
+        self.slots = slots
+        self.raw = raw
+    }
+
+    func fill(_ values: [String]) -> String {
+        var out = ""
+        out.reserveCapacity(chunks.reduce(0) { $0 + $1.utf8.count } + values.reduce(0) { $0 + $1.utf8.count })
+        for (i, chunk) in chunks.enumerated() {
+            out += chunk
+            if i < slots.count {
+                let slot = slots[i]
+                let value = slot < values.count ? values[slot] : ""
+                out += raw.contains(slot) ? value : Self.escape(value)
+            }
+        }
+        return out
+    }
+
+    static func escape(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 }) else { return s }
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
