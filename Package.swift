@@ -64,7 +64,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "SteemAuthCoreTests", dependencies: ["SteemAuthCore"]),
-        .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters"]),
+        .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters",
+                                                         .product(name: "Logging", package: "swift-log")]),
         // Drives the real executables (built by the same `swift build --build-tests`) through real
         // redis-server and nginx processes; threads and processes, so Swift 5 mode keeps it plain.
         .testTarget(name: "IntegrationTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters"],

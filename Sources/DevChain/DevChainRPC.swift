@@ -193,8 +193,12 @@ public struct DevChainRPC: Sendable {
             return .object(["head_block_number": .int(await chain.headNumber)])
         case "generate":
             let blocks = Int(p["blocks"]?.intValue ?? 100), per = Int(p["transfers_per_block"]?.intValue ?? 1)
+            let first = await chain.headNumber + 1
             await chain.generate(blocks: min(blocks, 1_000_000), transfersPerBlock: min(per, 1000), to: serviceAccount)
-            return .object(["head_block_number": .int(await chain.headNumber)])
+            let head = await chain.headNumber
+            // Encode the new history now, as a real node has its blocks ready before anyone asks.
+            for n in first...max(first, head) { _ = await blockText(n, appbase: chain.chain == .hive) }
+            return .object(["head_block_number": .int(head)])
         case "seed":
             return try await seed(p)
         default:

@@ -33,6 +33,8 @@ public struct WebApp: RequestHandler {
     }
 
     public mutating func handle(_ request: Request) -> Response {
+        // Every log line of this request carries nginx's $request_id.
+        logger[metadataKey: "request_id"] = request.requestID.map { .string($0) }
         guard let metrics else { return route(request).1 }
         let started = monotonicMicroseconds()
         let (name, response) = route(request)
@@ -103,7 +105,7 @@ public struct WebApp: RequestHandler {
         case .bound(let account, let proof):
             return reportPage(account: account, proof: proof, view: view, extra: [])
         case .rotated(let account, let proof):
-            logger.info("session rotated after binding", metadata: ["account": "\(account)", "request_id": "\(request.requestID ?? "-")"])
+            logger.info("session rotated after binding", metadata: ["account": "\(account)"])
             return reportPage(account: account, proof: proof, view: view, extra: [("Set-Cookie", setCookie(replacement, request))])
         }
     }
@@ -261,13 +263,13 @@ public struct WebApp: RequestHandler {
     private func logout(_ request: Request) -> Response {
         guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
                                  serverPort: request.serverPort) else {
-            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")", "https": "\(request.https)", "request_id": "\(request.requestID ?? "-")"])
+            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")", "https": "\(request.https)"])
             return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
         }
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 let account = try store.logout(id: id, denyTTL: config.boundTTL)
-                logger.info("logout", metadata: ["account": "\(account ?? "-")", "request_id": "\(request.requestID ?? "-")"])
+                logger.info("logout", metadata: ["account": "\(account ?? "-")"])
             } catch { return redisDown(error, html: true) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", "/"), ("Set-Cookie", newCookie(request))])

@@ -1,4 +1,6 @@
 import XCTest
+import Foundation
+import Logging
 @testable import SteemAuthAdapters
 @testable import SteemAuthCore
 
@@ -92,5 +94,37 @@ final class CookieSigningTests: XCTestCase {
         let code = SystemRandom.loginCode(prefix: "sa-")
         XCTAssertEqual(code.memo.count, 19)
         XCTAssertEqual(LoginCode.fromMemo(code.memo, prefix: "sa-"), code)
+    }
+}
+
+final class HTTPClientLimitTests: XCTestCase {
+    /// Replies are read into memory only up to a bound: a 10 MB reply against a 1 MB limit fails cleanly.
+    func testReplySizeIsBounded() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("no python3 for the test server") }
+        let port = 20000 + Int(getpid() % 20000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-c", """
+        import http.server
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.send_response(200); self.send_header('Content-Type', 'application/json'); self.end_headers()
+                self.wfile.write(b'{"jsonrpc":"2.0","id":1,"result":"' + b'x' * (10 << 20) + b'"}')
+            def log_message(self, *a): pass
+        http.server.HTTPServer(('127.0.0.1', \(port)), H).serve_forever()
+        """]
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var listening = false
+        for _ in 0..<100 where !listening {
+            usleep(50_000)
+            listening = (try? HTTPClient().request("POST", url: "http://127.0.0.1:\(port)/", body: [], maxBytes: 64 << 20)) != nil
+        }
+        XCTAssertTrue(listening)
+        XCTAssertThrowsError(try HTTPClient().request("POST", url: "http://127.0.0.1:\(port)/", body: [], maxBytes: 1 << 20)) { error in
+            XCTAssertTrue("\(error)".contains("larger than"), "\(error)")
+        }
+        let rpc = RPCClient(nodes: ["http://127.0.0.1:\(port)/"], timeoutSeconds: 5, maxReplyBytes: 1 << 20, logger: .init(label: "test"))
+        XCTAssertThrowsError(try rpc.call("condenser_api.get_block", .array([.int(1)]), as: Block.self))
     }
 }

@@ -204,3 +204,58 @@ final class HardeningTests: XCTestCase {
         XCTAssertFalse(cluster.poolLog().contains(":wrong@"))
     }
 }
+
+extension HardeningTests {
+    /// Rotating the cookie key: with the old key as STEEMAUTH_PREVIOUS_SECRET old cookies still work;
+    /// without it they are no cookie at all.
+    func testSecretRotation() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+        let b = Browser(cluster.baseURL)
+        _ = try b.startLogin()
+        let oldSecret = cluster.env["STEEMAUTH_SECRET"]!
+        let newSecret = Hex.encode(SystemRandom.bytes(48))
+        cluster.tearDownPool()
+        cluster.env["STEEMAUTH_SECRET"] = newSecret
+        cluster.env["STEEMAUTH_PREVIOUS_SECRET"] = oldSecret
+        try cluster.startPool()
+        XCTAssertEqual(try b.status().0, 200, "an old-key cookie verifies during the rotation")
+        let fresh = try HTTPClient().request(url: cluster.baseURL + "/")
+        let value = try XCTUnwrap(fresh.header("Set-Cookie")).split(separator: ";")[0].dropFirst("steemauth=".count)
+        let signer = CookieSigner(currentKey: Hex.decodeAnyCase(newSecret)!, previousKey: nil, mac: Blake2b.cookieMAC)
+        XCTAssertNotNil(signer.verify(value: Array(value.utf8)), "new cookies are signed with the new key")
+        cluster.tearDownPool()
+        cluster.env["STEEMAUTH_PREVIOUS_SECRET"] = nil
+        try cluster.startPool()
+        XCTAssertEqual(try b.status().0, 401, "after the rotation the old key is gone")
+    }
+
+    /// Memos that are not login codes — empty, blank, 2 KB, NUL bytes, a code with a prefix or
+    /// suffix, an expired session's code — are logged rejections; nothing binds.
+    func testBadMemosOnTheChain() throws {
+        cluster = try Cluster()
+        try cluster.startRedis()
+        try cluster.startDevchain()
+        let store = cluster.store(), redis = cluster.redis()
+        let (id, memo) = try cluster.newSession(store: store)
+        let (goneID, goneMemo) = try cluster.newSession(store: store)
+        _ = try redis.command(["DEL", "steemauth:s:" + goneID.hex])          // the session expired
+        let memos = ["", "   ", String(repeating: "a", count: 2048), memo + "\u{0}", "x" + memo, memo + "x", "\u{0}" + memo, goneMemo]
+        // Straight JSON-RPC, not the CLI: a NUL cannot travel in argv.
+        let node = cluster.env["STEEMAUTH_NODES"]!
+        for m in memos {
+            let request: JSONValue = .object(["jsonrpc": .string("2.0"), "id": .int(1), "method": .string("devchain.push_transfer"),
+                                              "params": .object(["from": .string("fuzzer"), "to": .string("steemauth.demo"),
+                                                                 "amount": .string("0.001 STEEM"), "memo": .string(m), "now": .bool(true)])])
+            let r = try HTTPClient().request("POST", url: node, headers: ["Content-Type: application/json"], body: Array(request.jsonText.utf8))
+            XCTAssertEqual(r.status, 200)
+            XCTAssertFalse(r.text.contains("error"), r.text)
+        }
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        try waitUntil("caught up", seconds: 10) { (self.cluster.checkpoint(redis: redis) ?? 0) > Int64(memos.count + 1) }
+        XCTAssertNil(try cluster.boundAccount(id, redis: redis).account)
+        let log = cluster.log("watcher.log")
+        XCTAssertEqual(log.components(separatedBy: "reason=not_a_login_code").count - 1, 7)
+        XCTAssertTrue(log.contains("decision=session_gone"))
+    }
+}
