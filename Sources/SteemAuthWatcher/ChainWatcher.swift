@@ -61,6 +61,7 @@ public final class ChainWatcher {
                               metadata: ["owner": "\(store.owner)"])
             }
             if !holds { signals.wait(seconds: options.pollSeconds); continue }
+            publishRPCCounts()
             // The leader may have moved the checkpoint while this one stood by.
             if let current = try? store.nextBlock() { next = current }
             let props: DynamicGlobalProperties
@@ -121,7 +122,6 @@ public final class ChainWatcher {
             }
             backoff.reset()
             if lastTime == nil { publishIdle(props: props, next: next) }
-            publishRPCCounts()
             if next > target { signals.wait(seconds: options.pollSeconds) }
         }
         logger.notice("watcher stopped", metadata: ["next_block": "\(next)"])

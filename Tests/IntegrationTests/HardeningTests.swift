@@ -259,3 +259,28 @@ extension HardeningTests {
         XCTAssertTrue(log.contains("decision=session_gone"))
     }
 }
+
+extension HardeningTests {
+    /// A dead chain node: nothing is skipped, and the trouble shows in /healthz and /metrics.
+    func testDeadNodeShowsInHealthAndMetrics() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_MAX_LAG": "2"])
+        try cluster.startRedis()
+        try cluster.startDevchain(blockInterval: 0.5)
+        try cluster.startPool(); try cluster.startNginx()
+        _ = try cluster.startWatcher()
+        let c = HTTPClient()
+        try waitUntil("healthy", seconds: 10) { try c.request(url: self.cluster.baseURL + "/healthz").status == 200 }
+        let redis = cluster.redis()
+        try waitUntil("the watcher publishes", seconds: 5) { try redis.command(["HGET", "steemauth:w:steem", "updated"]).integer != nil }
+        for p in cluster.extraProcesses where p.arguments?.first == "serve" { Cluster.terminate(p, signal: SIGKILL) }
+        let before = cluster.checkpoint(redis: redis)
+        try waitUntil("healthz reports the silent watcher", seconds: 8) {
+            let r = try c.request(url: self.cluster.baseURL + "/healthz")
+            return r.status == 503 && r.text.contains("stopped publishing")
+        }
+        let metrics = try c.request(url: cluster.baseURL + "/metrics").text
+        XCTAssertTrue(metrics.contains("steemauth_rpc_failures_total{node="), "RPC failures are counted")
+        XCTAssertEqual(cluster.checkpoint(redis: redis), before, "nothing skipped while the node is down")
+        XCTAssertTrue(cluster.log("watcher.log").contains("every node failed"))
+    }
+}
