@@ -88,21 +88,25 @@ public final class RedisConnection {
         return reply[1]
     }
 
+    /// Queues one command: its arguments laid out in one buffer (one allocation, not one per argument).
     private func append(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [[UInt8]]) throws(RedisError) {
-        var pointers: [UnsafePointer<CChar>?] = []
-        var lengths: [Int] = argv.map(\.count)
-        let storage = argv.map { bytes -> UnsafeMutablePointer<CChar> in
-            let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-            bytes.withUnsafeBufferPointer { b in
-                if let base = b.baseAddress { p.withMemoryRebound(to: UInt8.self, capacity: bytes.count) { $0.update(from: base, count: bytes.count) } }
-            }
-            return p
-        }
-        defer { storage.forEach { $0.deallocate() } }
-        pointers = storage.map { UnsafePointer($0) }
-        let rc = pointers.withUnsafeMutableBufferPointer { pb in
-            lengths.withUnsafeMutableBufferPointer { lb in
-                redisAppendCommandArgv(ctx, Int32(argv.count), pb.baseAddress, lb.baseAddress)
+        var lengths = argv.map(\.count)
+        var joined: [UInt8] = []
+        joined.reserveCapacity(lengths.reduce(0, +) + 1)
+        for arg in argv { joined += arg }
+        joined.append(0)
+        let rc = joined.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in
+                var offset = 0
+                var pointers: [UnsafePointer<CChar>?] = lengths.map { length in
+                    defer { offset += length }
+                    return UnsafePointer(base + offset)
+                }
+                return pointers.withUnsafeMutableBufferPointer { pb in
+                    lengths.withUnsafeMutableBufferPointer { lb in
+                        redisAppendCommandArgv(ctx, Int32(argv.count), pb.baseAddress, lb.baseAddress)
+                    }
+                }
             }
         }
         if rc != REDIS_OK { throw drop("queueing command: \(errorText(ctx))") }
