@@ -31,4 +31,25 @@ final class DeploymentTests: XCTestCase {
         print("systemd-analyze verify: exit \(p.terminationStatus)\n\(output)")
         XCTAssertEqual(p.terminationStatus, 0, output)
     }
+
+    /// The site config a sysadmin drops into sites-available passes `nginx -t`.
+    func testSiteConfigPassesNginxCheck() throws {
+        guard let nginx = Cluster.which("nginx"), FileManager.default.fileExists(atPath: "/etc/nginx/fastcgi_params") else {
+            throw XCTSkip("nginx missing: site config check skipped")
+        }
+        let dir = NSTemporaryDirectory() + "steemauth-site-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: "/etc/nginx/fastcgi_params", toPath: dir + "/fastcgi_params")
+        let site = Cluster.repoRoot.appendingPathComponent("nginx/steemauth.site.conf").path
+        try "pid \(dir)/nginx.pid;\nevents {}\nhttp { include \(site); }\n".write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: nginx)
+        p.arguments = ["-t", "-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/error.log"]
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run(); p.waitUntilExit()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 0, out)
+    }
 }
