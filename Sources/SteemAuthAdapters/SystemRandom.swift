@@ -15,6 +15,13 @@ public enum SystemRandom {
 
     public static func sessionID() -> SessionID { SessionID(randomBytes: bytes(SessionID.byteCount))! }
     public static func loginCode(prefix: String) -> LoginCode { LoginCode(randomBytes: bytes(LoginCode.randomByteCount), prefix: prefix)! }
+
+    /// Both at once, from one getentropy call (the session hot path needs a spare of each).
+    public static func sessionIDAndLoginCode(prefix: String) -> (SessionID, LoginCode) {
+        let b = bytes(SessionID.byteCount + LoginCode.randomByteCount)
+        return (SessionID(randomBytes: Array(b[..<SessionID.byteCount]))!,
+                LoginCode(randomBytes: Array(b[SessionID.byteCount...]), prefix: prefix)!)
+    }
 }
 
 /// Monotonic milliseconds, for timeouts and backoff (never the wall clock).
