@@ -45,11 +45,14 @@ public struct Response: Sendable {
 
     /// The CGI-style header block libfcgi expects, then the body (none for HEAD).
     func serialized(includeBody: Bool) -> [UInt8] {
-        var out = "Status: \(status) \(Self.reason(status))\r\n"
-        for (name, value) in headers { out += "\(name): \(value)\r\n" }
-        out += "Content-Length: \(body.count)\r\n\r\n"
-        var bytes = Array(out.utf8)
-        if includeBody { bytes += body }
+        // Plain appends into one byte buffer: no string interpolation on the hot path.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + headers.count * 48 + (includeBody ? body.count : 0))
+        func add(_ s: String) { bytes.append(contentsOf: s.utf8) }
+        add("Status: "); add(String(status)); add(" "); add(Self.reason(status)); add("\r\n")
+        for (name, value) in headers { add(name); add(": "); add(value); add("\r\n") }
+        add("Content-Length: "); add(String(body.count)); add("\r\n\r\n")
+        if includeBody { bytes.append(contentsOf: body) }
         return bytes
     }
 
