@@ -4,26 +4,50 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <fcntl.h>
+#include <errno.h>
 
-// A worker's SIGTERM/SIGQUIT/SIGHUP handler: ask libfcgi to leave FCGX_Accept_r.
-static void steemauth_on_shutdown_signal(int signo) {
-    (void)signo;
-    FCGX_ShutdownPending();
+// Workers never take a signal asynchronously: an interrupted read or write inside libfcgi would
+// cut a request short (and FCGX_ShutdownPending makes libfcgi's reads and writes return 0).
+// TERM/INT/QUIT stay blocked and are read from a signalfd, polled next to the listen socket
+// between requests. Returns the signalfd, or -1.
+static inline int steemauth_worker_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_SETMASK, &set, 0) != 0) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    sigdelset(&set, SIGHUP);   /* the master handles reloads; a worker ignores HUP */
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-// Installed WITHOUT SA_RESTART so a worker blocked in accept() is interrupted.
-static inline int steemauth_install_worker_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = steemauth_on_shutdown_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    if (sigaction(SIGTERM, &sa, 0) != 0) return -1;
-    if (sigaction(SIGQUIT, &sa, 0) != 0) return -1;
-    if (sigaction(SIGINT, &sa, 0) != 0) return -1;
-    signal(SIGHUP, SIG_IGN);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
+// fcntl is variadic.
+static inline int steemauth_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+// Is a stop signal waiting? (one cheap syscall, checked before each accept)
+static inline int steemauth_stop_pending(void) {
+    sigset_t pending;
+    if (sigpending(&pending) != 0) return 0;
+    return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) || sigismember(&pending, SIGQUIT);
+}
+
+// Waits until the listen socket has a connection (1), a stop signal is pending (2), both (3),
+// or the timeout passes (0); -1 with errno on error.
+static inline int steemauth_wait(int listen_fd, int signal_fd, int timeout_ms) {
+    struct pollfd fds[2] = { { listen_fd, POLLIN, 0 }, { signal_fd, POLLIN, 0 } };
+    int n = poll(fds, 2, timeout_ms);
+    if (n <= 0) return n;
+    return ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) ? 1 : 0) | (fds[1].revents ? 2 : 0);
 }
 
 // Typed wrapper: prctl is variadic.

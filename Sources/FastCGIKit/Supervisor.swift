@@ -25,7 +25,7 @@ public final class Supervisor {
 
     private var settings: PoolSettings
     private let logger: Logger
-    private let workerMain: (Int32, Int) -> Int32
+    private let workerMain: (Int32, Int32, Int) -> Int32
     private let reload: () -> PoolSettings?
     private var listenFD: Int32 = -1
     private var children: [pid_t: Child] = [:]
@@ -38,10 +38,10 @@ public final class Supervisor {
     /// Called in the master for each worker event (metrics).
     public var onEvent: (Event) -> Void = { _ in }
 
-    /// `workerMain(listenFD, maxRequests)` runs in each forked child and returns its exit code.
+    /// `workerMain(listenFD, signalFD, maxRequests)` runs in each forked child and returns its exit code.
     /// `reload` runs in the master on SIGHUP; nil keeps the old state (and logs why).
     public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?,
-                workerMain: @escaping (Int32, Int) -> Int32) {
+                workerMain: @escaping (Int32, Int32, Int) -> Int32) {
         self.settings = settings
         self.logger = logger
         self.reload = reload
@@ -57,6 +57,8 @@ public final class Supervisor {
         listenFD = FCGX_OpenSocket(settings.listenPath, Int32(settings.backlog))
         guard listenFD >= 0 else { throw StartError(description: "cannot listen on \(settings.listenPath): \(String(cString: strerror(errno)))") }
         if settings.isUnixSocket { chmod(settings.listenPath, mode_t(settings.socketMode)) }
+        // Workers poll it and accept without blocking (see Worker.run).
+        guard steemauth_set_nonblocking(listenFD) == 0 else { throw StartError(description: "cannot make the listen socket non-blocking") }
         logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "workers": "\(settings.workers)",
                                                   "backlog": "\(settings.backlog)", "max_requests": "\(settings.maxRequests)"])
         var set = signalSet()
@@ -104,15 +106,12 @@ public final class Supervisor {
             return
         }
         if pid == 0 {
-            // Child: undo the master's blocked mask, stop on TERM/QUIT/INT, die with the master.
-            var empty = sigset_t()
-            sigemptyset(&empty)
-            sigprocmask(SIG_SETMASK, &empty, nil)
-            for s in [SIGCHLD, SIGUSR1] { signal(s, SIG_DFL) }
-            _ = steemauth_install_worker_handlers()
+            // Child: stop signals stay blocked and arrive through a signalfd; it dies with the master.
+            let signalFD = steemauth_worker_signals()
+            if signalFD < 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(listenFD, settings.maxRequests))
+            _exit(workerMain(listenFD, signalFD, settings.maxRequests))
         }
         let now = monotonicNow()
         lastSpawn = now

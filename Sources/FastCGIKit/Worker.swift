@@ -11,23 +11,32 @@ public enum Worker {
 
     static let maxBodyBytes = 16 * 1024
 
-    public static func run(listenFD: Int32, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    /// Serves requests until a stop signal (read from `signalFD` between requests), recycling, or
+    /// the master's death. The listen socket is non-blocking: every worker is woken by a new
+    /// connection, one accepts it, the others see EAGAIN and wait again.
+    public static func run(listenFD: Int32, signalFD: Int32, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
-        FCGX_InitRequest(&request, listenFD, Int32(FCGI_FAIL_ACCEPT_ON_INTR))
+        FCGX_InitRequest(&request, listenFD, 0)
+        defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
         var served = 0
-        var termSignals = sigset_t()
-        sigemptyset(&termSignals)
-        for s in [SIGTERM, SIGQUIT, SIGINT] { sigaddset(&termSignals, s) }
-        // Signals are held while a request is in hand and delivered only while waiting in accept:
-        // a stop never cuts a response short.
-        sigprocmask(SIG_BLOCK, &termSignals, nil)
-        defer { FCGX_Free(&request, 1) }
         while true {
-            sigprocmask(SIG_UNBLOCK, &termSignals, nil)
+            // Under load a connection is usually already waiting: try it first, poll only when idle.
+            if steemauth_stop_pending() != 0 { return getppid() == masterPID ? .shutdown : .orphaned }
             let rc = FCGX_Accept_r(&request)
-            sigprocmask(SIG_BLOCK, &termSignals, nil)
-            if rc < 0 { return getppid() == masterPID ? .shutdown : .orphaned }
+            if rc < 0 {
+                guard rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED else {
+                    logger.error("worker: accept failed", metadata: ["rc": "\(rc)"])
+                    return .shutdown
+                }
+                let ready = steemauth_wait(listenFD, signalFD, 1000)
+                if ready < 0 && errno != EINTR {
+                    logger.error("worker: poll failed", metadata: ["errno": "\(errno)"])
+                    return .shutdown
+                }
+                if getppid() != masterPID { return .orphaned }
+                continue
+            }
             let parsed = readRequest(&request)
             let response = handler.handle(parsed)
             let bytes = response.serialized(includeBody: parsed.method != "HEAD")
@@ -39,7 +48,6 @@ public enum Worker {
             FCGX_Finish_r(&request)
             served += 1
             if maxRequests > 0 && served >= maxRequests { return .recycled }
-            if getppid() != masterPID { return .orphaned }
         }
     }
 

@@ -45,9 +45,9 @@ struct Serve: ParsableCommand {
                     return nil
                 }
             },
-            workerMain: { listenFD, maxRequests in
+            workerMain: { listenFD, signalFD, maxRequests in
                 var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics)
-                let reason = Worker.run(listenFD: listenFD, maxRequests: maxRequests, handler: &app, logger: logger)
+                let reason = Worker.run(listenFD: listenFD, signalFD: signalFD, maxRequests: maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
             })
