@@ -51,8 +51,12 @@ final class MetricsTests: XCTestCase {
             XCTAssertTrue(line.hasPrefix("steemauth_"), "every name starts with steemauth_: \(line)")
         }
         // Counters are pool-wide and survive a worker's death.
-        kill(cluster.workerPIDs()[0], SIGKILL)
-        try waitUntil("replaced", seconds: 2) { self.cluster.workerPIDs().count == 2 }
+        let victim = cluster.workerPIDs()[0]
+        kill(victim, SIGKILL)
+        try waitUntil("replaced", seconds: 2) { self.cluster.workerPIDs().count == 2 && !self.cluster.workerPIDs().contains(victim) }
+        try waitUntil("the death is counted", seconds: 2) {
+            self.value(try c.request(url: self.cluster.baseURL + "/metrics").text, "steemauth_worker_deaths_total") == 1
+        }
         XCTAssertEqual(try b.get("/steemauth/status").status, 200)
         scrape = try c.request(url: cluster.baseURL + "/metrics")
         XCTAssertEqual(value(scrape.text, #"steemauth_http_requests_total{route="status",code="200"}"#), statusCount + 1)
