@@ -12,35 +12,55 @@ public struct DevChainRPC: Sendable {
     static let steemChainID = "0000000000000000000000000000000000000000000000000000000000000000"
     static let hiveChainID = "beeab0de00000000000000000000000000000000000000000000000000000000"
 
-    /// One request → its response as JSON text. Blocks come from their once-encoded JSON, so long
-    /// catch-ups are served at the speed of string concatenation.
+    /// One request → its response as JSON text. Requests without `"jsonrpc":"2.0"` and an `id` are
+    /// refused as jussi does.
     public func answerText(_ raw: JSONValue, forkMemo: String? = nil) async -> String {
-        if raw["jsonrpc"] == .string("2.0"), let id = raw["id"], let method = raw["method"]?.stringValue,
-           let (api, name, params) = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([])).normalized {
-            let idText = Self.text(id)
-            switch (api, name) {
-            case ("condenser_api", "get_block"):
-                if let n = params.arrayValue?.first?.intValue {
-                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(await blockText(n, appbase: false, forkMemo: forkMemo) ?? "null")}"#
-                }
-            case ("block_api", "get_block"):
-                if let n = params["block_num"]?.intValue {
-                    let block = await blockText(n, appbase: chain.chain == .hive, forkMemo: forkMemo)
-                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":\#(block.map { #"{"block":\#($0)}"# } ?? "{}")}"#
-                }
-            case ("block_api", "get_block_range"):
-                if let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 {
-                    var parts: [String] = []
-                    for n in start..<(start + count) {
-                        guard let b = await blockText(n, appbase: chain.chain == .hive, forkMemo: forkMemo) else { break }
-                        parts.append(b)
-                    }
-                    return #"{"jsonrpc":"2.0","id":\#(idText),"result":{"blocks":[\#(parts.joined(separator: ","))]}}"#
-                }
-            default: break
-            }
+        let id = raw["id"] ?? .null
+        guard raw["jsonrpc"] == .string("2.0"), raw["id"] != nil, let method = raw["method"]?.stringValue else {
+            return error(id, -32600, "Invalid Request: jsonrpc 2.0 and id are required").jsonText
         }
-        return Self.text(await answer(raw))
+        guard let (api, name, params) = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([])).normalized else {
+            return error(id, -32601, "Method not found: \(method)").jsonText
+        }
+        do {
+            let result: String
+            if let blocks = try await blockReply(api: api, method: name, params: params, forkMemo: forkMemo) {
+                result = blocks
+            } else {
+                result = try await dispatch(api: api, method: name, params: params).jsonText
+            }
+            return #"{"jsonrpc":"2.0","id":\#(id.jsonText),"result":\#(result)}"#
+        } catch let e as RPCErrorObject {
+            return error(id, e.code, e.message).jsonText
+        } catch let other {
+            return error(id, -32000, "\(other)").jsonText
+        }
+    }
+
+    /// The block methods, answered from each block's once-encoded JSON, so long catch-ups are served
+    /// at the speed of string concatenation. nil for any other method.
+    private func blockReply(api: String, method: String, params: JSONValue, forkMemo: String?) async throws -> String? {
+        let appbase = chain.chain == .hive
+        switch (api, method) {
+        case ("condenser_api", "get_block"):
+            guard let n = params.arrayValue?.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_block takes [block_num]") }
+            return await blockText(n, appbase: false, forkMemo: forkMemo) ?? "null"
+        case ("block_api", "get_block"):
+            guard let n = params["block_num"]?.intValue else { throw RPCErrorObject(code: -32602, message: "block_num is required") }
+            return await blockText(n, appbase: appbase, forkMemo: forkMemo).map { #"{"block":\#($0)}"# } ?? "{}"
+        case ("block_api", "get_block_range"):
+            guard let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 else {
+                throw RPCErrorObject(code: -32602, message: "starting_block_num and count (1..1000) are required")
+            }
+            var parts: [String] = []
+            for n in start..<(start + count) {
+                guard let b = await blockText(n, appbase: appbase, forkMemo: forkMemo) else { break }
+                parts.append(b)
+            }
+            return #"{"blocks":[\#(parts.joined(separator: ","))]}"#
+        default:
+            return nil
+        }
     }
 
     /// `forkMemo`: this node serves another version of every block above irreversibility, carrying a
@@ -49,34 +69,13 @@ public struct DevChainRPC: Sendable {
         if let forkMemo, n > (await chain.irreversibleNumber), var b = await chain.block(n) {
             b.forked = true
             b.transfers.append(SimulatedChain.SimTransfer(from: "forker", to: serviceAccount, amount: "0.001 STEEM", memo: forkMemo))
-            return Self.text(appbase ? appbaseBlock(b) : legacyBlock(b))
+            return (appbase ? appbaseBlock(b) : legacyBlock(b)).jsonText
         }
         if let cached = await chain.cachedJSON(n, appbase: appbase) { return cached }
         guard let b = await chain.block(n) else { return nil }
-        let text = Self.text(appbase ? appbaseBlock(b) : legacyBlock(b))
+        let text = (appbase ? appbaseBlock(b) : legacyBlock(b)).jsonText
         await chain.storeJSON(n, appbase: appbase, text)
         return text
-    }
-
-    static func text(_ v: JSONValue) -> String { v.jsonText }
-
-    /// One request object → one response object. Requests without `"jsonrpc":"2.0"` and an `id`
-    /// are refused as jussi does.
-    public func answer(_ raw: JSONValue) async -> JSONValue {
-        let id = raw["id"] ?? .null
-        guard raw["jsonrpc"] == .string("2.0"), raw["id"] != nil, let method = raw["method"]?.stringValue else {
-            return error(id, -32600, "Invalid Request: jsonrpc 2.0 and id are required")
-        }
-        let request = RPCRequest(id: 0, method: method, params: raw["params"] ?? .array([]))
-        guard let (api, name, params) = request.normalized else { return error(id, -32601, "Method not found: \(method)") }
-        do {
-            let result = try await dispatch(api: api, method: name, params: params)
-            return .object(["jsonrpc": .string("2.0"), "id": id, "result": result])
-        } catch let e as RPCErrorObject {
-            return error(id, e.code, e.message)
-        } catch let other {
-            return error(id, -32000, "\(other)")
-        }
     }
 
     func error(_ id: JSONValue, _ code: Int64, _ message: String) -> JSONValue {
@@ -100,28 +99,10 @@ public struct DevChainRPC: Sendable {
                             isHive ? "hive_revision" : "steem_revision": .string("devchain"), "fc_revision": .string("devchain")])
         case ("condenser_api", "get_hardfork_version"):
             return .string(isHive ? "1.27.0" : "0.23.0")
-        case ("condenser_api", "get_block"):
-            guard let n = args.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_block takes [block_num]") }
-            guard let b = await chain.block(n) else { return .null }
-            return legacyBlock(b)
         case ("condenser_api", "get_block_header"):
             guard let n = args.first?.intValue, let b = await chain.block(n) else { return .null }
             return .object(["previous": .string(SimulatedChain.blockID(b.number - 1)), "timestamp": .string(b.time.description),
                             "witness": .string("devchain"), "transaction_merkle_root": .string(String(repeating: "0", count: 40)), "extensions": .array([])])
-        case ("block_api", "get_block"):
-            guard let n = params["block_num"]?.intValue else { throw RPCErrorObject(code: -32602, message: "block_num is required") }
-            guard let b = await chain.block(n) else { return .object([:]) }
-            return .object(["block": isHive ? appbaseBlock(b) : legacyBlock(b)])
-        case ("block_api", "get_block_range"):
-            guard let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 else {
-                throw RPCErrorObject(code: -32602, message: "starting_block_num and count (1..1000) are required")
-            }
-            var out: [JSONValue] = []
-            for n in start..<(start + count) {
-                guard let b = await chain.block(n) else { break }
-                out.append(isHive ? appbaseBlock(b) : legacyBlock(b))
-            }
-            return .object(["blocks": .array(out)])
         case ("condenser_api", "get_ops_in_block"):
             guard let n = args.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_ops_in_block takes [block_num, only_virtual]") }
             guard let b = await chain.block(n) else { return .array([]) }
