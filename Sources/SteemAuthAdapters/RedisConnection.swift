@@ -23,6 +23,12 @@ public enum RedisReply: Equatable, Sendable {
         }
     }
     public var array: [RedisReply]? { if case .array(let a) = self { return a }; return nil }
+
+    /// The reply itself, or the error Redis answered, thrown.
+    public func checked() throws(RedisError) -> RedisReply {
+        if case .error(let e) = self { throw RedisError(kind: .server, message: e) }
+        return self
+    }
 }
 
 public struct RedisError: Error, Sendable, CustomStringConvertible {

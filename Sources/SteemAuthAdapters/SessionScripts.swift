@@ -145,4 +145,10 @@ enum SessionScripts {
     if not holder then redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3]) return 1 end
     return 0
     """)
+
+    /// ARGV: leaseKey, owner. Gives the lease up, only if we hold it.
+    static let releaseLease = LuaScript(name: "release_lease", source: """
+    if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
+    return 0
+    """)
 }

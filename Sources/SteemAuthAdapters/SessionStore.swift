@@ -39,7 +39,7 @@ public struct SessionStore {
     public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain) {
         self.redis = redis
         self.prefix = prefix
-        self.watcherKey = prefix + "w:" + chain.rawValue
+        self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
     }
 
     public enum Mode: String, Sendable { case page, status, verify, report }
@@ -75,8 +75,7 @@ public struct SessionStore {
     /// Deletes a session and deny-lists its id; returns the account it was bound to, if any.
     @discardableResult
     public func logout(id: SessionID, denyTTL: Int) throws(RedisError) -> String? {
-        let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)])
-        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
+        let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)]).checked()
         return reply.string.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -86,7 +85,7 @@ public struct SessionStore {
         guard ttl > 0 else { return }
         let replies = try redis.pipeline([["SET", prefix + "r:" + account, String(decoding: json, as: UTF8.self), "EX", String(ttl)],
                                           ["SET", prefix + "rh:" + account, html, "EX", String(ttl)]])
-        for r in replies { if case .error(let e) = r { throw RedisError(kind: .server, message: e) } }
+        for r in replies { _ = try r.checked() }
     }
 
     /// Drops the cached report so the next view recomputes it; false when refreshed within the last minute.
@@ -123,9 +122,7 @@ public struct SessionStore {
 
     /// Deletes every session bound to the account; returns how many were live.
     public func revoke(account: String, denyTTL: Int) throws(RedisError) -> Int64 {
-        let reply = try redis.eval(SessionScripts.revoke, args: [prefix, account, String(denyTTL)])
-        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
-        return reply.integer ?? 0
+        try redis.eval(SessionScripts.revoke, args: [prefix, account, String(denyTTL)]).checked().integer ?? 0
     }
 
     /// The watcher's published state and counters, for `/metrics` (one round trip).

@@ -1,13 +1,16 @@
 import SteemAuthCore
 
 /// The watcher's Redis state: its checkpoint (the next block to process, per chain), its published
-/// lag, and the claims of each batch — all written in one pipeline per batch, checkpoint last, so a
-/// crash at any point replays the batch (claims are idempotent) and never skips it.
+/// lag, its lease, and the claims of each batch — all of a batch written by one atomic script,
+/// checkpoint last, so a crash at any point replays the batch (claims are idempotent) and never
+/// skips it.
 public struct WatcherStore {
     public let redis: RedisConnection
     public let prefix: String
     public let chain: AppConfig.Chain
-    public var stateKey: String { prefix + "w:" + chain.rawValue }
+    /// Where a chain's watcher publishes; the pool reads the same key (SessionStore.watcherKey).
+    public static func stateKey(prefix: String, chain: AppConfig.Chain) -> String { prefix + "w:" + chain.rawValue }
+    public var stateKey: String { Self.stateKey(prefix: prefix, chain: chain) }
     public var checkpointKey: String { stateKey + ":next" }
 
     public var leaseKey: String { stateKey + ":lease" }
@@ -20,15 +23,12 @@ public struct WatcherStore {
 
     /// Takes or renews the single-writer lease; false while another watcher holds it.
     public func holdLease(ttlMilliseconds: Int) throws(RedisError) -> Bool {
-        let reply = try redis.eval(SessionScripts.lease, args: [leaseKey, owner, String(ttlMilliseconds)])
-        if case .error(let e) = reply { throw RedisError(kind: .server, message: e) }
-        return reply.integer == 1
+        try redis.eval(SessionScripts.lease, args: [leaseKey, owner, String(ttlMilliseconds)]).checked().integer == 1
     }
 
     /// Gives the lease up at a clean stop, so a standby takes over at once.
     public func releaseLease() {
-        _ = try? redis.command(["EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-                                "1", leaseKey, owner])
+        _ = try? redis.eval(SessionScripts.releaseLease, args: [leaseKey, owner])
     }
 
     public func nextBlock() throws(RedisError) -> Int64? {
@@ -39,7 +39,7 @@ public struct WatcherStore {
     /// returns the checkpoint in force.
     public func createCheckpoint(_ n: Int64) throws(RedisError) -> Int64 {
         let r = try redis.pipeline([["SET", checkpointKey, String(n), "NX"], ["GET", checkpointKey]])
-        if case .error(let e) = r[0] { throw RedisError(kind: .server, message: e) }
+        _ = try r[0].checked()
         return r[1].integer ?? n
     }
 
