@@ -29,23 +29,6 @@ extension WebApp {
         return html(200, body, extra: extra)
     }
 
-    /// The ask page: frozen once per worker (per lag-shown variant), filled per request.
-    func askPage(memo: String, expiresIn: Int, behind: Double?) -> String {
-        let page = frozen(behind == nil ? "ask" : "ask+lag") {
-            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
-            if behind != nil { values["behind"] = FrozenPage.marker(2) }
-            return FrozenPage(rendered: templates.render("ask", values))
-        }
-        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? ""])
-    }
-
-    func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
-        if let page = frozenPages.pages[key] { return page }
-        let page = make()
-        frozenPages.pages[key] = page
-        return page
-    }
-
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
     func computeAndCache(account: String) -> Result<(report: StaleReport, html: String), ReportService.Failure> {
         let started = monotonicMilliseconds()
@@ -115,17 +98,14 @@ extension WebApp {
             }
             return Response(status: 401, headers: sessionHeaders)
         } catch {
-            logger.error("redis unavailable", metadata: ["error": "\(error)"])
+            noteRedisDown(error)
             return Response(status: 503, headers: sessionHeaders)
         }
     }
 
     /// Drops the cached report (at most once a minute per account) and goes back to the page.
     func refresh(_ request: Request) -> Response {
-        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
-                                serverPort: request.serverPort) else {
-            return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
-        }
+        if let refused = refuseCrossOrigin(request) { return refused }
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 let (view, _) = try lookUp(id, .verify)
@@ -135,24 +115,6 @@ extension WebApp {
             } catch { return redisDown(error, html: true) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")])
-    }
-
-    func status(_ request: Request) -> Response {
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
-        let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, .status) } catch { return redisDown(error, html: false) }
-        let behind = JSONText.optionalNumber(view.behindSeconds)
-        switch view.state {
-        case .denied, .none:
-            return json(401, #"{"error":"no session"}"#)
-        case .unbound(let memo, let expiresIn):
-            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind)}"#)
-        case .bound(let account, _):
-            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
-        case .rotated(let account, _):
-            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#,
-                        extra: [("Set-Cookie", setCookie(replacement, request))])
-        }
     }
 
     func listValues(_ report: StaleReport) -> [String: Any] {

@@ -110,12 +110,43 @@ public struct WebApp: RequestHandler {
         }
     }
 
-    func logout(_ request: Request) -> Response {
-        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
-                                 serverPort: request.serverPort) else {
-            logger.warning("logout refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")", "https": "\(request.https)"])
-            return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+    func status(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
+        let view: SessionView, replacement: SessionID
+        do { (view, replacement) = try lookUp(id, .status) } catch { return redisDown(error, html: false) }
+        let behind = JSONText.optionalNumber(view.behindSeconds)
+        switch view.state {
+        case .denied, .none:
+            return json(401, #"{"error":"no session"}"#)
+        case .unbound(let memo, let expiresIn):
+            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind)}"#)
+        case .bound(let account, _):
+            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
+        case .rotated(let account, _):
+            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#,
+                        extra: [("Set-Cookie", setCookie(replacement, request))])
         }
+    }
+
+    /// The ask page: frozen once per worker (per lag-shown variant), filled per request.
+    func askPage(memo: String, expiresIn: Int, behind: Double?) -> String {
+        let page = frozen(behind == nil ? "ask" : "ask+lag") {
+            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
+            if behind != nil { values["behind"] = FrozenPage.marker(2) }
+            return FrozenPage(rendered: templates.render("ask", values))
+        }
+        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? ""])
+    }
+
+    func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
+        if let page = frozenPages.pages[key] { return page }
+        let page = make()
+        frozenPages.pages[key] = page
+        return page
+    }
+
+    func logout(_ request: Request) -> Response {
+        if let refused = refuseCrossOrigin(request) { return refused }
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 let account = try store.logout(id: id, denyTTL: config.boundTTL)
@@ -139,6 +170,15 @@ public struct WebApp: RequestHandler {
     }
 
     // MARK: helpers
+
+    /// CSRF defence for the state-changing forms: a 403 page unless Origin (else Referer) is this site.
+    func refuseCrossOrigin(_ request: Request) -> Response? {
+        if SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
+                             serverPort: request.serverPort) { return nil }
+        logger.warning("form refused: cross-origin", metadata: ["path": "\(request.path)", "origin": "\(request.origin ?? "-")",
+                                                              "host": "\(request.host ?? "-")"])
+        return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+    }
 
     /// One round trip. The id that replaces the current one if this request rotates it is drawn
     /// before the call, so the rotation stays one atomic script.
@@ -165,9 +205,13 @@ public struct WebApp: RequestHandler {
         return attributes.setCookie(value: signer.value(for: id))
     }
 
-    func redisDown(_ error: RedisError, html wantsHTML: Bool) -> Response {
+    func noteRedisDown(_ error: RedisError) {
         metrics?.count(.redisError)
         logger.error("redis unavailable", metadata: ["error": "\(error)"])
+    }
+
+    func redisDown(_ error: RedisError, html wantsHTML: Bool) -> Response {
+        noteRedisDown(error)
         if !wantsHTML { return json(503, #"{"error":"temporarily unavailable"}"#, extra: [("Retry-After", "2")]) }
         return htmlError(503, "Temporarily unavailable", "The login service cannot reach its session store right now. Please try again in a few seconds.",
                          retry: "/steemauth", extra: [("Retry-After", "2")])
