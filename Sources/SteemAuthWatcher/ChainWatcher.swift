@@ -55,6 +55,7 @@ public final class ChainWatcher {
                 signals.wait(seconds: backoff.next())
                 continue
             }
+            let tookOver = holds && leading != true
             if holds != leading {
                 leading = holds
                 logger.notice(holds ? "holding the watcher lease: processing" : "standby: another watcher holds the lease",
@@ -62,8 +63,8 @@ public final class ChainWatcher {
             }
             if !holds { signals.wait(seconds: options.pollSeconds); continue }
             publishRPCCounts()
-            // The leader may have moved the checkpoint while this one stood by.
-            if let current = try? store.nextBlock() { next = current }
+            // Another leader may have moved the checkpoint while this one stood by.
+            if tookOver, let current = try? store.nextBlock() { next = current }
             let props: DynamicGlobalProperties
             do {
                 guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
@@ -81,7 +82,7 @@ public final class ChainWatcher {
                                metadata: ["next_block": "\(next)", "head": "\(props.headBlockNumber)"])
             }
             let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
-            var lastTime: ChainTime? = nil
+            var processedAny = false
             var failed = false
             batches: while next <= target && !signals.poll() {
                 let count = Int(min(Int64(options.batchSize), target - next + 1))
@@ -114,14 +115,14 @@ public final class ChainWatcher {
                 log(scan, outcomes)
                 logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
                 next = last.0 + 1
-                lastTime = last.1.timestamp
+                processedAny = true
             }
             if failed {
                 if leading == true { signals.wait(seconds: backoff.next()) }
                 continue
             }
             backoff.reset()
-            if lastTime == nil { publishIdle(props: props, next: next) }
+            if !processedAny { publishIdle(props: props, next: next) }
             if next > target { signals.wait(seconds: options.pollSeconds) }
         }
         logger.notice("watcher stopped", metadata: ["next_block": "\(next)"])
