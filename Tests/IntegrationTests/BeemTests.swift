@@ -17,9 +17,7 @@ final class BeemTests: XCTestCase {
         try cluster.devchain(["transfer", "--from", "alice", "--to", "steemauth.demo", "--amount", "0.001 SBD", "--memo", "hello beem", "--now"])
         let p = try cluster.launch("beem", [Cluster.repoRoot.appendingPathComponent("Tests/clients/beem_client.py").path, node, "alice"],
                                    log: cluster.dir + "/beem.log", executable: python)
-        let deadline = Date().addingTimeInterval(90)
-        while p.isRunning && Date() < deadline { usleep(50_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit() }
+        Cluster.waitForExit(p, seconds: 90)
         let output = cluster.log("beem.log")
         XCTAssertEqual(p.terminationStatus, 0, output.suffix(3000).description)
         let line = try XCTUnwrap(output.split(separator: "\n").last { $0.hasPrefix("{") })

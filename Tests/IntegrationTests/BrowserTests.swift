@@ -30,9 +30,7 @@ final class BrowserTests: XCTestCase {
                                                "--url", cluster.baseURL, "--node", node, "--out", out, "--payer", "alice",
                                                "--service", "steemauth.demo", "--stale", "17", "--never", "3"],
                                    log: cluster.dir + "/browser.log", executable: python)
-        let deadline = Date().addingTimeInterval(120)
-        while p.isRunning && Date() < deadline { usleep(100_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        Cluster.waitForExit(p, seconds: 120)
         let log = cluster.log("browser.log")
         print(log.split(separator: "\n").filter { $0.hasPrefix("browser:") }.joined(separator: "\n"))
         XCTAssertEqual(p.terminationStatus, 0, log.suffix(3000).description + "\n--- pool ---\n" + cluster.poolLog().suffix(1500)

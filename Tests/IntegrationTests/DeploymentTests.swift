@@ -21,15 +21,9 @@ final class DeploymentTests: XCTestCase {
             try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
             units.append(dir + "/" + name)
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: analyze)
-        p.arguments = ["verify"] + units
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run(); p.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        print("systemd-analyze verify: exit \(p.terminationStatus)\n\(output)")
-        XCTAssertEqual(p.terminationStatus, 0, output)
+        let (status, output) = try Cluster.run(analyze, ["verify"] + units)
+        print("systemd-analyze verify: exit \(status)\n\(output)")
+        XCTAssertEqual(status, 0, output)
     }
 
     /// The site config a sysadmin drops into sites-available passes `nginx -t`.
@@ -43,13 +37,7 @@ final class DeploymentTests: XCTestCase {
         try FileManager.default.copyItem(atPath: "/etc/nginx/fastcgi_params", toPath: dir + "/fastcgi_params")
         let site = Cluster.repoRoot.appendingPathComponent("nginx/steemauth.site.conf").path
         try "pid \(dir)/nginx.pid;\nevents {}\nhttp { include \(site); }\n".write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: nginx)
-        p.arguments = ["-t", "-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/error.log"]
-        let pipe = Pipe()
-        p.standardOutput = pipe; p.standardError = pipe
-        try p.run(); p.waitUntilExit()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, 0, out)
+        let (status, output) = try Cluster.run(nginx, ["-t", "-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/error.log"])
+        XCTAssertEqual(status, 0, output)
     }
 }

@@ -151,12 +151,34 @@ final class Cluster {
         return p
     }
 
+    /// Waits up to `seconds` for `p` to exit; SIGKILLs it past that. True if it exited in time.
+    @discardableResult
+    static func waitForExit(_ p: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        guard p.isRunning else { return true }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        return false
+    }
+
+    /// Runs a tool to completion; its exit status and everything it printed.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe; p.standardError = pipe
+        try p.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, output)
+    }
+
     static func terminate(_ p: Process, signal: Int32) {
         guard p.isRunning else { return }
         kill(p.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(8)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        waitForExit(p, seconds: 8)
     }
 
     static func children(of pid: pid_t) -> [pid_t] {

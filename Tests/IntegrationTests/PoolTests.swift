@@ -131,9 +131,7 @@ final class PoolTests: XCTestCase {
         let master = cluster.poolProcess!
         kill(master.processIdentifier, SIGTERM)
         group.wait()
-        let deadline = Date().addingTimeInterval(6)
-        while master.isRunning && Date() < deadline { usleep(10_000) }
-        XCTAssertFalse(master.isRunning)
+        XCTAssertTrue(Cluster.waitForExit(master, seconds: 6), "the master exits by itself")
         XCTAssertEqual(master.terminationStatus, 0)
         XCTAssertEqual(statuses.sorted(), [200, 200], "requests in flight complete")
         XCTAssertTrue(cluster.poolLog().contains("pool: stopped"))
