@@ -116,7 +116,7 @@ final class HTTPClientLimitTests: XCTestCase {
         try server.run()
         defer { server.terminate(); server.waitUntilExit() }
         var listening = false
-        for _ in 0..<100 where !listening {
+        for _ in 0..<600 where !listening {     // up to 30 s for python to start on a loaded machine
             usleep(50_000)
             listening = (try? HTTPClient().request("POST", url: "http://127.0.0.1:\(port)/", body: [], maxBytes: 64 << 20)) != nil
         }

@@ -9,7 +9,7 @@ final class DeploymentTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "steemauth-units-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/steemauth.env", contents: Data())
+        _ = FileManager.default.createFile(atPath: dir + "/steemauth.env", contents: Data())
         let binaries = URL(fileURLWithPath: Cluster.binary("steemauth-web")).deletingLastPathComponent().path + "/"
         var units: [String] = []
         for name in ["steemauth-web.service", "steemauth-watcher.service"] {

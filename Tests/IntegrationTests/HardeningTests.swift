@@ -20,31 +20,34 @@ final class HardeningTests: XCTestCase {
         cluster = try Cluster()
         try cluster.startRedis(appendOnly: true)
         try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx(codesRate: "1000000r/s")
+        try cluster.startPool(); try cluster.startNginx()
         try cluster.devchain(["seed", "--account", "alice", "--follows", "5", "--stale", "1", "--never", "1"])
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
         XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 5, transactionID: "tx", blockTime: "t", boundTTL: 3600, now: 1), .bound)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
-        _ = try cluster.redis().command(["BGREWRITEAOF"])
-        usleep(300_000)
+        let admin = cluster.redis()
+        _ = try admin.command(["BGREWRITEAOF"])
+        try waitUntil("the AOF rewrite is done", seconds: 30) {
+            let info = try admin.command(["INFO", "persistence"]).string ?? ""
+            return info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0")
+        }
 
-        let load = PoolTests.Load(base: cluster.baseURL, clients: 2, paths: ["/steemauth/status", "/steemauth", "/ping"], maxSeconds: 12)
+        let load = PoolTests.Load(base: cluster.baseURL, clients: 2, paths: ["/steemauth/status", "/steemauth", "/ping"])
         let probe = Browser(cluster.baseURL)
         _ = try probe.get("/")
-        usleep(500_000)
+        try load.waitForProgress(30)
         cluster.stopRedis()
+        // A count of probes, not a time: each is a clean 503 (a hang would be a transport error, -1).
         var during: [Int: Int] = [:]
-        let gapEnd = Date().addingTimeInterval(5)
-        while Date() < gapEnd {
-            let started = Date()
+        for _ in 0..<20 {
             let status = (try? probe.get("/steemauth").status) ?? -1
             during[status, default: 0] += 1
-            XCTAssertLessThan(Date().timeIntervalSince(started), 3, "never a hang")
-            usleep(100_000)
         }
+        try load.waitForProgress(30)
         try cluster.startRedis(appendOnly: true)
-        try waitUntil("pages work again", seconds: 5, interval: 0.1) { try b.get("/steemauth").status == 200 }
+        try waitUntil("pages work again", seconds: 30, interval: 0.1) { try b.get("/steemauth").status == 200 }
+        try load.waitForProgress(30)
         let result = load.stop()
         print("redis outage under load: sent \(result.sent), failed \(result.failed) \(result.reasons); probe during the gap: \(during)")
         XCTAssertEqual(Set(during.keys), [503], "during the gap: clean 503 pages only")
@@ -81,8 +84,9 @@ final class HardeningTests: XCTestCase {
         let last = try cluster.startWatcher(["--from-block", "1"], logName: "watcher-final.log")
         try waitUntil("caught up", seconds: 120) { (self.cluster.checkpoint(redis: redis) ?? 0) > head }
         for (id, payer) in expected { XCTAssertEqual(try cluster.boundAccount(id, redis: redis).account, payer) }
+        // Counted in Redis, by the same atomic script that binds (a log line can die with a kill -9).
+        XCTAssertEqual(try redis.command(["HGET", "steemauth:w:steem:claims", "bound"]).integer, Int64(claims), "each claim bound exactly once")
         let logs = (0..<20).map { cluster.log("watcher-\($0).log") }.joined() + cluster.log("watcher-final.log")
-        XCTAssertEqual(logs.components(separatedBy: "decision=bound").count - 1, claims, "each claim bound exactly once")
         XCTAssertFalse(logs.contains("decision=bound from=thief"))
         print("watcher killed -9 \(kills) times during a \(head)-block catch-up; \(claims) claims bound exactly once")
         _ = last
@@ -100,15 +104,18 @@ final class HardeningTests: XCTestCase {
         // The forked node shows, above LIB, a transfer of this memo that the canonical chain never had.
         try cluster.devchain(["fault", "--mode", "fork", "--count", "1000000", "--memo", memo], node: nodes[0])
         _ = try cluster.startWatcher(["--from-block", "1"])
-        try waitUntil("caught up to LIB", seconds: 10) { (self.cluster.checkpoint(redis: redis) ?? 0) >= 12 }
+        try waitUntil("caught up to LIB", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) >= 12 }
+        let reached = try XCTUnwrap(cluster.checkpoint(redis: redis))
         try cluster.devchain(["produce", "--count", "5"], node: nodes[1])
-        usleep(2_000_000)
+        // The watcher has gone through the blocks that just became irreversible (the forked node serves
+        // those as the canonical chain has them), and no further.
+        try waitUntil("caught up to the new LIB", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) >= reached + 5 }
         XCTAssertNil(try cluster.boundAccount(id, redis: redis).account, "never bound from a block above irreversibility")
         XCTAssertFalse(cluster.log("watcher.log").contains("from=forker"))
         // The memo still works when really paid.
         try cluster.devchain(["transfer", "--from", "alice", "--to", "steemauth.demo", "--memo", memo, "--now"], node: nodes[1])
         try cluster.devchain(["produce", "--count", "31"], node: nodes[1])
-        try waitUntil("bound for real", seconds: 10) { try self.cluster.boundAccount(id, redis: redis).account == "alice" }
+        try waitUntil("bound for real", seconds: 30) { try self.cluster.boundAccount(id, redis: redis).account == "alice" }
     }
 
     func testBadRequestsGetCleanAnswers() throws {
@@ -139,26 +146,29 @@ final class HardeningTests: XCTestCase {
     /// fast one address can ask for codes.
     func testFloodingWritesNothingAndIsRateLimited() throws {
         cluster = try Cluster()
-        try cluster.startRedis(); try cluster.startPool(); try cluster.startNginx(codesRate: "5r/s")
-        let c = HTTPClient()
-        var limited = 0
-        for i in 0..<(1000 * scale) {
-            let r = try c.request(url: cluster.baseURL + (i % 2 == 0 ? "/" : "/steemauth"))
-            if r.status == 429 { limited += 1 }
-        }
-        XCTAssertEqual(try cluster.redis().command(["DBSIZE"]).integer, 0, "a visitor that never keeps a cookie costs no Redis memory")
-        XCTAssertGreaterThan(limited, 0, "limit_req answers 429 past the burst")
-        print("flood: \(1000 * scale) requests, \(limited) limited by nginx, Redis keys: 0")
-        // What one unbound session costs.
-        let b = Browser(cluster.baseURL)
-        usleep(1_100_000)
-        let memo = try b.startLogin()
+        // One a minute with a burst of 20: every loop of more than 21 code requests meets the limit,
+        // however fast the machine sends them.
+        try cluster.startRedis(); try cluster.startPool(); try cluster.startNginx(codesLimit: .limited(rate: "1r/m", burst: 20))
         let redis = cluster.redis()
+        // What one unbound session costs (the one code request this test makes with a cookie).
+        let b = Browser(cluster.baseURL)
+        let memo = try b.startLogin()
         let id = String(try XCTUnwrap(b.cookie).prefix(32))
         let bytes = (try redis.command(["MEMORY", "USAGE", "steemauth:s:" + id]).integer ?? 0)
             + (try redis.command(["MEMORY", "USAGE", "steemauth:c:" + memo]).integer ?? 0)
         print("one unbound session: \(bytes) bytes in Redis (session hash + code)")
         XCTAssertLessThan(bytes, 1024)
+        let keysBefore = try redis.command(["DBSIZE"]).integer
+        let c = HTTPClient()
+        var limited = 0, other: [Int: Int] = [:]
+        for i in 0..<(1000 * scale) {
+            let r = try c.request(url: cluster.baseURL + (i % 2 == 0 ? "/" : "/steemauth"))
+            if r.status == 429 { limited += 1 } else if ![200, 302].contains(r.status) { other[r.status, default: 0] += 1 }
+        }
+        XCTAssertEqual(try redis.command(["DBSIZE"]).integer, keysBefore, "a visitor that never keeps a cookie costs no Redis memory")
+        XCTAssertGreaterThanOrEqual(limited, 500 * scale - 21, "limit_req answers 429 past the burst")
+        XCTAssertEqual(other, [:])
+        print("flood: \(1000 * scale) requests, \(limited) limited by nginx, Redis keys unchanged")
     }
 
     /// The memo of another visitor's session logs that visitor in as the payer, never the payer's
@@ -173,7 +183,7 @@ final class HardeningTests: XCTestCase {
         _ = try victim.startLogin()
         // The victim is tricked into paying the attacker's code.
         try cluster.devchain(["transfer", "--from", "victim", "--to", "steemauth.demo", "--memo", attackersMemo])
-        try waitUntil("bound", seconds: 10) { try attacker.status().1["bound"] as? Bool == true }
+        try waitUntil("bound", seconds: 30) { try attacker.status().1["bound"] as? Bool == true }
         XCTAssertEqual(try attacker.status().1["account"] as? String, "victim", "the binding follows the sender")
         XCTAssertEqual(try victim.status().1["bound"] as? Bool, false, "the payer's own browser is not logged in")
         XCTAssertTrue(try victim.get("/steemauth").text.contains("Paying a code someone sent you"), "the page warns against it")
@@ -190,7 +200,7 @@ final class HardeningTests: XCTestCase {
         let p = try cluster.launch("redis-server", ["--port", String(cluster.redisPort), "--bind", "127.0.0.1", "--save", "",
                                                     "--requirepass", password], log: nil, executable: Cluster.which("redis-server")!)
         cluster.redisProcess = p
-        try waitUntil("redis listens", seconds: 5) { Cluster.canConnect(port: self.cluster.redisPort) }
+        try waitUntil("redis listens", seconds: 30) { Cluster.canConnect(port: self.cluster.redisPort) }
         cluster.env["STEEMAUTH_REDIS_URL"] = "redis://:\(password)@127.0.0.1:\(cluster.redisPort)/2"
         try cluster.startPool(); try cluster.startNginx()
         let b = Browser(cluster.baseURL)
@@ -252,7 +262,7 @@ extension HardeningTests {
             XCTAssertFalse(r.text.contains("error"), r.text)
         }
         _ = try cluster.startWatcher(["--from-block", "1"])
-        try waitUntil("caught up", seconds: 10) { (self.cluster.checkpoint(redis: redis) ?? 0) > Int64(memos.count + 1) }
+        try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > Int64(memos.count + 1) }
         XCTAssertNil(try cluster.boundAccount(id, redis: redis).account)
         let log = cluster.log("watcher.log")
         XCTAssertEqual(log.components(separatedBy: "reason=not_a_login_code").count - 1, 7)
@@ -269,12 +279,12 @@ extension HardeningTests {
         try cluster.startPool(); try cluster.startNginx()
         _ = try cluster.startWatcher()
         let c = HTTPClient()
-        try waitUntil("healthy", seconds: 10) { try c.request(url: self.cluster.baseURL + "/healthz").status == 200 }
+        try waitUntil("healthy", seconds: 30) { try c.request(url: self.cluster.baseURL + "/healthz").status == 200 }
         let redis = cluster.redis()
-        try waitUntil("the watcher publishes", seconds: 5) { try redis.command(["HGET", "steemauth:w:steem", "updated"]).integer != nil }
+        try waitUntil("the watcher publishes", seconds: 30) { try redis.command(["HGET", "steemauth:w:steem", "updated"]).integer != nil }
         for p in cluster.extraProcesses where p.arguments?.first == "serve" { Cluster.terminate(p, signal: SIGKILL) }
         let before = cluster.checkpoint(redis: redis)
-        try waitUntil("healthz reports the silent watcher", seconds: 8) {
+        try waitUntil("healthz reports the silent watcher", seconds: 30) {
             let r = try c.request(url: self.cluster.baseURL + "/healthz")
             return r.status == 503 && r.text.contains("stopped publishing")
         }

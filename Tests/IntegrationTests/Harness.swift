@@ -54,6 +54,8 @@ final class Cluster {
     }
 
     var baseURL: String { "http://127.0.0.1:\(httpPort)" }
+    /// Where nginx finds the pool.
+    var upstream: String { "127.0.0.1:\(poolPort)" }
 
     func startAll() throws {
         try startRedis()
@@ -66,7 +68,7 @@ final class Cluster {
                                             "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"],
                            log: nil, executable: Cluster.which("redis-server")!)
         redisProcess = p
-        try waitUntil("redis answers PING", seconds: 5) {
+        try waitUntil("redis answers PING", seconds: 30) {
             let r = RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(self.redisPort)")!)
             return (try? r.command(["PING"])) == .status("PONG")
         }
@@ -80,21 +82,34 @@ final class Cluster {
     func startPool(extraEnv: [String: String] = [:]) throws {
         poolProcess = try launch("pool", [], log: dir + "/pool.log", executable: Cluster.binary("steemauth-web"),
                                  environment: env.merging(extraEnv) { $1 })
-        try waitUntil("pool accepts connections", seconds: 10) { Cluster.canConnect(port: self.poolPort) }
+        try waitUntil("pool accepts connections", seconds: 30) { Cluster.canConnect(port: self.poolPort) }
         // Until the workers are forked the socket only queues; wait for them.
-        try waitUntil("pool workers started", seconds: 10) { self.workerPIDs().count >= Int(self.env["STEEMAUTH_WORKERS"] ?? "2")! }
+        try waitUntil("pool workers started", seconds: 30) { self.workerPIDs().count >= Int(self.env["STEEMAUTH_WORKERS"] ?? "2")! }
     }
 
-    func startNginx(codesRate: String = "1000r/s") throws {
+    /// The rate limit a test meets on `/steemauth`. Tests about the pool turn it off (a load loop on a
+    /// fast machine would meet any rate); tests about the limit set one every loop exceeds.
+    enum CodesLimit {
+        case off
+        case limited(rate: String, burst: Int)
+    }
+
+    func startNginx(codesLimit: CodesLimit = .off) throws {
         let template = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/loopback.conf.template"))
+        let rate: String, directive: String
+        switch codesLimit {
+        case .off: (rate, directive) = ("1r/s", "")
+        case .limited(let r, let burst): (rate, directive) = (r, "limit_req zone=steemauth_codes burst=\(burst) nodelay;")
+        }
         let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
             .replacingOccurrences(of: "__PORT__", with: String(httpPort))
-            .replacingOccurrences(of: "__UPSTREAM__", with: "127.0.0.1:\(poolPort)")
-            .replacingOccurrences(of: "__CODES_RATE__", with: codesRate)
+            .replacingOccurrences(of: "__UPSTREAM__", with: upstream)
+            .replacingOccurrences(of: "__CODES_RATE__", with: rate)
+            .replacingOccurrences(of: "__CODES_LIMIT__", with: directive)
         try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         nginxProcess = try launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"],
                                   log: dir + "/nginx.out", executable: Cluster.which("nginx")!)
-        try waitUntil("nginx answers", seconds: 5) { (try? HTTPClient().request(url: self.baseURL + "/return200").status) == 200 }
+        try waitUntil("nginx answers", seconds: 30) { (try? HTTPClient().request(url: self.baseURL + "/return200").status) == 200 }
     }
 
     /// Stops the pool (to restart it with other settings).
@@ -139,7 +154,7 @@ final class Cluster {
         }
         let out: FileHandle
         if let log {
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             out = FileHandle(forWritingAtPath: log)!
         } else {
             out = FileHandle(forWritingAtPath: "/dev/null")!
@@ -184,6 +199,17 @@ final class Cluster {
     static func children(of pid: pid_t) -> [pid_t] {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children") else { return [] }
         return text.split(separator: " ").compactMap { pid_t($0) }
+    }
+
+    /// Whether `signal` is pending (sent but blocked) in process `pid`, from /proc.
+    static func hasPendingSignal(_ pid: pid_t, _ signal: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status") else { return false }
+        let bit = UInt64(1) << UInt64(signal - 1)
+        return status.split(separator: "\n").contains { line in
+            guard line.hasPrefix("ShdPnd:") || line.hasPrefix("SigPnd:"),
+                  let mask = UInt64(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+            return mask & bit != 0
+        }
     }
 
     static func which(_ tool: String) -> String? {
@@ -277,7 +303,7 @@ extension Cluster {
         let p = try launch("devchain", args, log: dir + "/devchain.log", executable: Cluster.binary("steemauth-devchain"))
         extraProcesses.append(p)
         let urls = ports.map { "http://127.0.0.1:\($0)" }
-        for port in ports { try waitUntil("devchain listens", seconds: 10) { Cluster.canConnect(port: port) } }
+        for port in ports { try waitUntil("devchain listens", seconds: 30) { Cluster.canConnect(port: port) } }
         env["STEEMAUTH_NODES"] = urls.joined(separator: ",")
         env["STEEMAUTH_CHAIN"] = chain
         return urls
@@ -322,4 +348,13 @@ extension Cluster {
     func checkpoint(redis: RedisConnection, chain: String = "steem") -> Int64? {
         try? redis.command(["GET", "steemauth:w:\(chain):next"]).integer
     }
+}
+
+/// A value shared between test threads, behind a lock.
+final class Locked<Value> {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    func mutate(_ body: (inout Value) -> Void) { lock.lock(); defer { lock.unlock() }; body(&stored) }
 }

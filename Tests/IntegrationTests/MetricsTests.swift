@@ -31,7 +31,7 @@ final class MetricsTests: XCTestCase {
         for _ in 0..<5 { XCTAssertEqual(try b.get("/steemauth/status").status, 200) }
         try cluster.devchain(["transfer", "--from", "alice", "--to", "steemauth.demo", "--memo", "not a code", "--now"])
         try cluster.devchain(["transfer", "--from", "alice", "--to", "steemauth.demo", "--memo", memo, "--now"])
-        try waitUntil("bound", seconds: 10) { try b.status().1["bound"] as? Bool == true }
+        try waitUntil("bound", seconds: 30) { try b.status().1["bound"] as? Bool == true }
         let c = HTTPClient()
         var scrape = try c.request(url: cluster.baseURL + "/metrics")
         XCTAssertEqual(scrape.status, 200)
@@ -53,15 +53,15 @@ final class MetricsTests: XCTestCase {
         // Counters are pool-wide and survive a worker's death.
         let victim = cluster.workerPIDs()[0]
         kill(victim, SIGKILL)
-        try waitUntil("replaced", seconds: 2) { self.cluster.workerPIDs().count == 2 && !self.cluster.workerPIDs().contains(victim) }
-        try waitUntil("the death is counted", seconds: 2) {
+        try waitUntil("replaced", seconds: 30) { self.cluster.workerPIDs().count == 2 && !self.cluster.workerPIDs().contains(victim) }
+        try waitUntil("the death is counted", seconds: 30) {
             self.value(try c.request(url: self.cluster.baseURL + "/metrics").text, "steemauth_worker_deaths_total") == 1
         }
         XCTAssertEqual(try b.get("/steemauth/status").status, 200)
         scrape = try c.request(url: cluster.baseURL + "/metrics")
         XCTAssertEqual(value(scrape.text, #"steemauth_http_requests_total{route="status",code="200"}"#), statusCount + 1)
         XCTAssertEqual(value(scrape.text, "steemauth_worker_deaths_total"), 1)
-        try waitUntil("the replacement is counted", seconds: 2) {
+        try waitUntil("the replacement is counted", seconds: 30) {
             self.value(try c.request(url: self.cluster.baseURL + "/metrics").text, "steemauth_worker_starts_total") == 3
         }
         XCTAssertFalse(scrape.text.contains(cluster.secret), "no secret in metrics")

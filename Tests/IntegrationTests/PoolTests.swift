@@ -18,27 +18,26 @@ final class PoolTests: XCTestCase {
         try cluster.startAll()
     }
 
-    /// Runs `clients` threads sending session requests until `stop` is set; counts outcomes.
+    /// Runs `clients` threads sending session requests until `stop()` (or `maxPerClient` requests
+    /// each, a bound by count); counts outcomes. Tests wait on `waitForProgress`, never on sleeps, so
+    /// the same amount of load overlaps each event on a slow machine as on a fast one.
     final class Load {
         private let lock = NSLock()
         private(set) var sent = 0
         private(set) var failures: [String: Int] = [:]
         private var running = true
-        private var threads: [Thread] = []
         private let group = DispatchGroup()
 
-        init(base: String, clients: Int, paths: [String], maxSeconds: Double = 20) {
+        init(base: String, clients: Int, paths: [String], maxPerClient: Int = 500_000) {
             for i in 0..<clients {
                 group.enter()
-                let t = Thread { [self] in
+                Thread { [self] in
                     defer { group.leave() }
                     let browser = Browser(base)
                     _ = try? browser.get("/")
                     _ = try? browser.get("/steemauth")     // status answers 401 until the session exists
-                    let deadline = Date().addingTimeInterval(maxSeconds)
-                    var n = 0
-                    while isRunning && Date() < deadline {
-                        let path = paths[(n + i) % paths.count]; n += 1
+                    for n in 0..<maxPerClient where isRunning {
+                        let path = paths[(n + i) % paths.count]
                         var outcome: String? = nil
                         do {
                             let r = try browser.get(path)
@@ -46,9 +45,7 @@ final class PoolTests: XCTestCase {
                         } catch { outcome = "transport: \(error)" }
                         record(outcome)
                     }
-                }
-                threads.append(t)
-                t.start()
+                }.start()
             }
         }
         private var isRunning: Bool { lock.lock(); defer { lock.unlock() }; return running }
@@ -57,9 +54,18 @@ final class PoolTests: XCTestCase {
             sent += 1
             if let failure { failures[failure, default: 0] += 1 }
         }
+        var sentSoFar: Int { lock.lock(); defer { lock.unlock() }; return sent }
+
+        /// Waits until `count` more requests have completed (the timeout only catches a stuck pool).
+        func waitForProgress(_ count: Int) throws {
+            let target = sentSoFar + count
+            try waitUntil("\(count) more requests under load", seconds: 60) { self.sentSoFar >= target }
+        }
+
         func stop() -> (sent: Int, failed: Int, reasons: [String: Int]) {
             lock.lock(); running = false; lock.unlock()
             group.wait()
+            lock.lock(); defer { lock.unlock() }
             return (sent, failures.values.reduce(0, +), failures)
         }
     }
@@ -69,43 +75,42 @@ final class PoolTests: XCTestCase {
         let before = cluster.workerPIDs()
         XCTAssertEqual(before.count, 2)
         let load = Load(base: cluster.baseURL, clients: 2, paths: ["/steemauth/status", "/steemauth", "/ping"])
-        usleep(300_000)
+        try load.waitForProgress(50)
         var kills = 0
         for _ in 0..<3 {
             guard let victim = cluster.workerPIDs().first else { break }
             kill(victim, SIGKILL); kills += 1
-            let killedAt = Date()
-            try waitUntil("worker replaced", seconds: 2, interval: 0.005) {
+            try waitUntil("worker replaced", seconds: 30, interval: 0.005) {
                 let now = self.cluster.workerPIDs()
                 return now.count == 2 && !now.contains(victim)
             }
-            XCTAssertLessThan(Date().timeIntervalSince(killedAt), 0.5)
-            usleep(300_000)
+            try load.waitForProgress(50)
         }
         let result = load.stop()
         print("kill -9 under load: sent \(result.sent), failed \(result.failed) \(result.reasons), kills \(kills)")
-        XCTAssertGreaterThan(result.sent, 20)
+        XCTAssertGreaterThanOrEqual(result.sent, 200)
         XCTAssertLessThanOrEqual(result.failed, kills, "only a request in a killed worker's hands may fail")
+        XCTAssertTrue(result.reasons.keys.allSatisfy { $0.hasPrefix("HTTP 502") }, "a killed worker's request is a 502, nothing else: \(result.reasons)")
         XCTAssertTrue(cluster.poolLog().contains("status=signal 9"), "one log line per death with the signal")
     }
 
     func testSIGHUPReloadUnderLoadFailsNothing() throws {
         try start()
         let load = Load(base: cluster.baseURL, clients: 3, paths: ["/steemauth/status", "/steemauth", "/", "/ping"])
-        usleep(300_000)
+        try load.waitForProgress(50)
         let master = cluster.poolProcess!.processIdentifier
-        let before = Set(cluster.workerPIDs())
-        kill(master, SIGHUP)
-        try waitUntil("every worker replaced", seconds: 10, interval: 0.05) {
-            let now = Set(self.cluster.workerPIDs())
-            return now.count == 2 && now.isDisjoint(with: before)
+        for round in 1...2 {
+            let before = Set(cluster.workerPIDs())
+            kill(master, SIGHUP)
+            try waitUntil("every worker replaced (reload \(round))", seconds: 30, interval: 0.02) {
+                let now = Set(self.cluster.workerPIDs())
+                return now.count == 2 && now.isDisjoint(with: before)
+            }
+            try load.waitForProgress(50)
         }
-        usleep(300_000)
-        kill(master, SIGHUP)   // and once more
-        usleep(800_000)
         let result = load.stop()
         print("SIGHUP under load: sent \(result.sent), failed \(result.failed) \(result.reasons)")
-        XCTAssertGreaterThan(result.sent, 50)
+        XCTAssertGreaterThanOrEqual(result.sent, 150)
         XCTAssertEqual(result.failed, 0)
         XCTAssertTrue(cluster.poolLog().contains("reloading"))
     }
@@ -114,26 +119,36 @@ final class PoolTests: XCTestCase {
         try start()
         let b1 = Browser(cluster.baseURL), b2 = Browser(cluster.baseURL)
         _ = try b1.startLogin(); _ = try b2.startLogin()
-        // Hold Redis for 600 ms so both workers are mid-request when the stop comes.
-        _ = try cluster.redis().command(["CLIENT", "PAUSE", "600"])
+        // Hold every script call in Redis (a WRITE pause postpones EVALSHA, not our own admin
+        // commands) until both workers are mid-request, then stop the pool, then let Redis go.
+        let admin = cluster.redis()
+        _ = try admin.command(["CLIENT", "PAUSE", "60000", "WRITE"])
         let group = DispatchGroup()
-        var statuses: [Int] = []
-        let lock = NSLock()
+        let statuses = Locked<[Int]>([])
         for b in [b1, b2] {
             group.enter()
             Thread {
                 let s = (try? b.get("/steemauth").status) ?? -1
-                lock.lock(); statuses.append(s); lock.unlock()
+                statuses.mutate { $0.append(s) }
                 group.leave()
             }.start()
         }
-        usleep(150_000)
+        try waitUntil("both workers wait on Redis mid-request", seconds: 30) {
+            (try admin.command(["INFO", "clients"]).string ?? "").contains("blocked_clients:2")
+        }
         let master = cluster.poolProcess!
+        let workers = cluster.workerPIDs()
+        XCTAssertEqual(workers.count, 2)
         kill(master.processIdentifier, SIGTERM)
+        // Workers keep stop signals blocked while serving: the TERM stays pending until they are done.
+        try waitUntil("both busy workers have the stop signal pending", seconds: 30) {
+            workers.allSatisfy { Cluster.hasPendingSignal($0, SIGTERM) }
+        }
+        _ = try admin.command(["CLIENT", "UNPAUSE"])
         group.wait()
-        XCTAssertTrue(Cluster.waitForExit(master, seconds: 6), "the master exits by itself")
+        XCTAssertTrue(Cluster.waitForExit(master, seconds: 30), "the master exits by itself")
         XCTAssertEqual(master.terminationStatus, 0)
-        XCTAssertEqual(statuses.sorted(), [200, 200], "requests in flight complete")
+        XCTAssertEqual(statuses.value.sorted(), [200, 200], "requests in flight complete")
         XCTAssertTrue(cluster.poolLog().contains("pool: stopped"))
     }
 
@@ -142,7 +157,7 @@ final class PoolTests: XCTestCase {
         let first = Set(cluster.workerPIDs())
         let c = HTTPClient()
         for _ in 0..<40 { XCTAssertEqual(try c.request(url: cluster.baseURL + "/ping").status, 200) }
-        try waitUntil("two workers again", seconds: 2) { self.cluster.workerPIDs().count == 2 }
+        try waitUntil("two workers again", seconds: 30) { self.cluster.workerPIDs().count == 2 }
         XCTAssertTrue(Set(cluster.workerPIDs()).isDisjoint(with: first))
         XCTAssertTrue(cluster.poolLog().contains("worker left"))
         XCTAssertFalse(cluster.poolLog().contains("worker died"), "a recycled worker is not a crash")
@@ -153,7 +168,7 @@ final class PoolTests: XCTestCase {
         let workers = cluster.workerPIDs()
         XCTAssertEqual(workers.count, 2)
         kill(cluster.poolProcess!.processIdentifier, SIGKILL)
-        try waitUntil("workers gone", seconds: 3) { workers.allSatisfy { kill($0, 0) != 0 } }
+        try waitUntil("workers gone", seconds: 30) { workers.allSatisfy { kill($0, 0) != 0 } }
     }
 
     func testBadConfigurationStopsStartUpNamingTheKey() throws {
@@ -179,6 +194,6 @@ final class PoolTests: XCTestCase {
         _ = try b.get("/")
         XCTAssertEqual(try b.get("/steemauth").status, 503)
         try cluster.startRedis()
-        try waitUntil("pages work once Redis answers", seconds: 5, interval: 0.1) { try b.get("/steemauth").status == 200 }
+        try waitUntil("pages work once Redis answers", seconds: 30, interval: 0.1) { try b.get("/steemauth").status == 200 }
     }
 }
