@@ -182,6 +182,16 @@ public struct DevChainRPC: Sendable {
             return .object(["head_block_number": .int(head)])
         case "seed":
             return try await seed(p)
+        case "add_follows":
+            // Any names at all, as a lying node would serve them (tests of what the report trusts).
+            guard let account = p["account"]?.stringValue, let names = p["names"]?.arrayValue?.compactMap(\.stringValue) else {
+                throw RPCErrorObject(code: -32602, message: "account and names are required")
+            }
+            let lastPost = p["last_post"]?.stringValue.flatMap { ChainTime($0) } ?? ChainTime(secondsSinceEpoch: 0)
+            if await chain.account(account) == nil { await chain.addAccount(account, lastPost: await chain.headTime) }
+            for n in names { await chain.addAccount(n, lastPost: lastPost) }
+            await chain.addFollowing(account, names)
+            return .object(["account": .string(account), "added": .int(Int64(names.count))])
         default:
             throw RPCErrorObject(code: -32601, message: "unknown devchain method \(method)")
         }

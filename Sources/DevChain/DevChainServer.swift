@@ -5,7 +5,7 @@ import SteemAuthCore
 
 /// Faults injected into one listener: the next `count` requests fail in `mode`.
 actor FaultInjector {
-    enum Mode: String { case refuse, slow, garbage, error, fork }
+    enum Mode: String { case refuse, slow, garbage, error, fork, reorder }
     private var mode: Mode?
     private var remaining = 0
     var slowSeconds: Double = 10
@@ -44,6 +44,8 @@ struct NodeHandler: HTTPHandler {
     let rpc: DevChainRPC
     let faults: FaultInjector
     let counter: CallCounter
+    /// Batches over this many calls are refused as jussi refuses them (nil = no limit).
+    let batchLimit: Int?
     static let maxBody = 4 << 20
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -61,8 +63,15 @@ struct NodeHandler: HTTPHandler {
         }
         if let parsed { await counter.count(parsed) }
         let forkMemo = await faults.forkMemo
+        if let limit = batchLimit, let batch = parsed?.arrayValue, batch.count > limit {
+            // jussi: one error object, no array, for the whole batch.
+            return try json(rpc.error(.null, -32600, "JSONRPC batch size of \(batch.count) exceeds \(limit)"))
+        }
+        var reorder = false
         if let fault = forkMemo == nil ? await faults.take() : nil {
             switch fault {
+            case .reorder:
+                reorder = true
             case .refuse:
                 return HTTPResponse(statusCode: HTTPStatusCode(503, phrase: "Service Unavailable"), headers: [.contentType: "text/html"],
                                     body: Data("<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>\n".utf8))
@@ -79,15 +88,16 @@ struct NodeHandler: HTTPHandler {
             }
         }
         guard let parsed else { return try json(rpc.error(.null, -32700, "Parse error")) }
-        return try await answer(parsed, forkMemo: forkMemo)
+        return try await answer(parsed, forkMemo: forkMemo, reorder: reorder)
     }
 
     private func isControl(_ v: JSONValue) -> Bool { v["method"]?.stringValue?.hasPrefix("devchain.") == true }
 
-    private func answer(_ parsed: JSONValue, forkMemo: String? = nil) async throws -> HTTPResponse {
+    /// `reorder`: a batch's replies come back last first (JSON-RPC lets a server answer in any order).
+    private func answer(_ parsed: JSONValue, forkMemo: String? = nil, reorder: Bool = false) async throws -> HTTPResponse {
         if parsed["method"] == .string("devchain.fault") {
             let mode = parsed["params"]?["mode"]?.stringValue.flatMap(FaultInjector.Mode.init(rawValue:))
-            guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error|fork")) }
+            guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error|reorder|fork")) }
             if mode == .fork {
                 await faults.setFork(memo: parsed["params"]?["memo"]?.stringValue ?? "fork")
                 return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string("fork")])]))
@@ -100,7 +110,7 @@ struct NodeHandler: HTTPHandler {
             guard !batch.isEmpty, batch.count <= 1000 else { return try json(rpc.error(.null, -32600, "Invalid Request: batch of 1..1000")) }
             var out: [String] = []
             for item in batch { out.append(await rpc.answerText(item, forkMemo: forkMemo)) }
-            return text("[" + out.joined(separator: ",") + "]")
+            return text("[" + (reorder ? out.reversed() : out).joined(separator: ",") + "]")
         }
         return text(await rpc.answerText(parsed, forkMemo: forkMemo))
     }
@@ -117,13 +127,14 @@ struct NodeHandler: HTTPHandler {
 public enum DevChainServer {
     /// Serves the chain on every address until the process is stopped; produces a block every
     /// `blockInterval` seconds (0 = only on demand).
-    public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double) async throws {
+    public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double,
+                             batchLimit: Int? = nil) async throws {
         let rpc = DevChainRPC(chain: chain, serviceAccount: serviceAccount)
         let counter = CallCounter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (host, port) in addresses {
                 let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
-                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter))
+                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter, batchLimit: batchLimit))
                 group.addTask { try await server.run() }
             }
             if blockInterval > 0 {

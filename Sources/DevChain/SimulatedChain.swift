@@ -82,6 +82,10 @@ public actor SimulatedChain {
         following[follower] = Array(Set(names)).sorted()
     }
 
+    public func addFollowing(_ follower: String, _ names: [String]) {
+        setFollowing(follower, (following[follower] ?? []) + names)
+    }
+
     /// `get_following(account, start, "blog", limit)`: names >= start, in order, as real nodes page them.
     func following(of account: String, start: String, limit: Int) -> [String] {
         let all = following[account] ?? []

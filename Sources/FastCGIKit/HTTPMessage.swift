@@ -50,10 +50,18 @@ public struct Response: Sendable {
         bytes.reserveCapacity(256 + headers.count * 48 + (includeBody ? body.count : 0))
         func add(_ s: String) { bytes.append(contentsOf: s.utf8) }
         add("Status: "); add(String(status)); add(" "); add(Self.reason(status)); add("\r\n")
-        for (name, value) in headers { add(name); add(": "); add(value); add("\r\n") }
+        for (name, value) in headers {
+            Self.appendHeaderText(name, to: &bytes); add(": "); Self.appendHeaderText(value, to: &bytes); add("\r\n")
+        }
         add("Content-Length: "); add(String(body.count)); add("\r\n\r\n")
         if includeBody { bytes.append(contentsOf: body) }
         return bytes
+    }
+
+    /// Header text without CR, LF or NUL: no route, present or future, can split a header or end the
+    /// header block early, whatever bytes it puts in a name or value.
+    static func appendHeaderText(_ s: String, to bytes: inout [UInt8]) {
+        for b in s.utf8 where b != 0x0d && b != 0x0a && b != 0x00 { bytes.append(b) }
     }
 
     static func reason(_ status: Int) -> String {

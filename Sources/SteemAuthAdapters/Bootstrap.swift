@@ -40,7 +40,7 @@ public enum Bootstrap {
         loggingStarted = true
         let parsed = Logger.Level(rawValue: level) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = parsed
             return handler
         }

@@ -6,13 +6,18 @@ public struct RPCFailure: Error, Sendable, CustomStringConvertible {
     public let node: String
     public let reason: String
     public let timedOut: Bool
-    public init(node: String, reason: String, timedOut: Bool = false) { self.node = node; self.reason = reason; self.timedOut = timedOut }
+    /// The node answered a batch with one error object (or anything else) in place of the array.
+    public let batchRefused: Bool
+    public init(node: String, reason: String, timedOut: Bool = false, batchRefused: Bool = false) {
+        self.node = node; self.reason = reason; self.timedOut = timedOut; self.batchRefused = batchRefused
+    }
     public var description: String { "\(node): \(reason)" }
 }
 
 /// JSON-RPC over libcurl to an ordered list of nodes. A node that times out, refuses, answers a
 /// non-200 status, an error object or anything undecodable is skipped for the next one; the
-/// caller sees a failure only when every node failed.
+/// caller sees a failure only when every node failed. Batches are split to each node's batch size
+/// (AdaptiveBatchSize): a node that refuses a batch gets it again in halves before it counts as failed.
 public final class RPCClient {
     public enum Form: Sendable { case dotted, appbaseCall }
 
@@ -23,13 +28,16 @@ public final class RPCClient {
     private var preferred = 0
     private var nextID: Int64 = 1
     private var clients: [HTTPClient]
+    private var batchSizes: [AdaptiveBatchSize]
     private let logger: Logger
     /// Counters by node, for metrics and tests.
     public private(set) var failures: [String: Int] = [:]
     public private(set) var calls: [String: Int] = [:]
 
-    public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20, logger: Logger) {
+    public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20,
+                maxBatchSize: Int = 50, logger: Logger) {
         precondition(!nodes.isEmpty)
+        self.batchSizes = nodes.map { _ in AdaptiveBatchSize(maximum: max(1, maxBatchSize)) }
         self.nodes = nodes
         self.timeoutSeconds = timeoutSeconds
         self.form = form
@@ -39,6 +47,11 @@ public final class RPCClient {
     }
 
     public var currentNode: String { nodes[preferred] }
+
+    /// The batch size in use for each node, for metrics.
+    public var batchSizeByNode: [String: Int] {
+        Dictionary(zip(nodes, batchSizes.map(\.current)), uniquingKeysWith: { a, _ in a })
+    }
 
     /// One call; `nil` when the node answered `"result": null` (e.g. get_block past the head).
     public func call<T: Decodable & Sendable>(_ method: String, _ params: JSONValue, as type: T.Type) throws(RPCFailure) -> T? {
@@ -51,7 +64,7 @@ public final class RPCClient {
         for attempt in 0..<nodes.count {
             let index = (preferred + attempt) % nodes.count
             do {
-                let result = try perform(calls, node: index, as: type)
+                let result = try performInBatches(calls, node: index, as: type)
                 if index != preferred {
                     logger.notice("rpc: switched to node", metadata: ["node": "\(nodes[index])"])
                     preferred = index
@@ -64,6 +77,28 @@ public final class RPCClient {
             }
         }
         throw last
+    }
+
+    /// The calls in consecutive batches of the node's current size; a refused batch is halved and
+    /// sent again, down to single calls, before the node counts as failed.
+    private func performInBatches<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
+        var out: [T?] = []
+        out.reserveCapacity(calls.count)
+        var next = 0
+        while next < calls.count {
+            let size = min(batchSizes[node].current, calls.count - next)
+            do {
+                out += try perform(Array(calls[next..<(next + size)]), node: node, as: type)
+                // Only a full batch says the node takes this size (single calls say nothing).
+                if size > 1 && size == batchSizes[node].current { batchSizes[node].answered() }
+                next += size
+            } catch {
+                guard error.batchRefused, batchSizes[node].refused(size: size) else { throw error }
+                logger.warning("rpc: node refused a batch; halving", metadata: [
+                    "node": "\(nodes[node])", "refused": "\(size)", "now": "\(batchSizes[node].current)", "reason": "\(error.reason)"])
+            }
+        }
+        return out
     }
 
     private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
@@ -98,9 +133,11 @@ public final class RPCClient {
             replies = single ? [try JSONDecoder().decode(RPCResponse<T>.self, from: data)]
                              : try JSONDecoder().decode([RPCResponse<T>].self, from: data)
         } catch {
-            // A batch reply may be one error object for the whole batch.
-            if !single, let whole = try? JSONDecoder().decode(RPCResponse<JSONValue>.self, from: Data(response.body)), let e = whole.error {
-                throw RPCFailure(node: url, reason: e.description)
+            // A batch answered by one object (a gateway's batch limit, a parse error, an invalid
+            // request) in place of the array: the caller may try smaller batches.
+            if !single, let whole = try? JSONDecoder().decode(RPCResponse<JSONValue>.self, from: Data(response.body)) {
+                throw RPCFailure(node: url, reason: whole.error?.description ?? "a single object in place of the batch's array",
+                                 batchRefused: true)
             }
             throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(response.text.prefix(80))")
         }

@@ -71,9 +71,11 @@ public struct WatcherStore {
         return items.map { $0.string ?? "unexpected" }
     }
 
-    /// Adds RPC call and failure counts (deltas since the last call) for `/metrics`.
-    public func addRPCCounts(calls: [String: Int], failures: [String: Int]) throws(RedisError) {
+    /// Adds RPC call and failure counts (deltas since the last call), and sets the batch size in use
+    /// per node, for `/metrics`.
+    public func addRPCCounts(calls: [String: Int], failures: [String: Int], batchSizes: [String: Int] = [:]) throws(RedisError) {
         var commands: [[String]] = []
+        for (node, n) in batchSizes { commands.append(["HSET", stateKey + ":rpc", "batch|" + node, String(n)]) }
         for (node, n) in calls where n > 0 { commands.append(["HINCRBY", stateKey + ":rpc", "calls|" + node, String(n)]) }
         for (node, n) in failures where n > 0 { commands.append(["HINCRBY", stateKey + ":rpc", "failures|" + node, String(n)]) }
         if !commands.isEmpty { _ = try redis.pipeline(commands) }

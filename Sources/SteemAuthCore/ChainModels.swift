@@ -94,10 +94,11 @@ public struct Block: Codable, Sendable, Equatable {
         return Int64(id.prefix(8), radix: 16)
     }
 
-    /// The id of the i-th transaction, from the block's list or the transaction itself.
+    /// The id of the i-th transaction, from the block's list or the transaction itself; "unknown"
+    /// unless it is a real transaction id (it reaches Redis, pages and logs).
     public func transactionID(at index: Int) -> String {
-        if let ids = transactionIDs, index < ids.count { return ids[index] }
-        return transactions[index].transactionID ?? "unknown"
+        if let ids = transactionIDs, index < ids.count { return TransactionID.sanitized(ids[index]) }
+        return transactions[index].transactionID.map(TransactionID.sanitized) ?? TransactionID.unknown
     }
 }
 

@@ -27,6 +27,7 @@ public struct AppConfig: Sendable {
     public var minAmount: Asset                // STEEMAUTH_MIN_AMOUNT, e.g. "0.001"
     public var maxLag: Int                     // STEEMAUTH_MAX_LAG seconds
     public var rpcTimeout: Double              // STEEMAUTH_RPC_TIMEOUT seconds
+    public var rpcBatch: Int                   // STEEMAUTH_RPC_BATCH: most calls in one JSON-RPC batch (halved on refusal)
     public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
@@ -45,7 +46,7 @@ public struct AppConfig: Sendable {
         case boundTTL = "STEEMAUTH_BOUND_TTL", codeTTL = "STEEMAUTH_CODE_TTL"
         case secureCookies = "STEEMAUTH_SECURE_COOKIES", assets = "STEEMAUTH_ASSETS"
         case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
-        case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", confirmations = "STEEMAUTH_CONFIRMATIONS"
+        case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
@@ -93,6 +94,8 @@ public struct AppConfig: Sendable {
                 Asset.parseLegacy(text + " STEEM").flatMap { $0.milliUnits > 0 ? $0 : nil } },
             maxLag: try source.int(.maxLag, default: 120, range: 1...86400),
             rpcTimeout: try source.value(.rpcTimeout, default: 5.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            // 50 is jussi's default batch limit (api.steemit.com): what real gateways accept.
+            rpcBatch: try source.int(.rpcBatch, default: 50, range: 1...1000),
             confirmations: try source.int(.confirmations, default: 0, range: 0...1000),
             logLevel: try source.value(.logLevel, default: "info") {
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },
@@ -127,17 +130,8 @@ public struct AppConfig: Sendable {
     }
 
     /// Steem/Hive account names: 3-16 characters, dot-separated segments of [a-z0-9-] starting with a letter.
-    public static func isValidAccountName(_ name: String) -> Bool {
-        let b = Array(name.utf8)
-        guard (3...16).contains(b.count) else { return false }
-        for segment in b.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            guard segment.count >= 3, let first = segment.first, first >= 0x61, first <= 0x7a,
-                  let last = segment.last, last != UInt8(ascii: "-"),
-                  segment.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") })
-            else { return false }
-        }
-        return true
-    }
+    /// The chain's rule for account names (see AccountName).
+    public static func isValidAccountName(_ name: String) -> Bool { AccountName.isValid(name) }
 
     /// Parses an env-style file: `KEY=VALUE` lines, `#` comments, optional surrounding quotes.
     public static func parseEnvFile(_ text: String) throws(ConfigError) -> [String: String] {

@@ -40,6 +40,8 @@ public struct TransferMatcher: Sendable {
     }
 
     public func decide(_ t: Transfer) -> Decision {
+        // The chain only carries valid names: any other proves a lying or broken node.
+        guard AccountName.isValid(t.from), AccountName.isValid(t.to) else { return .rejected(.malformed) }
         guard t.to == serviceAccount else { return .notForUs }
         guard acceptedKinds.contains(t.amount.kind) else { return .rejected(.assetNotAccepted) }
         guard t.amount.milliUnits >= minimumMilliUnits else { return .rejected(.amountTooSmall) }

@@ -222,7 +222,7 @@ public final class ChainWatcher {
         let dc = calls.mapValues { $0 }.merging(publishedCalls.mapValues { -$0 }, uniquingKeysWith: +)
         let df = failures.merging(publishedFailures.mapValues { -$0 }, uniquingKeysWith: +)
         do {
-            try store.addRPCCounts(calls: dc, failures: df)
+            try store.addRPCCounts(calls: dc, failures: df, batchSizes: rpc.batchSizeByNode)
             publishedCalls = calls; publishedFailures = failures
         } catch { logger.debug("rpc counters not published", metadata: ["error": "\(error)"]) }
     }

@@ -107,19 +107,26 @@ public struct PoolMetrics: Sendable {
             out += "\(name) \(w.state[field].flatMap { Int64($0) } ?? 0)\n"
         }
         header("steemauth_claims_total", "counter", "Login claims the watcher tried, by outcome.")
-        for (outcome, n) in w.claims.sorted(by: { $0.key < $1.key }) { out += "steemauth_claims_total{outcome=\"\(escape(outcome))\"} \(n)\n" }
+        for (outcome, n) in w.claims.sorted(by: { $0.key < $1.key }) { out += "steemauth_claims_total{outcome=\"\(escape(outcome))\"} \(number(n))\n" }
         header("steemauth_transfers_rejected_total", "counter", "Transfers to the service account that were not valid claims, by reason.")
-        for (reason, n) in w.rejections.sorted(by: { $0.key < $1.key }) { out += "steemauth_transfers_rejected_total{reason=\"\(escape(reason))\"} \(n)\n" }
+        for (reason, n) in w.rejections.sorted(by: { $0.key < $1.key }) { out += "steemauth_transfers_rejected_total{reason=\"\(escape(reason))\"} \(number(n))\n" }
         header("steemauth_rpc_calls_total", "counter", "JSON-RPC requests the watcher sent, by node.")
         for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("calls|") {
-            out += "steemauth_rpc_calls_total{node=\"\(escape(String(key.dropFirst(6))))\"} \(n)\n"
+            out += "steemauth_rpc_calls_total{node=\"\(escape(String(key.dropFirst(6))))\"} \(number(n))\n"
         }
         header("steemauth_rpc_failures_total", "counter", "JSON-RPC requests that failed, by node.")
         for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("failures|") {
-            out += "steemauth_rpc_failures_total{node=\"\(escape(String(key.dropFirst(9))))\"} \(n)\n"
+            out += "steemauth_rpc_failures_total{node=\"\(escape(String(key.dropFirst(9))))\"} \(number(n))\n"
+        }
+        header("steemauth_rpc_batch_size", "gauge", "Calls per JSON-RPC batch the watcher sends each node now (halved when a node refuses a batch).")
+        for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("batch|") {
+            out += "steemauth_rpc_batch_size{node=\"\(escape(String(key.dropFirst(6))))\"} \(number(n))\n"
         }
         return out
     }
+
+    /// A value read from Redis, written only as the number it must be.
+    private func number(_ text: String) -> Int64 { Int64(text) ?? 0 }
 
     private func escape(_ s: String) -> String {
         s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")

@@ -27,7 +27,7 @@ final class ReportService {
     init(config: AppConfig, logger: Logger) {
         self.config = config
         self.logger = logger
-        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, logger: logger)
+        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxBatchSize: config.rpcBatch, logger: logger)
     }
 
     func compute(account: String) throws(Failure) -> StaleReport {
@@ -43,6 +43,10 @@ final class ReportService {
             guard let next = FollowPaging.nextStart(after: page) else { break }
             start = next
         }
+        // Names a node made up never reach a page, a link, a Redis key or a log line as they came.
+        let (validFollowing, badFollowing) = AccountName.partition(following)
+        following = validFollowing
+        dropped(badFollowing, from: "get_following", account: account)
         var accounts: [ChainAccount] = []
         for batch in following.chunked(into: Self.accountsPerCall).chunked(into: Self.callsPerBatch) {
             let replies = try call(deadline) { () throws(RPCFailure) in
@@ -50,8 +54,20 @@ final class ReportService {
             }
             accounts += replies.compactMap { $0 }.flatMap { $0 }
         }
+        let badAccounts = accounts.filter { !AccountName.isValid($0.name) }
+        if !badAccounts.isEmpty {
+            accounts.removeAll { !AccountName.isValid($0.name) }
+            dropped(badAccounts.map(\.name), from: "get_accounts", account: account)
+        }
         return StaleReport.build(account: account, following: following, accounts: accounts,
                                  rule: StalenessRule(staleDays: config.staleDays), now: unixSeconds())
+    }
+
+    private func dropped(_ names: [String], from method: String, account: String) {
+        guard !names.isEmpty else { return }
+        logger.warning("report: the node returned invalid account names; dropped", metadata: [
+            "account": "\(account)", "method": "\(method)", "count": "\(names.count)",
+            "first": "\(names[0].prefix(64))"])
     }
 
     /// One RPC step under the report's deadline: each call's timeout is what is left of it.

@@ -21,6 +21,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How many blocks irreversibility trails the head.") var libLag: Int = 0
     @Option(help: "steem or hive.") var chain: String = "steem"
     @Option(help: "The service account (generated traffic pays it).") var account: String = "steemauth.demo"
+    @Option(help: "Refuse JSON-RPC batches of more calls, as jussi does (api.steemit.com: 50).") var batchLimit: Int?
 
     func run() async throws {
         guard let chainKind = AppConfig.Chain(rawValue: chain) else { throw ValidationError("--chain is steem or hive") }
@@ -31,7 +32,9 @@ struct Serve: AsyncParsableCommand {
         }
         let sim = SimulatedChain(chain: chainKind, libLag: Int64(libLag), clock: { unixSeconds() })
         print("steemauth-devchain: \(chain) chain on \(listen.map { "http://" + $0 }.joined(separator: ", ")), a block every \(blockInterval)s, LIB lag \(libLag)")
-        try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval)
+        if let batchLimit, batchLimit < 1 { throw ValidationError("--batch-limit is at least 1") }
+        try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval,
+                                       batchLimit: batchLimit)
     }
 }
 
@@ -104,7 +107,7 @@ struct Produce: ParsableCommand {
 
 struct Fault: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Make this node fail its next requests (refuse|slow|garbage|error), or serve a fork above irreversibility (fork).")
+        abstract: "Make this node fail its next requests (refuse|slow|garbage|error), answer batches last first (reorder), or serve a fork above irreversibility (fork).")
     @OptionGroup var node: NodeOption
     @Option var mode: String
     @Option var count: Int = 1

@@ -12,7 +12,7 @@ struct WatcherCommand: ParsableCommand {
     @Option(help: "An env-style config file; STEEMAUTH_* variables override it.") var config: String?
     @Flag(help: "Validate the configuration and exit.") var checkConfig = false
     @Option(help: "Start at this block when there is no checkpoint yet (default: the current irreversible block).") var fromBlock: Int64?
-    @Option(help: "Blocks per round trip while catching up.") var batchSize: Int = 100
+    @Option(help: "Blocks per round while catching up (sent in JSON-RPC batches of at most STEEMAUTH_RPC_BATCH calls).") var batchSize: Int = 100
     @Flag(help: "Send requests in the appbase `call` form instead of `condenser_api.method`.") var callForm = false
 
     func run() throws {
@@ -27,7 +27,8 @@ struct WatcherCommand: ParsableCommand {
             return
         }
         let logger = Logger(label: "steemauth-watcher")
-        let rpc = RPCClient(nodes: cfg.nodes, timeoutSeconds: cfg.rpcTimeout, form: callForm ? .appbaseCall : .dotted, logger: logger)
+        let rpc = RPCClient(nodes: cfg.nodes, timeoutSeconds: cfg.rpcTimeout, form: callForm ? .appbaseCall : .dotted,
+                            maxBatchSize: cfg.rpcBatch, logger: logger)
         let watcher = ChainWatcher(config: cfg, options: .init(fromBlock: fromBlock, batchSize: batchSize),
                                    rpc: rpc, redis: RedisConnection(endpoint: cfg.redis), signals: signals, logger: logger)
         throw ExitCode(watcher.run().rawValue)

@@ -128,3 +128,41 @@ final class HTTPClientLimitTests: XCTestCase {
         XCTAssertThrowsError(try rpc.call("condenser_api.get_block", .array([.int(1)]), as: Block.self))
     }
 }
+
+/// Log lines cannot be split or forged by bytes from outside (a transfer's sender, a header).
+final class EscapingLogHandlerTests: XCTestCase {
+    final class Captured: @unchecked Sendable {
+        let lock = NSLock()
+        var events: [LogEvent] = []
+    }
+    struct Capturing: LogHandler {
+        let sink: Captured
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            var e = event
+            e.metadata = metadata.merging(event.metadata ?? [:]) { $1 }
+            sink.lock.lock(); sink.events.append(e); sink.lock.unlock()
+        }
+    }
+
+    func testMessageAndEveryMetadataValueAreEscaped() {
+        let sink = Captured()
+        var logger = Logger(label: "test") { _ in EscapingLogHandler(Capturing(sink: sink)) }
+        logger[metadataKey: "request_id"] = "r1\nforged=1"
+        let hostile = "evil\r\nSet-Cookie: pwn=1"
+        logger.info("transfer rejected \(hostile)", metadata: ["from": "\(hostile)", "list": .array([.string("a\nb")]),
+                                                              "map": .dictionary(["k": .string("c\rd")])])
+        let e = sink.events[0]
+        XCTAssertEqual(e.message.description, #"transfer rejected evil\r\nSet-Cookie: pwn=1"#)
+        let m = e.metadata ?? [:]
+        XCTAssertEqual(m["from"]?.description, #"evil\r\nSet-Cookie: pwn=1"#)
+        XCTAssertEqual(m["request_id"]?.description, #"r1\nforged=1"#)
+        XCTAssertEqual(m["list"], .array([.string(#"a\nb"#)]))
+        XCTAssertEqual(m["map"], .dictionary(["k": .string(#"c\rd"#)]))
+    }
+}
