@@ -21,13 +21,15 @@ let package = Package(
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CBlake2", providers: [.apt(["libb2-dev"])]),
+        .systemLibrary(name: "CSecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
 
         // Pure Swift, no I/O, no C: everything that can be decided from values.
         .target(name: "SteemAuthCore"),
 
-        // The only code that calls libb2, hiredis and libcurl.
+        // The only code that calls libb2, hiredis, libcurl, libsecp256k1 and OpenSSL.
         .target(name: "SteemAuthAdapters", dependencies: [
-            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2",
+            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -182,6 +182,17 @@ public struct DevChainRPC: Sendable {
             return .object(["head_block_number": .int(head)])
         case "seed":
             return try await seed(p)
+        case "set_authority":
+            guard let account = p["account"]?.stringValue, let role = p["role"]?.stringValue, ["owner", "active", "posting"].contains(role),
+                  let threshold = p["threshold"]?.intValue, let keys = p["keys"]?.arrayValue else {
+                throw RPCErrorObject(code: -32602, message: "account, role (owner|active|posting), threshold and keys [[key, weight]] are required")
+            }
+            let pairs: [(String, Int64)] = keys.compactMap { k in
+                guard let a = k.arrayValue, a.count == 2, let key = a[0].stringValue, let w = a[1].intValue else { return nil }
+                return (key, w)
+            }
+            await chain.setAuthority(account, role: role, threshold: threshold, keys: pairs)
+            return .object(["account": .string(account), "role": .string(role)])
         case "add_follows":
             // Any names at all, as a lying node would serve them (tests of what the report trusts).
             guard let account = p["account"]?.stringValue, let names = p["names"]?.arrayValue?.compactMap(\.stringValue) else {
@@ -265,8 +276,16 @@ public struct DevChainRPC: Sendable {
     private func legacyBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: legacyOp) }
     private func appbaseBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: appbaseOp) }
 
+    /// `{"weight_threshold": 1, "account_auths": [], "key_auths": [["STM…", 1]]}` as nodes write it.
+    private func authorityJSON(_ a: SimulatedChain.SimAuthority?) -> JSONValue {
+        .object(["weight_threshold": .int(a?.threshold ?? 1), "account_auths": .array([]),
+                 "key_auths": .array((a?.keys ?? []).map { .array([.string($0.0), .int($0.1)]) })])
+    }
+
     private func accountJSON(_ a: SimulatedChain.SimAccount) -> JSONValue {
         .object(["id": .int(Int64(abs(a.name.hashValue % 1_000_000))), "name": .string(a.name), "last_post": .string(a.lastPost.description),
+                 "owner": authorityJSON(a.authorities["owner"]), "active": authorityJSON(a.authorities["active"]),
+                 "posting": authorityJSON(a.authorities["posting"]), "memo_key": .string("STM1111111111111111111111111111111114T1Anm"),
                  "last_root_post": .string(a.lastPost.description), "created": .string(a.created.description),
                  "balance": .string(chain.chain == .hive ? "1.000 HIVE" : "1.000 STEEM"), "post_count": .int(a.lastPost.isNever ? 0 : 10),
                  "json_metadata": .string(""), "reputation": .int(0)])

@@ -11,7 +11,12 @@ public actor SimulatedChain {
         var forked = false
         var id: String { forked ? "\(SimulatedChain.blockID(number).prefix(8))f0f0f0f0" + String(repeating: "e", count: 24) : SimulatedChain.blockID(number) }
     }
-    public struct SimAccount: Sendable { public var name: String; public var lastPost: ChainTime; public var created: ChainTime }
+    public struct SimAccount: Sendable {
+        public var name: String; public var lastPost: ChainTime; public var created: ChainTime
+        /// role (owner, active, posting) → (weight_threshold, key_auths)
+        public var authorities: [String: SimAuthority] = [:]
+    }
+    public struct SimAuthority: Sendable { public var threshold: Int64; public var keys: [(String, Int64)] }
 
     public let chain: AppConfig.Chain
     public let libLag: Int64
@@ -75,7 +80,15 @@ public actor SimulatedChain {
     // MARK: accounts and follows
 
     public func addAccount(_ name: String, lastPost: ChainTime, created: ChainTime? = nil) {
-        accounts[name] = SimAccount(name: name, lastPost: lastPost, created: created ?? ChainTime(secondsSinceEpoch: 1_500_000_000))
+        let authorities = accounts[name]?.authorities ?? [:]
+        accounts[name] = SimAccount(name: name, lastPost: lastPost, created: created ?? ChainTime(secondsSinceEpoch: 1_500_000_000),
+                                    authorities: authorities)
+    }
+
+    /// Sets one authority of an account (creating the account when it is new).
+    public func setAuthority(_ name: String, role: String, threshold: Int64, keys: [(String, Int64)]) {
+        if accounts[name] == nil { addAccount(name, lastPost: ChainTime(secondsSinceEpoch: 0)) }
+        accounts[name]!.authorities[role] = SimAuthority(threshold: threshold, keys: keys)
     }
 
     public func setFollowing(_ follower: String, _ names: [String]) {

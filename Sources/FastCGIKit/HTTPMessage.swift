@@ -11,14 +11,15 @@ public struct Request: Sendable {
     public var https: Bool
     public var requestID: String?
     public var remoteAddress: String?
+    public var contentType: String?
     public var body: [UInt8]
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
                 origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: String? = nil,
-                remoteAddress: String? = nil, serverPort: String? = nil, body: [UInt8] = []) {
+                remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, body: [UInt8] = []) {
         self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
         self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
-        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.body = body
+        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.contentType = contentType; self.body = body
     }
 
     /// One query parameter's value (`?c=1` → "1").
@@ -75,6 +76,8 @@ public struct Response: Sendable {
         case 403: return "Forbidden"
         case 404: return "Not Found"
         case 405: return "Method Not Allowed"
+        case 409: return "Conflict"
+        case 429: return "Too Many Requests"
         case 413: return "Payload Too Large"
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"

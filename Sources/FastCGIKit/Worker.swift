@@ -72,6 +72,7 @@ public enum Worker {
         return Request(method: method, path: uri, query: text("QUERY_STRING") ?? "", cookie: param("HTTP_COOKIE"),
                        host: text("HTTP_HOST"), origin: text("HTTP_ORIGIN"), referer: text("HTTP_REFERER"),
                        https: https || text("REQUEST_SCHEME") == "https", requestID: text("HTTP_X_REQUEST_ID") ?? text("REQUEST_ID"),
-                       remoteAddress: text("REMOTE_ADDR"), serverPort: text("SERVER_PORT"), body: body)
+                       remoteAddress: text("REMOTE_ADDR"), serverPort: text("SERVER_PORT"),
+                       contentType: text("CONTENT_TYPE"), body: body)
     }
 }

@@ -3,7 +3,7 @@
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
     /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify|report), denyTTL, watcherKey
-    /// Returns {outcome, memo|account, expiresIn, behind, block, tx, time, cached}
+    /// Returns {outcome, memo|account, expiresIn, behind, block|codeExpiresAt, tx, time, cached, method, key}
     /// (`report` mode never creates a session; page mode also returns the cached report's rendered
     /// HTML, report mode its JSON.)
     static let view = LuaScript(name: "view", source: """
@@ -13,26 +13,34 @@ enum SessionScripts {
     local behind = w[1] or ''
     local skey = p .. 's:' .. id
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
-    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime')
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key')
     if not s[1] then
       if mode ~= 'page' then return {'none', '', -1, behind} end
-      redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now)
+      local cexp = tonumber(now) + cttl
+      redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now, 'cexp', cexp)
       redis.call('EXPIRE', skey, uttl)
       redis.call('SET', p .. 'c:' .. newcode, id, 'EX', cttl)
-      return {'unbound', newcode, cttl, behind}
+      return {'unbound', newcode, cttl, behind, cexp}
     end
     if s[1] == 'u' then
       if mode == 'report' or mode == 'verify' then return {'unbound', '', -1, behind} end
       local code = s[2]
       local ttl = redis.call('TTL', p .. 'c:' .. code)
+      local cexp = tonumber(s[8])
       if ttl <= 0 then
         code = newcode
         ttl = cttl
-        redis.call('HSET', skey, 'code', code)
+        cexp = tonumber(now) + cttl
+        redis.call('HSET', skey, 'code', code, 'cexp', cexp)
+        redis.call('HDEL', skey, 'tries')      -- a new challenge: sign-in attempts start again
         redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      elseif not cexp then
+        -- a session from before codes carried their expiry
+        cexp = tonumber(now) + ttl
+        redis.call('HSET', skey, 'cexp', cexp)
       end
       if mode == 'page' then redis.call('EXPIRE', skey, uttl) end
-      return {'unbound', code, ttl, behind}
+      return {'unbound', code, ttl, behind, cexp}
     end
     local outcome = 'bound'
     if s[4] ~= '1' and mode ~= 'verify' then
@@ -48,7 +56,19 @@ enum SessionScripts {
     local cached = ''
     if mode == 'page' then cached = redis.call('GET', p .. 'rh:' .. s[3]) or '' end
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
-    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached}
+    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or ''}
+    """)
+
+    /// ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |
+    /// {'unbound', code, codeExpiresAt, attempts}. Reads only.
+    static let signInState = LuaScript(name: "signin_state", source: """
+    local p, id = ARGV[1], ARGV[2]
+    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'none'} end
+    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'cexp', 'tries')
+    if not s[1] then return {'none'} end
+    if s[1] ~= 'u' then return {'bound'} end
+    if not s[2] or redis.call('GET', p .. 'c:' .. s[2]) ~= id then return {'expired'} end
+    return {'unbound', s[2], s[3] or '0', s[4] or '0'}
     """)
 
     /// ARGV: prefix, id, denyTTL. Deletes the session and its code, deny-lists the id.
@@ -90,7 +110,7 @@ enum SessionScripts {
     /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:
     /// the code is consumed and a bound session is never overwritten.
     private static let claimFunction = """
-    local function claim(p, memo, acct, blk, tx, btime, bttl, now)
+    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key)
       local ckey = p .. 'c:' .. memo
       local id = redis.call('GET', ckey)
       if not id then return 'unknown_or_expired_code' end
@@ -98,7 +118,8 @@ enum SessionScripts {
       local st = redis.call('HGET', skey, 'st')
       if not st then redis.call('DEL', ckey) return 'session_gone' end
       if st ~= 'u' then return 'already_bound' end
-      redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', blk, 'tx', tx, 'btime', btime, 'bound_at', now)
+      redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', blk, 'tx', tx, 'btime', btime, 'bound_at', now,
+                 'method', method or 'transfer', 'key', key or '')
       redis.call('HDEL', skey, 'code')
       redis.call('EXPIRE', skey, bttl)
       redis.call('DEL', ckey)
@@ -107,9 +128,10 @@ enum SessionScripts {
     end
     """
 
-    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now.
+    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey]. The
+    /// watcher's transfers and the sign-in's signatures bind through this same rule.
     static let claim = LuaScript(name: "claim", source: claimFunction + "\n" + """
-    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8])
+    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10])
     """)
 
     /// The watcher's whole batch, atomically: refused unless this watcher holds the lease (so a

@@ -14,13 +14,27 @@ public struct SessionView: Equatable, Sendable {
     /// The bound account's cached report, fetched in the same round trip: its rendered HTML in
     /// page mode, its JSON in report mode.
     public var cachedReport: [UInt8]? = nil
+    /// When the unbound session's current code expires (unix seconds): part of the sign-in challenge.
+    public var codeExpiresAt: Int64? = nil
 }
 
-/// The transaction that proved a binding (the audit trail shown on the report page).
+/// What proved a binding (the audit trail shown on the report page): a transfer's transaction, or a
+/// wallet signature by a key of the account.
 public struct BindingProof: Equatable, Sendable {
+    public enum Method: String, Sendable { case transfer, signature }
     public var block: Int64
     public var transactionID: String
     public var time: String
+    public var method: Method = .transfer
+    public var publicKey: String = ""
+}
+
+/// Where a sign-in by signature starts (one read, no writes).
+public enum SignInState: Equatable, Sendable {
+    case noSession
+    case alreadyBound
+    case codeExpired
+    case unbound(code: String, codeExpiresAt: Int64, attempts: Int)
 }
 
 public enum ClaimOutcome: String, Sendable {
@@ -57,7 +71,9 @@ public struct SessionStore {
         let behind = items[3].string.flatMap(Double.init)
         let text = items[1].string ?? ""
         var proof: BindingProof? = nil
-        if items.count >= 7, let block = items[4].integer, let tx = items[5].string, !tx.isEmpty {
+        if items.count >= 10, items[8].string == "signature", let key = items[9].string, !key.isEmpty {
+            proof = BindingProof(block: 0, transactionID: "", time: items[6].string ?? "", method: .signature, publicKey: key)
+        } else if items.count >= 7, let block = items[4].integer, let tx = items[5].string, !tx.isEmpty {
             proof = BindingProof(block: block, transactionID: tx, time: items[6].string ?? "")
         }
         var cached: [UInt8]? = nil
@@ -65,7 +81,10 @@ public struct SessionStore {
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)
-        case "unbound": return SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
+        case "unbound":
+            var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
+            if items.count >= 5 { view.codeExpiresAt = items[4].integer }
+            return view
         case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
         case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
@@ -149,6 +168,36 @@ public struct SessionStore {
         if now - updated > Int64(maxLag) { return "watcher stopped publishing \(now - updated) s ago" }
         if let behind = fields[0].integer, behind > Int64(maxLag) { return "watcher is \(behind) s behind the chain" }
         return nil
+    }
+
+    public func signInState(id: SessionID) throws(RedisError) -> SignInState {
+        let reply = try redis.eval(SessionScripts.signInState, args: [prefix, id.hex]).checked()
+        let items = reply.array ?? []
+        switch items.first?.string {
+        case "none": return .noSession
+        case "bound": return .alreadyBound
+        case "expired": return .codeExpired
+        case "unbound" where items.count == 4:
+            return .unbound(code: items[1].string ?? "", codeExpiresAt: items[2].integer ?? 0, attempts: Int(items[3].integer ?? 0))
+        default: throw RedisError(kind: .server, message: "unexpected sign-in state \(reply)")
+        }
+    }
+
+    /// Counts an attempt that is about to reach the node; returns how many there have been.
+    public func countSignInAttempt(id: SessionID) throws(RedisError) -> Int {
+        Int(try redis.command(["HINCRBY", prefix + "s:" + id.hex, "tries", "1"]).checked().integer ?? 0)
+    }
+
+    /// Binds the session that owns `code` by a signature, through the same atomic rule as a transfer:
+    /// first proof wins, a bound session is never overwritten, the code is consumed.
+    public func bindBySignature(code: String, account: String, publicKey: String, time: String,
+                                boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
+        let reply = try redis.eval(SessionScripts.claim, args: [prefix, code, account, "0", "", time, String(boundTTL), String(now),
+                                                                 BindingProof.Method.signature.rawValue, publicKey])
+        guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
+            throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
+        }
+        return outcome
     }
 
     public func claim(memo: String, account: String, block: Int64, transactionID: String,

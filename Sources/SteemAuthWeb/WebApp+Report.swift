@@ -15,17 +15,20 @@ extension WebApp {
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
-        let key = "report" + (proof == nil ? "" : "+proof") + (view.behindSeconds == nil ? "" : "+lag")
+        let proofKind = proof.map { $0.method == .signature ? "+signed" : "+proof" } ?? ""
+        let key = "report" + proofKind + (view.behindSeconds == nil ? "" : "+lag")
         let page = frozen(key) {
             var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
             if view.behindSeconds != nil { values["behind"] = FrozenPage.marker(2) }
-            if proof != nil {
-                values["proof"] = ["tx": FrozenPage.marker(3), "block": FrozenPage.marker(4), "time": FrozenPage.marker(5)] as [String: Any]
+            if let proof {
+                let shown: [String: Any] = ["tx": FrozenPage.marker(3), "block": FrozenPage.marker(4), "time": FrozenPage.marker(5),
+                                            "key": FrozenPage.marker(6)]
+                values[proof.method == .signature ? "signed" : "proof"] = shown
             }
             return FrozenPage(rendered: templates.render("report", values), raw: [1])
         }
         let body = page.fill([account, listHTML, view.behindSeconds.map { String(Int($0)) } ?? "",
-                              proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? ""])
+                              proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""])
         return html(200, body, extra: extra)
     }
 

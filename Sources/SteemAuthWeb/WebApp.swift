@@ -15,6 +15,7 @@ public struct WebApp: RequestHandler {
     var logger: Logger
     let chainName: String
     let reports: ReportService
+    let accountKeys: AccountKeysService
     let metrics: PoolMetrics?
     /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache).
     final class FrozenPages { var pages: [String: FrozenPage] = [:] }
@@ -30,6 +31,7 @@ public struct WebApp: RequestHandler {
         store = SessionStore(redis: RedisConnection(endpoint: config.redis), prefix: config.redisPrefix, chain: config.chain)
         chainName = config.chain == .steem ? "Steem" : "Hive"
         reports = ReportService(config: config, logger: logger)
+        accountKeys = AccountKeysService(config: config, logger: logger)
     }
 
     public mutating func handle(_ request: Request) -> Response {
@@ -53,6 +55,7 @@ public struct WebApp: RequestHandler {
         case "/steemauth/report.json": return (.reportJSON, only(["GET", "HEAD"], request) { reportJSON(request) })
         case "/steemauth/verify": return (.verify, only(["GET", "HEAD"], request) { verify(request) })
         case "/steemauth/refresh": return (.refresh, only(["POST"], request) { refresh(request) })
+        case "/steemauth/signin": return (.signIn, only(["POST"], request) { signIn(request) })
         case "/healthz": return (.healthz, only(["GET", "HEAD"], request) { health() })
         case "/metrics": return (.metrics, only(["GET", "HEAD"], request) { metricsPage(request) })
         default:
@@ -119,7 +122,10 @@ public struct WebApp: RequestHandler {
         case .denied, .none:
             return json(401, #"{"error":"no session"}"#)
         case .unbound(let memo, let expiresIn):
-            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind)}"#)
+            // The exact text a wallet signs to log in by signature (it changes whenever the code does).
+            let challenge = SignInChallenge.text(host: request.host ?? "", code: memo,
+                                                 expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn))
+            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind),"challenge":\#(JSONText.string(challenge))}"#)
         case .bound(let account, _):
             return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
         case .rotated(let account, _):

@@ -10,7 +10,7 @@ struct DevChainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steemauth-devchain",
         abstract: "A local Steem/Hive JSON-RPC node over a simulated chain (for development, tests and the demo).",
-        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self])
+        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Authority.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -92,6 +92,27 @@ struct Generate: ParsableCommand {
     func run() throws {
         let r = try node.call("generate", ["blocks": .int(Int64(blocks)), "transfers_per_block": .int(Int64(transfersPerBlock))])
         print("head is now block \(r["head_block_number"]?.intValue ?? 0)")
+    }
+}
+
+struct Authority: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Set an account's owner, active or posting authority (its keys and weights).")
+    @OptionGroup var node: NodeOption
+    @Option var account: String
+    @Option(help: "owner, active or posting.") var role: String = "posting"
+    @Option(help: "The weight the keys must reach together.") var threshold: Int = 1
+    @Option(help: "KEY:WEIGHT (repeat), e.g. STM6…:1") var key: [String] = []
+
+    func run() throws {
+        let keys: [JSONValue] = try key.map { k in
+            guard let colon = k.lastIndex(of: ":"), let w = Int64(k[k.index(after: colon)...]) else {
+                throw ValidationError("--key takes KEY:WEIGHT, got \(k)")
+            }
+            return .array([.string(String(k[..<colon])), .int(w)])
+        }
+        _ = try node.call("set_authority", ["account": .string(account), "role": .string(role), "threshold": .int(Int64(threshold)),
+                                            "keys": .array(keys)])
+        print("@\(account) \(role): threshold \(threshold), \(keys.count) key(s)")
     }
 }
 

@@ -166,3 +166,51 @@ final class EscapingLogHandlerTests: XCTestCase {
         XCTAssertEqual(m["map"], .dictionary(["k": .string(#"c\rd"#)]))
     }
 }
+
+/// Key recovery through libsecp256k1 and the chain's key text through OpenSSL's RIPEMD-160, against
+/// signatures made by beem 0.24.26 (`Tests/clients/sign.py sign WIF MESSAGE`) with a fixed key.
+final class SignatureRecoveryTests: XCTestCase {
+    static let message = "steemauth login to example.org\ncode: ab2cdefgh3ijklmn\nexpires: 2026-11-24T12:00:00Z"
+    /// WIF 5HrsDmXDUbwLvJjo32AEVEx8oipzZkAywTUxvynAefHSb6KDE1P (sha256("steemauth test posting")).
+    static let key = "STM5mfrERPDW3fGxjBBL5DP59kumbodFAmHaZb3V2SocYGSCjc7r1"
+    static let signature = "202ddd71e4937ade9b43c81b9f6e33d2eff8fc0f1133efbb2654136d76b1c5552b1f2b2fa0a52cd99d4aed6aa7b035b708b665e4f56b3436c1638770e471e226a9"
+    /// The same signature with S replaced by n - S (and the recovery id flipped): valid maths, not canonical.
+    static let highS = "1f2ddd71e4937ade9b43c81b9f6e33d2eff8fc0f1133efbb2654136d76b1c5552be0d4d05f5ad32662b51295584fca48f60448f7f14414697a5c4aeda85e541a98"
+
+    func recover(_ hex: String, _ message: String = message) throws -> String {
+        let sig = try XCTUnwrap(CompactSignature.parse(hex: hex))
+        let raw = try Secp256k1Recovery.recover(sig, digest: OpenSSLDigest.sha256(Array(message.utf8)))
+        return ChainKey.text(compressedKey: raw, ripemd160: OpenSSLDigest.ripemd160)
+    }
+
+    func testBeemSignatureRecoversTheSignersKey() throws {
+        XCTAssertEqual(try recover(Self.signature), Self.key)
+        XCTAssertNotNil(ChainKey.key(Self.key, ripemd160: OpenSSLDigest.ripemd160), "the checksum of the chain's key text holds")
+        var broken = Array(Self.key); broken[10] = broken[10] == "a" ? "b" : "a"
+        XCTAssertNil(ChainKey.key(String(broken), ripemd160: OpenSSLDigest.ripemd160), "a changed key text fails its checksum")
+    }
+
+    func testHighSIsRefused() {
+        XCTAssertThrowsError(try recover(Self.highS)) { XCTAssertEqual($0 as? Secp256k1Recovery.Failure, .notCanonical) }
+    }
+
+    func testAOneBitChangeIsRefused() throws {
+        // in the message
+        var changed = Array(Self.message.utf8); changed[changed.count - 2] ^= 1
+        XCTAssertNotEqual(try? recover(Self.signature, String(decoding: changed, as: UTF8.self)), Self.key)
+        // in r, in s, and in the recovery id
+        for index in [1, 40, 64] {
+            var bytes = Hex.decodeLower(Array(Self.signature.utf8))!
+            bytes[index] ^= 0x01
+            XCTAssertNotEqual(try? recover(Hex.encode(bytes)), Self.key, "bit flipped in byte \(index)")
+        }
+        var flippedID = Hex.decodeLower(Array(Self.signature.utf8))!
+        flippedID[0] ^= 0x01
+        XCTAssertNotEqual(try? recover(Hex.encode(flippedID)), Self.key)
+    }
+
+    func testDigestsAgainstKnownAnswers() {
+        XCTAssertEqual(Hex.encode(OpenSSLDigest.sha256(Array("abc".utf8))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(Hex.encode(OpenSSLDigest.ripemd160(Array("abc".utf8))), "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc")
+    }
+}

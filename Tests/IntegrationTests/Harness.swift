@@ -96,16 +96,20 @@ final class Cluster {
 
     func startNginx(codesLimit: CodesLimit = .off) throws {
         let template = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/loopback.conf.template"))
-        let rate: String, directive: String
+        let rate: String, directive: String, signinDirective: String
         switch codesLimit {
-        case .off: (rate, directive) = ("1r/s", "")
-        case .limited(let r, let burst): (rate, directive) = (r, "limit_req zone=steemauth_codes burst=\(burst) nodelay;")
+        case .off: (rate, directive, signinDirective) = ("1r/s", "", "")
+        case .limited(let r, let burst):
+            (rate, directive, signinDirective) = (r, "limit_req zone=steemauth_codes burst=\(burst) nodelay;",
+                                                  "limit_req zone=steemauth_signin burst=\(burst) nodelay;")
         }
         let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
             .replacingOccurrences(of: "__PORT__", with: String(httpPort))
             .replacingOccurrences(of: "__UPSTREAM__", with: upstream)
             .replacingOccurrences(of: "__CODES_RATE__", with: rate)
             .replacingOccurrences(of: "__CODES_LIMIT__", with: directive)
+            .replacingOccurrences(of: "__SIGNIN_RATE__", with: rate)
+            .replacingOccurrences(of: "__SIGNIN_LIMIT__", with: signinDirective)
         try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
         nginxProcess = try launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"],
                                   log: dir + "/nginx.out", executable: Cluster.which("nginx")!)

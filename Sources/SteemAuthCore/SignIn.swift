@@ -1,0 +1,99 @@
+/// Sign-in by a wallet signature (Keychain's `requestSignBuffer`): the challenge a wallet signs, the
+/// request body, and the rule that decides whether a recovered key speaks for the account.
+public enum SignInChallenge {
+    /// The exact UTF-8 text the wallet signs. It names the site's host (so a relayed challenge shows
+    /// the visitor which site it logs into), the session's current login code and when it expires.
+    public static func text(host: String, code: String, expiresAt: Int64) -> String {
+        "steemauth login to \(displayHost(host))\ncode: \(code)\nexpires: \(ChainTime(secondsSinceEpoch: expiresAt).description)Z"
+    }
+
+    /// The Host as nginx passed it, lower-cased, reduced to the characters a host name may have.
+    public static func displayHost(_ host: String) -> String {
+        let kept = host.lowercased().utf8.filter { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d || $0 == 0x3a }
+        return kept.isEmpty ? "this site" : String(decoding: kept.prefix(253), as: UTF8.self)
+    }
+}
+
+/// `POST /steemauth/signin` body: `{"account": "<name>", "signature": "<130 hex>"}`.
+public struct SignInRequest: Sendable, Equatable {
+    public let account: String
+    public let signature: CompactSignature
+
+    public enum Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        case notAnObject, badAccount, badSignature
+        /// What the visitor sees.
+        public var description: String {
+            switch self {
+            case .notAnObject: return "send a JSON object with \"account\" and \"signature\""
+            case .badAccount: return "that is not a valid account name"
+            case .badSignature: return "the signature is not a 130-character hex signature from a wallet"
+            }
+        }
+    }
+
+    public static func parse(_ body: JSONValue) -> Result<SignInRequest, Problem> {
+        guard case .object(let fields) = body else { return .failure(.notAnObject) }
+        guard let raw = fields["account"]?.stringValue else { return .failure(.badAccount) }
+        // Wallets and people type "@alice" or "Alice"; the chain's names are lower case.
+        var account = raw.hasPrefix("@") ? String(raw.dropFirst()) : raw
+        if account.utf8.count <= 17 { account = account.lowercased() }
+        guard AccountName.isValid(account) else { return .failure(.badAccount) }
+        guard let hex = fields["signature"]?.stringValue, let signature = CompactSignature.parse(hex: hex) else {
+            return .failure(.badSignature)
+        }
+        return .success(SignInRequest(account: account, signature: signature))
+    }
+}
+
+/// An account's `owner`, `active` and `posting` authorities as `get_accounts` returns them.
+public struct AccountAuthorities: Decodable, Sendable, Equatable {
+    public struct Authority: Decodable, Sendable, Equatable {
+        public var weightThreshold: Int64
+        public var keys: [(key: String, weight: Int64)]
+
+        enum CodingKeys: String, CodingKey { case weightThreshold = "weight_threshold", keyAuths = "key_auths" }
+
+        public init(weightThreshold: Int64, keys: [(key: String, weight: Int64)]) { self.weightThreshold = weightThreshold; self.keys = keys }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            weightThreshold = try c.decode(Int64.self, forKey: .weightThreshold)
+            // [["STM…", 1], …]: a pair of a string and a number.
+            keys = try c.decode([JSONValue].self, forKey: .keyAuths).compactMap { pair in
+                guard let p = pair.arrayValue, p.count == 2, let key = p[0].stringValue, let weight = p[1].intValue else { return nil }
+                return (key, weight)
+            }
+        }
+
+        public static func == (a: Authority, b: Authority) -> Bool {
+            a.weightThreshold == b.weightThreshold && a.keys.map(\.key) == b.keys.map(\.key) && a.keys.map(\.weight) == b.keys.map(\.weight)
+        }
+    }
+    public var name: String
+    public var owner: Authority
+    public var active: Authority
+    public var posting: Authority
+
+    public init(name: String, owner: Authority, active: Authority, posting: Authority) {
+        self.name = name; self.owner = owner; self.active = active; self.posting = posting
+    }
+
+    public enum Verdict: Sendable, Equatable {
+        case accepted(role: String)
+        case weightTooLow          // the key is there, but cannot sign alone
+        case notAKeyOfTheAccount
+    }
+
+    /// Accepted when the key alone meets the threshold of the posting, active or owner authority.
+    /// Authority delegated to other accounts (`account_auths`) is not followed.
+    public func verdict(for key: String) -> Verdict {
+        var found = false
+        for (role, authority) in [("posting", posting), ("active", active), ("owner", owner)] {
+            for entry in authority.keys where entry.key == key {
+                found = true
+                if entry.weight >= authority.weightThreshold && authority.weightThreshold > 0 { return .accepted(role: role) }
+            }
+        }
+        return found ? .weightTooLow : .notAKeyOfTheAccount
+    }
+}

@@ -1,0 +1,98 @@
+import FastCGIKit
+import FoundationEssentials
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// `POST /steemauth/signin`: log in at once by a wallet signature (Keychain's `requestSignBuffer`) of
+/// the session's challenge, checked against the account's keys on chain. Binds exactly as a
+/// transfer does; every refusal is a 4xx JSON reason a person can act on, never a 500.
+extension WebApp {
+    static let maxSignInAttempts = 5
+
+    func signIn(_ request: Request) -> Response {
+        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
+                                serverPort: request.serverPort) else {
+            logger.warning("sign-in refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")"])
+            return signInError(403, "this request must come from this site")
+        }
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else {
+            return signInError(401, "no session: reload the page and try again")
+        }
+        // Refused before any Redis or node work, and not counted as an attempt.
+        guard request.contentType?.lowercased().hasPrefix("application/json") == true else {
+            return signInError(400, "send the sign-in as application/json")
+        }
+        let body: SignInRequest
+        switch SignInRequest.parse((try? JSONDecoder().decode(JSONValue.self, from: Data(request.body))) ?? .null) {
+        case .success(let parsed): body = parsed
+        case .failure(let problem): return signInError(400, problem.description)
+        }
+
+        let state: SignInState
+        do { state = try store.signInState(id: id) } catch { return redisDown(error, html: false) }
+        let code: String, expiresAt: Int64
+        switch state {
+        case .noSession: return signInError(401, "no session: reload the page and try again")
+        case .alreadyBound: return signInError(409, "this browser is already logged in")
+        case .codeExpired: return signInError(401, "the challenge has expired: reload the page and sign again")
+        case .unbound(let c, let e, let attempts):
+            guard attempts < Self.maxSignInAttempts else { return tooManyAttempts(body.account) }
+            code = c; expiresAt = e
+        }
+        guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
+
+        let challenge = SignInChallenge.text(host: request.host ?? "", code: code, expiresAt: expiresAt)
+        let key: String
+        do {
+            let raw = try Secp256k1Recovery.recover(body.signature, digest: OpenSSLDigest.sha256(Array(challenge.utf8)))
+            key = ChainKey.text(compressedKey: raw, ripemd160: OpenSSLDigest.ripemd160)
+        } catch {
+            switch error {
+            case .notCanonical: return signInError(400, "the signature is not canonical (high S): the chain refuses such signatures")
+            case .invalidSignature, .recoveryFailed: return signInError(400, "the signature is not a valid signature")
+            }
+        }
+
+        do {
+            guard try store.countSignInAttempt(id: id) <= Self.maxSignInAttempts else { return tooManyAttempts(body.account) }
+        } catch { return redisDown(error, html: false) }
+        let authorities: AccountAuthorities?
+        do { authorities = try accountKeys.authorities(of: body.account) } catch {
+            logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
+            if case .deadline = error { return signInError(504, "the chain is slow to answer: try again in a moment") }
+            return signInError(503, "the chain cannot be reached: try again in a moment", extra: [("Retry-After", "5")])
+        }
+        guard let authorities else { return signInError(404, "there is no account @\(body.account) on \(chainName)") }
+        switch authorities.verdict(for: key) {
+        case .notAKeyOfTheAccount:
+            logger.info("sign-in refused: not a key of the account", metadata: ["account": "\(body.account)", "key": "\(key)"])
+            return signInError(401, "this signature was not made by a key of @\(body.account): sign with its posting or active key")
+        case .weightTooLow:
+            logger.info("sign-in refused: key weight below threshold", metadata: ["account": "\(body.account)", "key": "\(key)"])
+            return signInError(401, "that key of @\(body.account) cannot sign alone (its weight is below the threshold)")
+        case .accepted(let role):
+            let outcome: ClaimOutcome
+            do {
+                outcome = try store.bindBySignature(code: code, account: body.account, publicKey: key,
+                                                    time: ChainTime(secondsSinceEpoch: unixSeconds()).description,
+                                                    boundTTL: config.boundTTL, now: unixSeconds())
+            } catch { return redisDown(error, html: false) }
+            logger.notice("sign-in", metadata: ["account": "\(body.account)", "role": "\(role)", "key": "\(key)", "decision": "\(outcome.rawValue)"])
+            switch outcome {
+            case .bound: return json(200, #"{"bound":true,"account":\#(JSONText.string(body.account))}"#)
+            case .alreadyBound: return signInError(409, "this browser is already logged in")
+            case .unknownOrExpiredCode, .sessionGone: return signInError(401, "the challenge has expired: reload the page and sign again")
+            }
+        }
+    }
+
+    func tooManyAttempts(_ account: String) -> Response {
+        logger.warning("sign-in refused: too many attempts", metadata: ["account": "\(account)"])
+        return signInError(429, "too many sign-in attempts with this code: wait for the page to show a new one, or pay by transfer",
+                           extra: [("Retry-After", "60")])
+    }
+
+    func signInError(_ status: Int, _ reason: String, extra: [(String, String)] = []) -> Response {
+        json(status, #"{"error":\#(JSONText.string(reason))}"#, extra: extra)
+    }
+}
