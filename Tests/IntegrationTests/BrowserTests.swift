@@ -25,11 +25,17 @@ final class BrowserTests: XCTestCase {
         try cluster.startNginx()
         _ = try cluster.startWatcher()
         try cluster.devchain(["seed", "--account", "alice", "--follows", "120", "--stale", "17", "--never", "3"])
+        let key = SignInIntegrationTests.Keys.posting
+        try cluster.devchain(["authority", "--account", "alice", "--role", "posting", "--key", key.pub + ":1"])
         let out = Cluster.repoRoot.appendingPathComponent(".build/test-artifacts/browser").path
-        let p = try cluster.launch("browser", [Cluster.repoRoot.appendingPathComponent("Tests/browser/login_flow.py").path,
-                                               "--url", cluster.baseURL, "--node", node, "--out", out, "--payer", "alice",
-                                               "--service", "steemauth.demo", "--stale", "17", "--never", "3"],
-                                   log: cluster.dir + "/browser.log", executable: python)
+        var args = [Cluster.repoRoot.appendingPathComponent("Tests/browser/login_flow.py").path,
+                    "--url", cluster.baseURL, "--node", node, "--out", out, "--payer", "alice",
+                    "--service", "steemauth.demo", "--stale", "17", "--never", "3"]
+        // With beem installed, the page's Keychain sign-in too (a stand-in API, a real signature).
+        if FileManager.default.isExecutableFile(atPath: SignInIntegrationTests.python) {
+            args += ["--beem-python", SignInIntegrationTests.python, "--wif", key.wif, "--pubkey", key.pub]
+        }
+        let p = try cluster.launch("browser", args, log: cluster.dir + "/browser.log", executable: python)
         Cluster.waitForExit(p, seconds: 120)
         let log = cluster.log("browser.log")
         print(log.split(separator: "\n").filter { $0.hasPrefix("browser:") }.joined(separator: "\n"))

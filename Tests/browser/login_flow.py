@@ -1,7 +1,7 @@
 """A real browser through the whole login: headless Chromium over WebDriver (Debian's chromium,
 chromium-driver, python3-selenium). Run by IntegrationTests/BrowserTests with the URLs of a live
 cluster; exits non-zero with a message on the first thing that is wrong."""
-import argparse, json, os, sys, time, urllib.request
+import argparse, json, os, subprocess, sys, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -17,7 +17,24 @@ p.add_argument("--payer", required=True)
 p.add_argument("--service", required=True)
 p.add_argument("--stale", type=int, required=True)
 p.add_argument("--never", type=int, required=True)
+p.add_argument("--beem-python", help="python with beem: signs the challenge for the Keychain stand-in")
+p.add_argument("--wif", help="the payer's posting key (WIF), for the sign-in by signature")
+p.add_argument("--pubkey", help="its public key as the chain writes it")
 a = p.parse_args()
+
+# A stand-in for the Keychain extension's API, injected before the page's own scripts run: it
+# records every call and hands requestSignBuffer's callback to the test, which answers it with a
+# real signature made by beem.
+KEYCHAIN_STANDIN = """
+window.__keychainCalls = [];
+window.steem_keychain = {
+  requestSignBuffer: function (account, message, role, callback) {
+    window.__keychainCalls.push({method: "requestSignBuffer", account: account, message: message, role: role});
+    window.__keychainCallback = callback;
+  },
+  requestTransfer: function () { window.__keychainCalls.push({method: "requestTransfer", args: Array.prototype.slice.call(arguments)}); }
+};
+"""
 os.makedirs(a.out, exist_ok=True)
 
 
@@ -83,6 +100,41 @@ try:
     if new_memo == memo or "Logged in" in driver.page_source:
         fail("after logout the visitor should be back on a fresh ask page")
     driver.save_screenshot(os.path.join(a.out, "3-after-logout.png"))
+
+    if a.wif:
+        # The instant sign-in, with Keychain present.
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": KEYCHAIN_STANDIN})
+        driver.get(a.url + "/steemauth")
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.find_element(By.ID, "signin").is_displayed())
+        field = driver.find_element(By.ID, "signin-account")
+        field.clear()
+        field.send_keys("@" + a.payer.capitalize())
+        driver.save_screenshot(os.path.join(a.out, "4-signin.png"))
+        driver.find_element(By.ID, "signin-button").click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return window.__keychainCalls.length") > 0)
+        call = driver.execute_script("return window.__keychainCalls[0]")
+        if call["method"] != "requestSignBuffer" or call["account"] != a.payer or call["role"] != "Posting":
+            fail("the button should ask Keychain to sign with %s's posting key: %r" % (a.payer, call))
+        if not call["message"].startswith("steemauth login to ") or "\ncode: " not in call["message"]:
+            fail("the wallet should be asked to sign the challenge: %r" % call["message"])
+        signature = subprocess.run([a.beem_python, os.path.join(os.path.dirname(__file__), "..", "clients", "sign.py"),
+                                    "sign", a.wif, call["message"]], check=True, capture_output=True, text=True).stdout.strip()
+        driver.execute_script("window.__keychainCallback({success: true, result: arguments[0], message: 'ok'})", signature)
+        try:
+            WebDriverWait(driver, 30, poll_frequency=0.2, ignored_exceptions=(WebDriverException,)).until(
+                lambda d: "Logged in as @" + a.payer in d.find_element(By.TAG_NAME, "h1").text)
+        except Exception as e:
+            fail("the signed-in page did not turn into the report: %r" % e)
+        if a.pubkey not in driver.page_source:
+            fail("the report should show the key that proved the login")
+        driver.save_screenshot(os.path.join(a.out, "5-signed-in.png"))
+        driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: d.find_elements(By.ID, "signin-account"))
+        if driver.find_element(By.ID, "signin-account").get_attribute("value") != a.payer:
+            fail("the account field should be prefilled with the last name used in this browser")
+        print("browser: signed in with the Keychain stand-in")
     print("browser: ok (screenshots in %s)" % a.out)
 finally:
     driver.quit()
