@@ -28,6 +28,7 @@ public struct AppConfig: Sendable {
     public var maxLag: Int                     // STEEMAUTH_MAX_LAG seconds
     public var rpcTimeout: Double              // STEEMAUTH_RPC_TIMEOUT seconds
     public var rpcBatch: Int                   // STEEMAUTH_RPC_BATCH: most calls in one JSON-RPC batch (halved on refusal)
+    public var signInAttempts: Int             // STEEMAUTH_SIGNIN_ATTEMPTS: sign-ins that reach the node, per login code
     public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
@@ -46,7 +47,7 @@ public struct AppConfig: Sendable {
         case boundTTL = "STEEMAUTH_BOUND_TTL", codeTTL = "STEEMAUTH_CODE_TTL"
         case secureCookies = "STEEMAUTH_SECURE_COOKIES", assets = "STEEMAUTH_ASSETS"
         case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
-        case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", confirmations = "STEEMAUTH_CONFIRMATIONS"
+        case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", signInAttempts = "STEEMAUTH_SIGNIN_ATTEMPTS", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
@@ -96,6 +97,7 @@ public struct AppConfig: Sendable {
             rpcTimeout: try source.value(.rpcTimeout, default: 5.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
             // 50 is jussi's default batch limit (api.steemit.com): what real gateways accept.
             rpcBatch: try source.int(.rpcBatch, default: 50, range: 1...1000),
+            signInAttempts: try source.int(.signInAttempts, default: 5, range: 1...1_000_000_000),
             confirmations: try source.int(.confirmations, default: 0, range: 0...1000),
             logLevel: try source.value(.logLevel, default: "info") {
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },

@@ -7,8 +7,6 @@ import SteemAuthCore
 /// the session's challenge, checked against the account's keys on chain. Binds exactly as a
 /// transfer does; every refusal is a 4xx JSON reason a person can act on, never a 500.
 extension WebApp {
-    static let maxSignInAttempts = 5
-
     func signIn(_ request: Request) -> Response {
         guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
                                 serverPort: request.serverPort) else {
@@ -36,7 +34,7 @@ extension WebApp {
         case .alreadyBound: return signInError(409, "this browser is already logged in")
         case .codeExpired: return signInError(401, "the challenge has expired: reload the page and sign again")
         case .unbound(let c, let e, let attempts):
-            guard attempts < Self.maxSignInAttempts else { return tooManyAttempts(body.account) }
+            guard attempts < config.signInAttempts else { return tooManyAttempts(body.account) }
             code = c; expiresAt = e
         }
         guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
@@ -54,7 +52,7 @@ extension WebApp {
         }
 
         do {
-            guard try store.countSignInAttempt(id: id) <= Self.maxSignInAttempts else { return tooManyAttempts(body.account) }
+            guard try store.countSignInAttempt(id: id) <= config.signInAttempts else { return tooManyAttempts(body.account) }
         } catch { return redisDown(error, html: false) }
         let authorities: AccountAuthorities?
         do { authorities = try accountKeys.authorities(of: body.account) } catch {
