@@ -38,7 +38,9 @@ actor CallCounter {
     func snapshot() -> JSONValue { .object(counts.mapValues { .int($0) }) }
 }
 
-/// One HTTP listener of the devchain. Several can share one chain (a second "node" for failover tests),
+/// One HTTP listener of the devchain. Every answer says `Connection: close`: FlyingFox writes a
+/// response's header and body separately without TCP_NODELAY, so a kept-alive connection stalls ~40 ms
+/// on Nagle and delayed ACKs; a fresh loopback connection costs well under a millisecond. Several can share one chain (a second "node" for failover tests),
 /// each with its own faults.
 struct NodeHandler: HTTPHandler {
     let rpc: DevChainRPC
@@ -50,7 +52,7 @@ struct NodeHandler: HTTPHandler {
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard request.method == .POST else {
-            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("steemauth devchain: POST JSON-RPC here\n".utf8))
+            return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain", .connection: "close"], body: Data("steemauth devchain: POST JSON-RPC here\n".utf8))
         }
         let body = try await request.bodyData
         guard body.count <= Self.maxBody else { return HTTPResponse(statusCode: .badRequest) }
@@ -73,12 +75,12 @@ struct NodeHandler: HTTPHandler {
             case .reorder:
                 reorder = true
             case .refuse:
-                return HTTPResponse(statusCode: HTTPStatusCode(503, phrase: "Service Unavailable"), headers: [.contentType: "text/html"],
+                return HTTPResponse(statusCode: HTTPStatusCode(503, phrase: "Service Unavailable"), headers: [.contentType: "text/html", .connection: "close"],
                                     body: Data("<html><body><h1>503 Service Unavailable</h1>No server is available.</body></html>\n".utf8))
             case .slow:
                 try await Task.sleep(nanoseconds: UInt64(await faults.slowSeconds * 1_000_000_000))
             case .garbage:
-                return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(#"{"jsonrpc":"2.0","id":1,"result":{"previous":"00"#.utf8))
+                return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", .connection: "close"], body: Data(#"{"jsonrpc":"2.0","id":1,"result":{"previous":"00"#.utf8))
             case .fork:
                 break
             case .error:
@@ -116,11 +118,11 @@ struct NodeHandler: HTTPHandler {
     }
 
     private func text(_ body: String) -> HTTPResponse {
-        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: Data(body.utf8))
+        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", .connection: "close"], body: Data(body.utf8))
     }
 
     private func json(_ v: JSONValue) throws -> HTTPResponse {
-        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json"], body: try JSONEncoder().encode(v))
+        HTTPResponse(statusCode: .ok, headers: [.contentType: "application/json", .connection: "close"], body: try JSONEncoder().encode(v))
     }
 }
 
