@@ -23,13 +23,14 @@ let package = Package(
         .systemLibrary(name: "CBlake2", providers: [.apt(["libb2-dev"])]),
         .systemLibrary(name: "CSecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CQRencode", providers: [.apt(["libqrencode-dev"])]),
 
         // Pure Swift, no I/O, no C: everything that can be decided from values.
         .target(name: "SteemAuthCore"),
 
-        // The only code that calls libb2, hiredis, libcurl, libsecp256k1 and OpenSSL.
+        // The only code that calls libb2, hiredis, libcurl, libsecp256k1, OpenSSL and libqrencode.
         .target(name: "SteemAuthAdapters", dependencies: [
-            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL",
+            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL", "CQRencode",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -168,6 +168,12 @@ public struct DevChainRPC: Sendable {
             }
             await chain.queue(t)
             return .object(["queued": .bool(true)])
+        case "push_custom_json":
+            guard let account = p["account"]?.stringValue, let id = p["id"]?.stringValue, let json = p["json"]?.stringValue else {
+                throw RPCErrorObject(code: -32602, message: "account, id and json are required")
+            }
+            let n = await chain.pushCustomJSON(SimulatedChain.SimCustomJSON(account: account, id: id, json: json))
+            return .object(["block_num": .int(n), "trx_id": .string(SimulatedChain.transactionID(block: n, index: 0))])
         case "produce_blocks":
             let count = p["count"]?.intValue ?? 1
             for _ in 0..<max(1, min(count, 100_000)) { await chain.produceBlock() }
@@ -199,8 +205,9 @@ public struct DevChainRPC: Sendable {
                 throw RPCErrorObject(code: -32602, message: "account and names are required")
             }
             let lastPost = p["last_post"]?.stringValue.flatMap { ChainTime($0) } ?? ChainTime(secondsSinceEpoch: 0)
+            let lastRootPost = p["last_root_post"]?.stringValue.flatMap { ChainTime($0) }
             if await chain.account(account) == nil { await chain.addAccount(account, lastPost: await chain.headTime) }
-            for n in names { await chain.addAccount(n, lastPost: lastPost) }
+            for n in names { await chain.addAccount(n, lastPost: lastPost, lastRootPost: lastRootPost) }
             await chain.addFollowing(account, names)
             return .object(["account": .string(account), "added": .int(Int64(names.count))])
         default:
@@ -260,21 +267,29 @@ public struct DevChainRPC: Sendable {
         ])])
     }
 
-    private func blockShape(_ b: SimulatedChain.SimBlock, op: (SimulatedChain.SimTransfer) -> JSONValue) -> JSONValue {
-        let txs: [JSONValue] = b.transfers.enumerated().map { i, t in
+    private func customJSONValue(_ c: SimulatedChain.SimCustomJSON) -> JSONValue {
+        .object(["required_auths": .array([]), "required_posting_auths": .array([.string(c.account)]), "id": .string(c.id), "json": .string(c.json)])
+    }
+
+    private func blockShape(_ b: SimulatedChain.SimBlock, appbase: Bool, op: (SimulatedChain.SimTransfer) -> JSONValue) -> JSONValue {
+        let ops: [JSONValue] = b.transfers.map(op) + b.customJSON.map { c in
+            appbase ? .object(["type": .string("custom_json_operation"), "value": customJSONValue(c)])
+                    : .array([.string("custom_json"), customJSONValue(c)])
+        }
+        let txs: [JSONValue] = ops.map { o in
             .object(["ref_block_num": .int((b.number - 1) & 0xffff), "ref_block_prefix": .int(0), "expiration": .string(b.time.description),
-                     "operations": .array([op(t)]), "extensions": .array([]), "signatures": .array([])])
+                     "operations": .array([o]), "extensions": .array([]), "signatures": .array([])])
         }
         return .object([
             "previous": .string(SimulatedChain.blockID(b.number - 1)), "timestamp": .string(b.time.description),
             "witness": .string("devchain"), "transaction_merkle_root": .string(String(repeating: "0", count: 40)),
             "extensions": .array([]), "witness_signature": .string(String(repeating: "0", count: 130)),
             "transactions": .array(txs), "block_id": .string(b.id), "signing_key": .string("STM1111111111111111111111111111111114T1Anm"),
-            "transaction_ids": .array(b.transfers.indices.map { .string(SimulatedChain.transactionID(block: b.number, index: $0)) }),
+            "transaction_ids": .array(txs.indices.map { .string(SimulatedChain.transactionID(block: b.number, index: $0)) }),
         ])
     }
-    private func legacyBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: legacyOp) }
-    private func appbaseBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, op: appbaseOp) }
+    private func legacyBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, appbase: false, op: legacyOp) }
+    private func appbaseBlock(_ b: SimulatedChain.SimBlock) -> JSONValue { blockShape(b, appbase: true, op: appbaseOp) }
 
     /// `{"weight_threshold": 1, "account_auths": [], "key_auths": [["STM…", 1]]}` as nodes write it.
     private func authorityJSON(_ a: SimulatedChain.SimAuthority?) -> JSONValue {
@@ -286,7 +301,7 @@ public struct DevChainRPC: Sendable {
         .object(["id": .int(Int64(abs(a.name.hashValue % 1_000_000))), "name": .string(a.name), "last_post": .string(a.lastPost.description),
                  "owner": authorityJSON(a.authorities["owner"]), "active": authorityJSON(a.authorities["active"]),
                  "posting": authorityJSON(a.authorities["posting"]), "memo_key": .string("STM1111111111111111111111111111111114T1Anm"),
-                 "last_root_post": .string(a.lastPost.description), "created": .string(a.created.description),
+                 "last_root_post": .string((a.lastRootPost ?? a.lastPost).description), "created": .string(a.created.description),
                  "balance": .string(chain.chain == .hive ? "1.000 HIVE" : "1.000 STEEM"), "post_count": .int(a.lastPost.isNever ? 0 : 10),
                  "json_metadata": .string(""), "reputation": .int(0)])
     }

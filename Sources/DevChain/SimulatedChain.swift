@@ -1,18 +1,23 @@
+import FoundationEssentials
 import SteemAuthCore
 
 /// An in-memory chain: blocks of transfer operations, accounts with `last_post`, follow lists.
 /// Only what steemauth and common clients read; not consensus, not signatures.
 public actor SimulatedChain {
     public struct SimTransfer: Sendable { public var from, to, amount, memo: String }
+    /// A custom_json operation signed with `account`'s posting authority.
+    public struct SimCustomJSON: Sendable { public var account, id, json: String }
     struct SimBlock: Sendable {
         let number: Int64
         let time: ChainTime
         var transfers: [SimTransfer]
+        var customJSON: [SimCustomJSON] = []
         var forked = false
         var id: String { forked ? "\(SimulatedChain.blockID(number).prefix(8))f0f0f0f0" + String(repeating: "e", count: 24) : SimulatedChain.blockID(number) }
     }
     public struct SimAccount: Sendable {
         public var name: String; public var lastPost: ChainTime; public var created: ChainTime
+        public var lastRootPost: ChainTime? = nil
         /// role (owner, active, posting) → (weight_threshold, key_auths)
         public var authorities: [String: SimAuthority] = [:]
     }
@@ -58,6 +63,25 @@ public actor SimulatedChain {
 
     public func queue(_ t: SimTransfer) { pending.append(t) }
 
+    /// Puts a custom_json operation in a new block and applies it as the chain's follow plugin does:
+    /// `["follow", {"follower", "following", "what"}]` from the follower's posting authority follows
+    /// (`what: ["blog"]`) or unfollows (`what: []`). Returns the block number.
+    public func pushCustomJSON(_ op: SimCustomJSON) -> Int64 {
+        let number = produceBlock()
+        blocks[blocks.count - 1].customJSON.append(op)
+        guard op.id == "follow", let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(op.json.utf8)), let pair = parsed.arrayValue, pair.count == 2,
+              pair[0].stringValue == "follow", let follower = pair[1]["follower"]?.stringValue, follower == op.account,
+              let followed = pair[1]["following"]?.stringValue, let what = pair[1]["what"]?.arrayValue else { return number }
+        var list = following[follower] ?? []
+        if what.contains(.string("blog")) {
+            if !list.contains(followed) { list.append(followed); list.sort() }
+        } else {
+            list.removeAll { $0 == followed }
+        }
+        following[follower] = list
+        return number
+    }
+
     /// Appends `count` blocks of synthetic traffic (for catch-up tests and benchmarks).
     public func generate(blocks count: Int, transfersPerBlock: Int, to recipient: String) {
         var seed: UInt64 = UInt64(headNumber) &* 0x9E3779B97F4A7C15
@@ -79,10 +103,10 @@ public actor SimulatedChain {
 
     // MARK: accounts and follows
 
-    public func addAccount(_ name: String, lastPost: ChainTime, created: ChainTime? = nil) {
+    public func addAccount(_ name: String, lastPost: ChainTime, created: ChainTime? = nil, lastRootPost: ChainTime? = nil) {
         let authorities = accounts[name]?.authorities ?? [:]
         accounts[name] = SimAccount(name: name, lastPost: lastPost, created: created ?? ChainTime(secondsSinceEpoch: 1_500_000_000),
-                                    authorities: authorities)
+                                    lastRootPost: lastRootPost, authorities: authorities)
     }
 
     /// Sets one authority of an account (creating the account when it is new).

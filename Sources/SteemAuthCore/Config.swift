@@ -19,6 +19,7 @@ public struct AppConfig: Sendable {
     public var chain: Chain                    // STEEMAUTH_CHAIN
     public var nodes: [String]                 // STEEMAUTH_NODES
     public var staleDays: Int                  // STEEMAUTH_STALE_DAYS
+    public var staleBasis: StaleBasis          // STEEMAUTH_STALE_BASIS: last_post (default) or last_root_post
     public var unboundTTL: Int                 // STEEMAUTH_UNBOUND_TTL seconds
     public var boundTTL: Int                   // STEEMAUTH_BOUND_TTL seconds
     public var codeTTL: Int                    // STEEMAUTH_CODE_TTL seconds
@@ -43,7 +44,7 @@ public struct AppConfig: Sendable {
         case workers = "STEEMAUTH_WORKERS", maxRequests = "STEEMAUTH_MAX_REQUESTS"
         case shutdownTimeout = "STEEMAUTH_SHUTDOWN_TIMEOUT", templates = "STEEMAUTH_TEMPLATES"
         case memoPrefix = "STEEMAUTH_MEMO_PREFIX", chain = "STEEMAUTH_CHAIN", nodes = "STEEMAUTH_NODES"
-        case staleDays = "STEEMAUTH_STALE_DAYS", unboundTTL = "STEEMAUTH_UNBOUND_TTL"
+        case staleDays = "STEEMAUTH_STALE_DAYS", staleBasis = "STEEMAUTH_STALE_BASIS", unboundTTL = "STEEMAUTH_UNBOUND_TTL"
         case boundTTL = "STEEMAUTH_BOUND_TTL", codeTTL = "STEEMAUTH_CODE_TTL"
         case secureCookies = "STEEMAUTH_SECURE_COOKIES", assets = "STEEMAUTH_ASSETS"
         case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
@@ -84,6 +85,7 @@ public struct AppConfig: Sendable {
                 let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
                 return !list.isEmpty && list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil },
             staleDays: try source.int(.staleDays, default: 40, range: 1...36500),
+            staleBasis: try source.value(.staleBasis, default: StaleBasis.lastPost) { StaleBasis(rawValue: $0) },
             unboundTTL: try source.int(.unboundTTL, default: 7200, range: 60...86400 * 7),
             boundTTL: try source.int(.boundTTL, default: 30 * 86400, range: 60...86400 * 366),
             codeTTL: try source.int(.codeTTL, default: 900, range: 30...86400),

@@ -13,28 +13,32 @@ public struct StaleReport: Codable, Sendable, Equatable {
     public var followingCount: Int
     public var stale: [Entry]
     public var neverPosted: [String]
+    /// Which time the report went by (nil in reports cached before it was recorded: `last_post`).
+    public var basis: StaleBasis?
 
     enum CodingKeys: String, CodingKey {
         case account, computedAt = "computed_at", staleDays = "stale_days", followingCount = "following_count"
-        case stale, neverPosted = "never_posted"
+        case stale, neverPosted = "never_posted", basis
     }
 
     /// Most stale first (ties by name); never-posted by name. Followed names the node did not
     /// return (deleted or unknown) are neither.
-    public static func build(account: String, following: [String], accounts: [ChainAccount], rule: StalenessRule, now: Int64) -> StaleReport {
+    public static func build(account: String, following: [String], accounts: [ChainAccount], rule: StalenessRule, now: Int64,
+                             basis: StaleBasis = .lastPost) -> StaleReport {
         let byName = Dictionary(accounts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var stale: [Entry] = [], never: [String] = []
         for name in Set(following) {
             guard let a = byName[name] else { continue }
-            switch rule.verdict(lastPost: a.lastPost, now: now) {
+            let last = basis.time(of: a)
+            switch rule.verdict(lastPost: last, now: now) {
             case .active: continue
             case .neverPosted: never.append(name)
-            case .stale(let days): stale.append(Entry(name: name, lastPost: a.lastPost.description, days: days))
+            case .stale(let days): stale.append(Entry(name: name, lastPost: last.description, days: days))
             }
         }
         stale.sort { $0.days != $1.days ? $0.days > $1.days : $0.name < $1.name }
         return StaleReport(account: account, computedAt: ChainTime(secondsSinceEpoch: now).description + "Z", staleDays: rule.staleDays,
-                           followingCount: Set(following).count, stale: stale, neverPosted: never.sorted())
+                           followingCount: Set(following).count, stale: stale, neverPosted: never.sorted(), basis: basis)
     }
 }
 

@@ -60,7 +60,7 @@ final class ReportService {
             dropped(badAccounts.map(\.name), from: "get_accounts", account: account)
         }
         return StaleReport.build(account: account, following: following, accounts: accounts,
-                                 rule: StalenessRule(staleDays: config.staleDays), now: unixSeconds())
+                                 rule: StalenessRule(staleDays: config.staleDays), now: unixSeconds(), basis: config.staleBasis)
     }
 
     private func dropped(_ names: [String], from method: String, account: String) {

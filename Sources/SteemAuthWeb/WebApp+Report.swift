@@ -122,16 +122,66 @@ extension WebApp {
 
     func listValues(_ report: StaleReport) -> [String: Any] {
         let link = { (name: String) in config.frontend + "/@" + name }
+        let unfollow = { (name: String) in unfollowURL(follower: report.account, following: name) }
+        let basis = report.basis ?? .lastPost
         var values: [String: Any] = [
+            "account": report.account, "basis": basis.rawValue,
+            "basisVerb": basis == .lastRootPost ? "posted a top-level post" : "posted",
+            "basisNoun": basis == .lastRootPost ? "top-level post" : "post or comment",
             "staleDays": report.staleDays,
             "followingCount": report.followingCount, "staleCount": report.stale.count, "neverCount": report.neverPosted.count,
             "computedAt": report.computedAt.replacing("T", with: " ").replacing("Z", with: " UTC"),
-            "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10))] as [String: Any] },
-            "never": report.neverPosted.map { ["name": $0, "url": link($0)] },
+            "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10)),
+                                         "unfollowURL": unfollow($0.name)] as [String: Any] },
+            "never": report.neverPosted.map { ["name": $0, "url": link($0), "unfollowURL": unfollow($0)] },
         ]
         if !report.stale.isEmpty { values["hasStale"] = true }
         if !report.neverPosted.isEmpty { values["hasNever"] = true }
         return values
+    }
+}
+
+extension WebApp {
+    /// The signer's page for one `follow` custom_json that unfollows (`what: []`), for visitors without
+    /// Keychain. Names are valid chain names; the JSON is URL-encoded.
+    func unfollowURL(follower: String, following: String) -> String {
+        let base = config.chain == .steem ? "https://steemlogin.com/sign/custom-json" : "https://hivesigner.com/sign/custom-json"
+        let json = FollowOperation.unfollowJSON(follower: follower, following: following)
+        return base + "?authority=posting&required_auths=" + urlEncode("[]") + "&required_posting_auths="
+            + urlEncode("[\"\(follower)\"]") + "&id=follow&json=" + urlEncode(json)
+    }
+
+    /// `GET /steemauth/report.csv`: the stale and never-posted follows as a spreadsheet.
+    func reportCSV(_ request: Request) -> Response {
+        let notLoggedIn = Response(status: 401, contentType: "text/plain; charset=utf-8", body: "not logged in\n", headers: sessionHeaders)
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return notLoggedIn }
+        let view: SessionView, replacement: SessionID
+        do { (view, replacement) = try lookUp(id, .report) } catch {
+            noteRedisDown(error)
+            return Response(status: 503, contentType: "text/plain; charset=utf-8", body: "temporarily unavailable\n", headers: sessionHeaders + [("Retry-After", "2")])
+        }
+        let account: String, extra: [(String, String)]
+        switch view.state {
+        case .bound(let a, _): account = a; extra = []
+        case .rotated(let a, _): account = a; extra = [("Set-Cookie", setCookie(replacement, request))]
+        default: return notLoggedIn
+        }
+        let result: Result<StaleReport, ReportService.Failure>
+        if let cached = view.cachedReport, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) {
+            result = .success(report)
+        } else {
+            result = computeAndCache(account: account).map(\.report)
+        }
+        switch result {
+        case .success(let report):
+            return Response(status: 200, contentType: "text/csv; charset=utf-8", body: StaleReportCSV.text(report),
+                            headers: sessionHeaders + [("Content-Disposition", "attachment; filename=\"stale-follows-\(report.account).csv\""),
+                                                       ("X-Content-Type-Options", "nosniff")] + extra)
+        case .failure(let failure):
+            let status = { if case .deadline = failure { return 504 }; return 502 }()
+            return Response(status: status, contentType: "text/plain; charset=utf-8", body: "the chain cannot be reached: try again\n",
+                            headers: sessionHeaders + extra)
+        }
     }
 }
 

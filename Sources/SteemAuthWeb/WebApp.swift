@@ -53,20 +53,26 @@ public struct WebApp: RequestHandler {
         case "/steemauth/status": return (.status, only(["GET", "HEAD"], request) { status(request) })
         case "/steemauth/logout": return (.logout, only(["POST"], request) { logout(request) })
         case "/steemauth/report.json": return (.reportJSON, only(["GET", "HEAD"], request) { reportJSON(request) })
+        case "/steemauth/report.csv": return (.reportCSV, only(["GET", "HEAD"], request) { reportCSV(request) })
+        case "/favicon.ico": return (.staticFile, only(["GET", "HEAD"], request) { staticResponse("favicon.svg") })
         case "/steemauth/verify": return (.verify, only(["GET", "HEAD"], request) { verify(request) })
         case "/steemauth/refresh": return (.refresh, only(["POST"], request) { refresh(request) })
         case "/steemauth/signin": return (.signIn, only(["POST"], request) { signIn(request) })
         case "/healthz": return (.healthz, only(["GET", "HEAD"], request) { health() })
         case "/metrics": return (.metrics, only(["GET", "HEAD"], request) { metricsPage(request) })
         default:
-            if path.hasPrefix("/steemauth/static/"), let file = templates.staticFile(String(path.dropFirst(18))) {
-                return (.staticFile, only(["GET", "HEAD"], request) {
-                    Response(status: 200, headers: [("Content-Type", file.contentType), ("Cache-Control", "public, max-age=3600"),
-                                                    ("X-Content-Type-Options", "nosniff")], body: file.body)
-                })
+            if path.hasPrefix("/steemauth/static/"), templates.staticFile(String(path.dropFirst(18))) != nil {
+                return (.staticFile, only(["GET", "HEAD"], request) { staticResponse(String(path.dropFirst(18))) })
             }
             return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
+    }
+
+    /// One of the pool's own static files (an allow-list read at start-up), or a 404 page.
+    func staticResponse(_ name: String) -> Response {
+        guard let file = templates.staticFile(name) else { return htmlError(404, "Not found", "There is nothing at this address.", retry: "/") }
+        return Response(status: 200, headers: [("Content-Type", file.contentType), ("Cache-Control", "public, max-age=3600"),
+                                               ("X-Content-Type-Options", "nosniff")], body: file.body)
     }
 
     /// Prometheus text: the pool's shared counters and the watcher's numbers from Redis.
@@ -139,9 +145,25 @@ public struct WebApp: RequestHandler {
         let page = frozen(behind == nil ? "ask" : "ask+lag") {
             var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
             if behind != nil { values["behind"] = FrozenPage.marker(2) }
-            return FrozenPage(rendered: templates.render("ask", values))
+            values["qr"] = FrozenPage.marker(3)
+            return FrozenPage(rendered: templates.render("ask", values), raw: [3])
         }
-        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? ""])
+        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", payQR(memo: memo)])
+    }
+
+    /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet.
+    func payQR(memo: String) -> String {
+        guard let modules = QRCodeEncoder.modules(signerURL(memo: memo)) else { return "" }
+        return modules.svg(pixels: 240, label: "QR code of the payment link with the memo")
+    }
+
+    /// The signer's transfer page with to, amount and memo (what phone wallets open too).
+    /// `memo` goes in as is: login codes are `[a-z0-9-]`, URL-safe.
+    func signerURL(memo: String) -> String {
+        let amountNumber = config.displayAmount.split(separator: " ")[0]
+        let asset = config.assets.first ?? "STEEM"
+        let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
+        return "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(memo)"
     }
 
     func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
@@ -251,16 +273,13 @@ public struct WebApp: RequestHandler {
         html(status, templates.render("error", ["heading": heading, "message": message, "retry": retry, "chainName": chainName]), extra: extra)
     }
 
-    /// `memo` goes into the signer link as is: login codes are `[a-z0-9-]`, URL-safe.
     func askValues(memo: String, expiresMinutes: String) -> [String: Any] {
         let amountNumber = config.displayAmount.split(separator: " ")[0]
         let asset = config.assets.first ?? "STEEM"
-        let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
-        let signerURL = "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(memo)"
         return [
             "chainName": chainName, "account": config.account, "amount": config.displayAmount, "amountNumber": String(amountNumber),
             "asset": asset, "memo": memo, "expiresMinutes": expiresMinutes,
-            "signerURL": signerURL, "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
+            "signerURL": signerURL(memo: memo), "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
             "keychainName": config.chain == .steem ? "Steem Keychain" : "Hive Keychain",
         ]
     }

@@ -10,7 +10,7 @@ struct DevChainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steemauth-devchain",
         abstract: "A local Steem/Hive JSON-RPC node over a simulated chain (for development, tests and the demo).",
-        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Authority.self])
+        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Authority.self, CustomJSON.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -113,6 +113,20 @@ struct Authority: ParsableCommand {
         _ = try node.call("set_authority", ["account": .string(account), "role": .string(role), "threshold": .int(Int64(threshold)),
                                             "keys": .array(keys)])
         print("@\(account) \(role): threshold \(threshold), \(keys.count) key(s)")
+    }
+}
+
+struct CustomJSON: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "custom-json",
+        abstract: "Push a custom_json signed with an account's posting authority; `follow` ops change the follow graph.")
+    @OptionGroup var node: NodeOption
+    @Option var account: String
+    @Option var id: String = "follow"
+    @Option(help: #"e.g. ["follow",{"follower":"alice","following":"bob","what":[]}]"#) var json: String
+
+    func run() throws {
+        let r = try node.call("push_custom_json", ["account": .string(account), "id": .string(id), "json": .string(json)])
+        print("custom_json in block \(r["block_num"]?.intValue ?? 0)")
     }
 }
 

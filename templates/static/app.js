@@ -85,3 +85,100 @@
   }
   setTimeout(poll, 2000);
 })();
+
+// The ask page's copy button; the report's filter, sorting and unfollow controls. Without
+// JavaScript the report is the plain table and each "Unfollow" is a link to the signer's page.
+(function () {
+  "use strict";
+  function keychain() { return window.steem_keychain || window.hive_keychain || null; }
+
+  var copy = document.getElementById("copy-memo");
+  if (copy && navigator.clipboard) {
+    copy.classList.remove("hidden");
+    copy.addEventListener("click", function () {
+      navigator.clipboard.writeText(copy.getAttribute("data-copy")).then(function () { copy.textContent = "Copied"; },
+        function () { copy.textContent = "Select and copy the memo"; });
+    });
+  }
+
+  var tools = document.getElementById("report-tools");
+  if (!tools) return;
+  tools.classList.remove("hidden");
+  var follower = tools.getAttribute("data-follower");
+  var status = document.getElementById("unfollow-status");
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-name]")); }
+
+  document.getElementById("report-filter").addEventListener("input", function (e) {
+    var q = e.target.value.trim().replace(/^@/, "").toLowerCase();
+    rows().forEach(function (r) { r.classList.toggle("hidden", q !== "" && r.getAttribute("data-name").indexOf(q) < 0); });
+  });
+  Array.prototype.forEach.call(tools.querySelectorAll("[data-sort]"), function (button) {
+    button.addEventListener("click", function () {
+      var key = button.getAttribute("data-sort");
+      var body = document.querySelector("table.stale tbody");
+      if (!body) return;
+      var list = Array.prototype.slice.call(body.children);
+      list.sort(function (a, b) {
+        if (key === "name") return a.getAttribute("data-name") < b.getAttribute("data-name") ? -1 : 1;
+        return Number(b.getAttribute("data-days")) - Number(a.getAttribute("data-days"));
+      });
+      list.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+
+  function op(name) {
+    return ["custom_json", { required_auths: [], required_posting_auths: [follower], id: "follow",
+      json: JSON.stringify(["follow", { follower: follower, following: name, what: [] }]) }];
+  }
+  function done(names) {
+    names.forEach(function (name) {
+      rows().forEach(function (r) {
+        if (r.getAttribute("data-name") !== name) return;
+        r.classList.add("unfollowed");
+        var link = r.querySelector("a.unfollow");
+        if (link) link.textContent = "unfollowed";
+        var box = r.querySelector("input.pick");
+        if (box) { box.checked = false; box.disabled = true; }
+      });
+    });
+    status.textContent = "Unfollowed " + names.length + (names.length === 1 ? " account." : " accounts.") +
+      " The list updates at the next refresh.";
+    // Drops the cached report (at most once a minute), so the next view asks the chain again.
+    fetch("/steemauth/refresh", { method: "POST", credentials: "same-origin", redirect: "manual" }).catch(function () {});
+  }
+  function failed(reply) { status.textContent = "The wallet did not unfollow: " + ((reply && reply.message) || "cancelled") + "."; }
+
+  var kc = keychain();
+  if (!kc) return;    // without Keychain, each row links to the signer's page
+  Array.prototype.forEach.call(document.querySelectorAll("a.unfollow"), function (link) {
+    link.addEventListener("click", function (e) {
+      e.preventDefault();
+      var name = link.getAttribute("data-unfollow");
+      var json = JSON.stringify(["follow", { follower: follower, following: name, what: [] }]);
+      kc.requestCustomJson(follower, "follow", "Posting", json, "Unfollow @" + name, function (reply) {
+        if (reply && reply.success) done([name]); else failed(reply);
+      });
+    });
+  });
+  // Many at once: one requestBroadcast per batch of ops, a size every wallet and node accepts.
+  var BATCH = 50;
+  document.getElementById("bulk").classList.remove("hidden");
+  Array.prototype.forEach.call(document.querySelectorAll("input.pick"), function (box) { box.classList.remove("hidden"); });
+  document.getElementById("select-all").addEventListener("change", function (e) {
+    rows().forEach(function (r) {
+      var box = r.querySelector("input.pick");
+      if (box && !box.disabled && !r.classList.contains("hidden")) box.checked = e.target.checked;
+    });
+  });
+  document.getElementById("unfollow-selected").addEventListener("click", function () {
+    var names = Array.prototype.slice.call(document.querySelectorAll("input.pick:checked")).map(function (b) { return b.value; });
+    if (names.length === 0) { status.textContent = "Select the accounts to unfollow first."; return; }
+    (function next(start) {
+      if (start >= names.length) return;
+      var batch = names.slice(start, start + BATCH);
+      kc.requestBroadcast(follower, batch.map(op), "Posting", function (reply) {
+        if (reply && reply.success) { done(batch); next(start + BATCH); } else failed(reply);
+      });
+    })(0);
+  });
+})();

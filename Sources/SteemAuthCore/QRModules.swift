@@ -1,0 +1,32 @@
+/// A QR symbol's module matrix (row by row, `true` = dark), and its rendering as one inline SVG path:
+/// one horizontal run per `h` segment, so a version-6 code is a few kilobytes, and the page needs no
+/// outside image (the CSP allows none).
+public struct QRModules: Sendable, Equatable {
+    public let width: Int
+    public let dark: [Bool]
+
+    public init(width: Int, dark: [Bool]) {
+        precondition(dark.count == width * width)
+        self.width = width; self.dark = dark
+    }
+
+    public func isDark(x: Int, y: Int) -> Bool { dark[y * width + x] }
+
+    /// An SVG of `pixels` CSS pixels square, with the 4-module quiet zone the standard asks for.
+    public func svg(pixels: Int, label: String) -> String {
+        let size = width + 8
+        var path = ""
+        path.reserveCapacity(width * width)
+        for y in 0..<width {
+            var x = 0
+            while x < width {
+                guard isDark(x: x, y: y) else { x += 1; continue }
+                var run = 1
+                while x + run < width && isDark(x: x + run, y: y) { run += 1 }
+                path += "M\(x + 4) \(y + 4)h\(run)v1h-\(run)z"
+                x += run
+            }
+        }
+        return ##"<svg xmlns="http://www.w3.org/2000/svg" class="qr" role="img" aria-label="\##(label)" width="\##(pixels)" height="\##(pixels)" viewBox="0 0 \##(size) \##(size)" shape-rendering="crispEdges"><rect width="\##(size)" height="\##(size)" fill="#fff"/><path fill="#000" d="\##(path)"/></svg>"##
+    }
+}
