@@ -27,14 +27,48 @@ a = p.parse_args()
 # real signature made by beem.
 KEYCHAIN_STANDIN = """
 window.__keychainCalls = [];
+window.__keychainCallbacks = [];
+function __record(call, callback) { window.__keychainCalls.push(call); window.__keychainCallbacks.push(callback || null); }
 window.steem_keychain = {
   requestSignBuffer: function (account, message, role, callback) {
-    window.__keychainCalls.push({method: "requestSignBuffer", account: account, message: message, role: role});
-    window.__keychainCallback = callback;
+    __record({method: "requestSignBuffer", account: account, message: message, role: role}, callback);
   },
-  requestTransfer: function () { window.__keychainCalls.push({method: "requestTransfer", args: Array.prototype.slice.call(arguments)}); }
+  requestCustomJson: function (account, id, role, json, display, callback) {
+    __record({method: "requestCustomJson", account: account, id: id, role: role, json: json, display: display}, callback);
+  },
+  requestBroadcast: function (account, operations, role, callback) {
+    __record({method: "requestBroadcast", account: account, operations: operations, role: role}, callback);
+  },
+  requestTransfer: function () { __record({method: "requestTransfer", args: Array.prototype.slice.call(arguments)}, null); }
 };
 """
+
+
+def no_sideways_scroll(what):
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    inner = driver.execute_script("return document.documentElement.clientWidth")
+    if width > inner:
+        fail("%s scrolls sideways at 390 px: %d > %d" % (what, width, inner))
+
+
+def qr_text(png):
+    out = subprocess.run(["zbarimg", "--raw", "-q", png], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail("zbarimg found no QR code in %s: %s" % (png, out.stderr))
+    return out.stdout.strip()
+
+
+def last_call():
+    return driver.execute_script("return window.__keychainCalls[window.__keychainCalls.length - 1]")
+
+
+def answer_last_call(reply):
+    driver.execute_script("window.__keychainCallbacks[window.__keychainCallbacks.length - 1](arguments[0])", reply)
+
+
+def wait_calls(n):
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.__keychainCalls.length") >= n)
 os.makedirs(a.out, exist_ok=True)
 
 
@@ -62,6 +96,7 @@ options = webdriver.ChromeOptions()
 for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1000,1400"):
     options.add_argument(flag)
 options.binary_location = "/usr/bin/chromium"
+options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 try:
     driver.set_page_load_timeout(20)
@@ -75,6 +110,20 @@ try:
     if "memo=" + memo not in signer or "to=" + a.service not in signer:
         fail("the pay link does not carry the memo and account: " + signer)
     driver.save_screenshot(os.path.join(a.out, "1-ask.png"))
+    # The QR code, read back from the screenshot by zbar: the pay link with the current memo.
+    link = qr_text(os.path.join(a.out, "1-ask.png"))
+    if "memo=" + memo not in link or "to=" + a.service not in link:
+        fail("the QR code should hold the pay link with the memo: %r" % link)
+    qr = driver.find_element(By.CSS_SELECTOR, "svg.qr")
+    if qr.size["width"] < 200 or qr.location["y"] + qr.size["height"] > 1400:
+        fail("the QR code should be at least 200 px and visible without scrolling: %r at %r" % (qr.size, qr.location))
+    print("browser: the QR code holds %s" % link)
+    driver.set_window_size(390, 844)
+    driver.get(a.url + "/steemauth")
+    no_sideways_scroll("the ask page")
+    driver.save_screenshot(os.path.join(a.out, "1-ask-phone.png"))
+    driver.set_window_size(1000, 1400)
+    driver.get(a.url + "/steemauth")
 
     push_transfer(memo)
     started = time.time()
@@ -89,7 +138,7 @@ try:
     never = driver.find_elements(By.CSS_SELECTOR, "ul.never li")
     if len(rows) != a.stale or len(never) != a.never:
         fail("expected %d stale and %d never-posted, saw %d and %d" % (a.stale, a.never, len(rows), len(never)))
-    days = [int(r.find_elements(By.TAG_NAME, "td")[1].text) for r in rows]
+    days = [int(r.get_attribute("data-days")) for r in rows]
     if days != sorted(days, reverse=True):
         fail("stale accounts are not sorted most stale first: %s" % days)
     driver.save_screenshot(os.path.join(a.out, "2-report.png"))
@@ -114,14 +163,14 @@ try:
         driver.find_element(By.ID, "signin-button").click()
         WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return window.__keychainCalls.length") > 0)
-        call = driver.execute_script("return window.__keychainCalls[0]")
+        call = last_call()
         if call["method"] != "requestSignBuffer" or call["account"] != a.payer or call["role"] != "Posting":
             fail("the button should ask Keychain to sign with %s's posting key: %r" % (a.payer, call))
         if not call["message"].startswith("steemauth login to ") or "\ncode: " not in call["message"]:
             fail("the wallet should be asked to sign the challenge: %r" % call["message"])
         signature = subprocess.run([a.beem_python, os.path.join(os.path.dirname(__file__), "..", "clients", "sign.py"),
                                     "sign", a.wif, call["message"]], check=True, capture_output=True, text=True).stdout.strip()
-        driver.execute_script("window.__keychainCallback({success: true, result: arguments[0], message: 'ok'})", signature)
+        answer_last_call({"success": True, "result": signature, "message": "ok"})
         try:
             WebDriverWait(driver, 30, poll_frequency=0.2, ignored_exceptions=(WebDriverException,)).until(
                 lambda d: "Logged in as @" + a.payer in d.find_element(By.TAG_NAME, "h1").text)
@@ -130,11 +179,52 @@ try:
         if a.pubkey not in driver.page_source:
             fail("the report should show the key that proved the login")
         driver.save_screenshot(os.path.join(a.out, "5-signed-in.png"))
+
+        # Acting on the report: one row's control asks the wallet for exactly that follow op…
+        calls = driver.execute_script("return window.__keychainCalls.length")
+        first = driver.find_element(By.CSS_SELECTOR, "table.stale a.unfollow")
+        name = first.get_attribute("data-unfollow")
+        first.click()
+        wait_calls(calls + 1)
+        call = last_call()
+        expected = json.dumps(["follow", {"follower": a.payer, "following": name, "what": []}], separators=(",", ":"))
+        if (call["method"], call["account"], call["id"], call["role"], call["json"]) != ("requestCustomJson", a.payer, "follow", "Posting", expected):
+            fail("the row's control should ask for exactly the follow op of @%s: %r" % (name, call))
+        answer_last_call({"success": True, "message": "ok"})
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-name='%s'] a.unfollow" % name).text == "unfollowed")
+        # …and "Unfollow selected" asks for one op per selected row, in one broadcast.
+        boxes = [b for b in driver.find_elements(By.CSS_SELECTOR, "input.pick") if b.is_enabled()]
+        chosen = [boxes[0], boxes[1], boxes[-1]]          # two stale rows and a never-posted one
+        for box in chosen: box.click()
+        names = [box.get_attribute("value") for box in chosen]
+        calls = driver.execute_script("return window.__keychainCalls.length")
+        driver.find_element(By.ID, "unfollow-selected").click()
+        wait_calls(calls + 1)
+        call = last_call()
+        ops = call.get("operations") or []
+        wanted = [["custom_json", {"required_auths": [], "required_posting_auths": [a.payer], "id": "follow",
+                                   "json": json.dumps(["follow", {"follower": a.payer, "following": n, "what": []}], separators=(",", ":"))}]
+                  for n in names]
+        if call["method"] != "requestBroadcast" or call["role"] != "Posting" or ops != wanted:
+            fail("Unfollow selected should broadcast one follow op per selected row: %r" % call)
+        answer_last_call({"success": True, "message": "ok"})
+        driver.save_screenshot(os.path.join(a.out, "6-unfollowed.png"))
+        if "confirm(" in driver.execute_script("return document.documentElement.outerHTML"):
+            fail("no blocking confirm() dialog")
+        print("browser: unfollow controls asked the wallet for 1 op, then %d ops in one broadcast" % len(ops))
+        driver.set_window_size(390, 844)
+        no_sideways_scroll("the report page")
+        driver.save_screenshot(os.path.join(a.out, "7-report-phone.png"))
+        driver.set_window_size(1000, 1400)
         driver.find_element(By.CSS_SELECTOR, "form.logout button").click()
         WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: d.find_elements(By.ID, "signin-account"))
         if driver.find_element(By.ID, "signin-account").get_attribute("value") != a.payer:
             fail("the account field should be prefilled with the last name used in this browser")
         print("browser: signed in with the Keychain stand-in")
+    missing = [e for e in driver.get_log("browser") if "404" in e.get("message", "") or "Failed to load" in e.get("message", "")]
+    if missing:
+        fail("the console shows failed loads: %r" % missing)
     print("browser: ok (screenshots in %s)" % a.out)
 finally:
     driver.quit()
