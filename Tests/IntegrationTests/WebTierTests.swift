@@ -56,7 +56,7 @@ final class WebTierTests: XCTestCase {
         XCTAssertNotNil(page.header("Content-Security-Policy"))
         let (code, json) = try b.status()
         XCTAssertEqual(code, 200)
-        XCTAssertEqual(Set(json.keys), ["bound", "account", "memo", "expires_in", "behind_seconds"])
+        XCTAssertEqual(Set(json.keys), ["bound", "account", "memo", "expires_in", "behind_seconds", "challenge"], "the challenge a wallet signs (issue 10)")
         XCTAssertEqual(json["bound"] as? Bool, false)
         XCTAssertEqual(json["memo"] as? String, memo)
         XCTAssertTrue(json["account"] is NSNull)
