@@ -24,13 +24,14 @@ let package = Package(
         .systemLibrary(name: "CSecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQRencode", providers: [.apt(["libqrencode-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Pure Swift, no I/O, no C: everything that can be decided from values.
         .target(name: "SteemAuthCore"),
 
-        // The only code that calls libb2, hiredis, libcurl, libsecp256k1, OpenSSL and libqrencode.
+        // The only code that calls libb2, hiredis, libcurl, libsecp256k1, OpenSSL, libqrencode and zlib.
         .target(name: "SteemAuthAdapters", dependencies: [
-            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL", "CQRencode",
+            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL", "CQRencode", "CZlib",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

@@ -1,7 +1,8 @@
 /* A no-op FastCGI responder: the most any route behind nginx + FastCGI can reach on this machine.
-   usage: fcgi-null HOST:PORT PROCESSES  (pre-forked like the pool, backlog 511, fixed 200 "ok") */
+   usage: fcgi-null HOST:PORT|/SOCKET PROCESSES  (pre-forked like the pool, backlog 511, fixed 200 "ok") */
 #include <fcgiapp.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@ int main(int argc, char **argv) {
     FCGX_Init();
     int fd = FCGX_OpenSocket(argv[1], 511);
     if (fd < 0) return 1;
+    if (argv[1][0] == '/') chmod(argv[1], 0666);   /* a unix socket nginx's workers can use */
     for (int i = 0; i < atoi(argv[2]); i++) {
         if (fork() == 0) {
             FCGX_Request r;

@@ -12,6 +12,8 @@ public struct Request: Sendable {
     public var requestID: String?
     public var remoteAddress: String?
     public var contentType: String?
+    /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
+    public var acceptsGzip: Bool = false
     public var body: [UInt8]
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
@@ -20,6 +22,22 @@ public struct Request: Sendable {
         self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
         self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
         self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.contentType = contentType; self.body = body
+    }
+
+    /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.
+    public static func acceptsGzip(_ header: [UInt8]) -> Bool {
+        for item in header.split(separator: UInt8(ascii: ",")) {
+            let parts = item.split(separator: UInt8(ascii: ";"))
+            guard let coding = parts.first else { continue }
+            let name = String(decoding: coding, as: UTF8.self).trimmingSpaces.lowercased()
+            guard name == "gzip" || name == "x-gzip" else { continue }
+            for p in parts.dropFirst() {
+                let param = String(decoding: p, as: UTF8.self).trimmingSpaces.lowercased()
+                if param.hasPrefix("q="), let q = Double(param.dropFirst(2)), q <= 0 { return false }
+            }
+            return true
+        }
+        return false
     }
 
     /// One query parameter's value (`?c=1` → "1").
@@ -91,4 +109,13 @@ public struct Response: Sendable {
 /// What a worker runs for each request. One instance per worker process, created after fork.
 public protocol RequestHandler {
     mutating func handle(_ request: Request) -> Response
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
+        while s.last == " " || s.last == "\t" { s = s.dropLast() }
+        return String(s)
+    }
 }

@@ -69,10 +69,12 @@ public enum Worker {
             body.removeLast(wanted - Int(max(got, 0)))
         }
         let https = text("HTTPS").map { $0.lowercased() == "on" } ?? false
-        return Request(method: method, path: uri, query: text("QUERY_STRING") ?? "", cookie: param("HTTP_COOKIE"),
+        var request = Request(method: method, path: uri, query: text("QUERY_STRING") ?? "", cookie: param("HTTP_COOKIE"),
                        host: text("HTTP_HOST"), origin: text("HTTP_ORIGIN"), referer: text("HTTP_REFERER"),
                        https: https || text("REQUEST_SCHEME") == "https", requestID: text("HTTP_X_REQUEST_ID") ?? text("REQUEST_ID"),
                        remoteAddress: text("REMOTE_ADDR"), serverPort: text("SERVER_PORT"),
                        contentType: text("CONTENT_TYPE"), body: body)
+        request.acceptsGzip = param("HTTP_ACCEPT_ENCODING").map(Request.acceptsGzip) ?? false
+        return request
     }
 }

@@ -61,8 +61,13 @@ public final class RedisConnection {
 
     /// Sends several commands in one round trip and returns their replies in order.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
+        try pipeline(binary: commands.map { argv in argv.map { Array($0.utf8) } })
+    }
+
+    /// The same, with binary-safe arguments (compressed pages).
+    public func pipeline(binary commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
         let ctx = try connectedContext()
-        for argv in commands { try append(ctx, argv.map { Array($0.utf8) }) }
+        for argv in commands { try append(ctx, argv) }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {

@@ -2,20 +2,23 @@
 /// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
-    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|status|verify|report), denyTTL, watcherKey
-    /// Returns {outcome, memo|account, expiresIn, behind, block|codeExpiresAt, tx, time, cached, method, key}
+    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|pagegz|status|verify|report), denyTTL, watcherKey
+    /// Returns {outcome, memo|account, expiresIn, behind, block|codeExpiresAt, tx, time, cached, method, key, gz}
+    /// (`pagegz` is page mode for a client that takes gzip: the cached report comes as its stored
+    /// deflate segment when there is one, and gz says so.)
     /// (`report` mode never creates a session; page mode also returns the cached report's rendered
     /// HTML, report mode its JSON.)
     static let view = LuaScript(name: "view", source: """
     local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
     local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
+    local page = mode == 'page' or mode == 'pagegz'
     local w = redis.call('HMGET', ARGV[10], 'behind', 'updated')
     local behind = w[1] or ''
     local skey = p .. 's:' .. id
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key')
     if not s[1] then
-      if mode ~= 'page' then return {'none', '', -1, behind} end
+      if not page then return {'none', '', -1, behind} end
       local cexp = tonumber(now) + cttl
       redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now, 'cexp', cexp)
       redis.call('EXPIRE', skey, uttl)
@@ -39,7 +42,7 @@ enum SessionScripts {
         cexp = tonumber(now) + ttl
         redis.call('HSET', skey, 'cexp', cexp)
       end
-      if mode == 'page' then redis.call('EXPIRE', skey, uttl) end
+      if page then redis.call('EXPIRE', skey, uttl) end
       return {'unbound', code, ttl, behind, cexp}
     end
     local outcome = 'bound'
@@ -53,10 +56,14 @@ enum SessionScripts {
       redis.call('SADD', p .. 'a:' .. s[3], newid)
       outcome = 'rotated'
     end
-    local cached = ''
-    if mode == 'page' then cached = redis.call('GET', p .. 'rh:' .. s[3]) or '' end
+    local cached, gz = '', ''
+    if mode == 'pagegz' then
+      cached = redis.call('GET', p .. 'rz:' .. s[3])
+      if cached then gz = '1' else cached = '' end
+    end
+    if page and gz == '' then cached = redis.call('GET', p .. 'rh:' .. s[3]) or '' end
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
-    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or ''}
+    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or '', gz}
     """)
 
     /// ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |
@@ -93,7 +100,7 @@ enum SessionScripts {
       live = live + redis.call('DEL', p .. 's:' .. id)
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
     end
-    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct, p .. 'rh:' .. acct)
+    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
     return live
     """)
 
@@ -101,7 +108,7 @@ enum SessionScripts {
     static let refresh = LuaScript(name: "refresh", source: """
     local p, acct = ARGV[1], ARGV[2]
     if redis.call('SET', p .. 'rr:' .. acct, '1', 'NX', 'EX', 60) then
-      redis.call('DEL', p .. 'r:' .. acct, p .. 'rh:' .. acct)
+      redis.call('DEL', p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
       return 1
     end
     return 0

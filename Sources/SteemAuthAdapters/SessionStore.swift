@@ -14,6 +14,8 @@ public struct SessionView: Equatable, Sendable {
     /// The bound account's cached report, fetched in the same round trip: its rendered HTML in
     /// page mode, its JSON in report mode.
     public var cachedReport: [UInt8]? = nil
+    /// `cachedReport` is the stored deflate segment of the report's HTML (see DeflateSegment.stored).
+    public var cachedReportIsDeflate = false
     /// When the unbound session's current code expires (unix seconds): part of the sign-in challenge.
     public var codeExpiresAt: Int64? = nil
 }
@@ -56,7 +58,7 @@ public struct SessionStore {
         self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
     }
 
-    public enum Mode: String, Sendable { case page, status, verify, report }
+    public enum Mode: String, Sendable { case page, pageGzip = "pagegz", status, verify, report }
 
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
     public func view(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
@@ -78,6 +80,7 @@ public struct SessionStore {
         }
         var cached: [UInt8]? = nil
         if items.count >= 8, case .bulk(let bytes) = items[7], !bytes.isEmpty { cached = bytes }
+        let deflate = items.count >= 11 && items[10].string == "1"
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)
@@ -85,8 +88,10 @@ public struct SessionStore {
             var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
             if items.count >= 5 { view.codeExpiresAt = items[4].integer }
             return view
-        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
-        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
+        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached,
+                                         cachedReportIsDeflate: deflate)
+        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached,
+                                           cachedReportIsDeflate: deflate)
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }
     }
@@ -99,11 +104,16 @@ public struct SessionStore {
     }
 
     /// Caches a freshly computed report for `ttl` seconds (0 = no caching): its JSON for
-    /// report.json and its rendered HTML for the page, so a cached page view renders almost nothing.
-    public func cacheReport(account: String, json: [UInt8], html: String, ttl: Int) throws(RedisError) {
+    /// report.json, its rendered HTML for the page, and that HTML compressed once (a stored deflate
+    /// segment) for clients that take gzip — so a cached page view renders and compresses almost nothing.
+    public func cacheReport(account: String, json: [UInt8], html: String, compressedHTML: [UInt8], ttl: Int) throws(RedisError) {
         guard ttl > 0 else { return }
-        let replies = try redis.pipeline([["SET", prefix + "r:" + account, String(decoding: json, as: UTF8.self), "EX", String(ttl)],
-                                          ["SET", prefix + "rh:" + account, html, "EX", String(ttl)]])
+        let expiry: [[UInt8]] = [Array("EX".utf8), Array(String(ttl).utf8)]
+        let replies = try redis.pipeline(binary: [
+            [Array("SET".utf8), Array((prefix + "r:" + account).utf8), json] + expiry,
+            [Array("SET".utf8), Array((prefix + "rh:" + account).utf8), Array(html.utf8)] + expiry,
+            [Array("SET".utf8), Array((prefix + "rz:" + account).utf8), compressedHTML] + expiry,
+        ])
         for r in replies { _ = try r.checked() }
     }
 

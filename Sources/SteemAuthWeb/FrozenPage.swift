@@ -38,6 +38,22 @@ struct FrozenPage: Sendable {
         return out
     }
 
+    /// The page filled, in two parts around the raw slot `slot` (whose value is sent separately: the
+    /// cached report, already compressed).
+    func fill(_ values: [String], splittingAt slot: Int) -> (before: String, after: String) {
+        var before = "", after = ""
+        var passed = false
+        for (i, chunk) in chunks.enumerated() {
+            if passed { after += chunk } else { before += chunk }
+            guard i < slots.count else { continue }
+            if slots[i] == slot { passed = true; continue }
+            let value = slots[i] < values.count ? values[slots[i]] : ""
+            let text = raw.contains(slots[i]) ? value : Self.escape(value)
+            if passed { after += text } else { before += text }
+        }
+        return (before, after)
+    }
+
     static func escape(_ s: String) -> String {
         guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 }) else { return s }
         var out = ""

@@ -5,7 +5,7 @@ import SteemAuthCore
 /// numbers from Redis and renders the Prometheus text format. Every name starts with `steemauth_`.
 public struct PoolMetrics: Sendable {
     public enum Route: String, CaseIterable, Sendable {
-        case ping, home, page, status, logout, reportJSON = "report_json", reportCSV = "report_csv", verify, refresh, signIn = "signin", healthz, metrics, staticFile = "static", other
+        case ping, home, page, status, logout, reportJSON = "report_json", reportCSV = "report_csv", unfollow, verify, refresh, signIn = "signin", healthz, metrics, staticFile = "static", other
     }
     static let codes = [200, 302, 303, 400, 401, 403, 404, 405, 409, 429, 500, 502, 503, 504]
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

@@ -5,13 +5,17 @@ import SteemAuthCore
 
 /// The logged-in side: the report page, report.json, verify (for auth_request) and refresh.
 extension WebApp {
-    func reportPage(account: String, proof: BindingProof?, view: SessionView, extra: [(String, String)]) -> Response {
-        let listHTML: String
+    /// The logged-in page: the frame filled per request around the cached report list. For a client
+    /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
+    /// only the small frame is compressed here, and the parts join into one gzip member.
+    func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
+        var listHTML: String? = nil, listSegment: DeflateSegment? = nil
         if let cached = view.cachedReport {
-            listHTML = String(decoding: cached, as: UTF8.self)
+            if view.cachedReportIsDeflate, let segment = DeflateSegment(stored: cached) { listSegment = segment }
+            else { listHTML = String(decoding: cached, as: UTF8.self) }
         } else {
             switch computeAndCache(account: account) {
-            case .success(let fresh): listHTML = fresh.html
+            case .success(let fresh): listHTML = fresh.html; listSegment = fresh.segment
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
@@ -27,13 +31,21 @@ extension WebApp {
             }
             return FrozenPage(rendered: templates.render("report", values), raw: [1])
         }
-        let body = page.fill([account, listHTML, view.behindSeconds.map { String(Int($0)) } ?? "",
-                              proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""])
-        return html(200, body, extra: extra)
+        var values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
+                      proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
+        let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders + extra
+        if gzip {
+            let list = listSegment ?? deflate.segment(listHTML ?? "", final: false)   // a cache from before gzip: once more
+            let (before, after) = page.fill(values, splittingAt: 1)
+            let body = GzipDeflate.member([deflate.segment(before, final: false), list, deflate.segment(after, final: true)])
+            return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
+        }
+        values[1] = listHTML ?? ""
+        return Response(status: 200, contentType: "text/html; charset=utf-8", body: page.fill(values), headers: headers)
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
-    func computeAndCache(account: String) -> Result<(report: StaleReport, html: String), ReportService.Failure> {
+    func computeAndCache(account: String) -> Result<(report: StaleReport, html: String, segment: DeflateSegment), ReportService.Failure> {
         let started = monotonicMilliseconds()
         do {
             let report = try reports.compute(account: account)
@@ -41,11 +53,13 @@ extension WebApp {
             logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
                                                       "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])
             let html = templates.render("report_list", listValues(report))
+            // Compressed once, as well as zlib can: every gzip view of this report reuses it.
+            let segment = GzipDeflate(level: 9).segment(html, final: false)
             if let json = try? JSONEncoder().encode(report) {
-                do { try store.cacheReport(account: account, json: Array(json), html: html, ttl: config.reportTTL) }
+                do { try store.cacheReport(account: account, json: Array(json), html: html, compressedHTML: segment.stored, ttl: config.reportTTL) }
                 catch { logger.warning("report not cached", metadata: ["error": "\(error)"]) }
             }
-            return .success((report, html))
+            return .success((report, html, segment))
         } catch {
             metrics?.count(.reportFailed)
             logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
@@ -122,7 +136,6 @@ extension WebApp {
 
     func listValues(_ report: StaleReport) -> [String: Any] {
         let link = { (name: String) in config.frontend + "/@" + name }
-        let unfollow = { (name: String) in unfollowURL(follower: report.account, following: name) }
         let basis = report.basis ?? .lastPost
         var values: [String: Any] = [
             "account": report.account, "basis": basis.rawValue,
@@ -131,9 +144,8 @@ extension WebApp {
             "staleDays": report.staleDays,
             "followingCount": report.followingCount, "staleCount": report.stale.count, "neverCount": report.neverPosted.count,
             "computedAt": report.computedAt.replacing("T", with: " ").replacing("Z", with: " UTC"),
-            "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10)),
-                                         "unfollowURL": unfollow($0.name)] as [String: Any] },
-            "never": report.neverPosted.map { ["name": $0, "url": link($0), "unfollowURL": unfollow($0)] },
+            "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10))] as [String: Any] },
+            "never": report.neverPosted.map { ["name": $0, "url": link($0)] },
         ]
         if !report.stale.isEmpty { values["hasStale"] = true }
         if !report.neverPosted.isEmpty { values["hasNever"] = true }
@@ -149,6 +161,20 @@ extension WebApp {
         let json = FollowOperation.unfollowJSON(follower: follower, following: following)
         return base + "?authority=posting&required_auths=" + urlEncode("[]") + "&required_posting_auths="
             + urlEncode("[\"\(follower)\"]") + "&id=follow&json=" + urlEncode(json)
+    }
+
+    /// `GET /steemauth/unfollow?account=<name>`: the no-Keychain unfollow control. Sends a logged-in
+    /// visitor on to the signer's page for that one op (rows stay small: the long link is made here).
+    func unfollow(_ request: Request) -> Response {
+        guard let name = request.queryValue("account"), AccountName.isValid(name) else {
+            return htmlError(400, "Not an account", "That is not an account name.", retry: "/steemauth")
+        }
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")]) }
+        do {
+            let (view, _) = try lookUp(id, .verify)
+            guard case .bound(let account, _) = view.state else { return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")]) }
+            return Response(status: 303, headers: sessionHeaders + [("Location", unfollowURL(follower: account, following: name))])
+        } catch { return redisDown(error, html: true) }
     }
 
     /// `GET /steemauth/report.csv`: the stale and never-posted follows as a spreadsheet.

@@ -16,6 +16,8 @@ public struct WebApp: RequestHandler {
     let chainName: String
     let reports: ReportService
     let accountKeys: AccountKeysService
+    /// This worker's compressor for the small per-request parts of a gzip page (one stream, reset per use).
+    let deflate = GzipDeflate(level: 1)
     let metrics: PoolMetrics?
     /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache).
     final class FrozenPages { var pages: [String: FrozenPage] = [:] }
@@ -54,6 +56,7 @@ public struct WebApp: RequestHandler {
         case "/steemauth/logout": return (.logout, only(["POST"], request) { logout(request) })
         case "/steemauth/report.json": return (.reportJSON, only(["GET", "HEAD"], request) { reportJSON(request) })
         case "/steemauth/report.csv": return (.reportCSV, only(["GET", "HEAD"], request) { reportCSV(request) })
+        case "/steemauth/unfollow": return (.unfollow, only(["GET", "HEAD"], request) { unfollow(request) })
         case "/favicon.ico": return (.staticFile, only(["GET", "HEAD"], request) { staticResponse("favicon.svg") })
         case "/steemauth/verify": return (.verify, only(["GET", "HEAD"], request) { verify(request) })
         case "/steemauth/refresh": return (.refresh, only(["POST"], request) { refresh(request) })
@@ -105,17 +108,17 @@ public struct WebApp: RequestHandler {
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
         let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, .page) } catch { return redisDown(error, html: true) }
+        do { (view, replacement) = try lookUp(id, request.acceptsGzip ? .pageGzip : .page) } catch { return redisDown(error, html: true) }
         switch view.state {
         case .denied, .none:
             return restartSession(request)
         case .unbound(let memo, let expiresIn):
             return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds))
         case .bound(let account, let proof):
-            return reportPage(account: account, proof: proof, view: view, extra: [])
+            return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)"])
-            return reportPage(account: account, proof: proof, view: view, extra: [("Set-Cookie", setCookie(replacement, request))])
+            return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [("Set-Cookie", setCookie(replacement, request))])
         }
     }
 

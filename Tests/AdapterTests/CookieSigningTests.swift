@@ -214,3 +214,38 @@ final class SignatureRecoveryTests: XCTestCase {
         XCTAssertEqual(Hex.encode(OpenSSLDigest.ripemd160(Array("abc".utf8))), "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc")
     }
 }
+
+/// Deflate segments made at different times join into one gzip member that GNU gzip (its own inflater,
+/// not zlib) decodes to the concatenated text.
+final class GzipDeflateTests: XCTestCase {
+    func gunzip(_ bytes: [UInt8]) throws -> String {
+        let path = NSTemporaryDirectory() + "steemauth-gzip-\(getpid()).gz"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = ["-dc", path]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let out = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "gzip -t would refuse it")
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testSegmentsJoinIntoOneMember() throws {
+        let list = String(repeating: "<tr><td>@f00001-alice</td><td>153</td></tr>\n", count: 500)
+        let cached = GzipDeflate(level: 9).segment(list, final: false)
+        let restored = try XCTUnwrap(DeflateSegment(stored: cached.stored))
+        XCTAssertEqual(restored, cached, "stored and read back from Redis unchanged")
+        let perRequest = GzipDeflate(level: 1)
+        for round in 0..<3 {      // the stream is reset and reused per request
+            let before = "<html><h1>Logged in as @alice \(round)</h1>", after = "<p>behind \(round) s</p></html>"
+            let member = GzipDeflate.member([perRequest.segment(before, final: false), restored, perRequest.segment(after, final: true)])
+            XCTAssertEqual(try gunzip(member), before + list + after)
+            XCTAssertLessThan(member.count, (before + list + after).utf8.count / 10)
+        }
+        XCTAssertEqual(try gunzip(GzipDeflate.member([perRequest.segment("", final: true)])), "")
+    }
+}

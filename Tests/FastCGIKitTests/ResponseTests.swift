@@ -25,3 +25,14 @@ final class ResponseTests: XCTestCase {
         XCTAssertEqual(text, "Status: 302 Found\r\nLocation: /steemauth?c=1\r\nSet-Cookie: steemauth=abc; Path=/; HttpOnly\r\nContent-Length: 2\r\n\r\n")
     }
 }
+
+final class AcceptEncodingTests: XCTestCase {
+    func testGzipIsTakenOnlyWhenOffered() {
+        for yes in ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8, *;q=0.1", " GZIP ", "x-gzip"] {
+            XCTAssertTrue(Request.acceptsGzip(Array(yes.utf8)), yes)
+        }
+        for no in ["", "identity", "br", "gzip;q=0", "deflate, gzip;q=0.0", "gzipx"] {
+            XCTAssertFalse(Request.acceptsGzip(Array(no.utf8)), no)
+        }
+    }
+}

@@ -43,7 +43,9 @@ final class Cluster {
             "STEEMAUTH_ACCOUNT": "steemauth.demo",
             "STEEMAUTH_SECRET": secret,
             "STEEMAUTH_REDIS_URL": "redis://127.0.0.1:\(redisPort)/0",
-            "STEEMAUTH_LISTEN": "127.0.0.1:\(poolPort)",
+            // The deployed shape: the pool on a unix socket (nginx's workers run as nobody here).
+            "STEEMAUTH_LISTEN": "unix:\(dir)/pool.sock",
+            "STEEMAUTH_SOCKET_MODE": "666",
             "STEEMAUTH_WORKERS": "2",
             "STEEMAUTH_TEMPLATES": Cluster.repoRoot.appendingPathComponent("templates").path,
             "STEEMAUTH_SHUTDOWN_TIMEOUT": "5",
@@ -54,8 +56,19 @@ final class Cluster {
     }
 
     var baseURL: String { "http://127.0.0.1:\(httpPort)" }
-    /// Where nginx finds the pool.
-    var upstream: String { "127.0.0.1:\(poolPort)" }
+    /// Where nginx finds the pool: `unix:<path>` (the default) or `127.0.0.1:<port>`.
+    var upstream: String {
+        let listen = env["STEEMAUTH_LISTEN"] ?? ""
+        return listen.hasPrefix("unix:") ? listen : "127.0.0.1:\(poolPort)"
+    }
+
+    /// Moves the pool to TCP 127.0.0.1 (still supported; the tests of it use this).
+    func listenOnTCP() { env["STEEMAUTH_LISTEN"] = "127.0.0.1:\(poolPort)" }
+
+    var poolAcceptsConnections: Bool {
+        let listen = env["STEEMAUTH_LISTEN"] ?? ""
+        return listen.hasPrefix("unix:") ? Cluster.canConnect(unixPath: String(listen.dropFirst(5))) : Cluster.canConnect(port: poolPort)
+    }
 
     func startAll() throws {
         try startRedis()
@@ -82,7 +95,7 @@ final class Cluster {
     func startPool(extraEnv: [String: String] = [:]) throws {
         poolProcess = try launch("pool", [], log: dir + "/pool.log", executable: Cluster.binary("steemauth-web"),
                                  environment: env.merging(extraEnv) { $1 })
-        try waitUntil("pool accepts connections", seconds: 30) { Cluster.canConnect(port: self.poolPort) }
+        try waitUntil("pool accepts connections", seconds: 30) { self.poolAcceptsConnections }
         // Until the workers are forked the socket only queues; wait for them.
         try waitUntil("pool workers started", seconds: 30) { self.workerPIDs().count >= Int(self.env["STEEMAUTH_WORKERS"] ?? "2")! }
     }
@@ -235,6 +248,22 @@ final class Cluster {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) }
         }
         return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func canConnect(unixPath: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(unixPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
+        }
     }
 
     static func canConnect(port: Int) -> Bool {

@@ -186,6 +186,19 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(ok.terminationStatus, 0, (try? String(contentsOfFile: cluster.dir + "/check.log")) ?? "")
     }
 
+    /// TCP stays supported: the same pages through nginx with the pool on 127.0.0.1.
+    func testPoolOnTCPServesTheSamePages() throws {
+        cluster = try Cluster()
+        cluster.listenOnTCP()
+        try cluster.startAll()
+        XCTAssertTrue(cluster.upstream.hasPrefix("127.0.0.1:"))
+        let b = Browser(cluster.baseURL)
+        XCTAssertNotNil(LoginCode.fromMemo(try b.startLogin(), prefix: ""))
+        XCTAssertEqual(try b.status().0, 200)
+        XCTAssertEqual(try b.get("/ping").text, "pong\n")
+        XCTAssertTrue(cluster.poolLog().contains("listen=127.0.0.1:"))
+    }
+
     func testRedisDownAtStartUpIsNotFatal() throws {
         cluster = try Cluster()
         try cluster.startPool()

@@ -85,9 +85,13 @@ final class ReportActionsIntegrationTests: XCTestCase {
         XCTAssertTrue(page.text.contains("@f00000-alice<"))
         // The control a visitor without Keychain follows: the signer's custom-json page with the op.
         let json = FollowOperation.unfollowJSON(follower: "alice", following: "f00000-alice")
-        XCTAssertTrue(page.text.contains(#"data-unfollow="f00000-alice""#))
-        XCTAssertTrue(page.text.contains("https://steemlogin.com/sign/custom-json?authority=posting&amp;required_auths=%5B%5D&amp;required_posting_auths=%5B%22alice%22%5D&amp;id=follow&amp;json=" + urlEncoded(json)),
-                      "the signer link carries the follow op")
+        XCTAssertTrue(page.text.contains(#"<a class="unfollow" data-unfollow="f00000-alice" href="/steemauth/unfollow?account=f00000-alice""#))
+        let go = try b.get("/steemauth/unfollow?account=f00000-alice")
+        XCTAssertEqual(go.status, 303)
+        XCTAssertEqual(go.header("Location"), "https://steemlogin.com/sign/custom-json?authority=posting&required_auths=%5B%5D&required_posting_auths=%5B%22alice%22%5D&id=follow&json=" + urlEncoded(json),
+                       "the signer link carries the follow op")
+        XCTAssertEqual(try b.get("/steemauth/unfollow?account=Bad%0AName").status, 400)
+        XCTAssertEqual(try Browser(cluster.baseURL).get("/steemauth/unfollow?account=bob").header("Location"), "/steemauth", "not logged in")
         // What the wallet broadcasts, pushed through the devchain.
         try cluster.devchain(["custom-json", "--account", "alice", "--id", "follow", "--json", json])
         XCTAssertTrue(try b.get("/steemauth").text.contains("@f00000-alice<"), "the cached report until a refresh")

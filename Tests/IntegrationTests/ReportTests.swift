@@ -79,6 +79,41 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try rpcCalls()["get_accounts"], calls["get_accounts"])
     }
 
+    /// The logged-in page compressed: the list compressed once when cached, the frame per request,
+    /// one gzip member that GNU gzip decodes to exactly the plain page, a quarter of its bytes or less.
+    func testReportPageIsServedGzipToClientsThatTakeIt() throws {
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "1500", "--stale", "300", "--never", "20"])
+        let b = try loggedIn(as: "alice")
+        let first = try b.get("/steemauth", headers: ["Accept-Encoding: gzip, deflate, br"])    // computes, caches, compresses
+        XCTAssertEqual(first.status, 200)
+        XCTAssertEqual(first.header("Content-Encoding"), "gzip")
+        for _ in 0..<2 {
+            let plain = try b.get("/steemauth")
+            let gz = try b.get("/steemauth", headers: ["Accept-Encoding: gzip"])
+            XCTAssertNil(plain.header("Content-Encoding"), "a client that does not take gzip gets the plain page")
+            XCTAssertEqual(gz.header("Content-Encoding"), "gzip")
+            XCTAssertEqual(plain.header("Vary"), "Accept-Encoding, Cookie")
+            XCTAssertEqual(gz.header("Vary"), "Accept-Encoding, Cookie")
+            XCTAssertEqual(try gunzip(gz.body), plain.text)
+            XCTAssertEqual(try gunzip(first.body), plain.text)
+            XCTAssertLessThanOrEqual(gz.body.count * 4, plain.body.count, "at most 25% of the plain page's bytes")
+            print("report page: \(plain.body.count) bytes plain, \(gz.body.count) gzip")
+        }
+        XCTAssertEqual(try b.get("/steemauth", headers: ["Accept-Encoding: gzip;q=0"]).header("Content-Encoding"), nil)
+        let head = try b.http.request("HEAD", url: cluster.baseURL + "/steemauth", headers: ["Accept-Encoding: gzip"])
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.header("Content-Encoding"), "gzip")
+        XCTAssertTrue(head.body.isEmpty)
+    }
+
+    func gunzip(_ bytes: [UInt8]) throws -> String {
+        let path = cluster.dir + "/page.gz"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let (status, output) = try Cluster.run("/bin/gzip", ["-dc", path])
+        XCTAssertEqual(status, 0, output.prefix(200).description)
+        return output
+    }
+
     func testNodeFailureShowsAnErrorPageAndRecovers() throws {
         try cluster.devchain(["seed", "--account", "bob", "--follows", "50", "--stale", "5", "--never", "1"])
         let b = try loggedIn(as: "bob")

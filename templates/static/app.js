@@ -106,6 +106,13 @@
   tools.classList.remove("hidden");
   var follower = tools.getAttribute("data-follower");
   var status = document.getElementById("unfollow-status");
+  // Each row is named by its unfollow control; stale rows carry their days in the second cell.
+  Array.prototype.forEach.call(document.querySelectorAll("table.stale tbody tr, ul.never li"), function (row) {
+    var control = row.querySelector("a.unfollow");
+    if (!control) return;
+    row.setAttribute("data-name", control.getAttribute("data-unfollow"));
+    row.setAttribute("data-days", row.tagName === "TR" ? row.children[1].textContent : "never");
+  });
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("[data-name]")); }
 
   document.getElementById("report-filter").addEventListener("input", function (e) {
@@ -163,7 +170,20 @@
   // Many at once: one requestBroadcast per batch of ops, a size every wallet and node accepts.
   var BATCH = 50;
   document.getElementById("bulk").classList.remove("hidden");
-  Array.prototype.forEach.call(document.querySelectorAll("input.pick"), function (box) { box.classList.remove("hidden"); });
+  var head = document.querySelector("table.stale thead tr");
+  if (head) head.insertBefore(document.createElement("th"), head.firstChild);
+  rows().forEach(function (row) {
+    var box = document.createElement("input");
+    box.type = "checkbox"; box.className = "pick"; box.value = row.getAttribute("data-name");
+    box.setAttribute("aria-label", "select @" + box.value);
+    if (row.tagName === "TR") {
+      var cell = document.createElement("td"); cell.className = "pick"; cell.appendChild(box);
+      row.insertBefore(cell, row.firstChild);
+    } else {
+      row.insertBefore(document.createTextNode(" "), row.firstChild);
+      row.insertBefore(box, row.firstChild);
+    }
+  });
   document.getElementById("select-all").addEventListener("change", function (e) {
     rows().forEach(function (r) {
       var box = r.querySelector("input.pick");

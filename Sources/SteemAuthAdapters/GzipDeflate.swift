@@ -1,0 +1,82 @@
+import CZlib
+
+/// A run of raw deflate data that a gzip member can carry between others: made by its own stream
+/// (no back-reference before its start) and flushed to a byte boundary, final only when it ends the
+/// member. With its CRC-32 and length, segments made at different times join into one member.
+public struct DeflateSegment: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var crc: UInt32
+    public var length: Int
+
+    /// Stored as 4 bytes CRC-32 (little endian), 4 bytes length, then the deflate bytes.
+    public var stored: [UInt8] {
+        withUnsafeBytes(of: crc.littleEndian, Array.init) + withUnsafeBytes(of: UInt32(length).littleEndian, Array.init) + bytes
+    }
+
+    public init(bytes: [UInt8], crc: UInt32, length: Int) { self.bytes = bytes; self.crc = crc; self.length = length }
+
+    public init?(stored: [UInt8]) {
+        guard stored.count >= 8 else { return nil }
+        crc = stored[0..<4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        length = Int(stored[4..<8].reversed().reduce(0) { $0 << 8 | UInt32($1) })
+        bytes = Array(stored[8...])
+    }
+}
+
+/// Compresses with zlib through one reusable raw-deflate stream (reset per segment, so no allocation
+/// per request), and joins segments into a gzip member (RFC 1952).
+public final class GzipDeflate {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var output: [UInt8] = []
+
+    public init(level: Int32) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let rc = steemauth_deflate_init_raw(stream, level)
+        precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// `text` as a segment: sync-flushed, or finished when `final` (the member's last segment).
+    public func segment(_ text: String, final: Bool) -> DeflateSegment {
+        var text = text
+        return text.withUTF8 { segment(UnsafeRawBufferPointer($0), final: final) }
+    }
+
+    public func segment(_ data: UnsafeRawBufferPointer, final: Bool) -> DeflateSegment {
+        deflateReset(stream)
+        let bound = Int(deflateBound(stream, uLong(data.count))) + 16
+        if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
+        let produced: Int = output.withUnsafeMutableBufferPointer { out in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: data.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(data.count)
+            stream.pointee.next_out = out.baseAddress
+            stream.pointee.avail_out = uInt(out.count)
+            let rc = deflate(stream, final ? Z_FINISH : Z_SYNC_FLUSH)
+            precondition(rc == (final ? Z_STREAM_END : Z_OK), "deflate failed: \(rc)")
+            return out.count - Int(stream.pointee.avail_out)
+        }
+        let crc = UInt32(crc32(0, data.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(data.count)))
+        return DeflateSegment(bytes: Array(output[0..<produced]), crc: crc, length: data.count)
+    }
+
+    /// One gzip member of the segments in order (the last one must be final).
+    public static func member(_ segments: [DeflateSegment]) -> [UInt8] {
+        var crc: UInt = 0, length = 0
+        for s in segments {
+            crc = crc32_combine(crc, uLong(s.crc), off_t(s.length))
+            length += s.length
+        }
+        var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
+        out.reserveCapacity(18 + segments.reduce(0) { $0 + $1.bytes.count })
+        for s in segments { out += s.bytes }
+        out += withUnsafeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian, Array.init)
+        out += withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian, Array.init)
+        return out
+    }
+}

@@ -1,0 +1,117 @@
+/* The C ceilings of steemauth's routes: what a libfcgi responder doing the same work makes behind the
+   same nginx, pre-forked like the pool. Each process opens its own Redis connection after fork.
+     fcgi-ceiling status SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
+       finds the steemauth cookie, checks its keyed BLAKE2b (libb2), makes one EVALSHA of a script with
+       a status lookup's reads (deny list, watcher lag, session hash, code TTL) and prints the small JSON
+       with the challenge, as /steemauth/status does for an unbound session.
+     fcgi-ceiling page SOCKET PROCESSES REDIS_PORT KEY
+       one GET of a cached page's bytes, written as the response (gzip when KEY holds a gzip body). */
+#include <blake2.h>
+#include <fcgiapp.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *SCRIPT =
+    "local p, id = ARGV[1], ARGV[2] "
+    "local w = redis.call('HMGET', ARGV[3], 'behind', 'updated') "
+    "if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
+    "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key') "
+    "if not s[1] then return {'none'} end "
+    "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
+    "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
+
+static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+/* The 32-hex id of a valid `steemauth=<id>-<mac>` cookie, or 0. */
+static int cookie_id(const char *cookie, const unsigned char *key, size_t keylen, char id[33]) {
+    if (!cookie) return 0;
+    const char *v = strstr(cookie, "steemauth=");
+    if (!v) return 0;
+    v += 10;
+    if (strlen(v) < 97 || v[32] != '-') return 0;
+    unsigned char mac[32], given[32];
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval(v[33 + 2 * i]), lo = hexval(v[34 + 2 * i]);
+        if (hi < 0 || lo < 0) return 0;
+        given[i] = (unsigned char)(hi << 4 | lo);
+    }
+    blake2b(mac, v, key, 32, 32, keylen);
+    unsigned char diff = 0;
+    for (int i = 0; i < 32; i++) diff |= mac[i] ^ given[i];
+    if (diff) return 0;
+    memcpy(id, v, 32); id[32] = 0;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 6) return 2;
+    int status_mode = strcmp(argv[1], "status") == 0;
+    FCGX_Init();
+    int fd = FCGX_OpenSocket(argv[2], 511);
+    if (fd < 0) return 1;
+    if (argv[2][0] == '/') chmod(argv[2], 0666);
+    unsigned char key[64]; size_t keylen = 0;
+    if (status_mode) for (const char *k = argv[6]; k[0] && k[1] && keylen < 64; k += 2) key[keylen++] = (unsigned char)(hexval(k[0]) << 4 | hexval(k[1]));
+    for (int i = 0; i < atoi(argv[3]); i++) {
+        if (fork() != 0) continue;
+        redisContext *r = redisConnect("127.0.0.1", atoi(argv[4]));
+        if (!r || r->err) _exit(1);
+        char sha[41] = "";
+        if (status_mode) {
+            redisReply *load = redisCommand(r, "SCRIPT LOAD %s", SCRIPT);
+            snprintf(sha, sizeof sha, "%s", load->str);
+            freeReplyObject(load);
+        }
+        char watcher[128];
+        snprintf(watcher, sizeof watcher, "%sw:steem", argv[5]);
+        FCGX_Request q;
+        FCGX_InitRequest(&q, fd, 0);
+        while (FCGX_Accept_r(&q) >= 0) {
+            if (status_mode) {
+                char id[33];
+                if (!cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
+                    FCGX_PutS("Status: 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"error\":\"no session\"}", q.out);
+                } else {
+                    redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s", sha, argv[5], id, watcher);
+                    char body[512], head[256];
+                    int n = 0;
+                    if (v && v->type == REDIS_REPLY_ARRAY && v->elements == 5) {
+                        long long ttl = v->element[2]->integer, cexp = atoll(v->element[4]->str ? v->element[4]->str : "0");
+                        time_t t = (time_t)cexp; struct tm tm; gmtime_r(&t, &tm);
+                        char when[32]; strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+                        const char *host = FCGX_GetParam("HTTP_HOST", q.envp);
+                        n = snprintf(body, sizeof body,
+                                     "{\"bound\":false,\"account\":null,\"memo\":\"%s\",\"expires_in\":%lld,\"behind_seconds\":%s,"
+                                     "\"challenge\":\"steemauth login to %s\\ncode: %s\\nexpires: %s\"}",
+                                     v->element[1]->str, ttl, v->element[3]->len ? v->element[3]->str : "null", host ? host : "",
+                                     v->element[1]->str, when);
+                    }
+                    if (v) freeReplyObject(v);
+                    int h = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+                                     "Vary: Cookie\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %d\r\n\r\n", n);
+                    FCGX_PutStr(head, h, q.out);
+                    FCGX_PutStr(body, n, q.out);
+                }
+            } else {
+                redisReply *v = redisCommand(r, "GET %s", argv[5]);
+                int gz = v && v->len > 2 && (unsigned char)v->str[0] == 0x1f && (unsigned char)v->str[1] == 0x8b;
+                char head[256];
+                int h = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n%sContent-Length: %zu\r\n\r\n",
+                                 gz ? "Content-Encoding: gzip\r\n" : "", v ? v->len : 0);
+                FCGX_PutStr(head, h, q.out);
+                if (v && v->len) FCGX_PutStr(v->str, (int)v->len, q.out);
+                if (v) freeReplyObject(v);
+            }
+            FCGX_Finish_r(&q);
+        }
+        _exit(0);
+    }
+    while (wait(NULL) > 0) {}
+    return 0;
+}
