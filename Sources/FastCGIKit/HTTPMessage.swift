@@ -54,26 +54,42 @@ public struct Response: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// When not empty, the body is these parts in order, written one after the other without being
+    /// joined first (a cached page between its per-request frame: no copy of the large part).
+    public var bodyParts: [[UInt8]] = []
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body
     }
+
+    public init(status: Int, headers: [(String, String)], bodyParts: [[UInt8]]) {
+        self.status = status; self.headers = headers; self.body = []; self.bodyParts = bodyParts
+    }
+
+    public var bodyLength: Int { bodyParts.isEmpty ? body.count : bodyParts.reduce(0) { $0 + $1.count } }
     public init(status: Int, contentType: String, body: String, headers: [(String, String)] = []) {
         self.init(status: status, headers: [("Content-Type", contentType)] + headers, body: Array(body.utf8))
     }
 
     /// The CGI-style header block libfcgi expects, then the body (none for HEAD).
     func serialized(includeBody: Bool) -> [UInt8] {
+        var bytes = head()
+        guard includeBody else { return bytes }
+        if bodyParts.isEmpty { bytes += body } else { for part in bodyParts { bytes += part } }
+        return bytes
+    }
+
+    /// The CGI-style header block, ending with the blank line.
+    func head() -> [UInt8] {
         // Plain appends into one byte buffer: no string interpolation on the hot path.
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 + headers.count * 48 + (includeBody ? body.count : 0))
+        bytes.reserveCapacity(256 + headers.count * 48)
         func add(_ s: String) { bytes.append(contentsOf: s.utf8) }
         add("Status: "); add(String(status)); add(" "); add(Self.reason(status)); add("\r\n")
         for (name, value) in headers {
             Self.appendHeaderText(name, to: &bytes); add(": "); Self.appendHeaderText(value, to: &bytes); add("\r\n")
         }
-        add("Content-Length: "); add(String(body.count)); add("\r\n\r\n")
-        if includeBody { bytes.append(contentsOf: body) }
+        add("Content-Length: "); add(String(bodyLength)); add("\r\n\r\n")
         return bytes
     }
 

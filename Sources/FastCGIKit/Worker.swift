@@ -39,15 +39,22 @@ public enum Worker {
             }
             let parsed = readRequest(&request)
             let response = handler.handle(parsed)
-            let bytes = response.serialized(includeBody: parsed.method != "HEAD")
-            bytes.withUnsafeBufferPointer { b in
-                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { p in
-                    _ = FCGX_PutStr(p, Int32(b.count), request.out)
-                }
+            // The header block, then the body as it is (or its parts): no joined copy of a large page.
+            write(response.head(), to: request.out)
+            if parsed.method != "HEAD" {
+                if response.bodyParts.isEmpty { write(response.body, to: request.out) }
+                else { for part in response.bodyParts { write(part, to: request.out) } }
             }
             FCGX_Finish_r(&request)
             served += 1
             if maxRequests > 0 && served >= maxRequests { return .recycled }
+        }
+    }
+
+    private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { p in _ = FCGX_PutStr(p, Int32(b.count), stream) }
         }
     }
 

@@ -15,18 +15,25 @@ public struct QRModules: Sendable, Equatable {
     /// An SVG of `pixels` CSS pixels square, with the 4-module quiet zone the standard asks for.
     public func svg(pixels: Int, label: String) -> String {
         let size = width + 8
-        var path = ""
-        path.reserveCapacity(width * width)
+        // Bytes, not string interpolation: a version-6 code has ~600 runs.
+        var pathBytes: [UInt8] = []
+        pathBytes.reserveCapacity(width * width * 2)
+        func number(_ n: Int) {
+            if n >= 10 { number(n / 10) }
+            pathBytes.append(UInt8(ascii: "0") + UInt8(n % 10))
+        }
         for y in 0..<width {
             var x = 0
             while x < width {
-                guard isDark(x: x, y: y) else { x += 1; continue }
+                guard dark[y * width + x] else { x += 1; continue }
                 var run = 1
-                while x + run < width && isDark(x: x + run, y: y) { run += 1 }
-                path += "M\(x + 4) \(y + 4)h\(run)v1h-\(run)z"
+                while x + run < width && dark[y * width + x + run] { run += 1 }
+                pathBytes.append(UInt8(ascii: "M")); number(x + 4); pathBytes.append(UInt8(ascii: " ")); number(y + 4)
+                pathBytes.append(UInt8(ascii: "h")); number(run); pathBytes.append(contentsOf: "v1h-".utf8); number(run); pathBytes.append(UInt8(ascii: "z"))
                 x += run
             }
         }
+        let path = String(decoding: pathBytes, as: UTF8.self)
         return ##"<svg xmlns="http://www.w3.org/2000/svg" class="qr" role="img" aria-label="\##(label)" width="\##(pixels)" height="\##(pixels)" viewBox="0 0 \##(size) \##(size)" shape-rendering="crispEdges"><rect width="\##(size)" height="\##(size)" fill="#fff"/><path fill="#000" d="\##(path)"/></svg>"##
     }
 }

@@ -9,13 +9,13 @@ extension WebApp {
     /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
     /// only the small frame is compressed here, and the parts join into one gzip member.
     func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
-        var listHTML: String? = nil, listSegment: DeflateSegment? = nil
+        var listHTML: [UInt8]? = nil, listSegment: DeflateSegment? = nil
         if let cached = view.cachedReport {
             if view.cachedReportIsDeflate, let segment = DeflateSegment(stored: cached) { listSegment = segment }
-            else { listHTML = String(decoding: cached, as: UTF8.self) }
+            else { listHTML = cached }
         } else {
             switch computeAndCache(account: account) {
-            case .success(let fresh): listHTML = fresh.html; listSegment = fresh.segment
+            case .success(let fresh): listHTML = Array(fresh.html.utf8); listSegment = fresh.segment
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
@@ -31,17 +31,18 @@ extension WebApp {
             }
             return FrozenPage(rendered: templates.render("report", values), raw: [1])
         }
-        var values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
+        let values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
                       proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
         let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders + extra
+        let (before, after) = page.fill(values, splittingAt: 1)
         if gzip {
-            let list = listSegment ?? deflate.segment(listHTML ?? "", final: false)   // a cache from before gzip: once more
-            let (before, after) = page.fill(values, splittingAt: 1)
+            let list = listSegment ?? (listHTML ?? []).withUnsafeBytes { deflate.segment($0, final: false) }   // a cache from before gzip
             let body = GzipDeflate.member([deflate.segment(before, final: false), list, deflate.segment(after, final: true)])
             return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
         }
-        values[1] = listHTML ?? ""
-        return Response(status: 200, contentType: "text/html; charset=utf-8", body: page.fill(values), headers: headers)
+        // The cached list goes out as Redis gave it, between the frame's two parts.
+        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
+                        bodyParts: [Array(before.utf8), listHTML ?? [], Array(after.utf8)])
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).

@@ -19,8 +19,12 @@ public struct WebApp: RequestHandler {
     /// This worker's compressor for the small per-request parts of a gzip page (one stream, reset per use).
     let deflate = GzipDeflate(level: 1)
     let metrics: PoolMetrics?
-    /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache).
-    final class FrozenPages { var pages: [String: FrozenPage] = [:] }
+    /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache), and
+    /// the QR codes of the latest memos this worker showed (a reload shows the same one).
+    final class FrozenPages {
+        var pages: [String: FrozenPage] = [:]
+        var qrCodes: [String: String] = [:]
+    }
     let frozenPages = FrozenPages()
 
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil) {
@@ -156,8 +160,12 @@ public struct WebApp: RequestHandler {
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet.
     func payQR(memo: String) -> String {
+        if let svg = frozenPages.qrCodes[memo] { return svg }
         guard let modules = QRCodeEncoder.modules(signerURL(memo: memo)) else { return "" }
-        return modules.svg(pixels: 240, label: "QR code of the payment link with the memo")
+        let svg = modules.svg(pixels: 240, label: "QR code of the payment link with the memo")
+        if frozenPages.qrCodes.count >= 256 { frozenPages.qrCodes.removeAll(keepingCapacity: true) }
+        frozenPages.qrCodes[memo] = svg
+        return svg
     }
 
     /// The signer's transfer page with to, amount and memo (what phone wallets open too).
