@@ -96,7 +96,12 @@ public struct Response: Sendable {
     /// Header text without CR, LF or NUL: no route, present or future, can split a header or end the
     /// header block early, whatever bytes it puts in a name or value.
     static func appendHeaderText(_ s: String, to bytes: inout [UInt8]) {
-        for b in s.utf8 where b != 0x0d && b != 0x0a && b != 0x00 { bytes.append(b) }
+        var s = s
+        s.withUTF8 { utf8 in
+            // Almost every header is clean: one scan, then one bulk append.
+            if !utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0x00 }) { bytes.append(contentsOf: utf8); return }
+            for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { bytes.append(b) }
+        }
     }
 
     static func reason(_ status: Int) -> String {

@@ -99,6 +99,18 @@ public final class RedisConnection {
         return reply[1]
     }
 
+    /// A script and one more command in one round trip (EVALSHA, with the EVAL fallback of `eval`).
+    public func evalPipelined(_ script: LuaScript, args: [String], then next: [String]) throws(RedisError) -> (RedisReply, RedisReply) {
+        let tail = ["0"] + args
+        if let sha = scriptSHA[script.name] {
+            let replies = try pipeline([["EVALSHA", sha] + tail, next])
+            guard case .error(let e) = replies[0], e.hasPrefix("NOSCRIPT") else { return (replies[0], replies[1]) }
+        }
+        let replies = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail, next])
+        if let sha = replies[0].string { scriptSHA[script.name] = sha }
+        return (replies[1], replies[2])
+    }
+
     /// Queues one command: its arguments laid out in one buffer (one allocation, not one per argument).
     private func append(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [[UInt8]]) throws(RedisError) {
         var lengths = argv.map(\.count)

@@ -63,10 +63,52 @@ public struct SessionStore {
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
     public func view(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
                      now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
-        let reply = try redis.eval(SessionScripts.view, args: [
-            prefix, id.hex, replacementID.hex, freshMemo, String(now), String(unboundTTL), String(codeTTL),
-            mode.rawValue, String(denyTTL), watcherKey,
-        ])
+        try parseView(redis.eval(SessionScripts.view, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo,
+                                                                     now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)))
+    }
+
+    /// Page mode: the session, and the bound account's cached page by a plain GET. With `accountHint`
+    /// (the account this worker last saw the session bound to) the GET rides in the same round trip
+    /// as the script and is used only if the script confirms that binding; otherwise it is a second
+    /// round trip. For gzip the stored deflate segment is fetched, else (an older cache) the HTML.
+    public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID, freshMemo: String,
+                         now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
+        let args = viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
+                            now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
+        var view: SessionView
+        var prefetched: RedisReply? = nil
+        if let accountHint {
+            let replies = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)])
+            view = try parseView(replies.0)
+            prefetched = replies.1
+        } else {
+            view = try parseView(redis.eval(SessionScripts.view, args: args))
+        }
+        let account: String
+        switch view.state {
+        case .bound(let a, _), .rotated(let a, _): account = a
+        default: return view
+        }
+        var page = account == accountHint ? prefetched : nil
+        if page == nil { page = try redis.command(["GET", pageKey(account, gzip: gzip)]) }
+        if gzip, case .bulk(let bytes)? = page, !bytes.isEmpty {
+            view.cachedReport = bytes
+            view.cachedReportIsDeflate = true
+            return view
+        }
+        if gzip { page = try redis.command(["GET", pageKey(account, gzip: false)]) }
+        if case .bulk(let bytes)? = page, !bytes.isEmpty { view.cachedReport = bytes }
+        return view
+    }
+
+    private func pageKey(_ account: String, gzip: Bool) -> String { prefix + (gzip ? "rz:" : "rh:") + account }
+
+    private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
+                          now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) -> [String] {
+        [prefix, id.hex, replacementID.hex, freshMemo, String(now), String(unboundTTL), String(codeTTL), mode.rawValue, String(denyTTL), watcherKey]
+    }
+
+    private func parseView(_ reply: RedisReply) throws(RedisError) -> SessionView {
         guard let items = reply.array, items.count >= 4, let outcome = items[0].string else {
             throw RedisError(kind: .server, message: "unexpected view reply \(reply)")
         }
@@ -80,7 +122,6 @@ public struct SessionStore {
         }
         var cached: [UInt8]? = nil
         if items.count >= 8, case .bulk(let bytes) = items[7], !bytes.isEmpty { cached = bytes }
-        let deflate = items.count >= 11 && items[10].string == "1"
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)
@@ -88,10 +129,8 @@ public struct SessionStore {
             var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
             if items.count >= 5 { view.codeExpiresAt = items[4].integer }
             return view
-        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached,
-                                         cachedReportIsDeflate: deflate)
-        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached,
-                                           cachedReportIsDeflate: deflate)
+        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
+        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }
     }

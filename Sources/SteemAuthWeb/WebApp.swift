@@ -24,6 +24,9 @@ public struct WebApp: RequestHandler {
     final class FrozenPages {
         var pages: [String: FrozenPage] = [:]
         var qrCodes: [String: String] = [:]
+        /// The account each recent session was bound to when this worker last served it: lets the
+        /// page's GET ride in the session script's round trip (a hint; the script has the last word).
+        var accountBySession: [SessionID: String] = [:]
     }
     let frozenPages = FrozenPages()
 
@@ -112,7 +115,14 @@ public struct WebApp: RequestHandler {
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
         let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, request.acceptsGzip ? .pageGzip : .page) } catch { return redisDown(error, html: true) }
+        do {
+            let (replacementID, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
+            view = try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
+                                      replacementID: replacementID, freshMemo: freshCode.memo, now: unixSeconds(),
+                                      unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+            replacement = replacementID
+        } catch { return redisDown(error, html: true) }
+        rememberAccount(of: view.state, id: id, replacement: replacement)
         switch view.state {
         case .denied, .none:
             return restartSession(request)
@@ -175,6 +185,16 @@ public struct WebApp: RequestHandler {
         let asset = config.assets.first ?? "STEEM"
         let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
         return "\(signerBase)?to=\(urlEncode(config.account))&amount=\(urlEncode("\(amountNumber) \(asset)"))&memo=\(memo)"
+    }
+
+    func rememberAccount(of state: SessionView.State, id: SessionID, replacement: SessionID) {
+        let hints = frozenPages
+        if hints.accountBySession.count >= 1024 { hints.accountBySession.removeAll(keepingCapacity: true) }
+        switch state {
+        case .bound(let account, _): hints.accountBySession[id] = account
+        case .rotated(let account, _): hints.accountBySession[id] = nil; hints.accountBySession[replacement] = account
+        default: hints.accountBySession[id] = nil
+        }
     }
 
     func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
