@@ -1,6 +1,7 @@
 #ifndef STEEMAUTH_CFASTCGI_SHIM_H
 #define STEEMAUTH_CFASTCGI_SHIM_H
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -70,4 +71,6 @@ static inline void steemauth_counter_add(uint64_t *base, size_t slot, uint64_t v
 static inline uint64_t steemauth_counter_load(uint64_t *base, size_t slot) {
     return __atomic_load_n(base + slot, __ATOMIC_RELAXED);
 }
+/* Gives the heap's free memory back to the system (glibc). */
+static inline void steemauth_release_free_memory(void) { malloc_trim(0); }
 #endif

@@ -20,6 +20,7 @@ public enum Worker {
         defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
         var served = 0
+        var servedSinceTrim = 0
         while true {
             // Under load a connection is usually already waiting: try it first, poll only when idle.
             if steemauth_stop_pending() != 0 { return getppid() == masterPID ? .shutdown : .orphaned }
@@ -34,6 +35,9 @@ public enum Worker {
                     logger.error("worker: poll failed", metadata: ["errno": "\(errno)"])
                     return .shutdown
                 }
+                // A second with nothing to do: give the heap freed since the last time back to the
+                // system (large pages leave free chunks behind), off the hot path.
+                if ready == 0 && servedSinceTrim > 0 { steemauth_release_free_memory(); servedSinceTrim = 0 }
                 if getppid() != masterPID { return .orphaned }
                 continue
             }
@@ -47,6 +51,7 @@ public enum Worker {
             }
             FCGX_Finish_r(&request)
             served += 1
+            servedSinceTrim += 1
             if maxRequests > 0 && served >= maxRequests { return .recycled }
         }
     }

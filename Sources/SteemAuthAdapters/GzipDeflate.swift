@@ -29,10 +29,12 @@ public final class GzipDeflate {
     private let stream: UnsafeMutablePointer<z_stream>
     private var output: [UInt8] = []
 
-    public init(level: Int32) {
+    /// `small`: a 4 KB window and little hash memory (~20 KB instead of ~260 KB), for the few
+    /// kilobytes a worker compresses per request; the cached report is compressed with the full window.
+    public init(level: Int32, small: Bool = false) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        let rc = steemauth_deflate_init_raw(stream, level)
+        let rc = steemauth_deflate_init_raw(stream, level, small ? 12 : 15, small ? 2 : 8)
         precondition(rc == Z_OK, "deflateInit2 failed: \(rc)")
     }
 

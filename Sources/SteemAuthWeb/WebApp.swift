@@ -17,7 +17,7 @@ public struct WebApp: RequestHandler {
     let reports: ReportService
     let accountKeys: AccountKeysService
     /// This worker's compressor for the small per-request parts of a gzip page (one stream, reset per use).
-    let deflate = GzipDeflate(level: 1)
+    let deflate = GzipDeflate(level: 1, small: true)
     let metrics: PoolMetrics?
     /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache), and
     /// the QR codes of the latest memos this worker showed (a reload shows the same one).
@@ -173,7 +173,7 @@ public struct WebApp: RequestHandler {
         if let svg = frozenPages.qrCodes[memo] { return svg }
         guard let modules = QRCodeEncoder.modules(signerURL(memo: memo)) else { return "" }
         let svg = modules.svg(pixels: 240, label: "QR code of the payment link with the memo")
-        if frozenPages.qrCodes.count >= 256 { frozenPages.qrCodes.removeAll(keepingCapacity: true) }
+        if frozenPages.qrCodes.count >= 32 { frozenPages.qrCodes.removeAll() }
         frozenPages.qrCodes[memo] = svg
         return svg
     }
