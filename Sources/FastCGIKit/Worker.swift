@@ -63,16 +63,58 @@ public enum Worker {
         }
     }
 
-    private static func readRequest(_ r: inout FCGX_Request) -> Request {
-        func param(_ name: String) -> [UInt8]? {
-            guard let p = FCGX_GetParam(name, r.envp) else { return nil }
-            return Array(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)))
+    /// The params a request uses, by name; everything else nginx sends is skipped.
+    private enum Param: Int, CaseIterable {
+        case method, documentURI, scriptName, contentLength, https, scheme, requestID, nginxRequestID, remoteAddress, serverPort
+        case host, origin, referer, query, cookie, contentType, acceptEncoding
+
+        var name: [UInt8] {
+            switch self {
+            case .method: return Array("REQUEST_METHOD".utf8)
+            case .documentURI: return Array("DOCUMENT_URI".utf8)
+            case .scriptName: return Array("SCRIPT_NAME".utf8)
+            case .contentLength: return Array("CONTENT_LENGTH".utf8)
+            case .https: return Array("HTTPS".utf8)
+            case .scheme: return Array("REQUEST_SCHEME".utf8)
+            case .requestID: return Array("HTTP_X_REQUEST_ID".utf8)
+            case .nginxRequestID: return Array("REQUEST_ID".utf8)
+            case .remoteAddress: return Array("REMOTE_ADDR".utf8)
+            case .serverPort: return Array("SERVER_PORT".utf8)
+            case .host: return Array("HTTP_HOST".utf8)
+            case .origin: return Array("HTTP_ORIGIN".utf8)
+            case .referer: return Array("HTTP_REFERER".utf8)
+            case .query: return Array("QUERY_STRING".utf8)
+            case .cookie: return Array("HTTP_COOKIE".utf8)
+            case .contentType: return Array("CONTENT_TYPE".utf8)
+            case .acceptEncoding: return Array("HTTP_ACCEPT_ENCODING".utf8)
+            }
         }
-        func text(_ name: String) -> String? { param(name).map { String(decoding: $0, as: UTF8.self) } }
-        let method = text("REQUEST_METHOD") ?? "GET"
-        let uri = text("DOCUMENT_URI") ?? text("SCRIPT_NAME") ?? "/"
+        static let names: [[UInt8]] = allCases.map(\.name)
+    }
+
+    /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
+    private static func readRequest(_ r: inout FCGX_Request) -> Request {
+        var values = [UnsafeBufferPointer<UInt8>?](repeating: nil, count: Param.names.count)
+        let names = Param.names
+        var entry = r.envp
+        while let pointer = entry?.pointee {
+            let raw = UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
+            let pair = UnsafeBufferPointer(start: raw, count: strlen(pointer))
+            if let eq = pair.firstIndex(of: UInt8(ascii: "=")) {
+                let name = UnsafeBufferPointer(rebasing: pair[..<eq])
+                for i in names.indices where names[i].count == name.count && values[i] == nil && names[i].elementsEqual(name) {
+                    values[i] = UnsafeBufferPointer(rebasing: pair[(eq + 1)...])
+                    break
+                }
+            }
+            entry = entry! + 1
+        }
+        func param(_ p: Param) -> [UInt8]? { values[p.rawValue].map { Array($0) } }
+        func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
+        let method = text(.method) ?? "GET"
+        let uri = text(.documentURI) ?? text(.scriptName) ?? "/"
         var body: [UInt8] = []
-        if let lengthText = text("CONTENT_LENGTH"), let length = Int(lengthText), length > 0 {
+        if let lengthText = text(.contentLength), let length = Int(lengthText), length > 0 {
             let wanted = min(length, maxBodyBytes)
             body = [UInt8](repeating: 0, count: wanted)
             let got = body.withUnsafeMutableBufferPointer { b in
@@ -80,13 +122,14 @@ public enum Worker {
             }
             body.removeLast(wanted - Int(max(got, 0)))
         }
-        let https = text("HTTPS").map { $0.lowercased() == "on" } ?? false
-        var request = Request(method: method, path: uri, query: text("QUERY_STRING") ?? "", cookie: param("HTTP_COOKIE"),
-                       host: text("HTTP_HOST"), origin: text("HTTP_ORIGIN"), referer: text("HTTP_REFERER"),
-                       https: https || text("REQUEST_SCHEME") == "https", requestID: text("HTTP_X_REQUEST_ID") ?? text("REQUEST_ID"),
-                       remoteAddress: text("REMOTE_ADDR"), serverPort: text("SERVER_PORT"),
-                       contentType: text("CONTENT_TYPE"), body: body)
-        request.acceptsGzip = param("HTTP_ACCEPT_ENCODING").map(Request.acceptsGzip) ?? false
+        let https = text(.https).map { $0.lowercased() == "on" } ?? false
+        var request = Request(method: method, path: uri, query: text(.query) ?? "", cookie: param(.cookie),
+                              host: text(.host), origin: text(.origin), referer: text(.referer),
+                              https: https || text(.scheme) == "https", requestID: text(.requestID) ?? text(.nginxRequestID),
+                              remoteAddress: text(.remoteAddress), serverPort: text(.serverPort),
+                              contentType: text(.contentType), body: body)
+        request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip(Array($0)) } ?? false
         return request
     }
+
 }

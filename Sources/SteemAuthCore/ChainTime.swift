@@ -23,10 +23,17 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86400 : (secondsSinceEpoch - 86399) / 86400
         let rest = secondsSinceEpoch - days * 86400
         let (y, m, d) = Self.civilFromDays(days)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        var year = String(y)
-        while year.count < 4 { year = "0" + year }
-        return "\(year)-\(two(m))-\(two(d))T\(two(rest / 3600)):\(two(rest % 3600 / 60)):\(two(rest % 60))"
+        // Bytes, not interpolation: this runs on every status poll (the challenge's expiry).
+        var out = [UInt8](); out.reserveCapacity(19)
+        func digits(_ v: Int64, _ width: Int) {
+            var v = max(0, v), buf = [UInt8](repeating: UInt8(ascii: "0"), count: width), i = width - 1
+            while v > 0 && i >= 0 { buf[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
+            out += buf
+        }
+        digits(y, max(4, String(y).utf8.count)); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        out.append(UInt8(ascii: "T")); digits(rest / 3600, 2); out.append(UInt8(ascii: ":")); digits(rest % 3600 / 60, 2)
+        out.append(UInt8(ascii: ":")); digits(rest % 60, 2)
+        return String(decoding: out, as: UTF8.self)
     }
 
     public init(from decoder: any Decoder) throws {

@@ -1,6 +1,38 @@
 /// Small, allocation-light JSON writing for the hot routes (status), where key order is fixed.
 public enum JSONText {
     public static func string(_ s: String) -> String {
+        // On bytes: every character that needs an escape is ASCII, and UTF-8 never hides one
+        // inside a multi-byte sequence.
+        var s = s
+        return s.withUTF8 { utf8 in
+            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x3c }) else {
+                var out = [UInt8](); out.reserveCapacity(utf8.count + 2)
+                out.append(0x22); out.append(contentsOf: utf8); out.append(0x22)
+                return String(decoding: out, as: UTF8.self)
+            }
+            var out = [UInt8](); out.reserveCapacity(utf8.count + 16)
+            out.append(0x22)
+            for b in utf8 {
+                switch b {
+                case 0x22: out += [0x5c, 0x22]                          // \"
+                case 0x5c: out += [0x5c, 0x5c]                          // \\
+                case 0x0a: out += [0x5c, UInt8(ascii: "n")]
+                case 0x0d: out += [0x5c, UInt8(ascii: "r")]
+                case 0x09: out += [0x5c, UInt8(ascii: "t")]
+                case 0x3c: out += Array("\\u003c".utf8)               // safe inside HTML too
+                case ..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+                default: out.append(b)
+                }
+            }
+            out.append(0x22)
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// The former scalar-by-scalar writer, kept as the reference the byte writer is tested against.
+    static func stringByScalars(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

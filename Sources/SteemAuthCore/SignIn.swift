@@ -9,7 +9,15 @@ public enum SignInChallenge {
 
     /// The Host as nginx passed it, lower-cased, reduced to the characters a host name may have.
     public static func displayHost(_ host: String) -> String {
-        let kept = host.lowercased().utf8.filter { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d || $0 == 0x3a }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(host.utf8.count)
+        for b in host.utf8 {
+            switch b {
+            case 0x41...0x5a: kept.append(b + 0x20)                                  // A-Z, lower-cased
+            case 0x61...0x7a, 0x30...0x39, 0x2e, 0x2d, 0x3a: kept.append(b)          // a-z 0-9 . - :
+            default: continue
+            }
+        }
         return kept.isEmpty ? "this site" : String(decoding: kept.prefix(253), as: UTF8.self)
     }
 }

@@ -88,3 +88,21 @@ final class PropertyTests: XCTestCase {
         XCTAssertGreaterThan(decoded, 0, "some mutations stay valid JSON")
     }
 }
+
+extension PropertyTests {
+    /// The byte-level JSON string writer (the status route's hot path) writes what the
+    /// scalar-by-scalar one did, for any text; chain times print and parse back.
+    func testJSONStringWriterAndChainTimeOnRandomInput() {
+        var rng = Rng(state: 7)
+        let alphabet: [Unicode.Scalar] = ["a", "Z", "0", " ", "\"", "\\", "<", ">", "\n", "\r", "\t", "\u{0}", "\u{1f}", "\u{7f}", "é", "€", "😀", "\u{2028}"]
+        for _ in 0..<count {
+            var s = ""
+            for _ in 0..<rng.below(24) { s.unicodeScalars.append(alphabet[rng.below(alphabet.count)]) }
+            XCTAssertEqual(JSONText.string(s), JSONText.stringByScalars(s), s.debugDescription)
+            let seconds = Int64(rng.below(4_102_444_800))            // 1970 … 2100
+            XCTAssertEqual(ChainTime(ChainTime(secondsSinceEpoch: seconds).description)?.secondsSinceEpoch, seconds)
+        }
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 0).description, "1970-01-01T00:00:00")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 1_795_521_600).description, "2026-11-24T12:00:00")
+    }
+}
