@@ -68,6 +68,12 @@ extension WebApp {
         }
     }
 
+    /// The report from the JSON cached in the same round trip, else from the chain (and cached).
+    func report(of account: String, cached: [UInt8]?) -> Result<StaleReport, ReportService.Failure> {
+        if let cached, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) { return .success(report) }
+        return computeAndCache(account: account).map(\.report)
+    }
+
     func reportError(_ failure: ReportService.Failure, extra: [(String, String)]) -> Response {
         switch failure {
         case .deadline:
@@ -90,12 +96,7 @@ extension WebApp {
         default: return json(401, #"{"error":"not logged in"}"#)
         }
         let extra = rotated ? [("Set-Cookie", setCookie(replacement, request))] : []
-        let result: Result<StaleReport, ReportService.Failure>
-        if let cached = view.cachedReport, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) {
-            result = .success(report)
-        } else {
-            result = computeAndCache(account: account).map(\.report)
-        }
+        let result = report(of: account, cached: view.cachedReport)
         switch result {
         case .success(let report):
             let body = (try? JSONEncoder().encode(ReportDocument(report: report, behindSeconds: view.behindSeconds))) ?? Data()
@@ -193,12 +194,7 @@ extension WebApp {
         case .rotated(let a, _): account = a; extra = [("Set-Cookie", setCookie(replacement, request))]
         default: return notLoggedIn
         }
-        let result: Result<StaleReport, ReportService.Failure>
-        if let cached = view.cachedReport, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) {
-            result = .success(report)
-        } else {
-            result = computeAndCache(account: account).map(\.report)
-        }
+        let result = report(of: account, cached: view.cachedReport)
         switch result {
         case .success(let report):
             return Response(status: 200, contentType: "text/csv; charset=utf-8", body: StaleReportCSV.text(report),
