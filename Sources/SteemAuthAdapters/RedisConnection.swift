@@ -39,9 +39,19 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
 }
 
 /// One blocking hiredis connection. A context that saw an I/O error is dropped, never reused, and
-/// re-opened on a later call after a backoff (50 ms doubling to 1 s).
+/// re-opened on a later call after a backoff (50 ms doubling to 1 s). Under Sentinel the master is
+/// found anew on every reconnect, confirmed with ROLE, and a `READONLY`, `LOADING` or `MASTERDOWN`
+/// reply (a demoted or not yet ready master) drops the context so the next call resolves again.
 public final class RedisConnection {
     private let endpoint: RedisEndpoint
+    private let sentinelPassword: String?
+    /// The master this connection talks to (under Sentinel), and how many times it changed.
+    public private(set) var masterAddress: String?
+    public private(set) var failoversSeen = 0
+    /// Called when a connection finds a different master than before (a failover).
+    public var onFailover: ((String) -> Void)?
+    private var connectedReplicas = 0
+    private var replicasCheckedAt: Int64 = 0
     private let connectTimeoutMs: Int
     private let commandTimeoutMs: Int
     private var context: UnsafeMutablePointer<redisContext>?
@@ -49,8 +59,9 @@ public final class RedisConnection {
     private var nextAttemptAt: Int64 = 0
     private var scriptSHA: [String: String] = [:]
 
-    public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
+    public init(endpoint: RedisEndpoint, sentinelPassword: String? = nil, connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
         self.endpoint = endpoint
+        self.sentinelPassword = sentinelPassword
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
     }
@@ -78,6 +89,9 @@ public final class RedisConnection {
             let reply = raw.assumingMemoryBound(to: redisReply.self)
             replies.append(Self.convert(reply))
             freeReplyObject(raw)
+        }
+        for case .error(let e) in replies where Self.isMasterChange(e) {
+            throw drop("the master changed or is not ready: \(e.prefix(80))")
         }
         return replies
     }
@@ -143,9 +157,14 @@ public final class RedisConnection {
         }
         var tv = timeval(tv_sec: connectTimeoutMs / 1000, tv_usec: (connectTimeoutMs % 1000) * 1000)
         let ctx: UnsafeMutablePointer<redisContext>?
+        var resolved: SentinelResolver.Address? = nil
         switch endpoint.location {
         case .tcp(let host, let port): ctx = redisConnectWithTimeout(host, Int32(port), tv)
         case .unix(let path): ctx = redisConnectUnixWithTimeout(path, tv)
+        case .sentinels(let sentinels, let master):
+            do { resolved = try SentinelResolver.masterAddress(sentinels: sentinels, masterName: master, password: sentinelPassword, timeout: tv) }
+            catch { throw failConnect(error.message) }
+            ctx = redisConnectWithTimeout(resolved!.host, Int32(resolved!.port), tv)
         }
         guard let ctx else { throw failConnect("out of memory") }
         if ctx.pointee.err != 0 {
@@ -162,6 +181,7 @@ public final class RedisConnection {
                 setup.append(endpoint.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
             }
             if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
+            if resolved != nil { setup.append(["ROLE"]) }
             if !setup.isEmpty {
                 for reply in try pipeline(setup) {
                     if case .error(let e) = reply {
@@ -169,8 +189,25 @@ public final class RedisConnection {
                         disconnect()
                         throw failConnect("setup refused: \(e)")
                     }
+                    // A sentinel's answer can be stale right after a failover: only a master will do.
+                    if let resolved, let role = reply.array, role.first?.string != nil, role.first?.string != "master" {
+                        disconnect()
+                        throw failConnect("\(resolved) is a \(role.first?.string ?? "?"), not the master (a stale sentinel answer)")
+                    }
+                    if resolved != nil, let role = reply.array, role.first?.string == "master" {
+                        connectedReplicas = role.count > 2 ? role[2].array?.count ?? 0 : 0
+                        replicasCheckedAt = monotonicMilliseconds()
+                    }
                 }
             }
+        }
+        if let resolved {
+            let address = resolved.description
+            if let previous = masterAddress, previous != address {
+                failoversSeen += 1
+                onFailover?(address)
+            }
+            masterAddress = address
         }
         backoffMs = 0
         nextAttemptAt = 0
@@ -202,7 +239,30 @@ public final class RedisConnection {
         }
     }
 
-    private static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RedisReply {
+    static func isMasterChange(_ error: String) -> Bool {
+        error.hasPrefix("READONLY") || error.hasPrefix("LOADING") || error.hasPrefix("MASTERDOWN")
+    }
+
+    /// Waits until `minimum` replicas (or as many as are connected now, if fewer) have every write
+    /// made so far on this connection. Returns how many were wanted and how many acknowledged; a
+    /// master left with no replica wants none and returns at once.
+    public func waitForReplicas(minimum: Int, timeoutMs: Int) throws(RedisError) -> (wanted: Int, acknowledged: Int) {
+        guard minimum > 0 else { return (0, 0) }
+        if monotonicMilliseconds() - replicasCheckedAt > 1000 {
+            let role = try command(["ROLE"]).checked()
+            connectedReplicas = (role.array?.count ?? 0) > 2 ? role.array![2].array?.count ?? 0 : 0
+            replicasCheckedAt = monotonicMilliseconds()
+        }
+        let wanted = min(minimum, connectedReplicas)
+        guard wanted > 0 else { return (0, 0) }
+        let acked = try command(["WAIT", String(wanted), String(timeoutMs)]).checked().integer ?? 0
+        return (wanted, Int(acked))
+    }
+
+    /// Replicas connected to the master at the last check (under Sentinel or after a WAIT).
+    public var replicasConnected: Int { connectedReplicas }
+
+    static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let reply = r.pointee
         func bytes() -> [UInt8] {
             guard let str = reply.str, reply.len > 0 else { return [] }

@@ -25,7 +25,7 @@ enum SessionScripts {
       redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now, 'cexp', cexp)
       redis.call('EXPIRE', skey, uttl)
       redis.call('SET', p .. 'c:' .. newcode, id, 'EX', cttl)
-      return {'unbound', newcode, cttl, behind, cexp}
+      return {'unbound', newcode, cttl, behind, cexp, 'new'}
     end
     if s[1] == 'u' then
       if mode == 'report' or mode == 'verify' then return {'unbound', '', -1, behind} end
@@ -160,8 +160,16 @@ enum SessionScripts {
     end
     redis.call('HSET', ARGV[4], 'head', ARGV[7], 'irreversible', ARGV[8], 'processed', ARGV[9],
                'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)
-    redis.call('SET', ARGV[2], ARGV[3])
+    -- an empty next holds the checkpoint until a replica has the batch (Sentinel: moveCheckpoint)
+    if ARGV[3] ~= '' then redis.call('SET', ARGV[2], ARGV[3]) end
     return out
+    """)
+
+    /// ARGV: checkpointKey, next, leaseKey, owner. Moves the checkpoint, only for the lease holder.
+    static let moveCheckpoint = LuaScript(name: "move_checkpoint", source: """
+    if redis.call('GET', ARGV[3]) ~= ARGV[4] then return redis.error_reply('LEASE not held') end
+    redis.call('SET', ARGV[1], ARGV[2])
+    return 1
     """)
 
     /// ARGV: leaseKey, owner, ttlMs. Takes the free lease or renews our own; 1 if we hold it now.

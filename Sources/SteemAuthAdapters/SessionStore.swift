@@ -18,6 +18,8 @@ public struct SessionView: Equatable, Sendable {
     public var cachedReportIsDeflate = false
     /// When the unbound session's current code expires (unix seconds): part of the sign-in challenge.
     public var codeExpiresAt: Int64? = nil
+    /// This request created the session and its code (the first view of the ask page).
+    public var createdSession = false
 }
 
 /// What proved a binding (the audit trail shown on the report page): a transfer's transaction, or a
@@ -128,6 +130,7 @@ public struct SessionStore {
         case "unbound":
             var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
             if items.count >= 5 { view.codeExpiresAt = items[4].integer }
+            view.createdSession = items.count >= 6 && items[5].string == "new"
             return view
         case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
         case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)

@@ -54,9 +54,10 @@ public struct WatcherStore {
 
     /// Applies a batch in one atomic script: claims in chain order, the lag, then the new checkpoint.
     /// Returns each claim's outcome in order.
+    /// With `holdCheckpoint` the checkpoint stays where it is (see moveCheckpoint).
     public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, progress: Progress,
-                      boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000) throws(RedisError) -> [String] {
-        var args = [prefix, checkpointKey, String(nextBlock), stateKey, String(boundTTL), String(now),
+                      boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000, holdCheckpoint: Bool = false) throws(RedisError) -> [String] {
+        var args = [prefix, checkpointKey, holdCheckpoint ? "" : String(nextBlock), stateKey, String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
                     progress.headTime.description, String(progress.behindSeconds), leaseKey, owner, String(leaseMilliseconds), String(rejections.count)]
         for (reason, count) in rejections { args += [reason, String(count)] }
@@ -69,6 +70,17 @@ public struct WatcherStore {
             throw RedisError(kind: .server, message: "unexpected batch reply \(reply)")
         }
         return items.map { $0.string ?? "unexpected" }
+    }
+
+    /// Moves the checkpoint once a replica has acknowledged a held batch; fenced by the lease.
+    public func moveCheckpoint(to next: Int64) throws(RedisError) {
+        let reply = try redis.eval(SessionScripts.moveCheckpoint, args: [checkpointKey, String(next), leaseKey, owner])
+        if case .error(let e) = reply { throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e) }
+    }
+
+    /// Counts a batch that no replica acknowledged in time (for /metrics).
+    public func countWaitTimeout() {
+        _ = try? redis.command(["HINCRBY", stateKey + ":rpc", "wait_timeouts", "1"])
     }
 
     /// Adds RPC call and failure counts (deltas since the last call), and sets the batch size in use

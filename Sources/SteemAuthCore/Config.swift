@@ -6,7 +6,9 @@ public struct AppConfig: Sendable {
     public var account: String                 // STEEMAUTH_ACCOUNT: the service account visitors pay
     public var secret: [UInt8]                 // STEEMAUTH_SECRET: cookie MAC key
     public var previousSecret: [UInt8]?        // STEEMAUTH_PREVIOUS_SECRET: still accepted, never used to sign
-    public var redis: RedisEndpoint            // STEEMAUTH_REDIS_URL
+    public var redis: RedisEndpoint            // STEEMAUTH_REDIS_URL (redis://, unix:, redis-sentinel://)
+    public var redisSentinelPassword: String?  // STEEMAUTH_REDIS_SENTINEL_PASSWORD: for the sentinels themselves
+    public var redisMinReplicas: Int           // STEEMAUTH_REDIS_MIN_REPLICAS: replicas a code or binding waits for (1 under Sentinel, else 0)
     public var redisPrefix: String             // STEEMAUTH_REDIS_PREFIX
     public var listen: ListenAddress           // STEEMAUTH_LISTEN
     public var socketMode: Int                 // STEEMAUTH_SOCKET_MODE (octal, unix sockets)
@@ -40,6 +42,7 @@ public struct AppConfig: Sendable {
     public enum Key: String, CaseIterable, Sendable {
         case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
         case redisURL = "STEEMAUTH_REDIS_URL", redisPrefix = "STEEMAUTH_REDIS_PREFIX"
+        case redisSentinelPassword = "STEEMAUTH_REDIS_SENTINEL_PASSWORD", redisMinReplicas = "STEEMAUTH_REDIS_MIN_REPLICAS"
         case listen = "STEEMAUTH_LISTEN", socketMode = "STEEMAUTH_SOCKET_MODE", backlog = "STEEMAUTH_BACKLOG"
         case workers = "STEEMAUTH_WORKERS", maxRequests = "STEEMAUTH_MAX_REQUESTS"
         case shutdownTimeout = "STEEMAUTH_SHUTDOWN_TIMEOUT", templates = "STEEMAUTH_TEMPLATES"
@@ -65,11 +68,15 @@ public struct AppConfig: Sendable {
         let defaultAssets = chain == .steem ? "STEEM,SBD" : "HIVE,HBD"
         let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
         let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }
+        let redis = try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) }
         return AppConfig(
             account: try source.value(.account, default: "") { isValidAccountName($0) ? $0 : nil },
             secret: secret ?? [],
             previousSecret: try source.value(.previousSecret, default: nil as [UInt8]?, secret: true) { parseKey($0) },
-            redis: try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) },
+            redis: redis,
+            redisSentinelPassword: source.raw(.redisSentinelPassword).flatMap { $0.isEmpty ? nil : $0 },
+            // Under Sentinel a code or binding waits for one replica by default: a failover must not lose it.
+            redisMinReplicas: try source.int(.redisMinReplicas, default: redis.isSentinel ? 1 : 0, range: 0...16),
             redisPrefix: try source.value(.redisPrefix, default: "steemauth:") { p in
                 p.utf8.count <= 64 && !p.contains(" ") ? p : nil },
             listen: try source.value(.listen, default: ListenAddress.tcp(host: "127.0.0.1", port: 9000)) { ListenAddress.parse($0) },
@@ -175,7 +182,10 @@ struct ConfigSource {
                   _ parse: (String) -> T?) throws(ConfigError) -> T {
         guard let text = raw(key) else { return fallback }
         if let v = parse(text) { return v }
-        throw ConfigError(key: key, message: secret ? "is not valid (expected 64 to 128 hex characters)" : "has an invalid value '\(text)'")
+        if secret { throw ConfigError(key: key, message: "is not valid (expected 64 to 128 hex characters)") }
+        // A Redis URL may carry a password: never echo it.
+        if key == .redisURL { throw ConfigError(key: key, message: "is not a redis://, unix: or redis-sentinel:// URL") }
+        throw ConfigError(key: key, message: "has an invalid value '\(text)'")
     }
 
     func int(_ key: AppConfig.Key, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {

@@ -28,15 +28,24 @@ public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// `redis://[user:pass@]host:port/db` or `unix:/path[?db=N]`. The password never appears in `description`.
+/// `redis://[user:pass@]host:port/db`, `unix:/path[?db=N]`, or
+/// `redis-sentinel://[user:pass@]host:port[,host:port…]/db#mastername` (the URI form Lettuce and
+/// others use: the master is found by asking the sentinels). The password never appears in `description`.
 public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
-    public enum Location: Equatable, Sendable { case tcp(host: String, port: Int), unix(path: String) }
+    public struct Sentinel: Equatable, Sendable { public var host: String; public var port: Int }
+    public enum Location: Equatable, Sendable {
+        case tcp(host: String, port: Int), unix(path: String)
+        case sentinels([Sentinel], masterName: String)
+    }
     public var location: Location
     public var username: String?
     public var password: String?
     public var database: Int
 
+    public var isSentinel: Bool { if case .sentinels = location { return true }; return false }
+
     public static func parse(_ text: String) -> RedisEndpoint? {
+        if text.hasPrefix("redis-sentinel://") { return parseSentinel(text) }
         if text.hasPrefix("unix:") {
             var rest = Substring(text.dropFirst(5))
             var db = 0
@@ -76,9 +85,47 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         return RedisEndpoint(location: .tcp(host: host, port: port), username: user, password: pass, database: db)
     }
 
+    /// `redis-sentinel://[user:pass@]h:p[,h:p…][/db]#master`: the user and password are the master's;
+    /// the sentinels' own password is a separate setting.
+    static func parseSentinel(_ text: String) -> RedisEndpoint? {
+        var rest = Substring(text.dropFirst("redis-sentinel://".count))
+        guard let hash = rest.lastIndex(of: "#") else { return nil }
+        let master = String(rest[rest.index(after: hash)...])
+        guard !master.isEmpty, master.utf8.count <= 128, master.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
+        rest = rest[..<hash]
+        var user: String? = nil, pass: String? = nil
+        if let at = rest.lastIndex(of: "@") {
+            let cred = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = cred.firstIndex(of: ":") {
+                user = cred[..<colon].isEmpty ? nil : String(cred[..<colon])
+                pass = String(cred[cred.index(after: colon)...])
+            } else { pass = String(cred) }
+        }
+        var db = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let dbText = rest[rest.index(after: slash)...]
+            if !dbText.isEmpty {
+                guard let n = Int(dbText), n >= 0 else { return nil }
+                db = n
+            }
+            rest = rest[..<slash]
+        }
+        var sentinels: [Sentinel] = []
+        for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            let hostPort = part.contains(":") ? String(part) : String(part) + ":26379"
+            guard let (host, port) = splitHostPort(hostPort) else { return nil }
+            sentinels.append(Sentinel(host: host, port: port))
+        }
+        guard !sentinels.isEmpty else { return nil }
+        return RedisEndpoint(location: .sentinels(sentinels, masterName: master), username: user, password: pass, database: db)
+    }
+
     public var description: String {
         let auth = password == nil ? "" : "\(username ?? ""):***@"
         switch location {
+        case .sentinels(let list, let master):
+            return "redis-sentinel://\(auth)\(list.map { "\($0.host):\($0.port)" }.joined(separator: ","))/\(database)#\(master)"
         case .tcp(let host, let port): return "redis://\(auth)\(host):\(port)/\(database)"
         case .unix(let path): return "unix:\(path)" + (database == 0 ? "" : "?db=\(database)")
         }

@@ -103,7 +103,10 @@ public final class ChainWatcher {
                                                      processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
                 let rejections = Dictionary(scan.rejections.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +)
                 let outcomes: [String]
-                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress) {
+                // Under Sentinel a batch with claims keeps the checkpoint until a replica has it: a
+                // failover right after must not lose a binding (the batch is applied again, harmlessly).
+                let hold = config.redisMinReplicas > 0 && !scan.claims.isEmpty
+                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress, holdCheckpoint: hold) {
                 case .applied(let o): outcomes = o
                 case .stopped: return .stopped
                 case .leaseLost:
@@ -113,6 +116,24 @@ public final class ChainWatcher {
                     break batches
                 }
                 log(scan, outcomes)
+                if hold {
+                    do {
+                        let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 1000)
+                        guard acked >= wanted else {
+                            store.countWaitTimeout()
+                            logger.warning("no replica acknowledged the batch's bindings; applying it again",
+                                           metadata: ["from": "\(next)", "to": "\(last.0)", "wanted": "\(wanted)", "acknowledged": "\(acked)"])
+                            failed = true
+                            break batches
+                        }
+                        try store.moveCheckpoint(to: last.0 + 1)
+                    } catch {
+                        if error.kind == .leaseLost { leading = false }
+                        logger.error("moving the checkpoint failed; the batch will be applied again", metadata: ["error": "\(error)"])
+                        failed = true
+                        break batches
+                    }
+                }
                 logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
                 next = last.0 + 1
                 processedAny = true
@@ -192,12 +213,14 @@ public final class ChainWatcher {
 
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
     /// stop, or when another watcher took the lease.
-    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress) -> Applied {
+    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress,
+                                holdCheckpoint: Bool) -> Applied {
         var backoff = Backoff()
         while true {
             do {
                 return .applied(try store.apply(claims: claims, rejections: rejections, nextBlock: next, progress: progress,
-                                                boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds))
+                                                boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds,
+                                                holdCheckpoint: holdCheckpoint))
             }
             catch {
                 if error.kind == .leaseLost { return .leaseLost }

@@ -11,7 +11,7 @@ public struct PoolMetrics: Sendable {
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     public enum Event: Int, CaseIterable, Sendable {
-        case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed
+        case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed, redisFailover, redisWaitTimeout
         var name: String {
             switch self {
             case .workerStarted: return "steemauth_worker_starts_total"
@@ -20,6 +20,8 @@ public struct PoolMetrics: Sendable {
             case .redisError: return "steemauth_redis_errors_total"
             case .reportComputed: return "steemauth_reports_computed_total"
             case .reportFailed: return "steemauth_reports_failed_total"
+            case .redisFailover: return "steemauth_redis_failovers_total"
+            case .redisWaitTimeout: return "steemauth_redis_wait_timeouts_total"
             }
         }
         var help: String {
@@ -30,6 +32,8 @@ public struct PoolMetrics: Sendable {
             case .redisError: return "Requests that could not reach Redis."
             case .reportComputed: return "Reports computed from the chain (cache misses)."
             case .reportFailed: return "Reports that failed (node errors or the deadline)."
+            case .redisFailover: return "Times a worker found a different Redis master than before (Sentinel failovers seen)."
+            case .redisWaitTimeout: return "New sessions whose code no replica acknowledged in time (WAIT timeouts)."
             }
         }
     }
@@ -68,7 +72,7 @@ public struct PoolMetrics: Sendable {
         public init() {}
     }
 
-    public func render(watcher: WatcherSnapshot?) -> String {
+    public func render(watcher: WatcherSnapshot?, redisMaster: String? = nil) -> String {
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         header("steemauth_http_requests_total", "counter", "Requests answered by the pool, by route and status code.")
@@ -94,6 +98,10 @@ public struct PoolMetrics: Sendable {
             header(event.name, "counter", event.help)
             out += "\(event.name) \(counters.load(Self.eventBase + event.rawValue))\n"
         }
+        if let redisMaster {
+            header("steemauth_redis_master_info", "gauge", "The Redis master this worker talks to (found through Sentinel).")
+            out += "steemauth_redis_master_info{address=\"\(escape(redisMaster))\"} 1\n"
+        }
         guard let w = watcher else { return out }
         let gauges: [(String, String, String)] = [
             ("head", "steemauth_watcher_head_block", "Head block number the watcher last saw."),
@@ -118,6 +126,8 @@ public struct PoolMetrics: Sendable {
         for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("failures|") {
             out += "steemauth_rpc_failures_total{node=\"\(escape(String(key.dropFirst(9))))\"} \(number(n))\n"
         }
+        header("steemauth_watcher_wait_timeouts_total", "counter", "Batches with bindings no Redis replica acknowledged in time (applied again).")
+        out += "steemauth_watcher_wait_timeouts_total \(number(w.rpc["wait_timeouts"] ?? "0"))\n"
         header("steemauth_rpc_batch_size", "gauge", "Calls per JSON-RPC batch the watcher sends each node now (halved when a node refuses a batch).")
         for (key, n) in w.rpc.sorted(by: { $0.key < $1.key }) where key.hasPrefix("batch|") {
             out += "steemauth_rpc_batch_size{node=\"\(escape(String(key.dropFirst(6))))\"} \(number(n))\n"

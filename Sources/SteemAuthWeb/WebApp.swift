@@ -37,7 +37,12 @@ public struct WebApp: RequestHandler {
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL, secure: config.secureCookies)
-        store = SessionStore(redis: RedisConnection(endpoint: config.redis), prefix: config.redisPrefix, chain: config.chain)
+        let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword)
+        redis.onFailover = { [logger, metrics] address in
+            metrics?.count(.redisFailover)
+            logger.warning("redis: the master moved (failover)", metadata: ["master": "\(address)"])
+        }
+        store = SessionStore(redis: redis, prefix: config.redisPrefix, chain: config.chain)
         chainName = config.chain == .steem ? "Steem" : "Hive"
         reports = ReportService(config: config, logger: logger)
         accountKeys = AccountKeysService(config: config, logger: logger)
@@ -97,7 +102,7 @@ public struct WebApp: RequestHandler {
             snapshot = PoolMetrics.WatcherSnapshot()
             snapshot!.state = maps[0]; snapshot!.claims = maps[1]; snapshot!.rejections = maps[2]; snapshot!.rpc = maps[3]
         }
-        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot),
+        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot, redisMaster: store.redis.masterAddress),
                         headers: [("Cache-Control", "no-store")])
     }
 
@@ -127,6 +132,7 @@ public struct WebApp: RequestHandler {
         case .denied, .none:
             return restartSession(request)
         case .unbound(let memo, let expiresIn):
+            if view.createdSession { waitForReplica() }
             return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds))
         case .bound(let account, let proof):
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
@@ -197,6 +203,19 @@ public struct WebApp: RequestHandler {
         }
     }
 
+    /// A code shown to a visitor must survive a failover: wait for a replica to have it (Sentinel).
+    /// On a timeout the page still shows the code; the log and /metrics say so.
+    func waitForReplica() {
+        guard config.redisMinReplicas > 0 else { return }
+        do {
+            let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
+            if acked < wanted {
+                metrics?.count(.redisWaitTimeout)
+                logger.warning("redis: a new code is not on a replica yet", metadata: ["wanted": "\(wanted)", "acknowledged": "\(acked)"])
+            }
+        } catch { noteRedisDown(error) }
+    }
+
     func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
         if let page = frozenPages.pages[key] { return page }
         let page = make()
@@ -220,6 +239,16 @@ public struct WebApp: RequestHandler {
             if let problem = try store.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
                 logger.warning("healthz: \(problem)")
                 return Response(status: 503, contentType: "text/plain", body: problem + "\n", headers: [("Cache-Control", "no-store")])
+            }
+            // A master with fewer replicas than configured keeps serving; health says durability is degraded.
+            if config.redisMinReplicas > 0, let role = try? store.redis.command(["ROLE"]).array, role.count > 2 {
+                let connected = role[2].array?.count ?? 0
+                if connected < config.redisMinReplicas {
+                    logger.warning("healthz: redis durability degraded", metadata: ["replicas": "\(connected)", "wanted": "\(config.redisMinReplicas)"])
+                    return Response(status: 200, contentType: "text/plain",
+                                    body: "ok, durability degraded: \(connected) of \(config.redisMinReplicas) replicas connected\n",
+                                    headers: [("Cache-Control", "no-store")])
+                }
             }
             return Response(status: 200, contentType: "text/plain", body: "ok\n", headers: [("Cache-Control", "no-store")])
         } catch {

@@ -30,7 +30,7 @@ struct WatcherCommand: ParsableCommand {
         let rpc = RPCClient(nodes: cfg.nodes, timeoutSeconds: cfg.rpcTimeout, form: callForm ? .appbaseCall : .dotted,
                             maxBatchSize: cfg.rpcBatch, logger: logger)
         let watcher = ChainWatcher(config: cfg, options: .init(fromBlock: fromBlock, batchSize: batchSize),
-                                   rpc: rpc, redis: RedisConnection(endpoint: cfg.redis), signals: signals, logger: logger)
+                                   rpc: rpc, redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword), signals: signals, logger: logger)
         throw ExitCode(watcher.run().rawValue)
     }
 }

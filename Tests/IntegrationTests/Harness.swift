@@ -8,9 +8,9 @@ import XCTest
 /// and the watcher). Free ports, one temp dir, everything killed by PID at the end.
 final class Cluster {
     let dir: String
-    let redisPort: Int
+    var redisPort: Int
     let poolPort: Int
-    let httpPort: Int
+    var httpPort: Int
     let secret = Hex.encode(SystemRandom.bytes(32))
     var redisProcess: Process?
     var poolProcess: Process?
@@ -76,15 +76,37 @@ final class Cluster {
         try startNginx()
     }
 
+    /// A port found free can be taken by another socket before the server binds it: a server that
+    /// exits at start is started again on a fresh port (a restart keeps its port: nothing has it).
     func startRedis(appendOnly: Bool = false) throws {
-        let p = try launch("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "",
-                                            "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"],
-                           log: nil, executable: Cluster.which("redis-server")!)
-        redisProcess = p
-        try waitUntil("redis answers PING", seconds: 30) {
-            let r = RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(self.redisPort)")!)
-            return (try? r.command(["PING"])) == .status("PONG")
+        let restarting = redisStartedOnce
+        for attempt in 0..<4 {
+            if attempt > 0 && !restarting {
+                redisPort = Cluster.freePort()
+                env["STEEMAUTH_REDIS_URL"] = env["STEEMAUTH_REDIS_URL"].map { _ in "redis://127.0.0.1:\(redisPort)/0" }
+            }
+            let p = try launch("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "",
+                                                "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"],
+                               log: nil, executable: Cluster.which("redis-server")!)
+            redisProcess = p
+            let port = redisPort
+            if try Cluster.waitUntilReady(p, "redis answers PING", seconds: 30, {
+                (try? RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(port)")!).command(["PING"])) == .status("PONG")
+            }) { redisStartedOnce = true; return }
         }
+        throw Timeout(description: "redis-server would not start")
+    }
+    private var redisStartedOnce = false
+
+    /// Waits for `ready`; false when the process exited first (so the caller can try another port).
+    static func waitUntilReady(_ p: Process, _ what: String, seconds: Double, _ ready: () -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if ready() { return true }
+            if !p.isRunning { return false }
+            usleep(20_000)
+        }
+        throw Timeout(description: "timed out after \(seconds)s waiting until \(what)")
     }
 
     func stopRedis() {
@@ -116,17 +138,23 @@ final class Cluster {
             (rate, directive, signinDirective) = (r, "limit_req zone=steemauth_codes burst=\(burst) nodelay;",
                                                   "limit_req zone=steemauth_signin burst=\(burst) nodelay;")
         }
-        let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
-            .replacingOccurrences(of: "__PORT__", with: String(httpPort))
-            .replacingOccurrences(of: "__UPSTREAM__", with: upstream)
-            .replacingOccurrences(of: "__CODES_RATE__", with: rate)
-            .replacingOccurrences(of: "__CODES_LIMIT__", with: directive)
-            .replacingOccurrences(of: "__SIGNIN_RATE__", with: rate)
-            .replacingOccurrences(of: "__SIGNIN_LIMIT__", with: signinDirective)
-        try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        nginxProcess = try launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"],
-                                  log: dir + "/nginx.out", executable: Cluster.which("nginx")!)
-        try waitUntil("nginx answers", seconds: 30) { (try? HTTPClient().request(url: self.baseURL + "/return200").status) == 200 }
+        for attempt in 0..<4 {
+            if attempt > 0 { httpPort = Cluster.freePort() }
+            let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
+                .replacingOccurrences(of: "__PORT__", with: String(httpPort))
+                .replacingOccurrences(of: "__UPSTREAM__", with: upstream)
+                .replacingOccurrences(of: "__CODES_RATE__", with: rate)
+                .replacingOccurrences(of: "__CODES_LIMIT__", with: directive)
+                .replacingOccurrences(of: "__SIGNIN_RATE__", with: rate)
+                .replacingOccurrences(of: "__SIGNIN_LIMIT__", with: signinDirective)
+            try conf.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+            let p = try launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir, "-e", dir + "/nginx-error.log"],
+                               log: dir + "/nginx.out", executable: Cluster.which("nginx")!)
+            nginxProcess = p
+            let url = baseURL + "/return200"
+            if try Cluster.waitUntilReady(p, "nginx answers", seconds: 30, { (try? HTTPClient().request(url: url).status) == 200 }) { return }
+        }
+        throw Timeout(description: "nginx would not start: " + log("nginx-error.log").suffix(300))
     }
 
     /// Stops the pool (to restart it with other settings).

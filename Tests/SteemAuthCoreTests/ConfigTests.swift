@@ -88,3 +88,39 @@ final class ConfigTests: XCTestCase {
         for bad in ["ab", "a.b", "Abc", "abc-", "1abc", "abcdefghijklmnopq", "abc..def"] { XCTAssertFalse(AppConfig.isValidAccountName(bad), bad) }
     }
 }
+
+/// `redis-sentinel://[user:pass@]host:port[,host:port…]/db#master` (issue 13).
+final class SentinelURITests: XCTestCase {
+    func testParsesTheLettuceForm() throws {
+        let e = try XCTUnwrap(RedisEndpoint.parse("redis-sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26380,sentinel3/2#mymaster"))
+        XCTAssertEqual(e.location, .sentinels([.init(host: "10.0.0.1", port: 26379), .init(host: "10.0.0.2", port: 26380),
+                                               .init(host: "sentinel3", port: 26379)], masterName: "mymaster"))
+        XCTAssertEqual(e.password, "s3cret")
+        XCTAssertEqual(e.database, 2)
+        XCTAssertTrue(e.isSentinel)
+        XCTAssertFalse(e.description.contains("s3cret"), "the password never appears")
+        XCTAssertEqual(e.description, "redis-sentinel://:***@10.0.0.1:26379,10.0.0.2:26380,sentinel3:26379/2#mymaster")
+        let plain = try XCTUnwrap(RedisEndpoint.parse("redis-sentinel://127.0.0.1:5000#m"))
+        XCTAssertEqual(plain.database, 0)
+        XCTAssertNil(plain.password)
+        for bad in ["redis-sentinel://127.0.0.1:5000", "redis-sentinel://127.0.0.1:5000/0#", "redis-sentinel://#m",
+                    "redis-sentinel://h:0#m", "redis-sentinel://h:1,,h:2#m", "redis-sentinel://h:1/x#m", "redis-sentinel://h:1#a b"] {
+            XCTAssertNil(RedisEndpoint.parse(bad), bad)
+        }
+    }
+
+    func testMinReplicasDefaultsToOneUnderSentinelAndPasswordsStayOutOfErrors() throws {
+        let base = ["STEEMAUTH_ACCOUNT": "steemauth.demo", "STEEMAUTH_SECRET": String(repeating: "ab", count: 32)]
+        let sentinel = try AppConfig.load(environment: base.merging(["STEEMAUTH_REDIS_URL": "redis-sentinel://127.0.0.1:5000/0#m",
+                                                                     "STEEMAUTH_REDIS_SENTINEL_PASSWORD": "sp"]) { $1 })
+        XCTAssertEqual(sentinel.redisMinReplicas, 1)
+        XCTAssertEqual(sentinel.redisSentinelPassword, "sp")
+        XCTAssertEqual(try AppConfig.load(environment: base).redisMinReplicas, 0)
+        XCTAssertEqual(try AppConfig.load(environment: base.merging(["STEEMAUTH_REDIS_URL": "redis-sentinel://h:1#m",
+                                                                     "STEEMAUTH_REDIS_MIN_REPLICAS": "0"]) { $1 }).redisMinReplicas, 0)
+        XCTAssertThrowsError(try AppConfig.load(environment: base.merging(["STEEMAUTH_REDIS_URL": "redis://:hunter2@host:notaport"]) { $1 })) { error in
+            XCTAssertTrue("\(error)".contains("STEEMAUTH_REDIS_URL"))
+            XCTAssertFalse("\(error)".contains("hunter2"), "a bad Redis URL is never echoed: it may carry a password")
+        }
+    }
+}
