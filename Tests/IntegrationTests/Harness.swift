@@ -56,11 +56,14 @@ final class Cluster {
     }
 
     var baseURL: String { "http://127.0.0.1:\(httpPort)" }
-    /// Where nginx finds the pool: `unix:<path>` (the default) or `127.0.0.1:<port>`.
+    /// Where nginx finds the pool: `unix:<path>` (the default) or `127.0.0.1:<port>`, then any more
+    /// pools of the same site (several web hosts behind one upstream).
     var upstream: String {
         let listen = env["STEEMAUTH_LISTEN"] ?? ""
-        return listen.hasPrefix("unix:") ? listen : "127.0.0.1:\(poolPort)"
+        let main = listen.hasPrefix("unix:") ? listen : "127.0.0.1:\(poolPort)"
+        return ([main] + extraUpstreams).joined(separator: "; server ")
     }
+    var extraUpstreams: [String] = []
 
     /// Moves the pool to TCP 127.0.0.1 (still supported; the tests of it use this).
     func listenOnTCP() { env["STEEMAUTH_LISTEN"] = "127.0.0.1:\(poolPort)" }
