@@ -178,6 +178,7 @@ final class SentinelTests: XCTestCase {
     func testACheckpointWaitsForTheReplica() throws {
         try startTopology()
         try cluster.startDevchain()
+        try cluster.startPool(); try cluster.startNginx()
         let store = cluster.store(), master = cluster.redis()
         _ = try cluster.startWatcher(["--from-block", "1"])
         try cluster.devchain(["produce", "--count", "3"])
@@ -192,6 +193,11 @@ final class SentinelTests: XCTestCase {
         }
         XCTAssertEqual(try cluster.boundAccount(id, redis: master).account, "dave", "the master has the binding")
         XCTAssertLessThanOrEqual(cluster.checkpoint(redis: master) ?? 0, block, "the checkpoint stays where it was")
+        // A new visitor meanwhile: the code's WAIT times out, the page still shows the code, and says so.
+        let visitor = Browser(cluster.baseURL)
+        XCTAssertNotNil(LoginCode.fromMemo(try visitor.startLogin(), prefix: ""))
+        XCTAssertTrue(cluster.poolLog().contains("a new code is not on a replica yet"))
+        XCTAssertTrue(try HTTPClient().request(url: cluster.baseURL + "/metrics").text.contains("steemauth_redis_wait_timeouts_total 1"))
         kill(nodes[replicaPort]!.processIdentifier, SIGCONT)
         try waitUntil("the checkpoint moves once the replica acknowledges", seconds: 30) { (self.cluster.checkpoint(redis: master) ?? 0) > block }
         XCTAssertEqual(try cluster.boundAccount(id, redis: self.redis(replicaPort)!).account, "dave", "and the replica has it")
