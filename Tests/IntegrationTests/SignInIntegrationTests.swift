@@ -170,6 +170,41 @@ final class SignInIntegrationTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("sign-in: the chain cannot be reached"))
     }
 
+    func testAnExpiredChallengeIsRefused() throws {
+        let (b, challenge) = try visitor()
+        let signature = try Self.sign(Keys.posting.wif, challenge)
+        let memo = try XCTUnwrap(try b.status().1["memo"] as? String)
+        _ = try cluster.redis().command(["DEL", "steemauth:c:" + memo])          // the code expired
+        let (status, json) = try signIn(b, body: body("alice", signature))
+        XCTAssertEqual(status, 401, "\(json)")
+        XCTAssertTrue((json["error"] as? String ?? "").contains("expired"))
+        XCTAssertEqual(try b.status().1["bound"] as? Bool, false)
+    }
+
+    func testASlowNodeAnswers504AndBindsNothing() throws {
+        cluster.tearDown()
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_TIMEOUT": "1"])
+        try cluster.startRedis(); try cluster.startDevchain(); try cluster.startPool(); try cluster.startNginx()
+        try cluster.devchain(["authority", "--account", "alice", "--role", "posting", "--key", Keys.posting.pub + ":1"])
+        let (b, challenge) = try visitor()
+        try cluster.devchain(["fault", "--mode", "slow", "--count", "1", "--seconds", "60"])
+        let (status, json) = try signIn(b, body: body("alice", try Self.sign(Keys.posting.wif, challenge)))
+        XCTAssertEqual(status, 504, "\(json)")
+        XCTAssertEqual(try b.status().1["bound"] as? Bool, false)
+    }
+
+    func testNginxLimitsTheRoutePerAddress() throws {
+        cluster.tearDown()
+        cluster = try Cluster()
+        try cluster.startRedis(); try cluster.startDevchain(); try cluster.startPool()
+        // One a minute with a burst of 2: the fourth request is over the limit, however fast it comes.
+        try cluster.startNginx(codesLimit: .limited(rate: "1r/m", burst: 2))
+        let b = Browser(cluster.baseURL)
+        _ = try b.get("/")
+        let statuses = try (0..<4).map { _ in try signIn(b, body: "{}").0 }
+        XCTAssertEqual(statuses.last, 429, "\(statuses)")
+    }
+
     func rpcCalls() throws -> [String: Int] {
         let r = try HTTPClient().request("POST", url: cluster.env["STEEMAUTH_NODES"]!, headers: ["Content-Type: application/json"],
                                          body: Array(#"{"jsonrpc":"2.0","id":1,"method":"devchain.stats","params":{}}"#.utf8))
