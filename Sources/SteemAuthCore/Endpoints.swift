@@ -60,26 +60,8 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         }
         guard text.hasPrefix("redis://") else { return nil }
         var rest = Substring(text.dropFirst(8))
-        var user: String? = nil, pass: String? = nil
-        if let at = rest.lastIndex(of: "@") {
-            let cred = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = cred.firstIndex(of: ":") {
-                user = cred[..<colon].isEmpty ? nil : String(cred[..<colon])
-                pass = String(cred[cred.index(after: colon)...])
-            } else {
-                pass = String(cred)
-            }
-        }
-        var db = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let dbText = rest[rest.index(after: slash)...]
-            if !dbText.isEmpty {
-                guard let n = Int(dbText), n >= 0 else { return nil }
-                db = n
-            }
-            rest = rest[..<slash]
-        }
+        let (user, pass) = takeCredentials(&rest)
+        guard let db = takeDatabase(&rest) else { return nil }
         let hostPort = rest.contains(":") ? String(rest) : String(rest) + ":6379"
         guard let (host, port) = splitHostPort(hostPort) else { return nil }
         return RedisEndpoint(location: .tcp(host: host, port: port), username: user, password: pass, database: db)
@@ -93,24 +75,8 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         let master = String(rest[rest.index(after: hash)...])
         guard !master.isEmpty, master.utf8.count <= 128, master.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         rest = rest[..<hash]
-        var user: String? = nil, pass: String? = nil
-        if let at = rest.lastIndex(of: "@") {
-            let cred = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = cred.firstIndex(of: ":") {
-                user = cred[..<colon].isEmpty ? nil : String(cred[..<colon])
-                pass = String(cred[cred.index(after: colon)...])
-            } else { pass = String(cred) }
-        }
-        var db = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let dbText = rest[rest.index(after: slash)...]
-            if !dbText.isEmpty {
-                guard let n = Int(dbText), n >= 0 else { return nil }
-                db = n
-            }
-            rest = rest[..<slash]
-        }
+        let (user, pass) = takeCredentials(&rest)
+        guard let db = takeDatabase(&rest) else { return nil }
         var sentinels: [Sentinel] = []
         for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
             let hostPort = part.contains(":") ? String(part) : String(part) + ":26379"
@@ -119,6 +85,25 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         }
         guard !sentinels.isEmpty else { return nil }
         return RedisEndpoint(location: .sentinels(sentinels, masterName: master), username: user, password: pass, database: db)
+    }
+
+    /// Takes `[user:]pass@` off the front: (user, password).
+    static func takeCredentials(_ rest: inout Substring) -> (String?, String?) {
+        guard let at = rest.lastIndex(of: "@") else { return (nil, nil) }
+        let cred = rest[..<at]
+        rest = rest[rest.index(after: at)...]
+        guard let colon = cred.firstIndex(of: ":") else { return (nil, String(cred)) }
+        return (cred[..<colon].isEmpty ? nil : String(cred[..<colon]), String(cred[cred.index(after: colon)...]))
+    }
+
+    /// Takes `/db` off the end: the database (0 when absent), nil when it is not a number.
+    static func takeDatabase(_ rest: inout Substring) -> Int? {
+        guard let slash = rest.firstIndex(of: "/") else { return 0 }
+        let dbText = rest[rest.index(after: slash)...]
+        rest = rest[..<slash]
+        if dbText.isEmpty { return 0 }
+        guard let n = Int(dbText), n >= 0 else { return nil }
+        return n
     }
 
     public var description: String {
