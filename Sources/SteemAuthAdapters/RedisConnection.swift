@@ -255,7 +255,10 @@ public final class RedisConnection {
         }
         let wanted = min(minimum, connectedReplicas)
         guard wanted > 0 else { return (0, 0) }
-        let acked = try command(["WAIT", String(wanted), String(timeoutMs)]).checked().integer ?? 0
+        // Redis answers WAIT when its timeout ends: keep it well inside this connection's read
+        // timeout, or the read gives up first and a slow replica looks like a lost connection.
+        let timeout = min(timeoutMs, commandTimeoutMs / 2)
+        let acked = try command(["WAIT", String(wanted), String(timeout)]).checked().integer ?? 0
         return (wanted, Int(acked))
     }
 

@@ -118,7 +118,7 @@ public final class ChainWatcher {
                 log(scan, outcomes)
                 if hold {
                     do {
-                        let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 1000)
+                        let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
                         guard acked >= wanted else {
                             store.countWaitTimeout()
                             logger.warning("no replica acknowledged the batch's bindings; applying it again",

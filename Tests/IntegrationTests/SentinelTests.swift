@@ -15,7 +15,7 @@ final class SentinelTests: XCTestCase {
     let scale = Int(ProcessInfo.processInfo.environment["STEEMAUTH_TEST_SCALE"] ?? "1") ?? 1
 
     override func tearDown() {
-        if let cluster, (testRun?.failureCount ?? 0) > 0 {
+        if let cluster, (testRun?.totalFailureCount ?? 0) > 0 {
             print("--- pool log ---\n" + cluster.poolLog().suffix(2500))
             print("--- watcher log ---\n" + cluster.log("watcher.log").suffix(2500))
             for port in sentinelPorts { print("--- sentinel \(port) ---\n" + cluster.log("sentinel-\(port).log").suffix(800)) }
