@@ -45,9 +45,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
 public final class RedisConnection {
     private let endpoint: RedisEndpoint
     private let sentinelPassword: String?
-    /// The master this connection talks to (under Sentinel), and how many times it changed.
+    /// The master this connection talks to (under Sentinel).
     public private(set) var masterAddress: String?
-    public private(set) var failoversSeen = 0
     /// Called when a connection finds a different master than before (a failover).
     public var onFailover: ((String) -> Void)?
     private var connectedReplicas = 0
@@ -194,8 +193,8 @@ public final class RedisConnection {
                         disconnect()
                         throw failConnect("\(resolved) is a \(role.first?.string ?? "?"), not the master (a stale sentinel answer)")
                     }
-                    if resolved != nil, let role = reply.array, role.first?.string == "master" {
-                        connectedReplicas = role.count > 2 ? role[2].array?.count ?? 0 : 0
+                    if resolved != nil, reply.array?.first?.string == "master" {
+                        connectedReplicas = Self.replicaCount(role: reply)
                         replicasCheckedAt = monotonicMilliseconds()
                     }
                 }
@@ -203,10 +202,7 @@ public final class RedisConnection {
         }
         if let resolved {
             let address = resolved.description
-            if let previous = masterAddress, previous != address {
-                failoversSeen += 1
-                onFailover?(address)
-            }
+            if let previous = masterAddress, previous != address { onFailover?(address) }
             masterAddress = address
         }
         backoffMs = 0
@@ -248,11 +244,7 @@ public final class RedisConnection {
     /// master left with no replica wants none and returns at once.
     public func waitForReplicas(minimum: Int, timeoutMs: Int) throws(RedisError) -> (wanted: Int, acknowledged: Int) {
         guard minimum > 0 else { return (0, 0) }
-        if monotonicMilliseconds() - replicasCheckedAt > 1000 {
-            let role = try command(["ROLE"]).checked()
-            connectedReplicas = (role.array?.count ?? 0) > 2 ? role.array![2].array?.count ?? 0 : 0
-            replicasCheckedAt = monotonicMilliseconds()
-        }
+        if monotonicMilliseconds() - replicasCheckedAt > 1000 { _ = try connectedReplicaCount() }
         let wanted = min(minimum, connectedReplicas)
         guard wanted > 0 else { return (0, 0) }
         // Redis answers WAIT when its timeout ends: keep it well inside this connection's read
@@ -262,8 +254,18 @@ public final class RedisConnection {
         return (wanted, Int(acked))
     }
 
-    /// Replicas connected to the master at the last check (under Sentinel or after a WAIT).
-    public var replicasConnected: Int { connectedReplicas }
+    /// Replicas connected to the master now (ROLE); remembered for the next WAIT.
+    public func connectedReplicaCount() throws(RedisError) -> Int {
+        connectedReplicas = Self.replicaCount(role: try command(["ROLE"]).checked())
+        replicasCheckedAt = monotonicMilliseconds()
+        return connectedReplicas
+    }
+
+    /// A master's ROLE reply is `["master", offset, [[ip, port, offset], …]]`; anything else has none.
+    static func replicaCount(role: RedisReply) -> Int {
+        guard let items = role.array, items.count > 2, items[0].string == "master" else { return 0 }
+        return items[2].array?.count ?? 0
+    }
 
     static func convert(_ r: UnsafeMutablePointer<redisReply>) -> RedisReply {
         let reply = r.pointee

@@ -8,11 +8,7 @@ import SteemAuthCore
 /// transfer does; every refusal is a 4xx JSON reason a person can act on, never a 500.
 extension WebApp {
     func signIn(_ request: Request) -> Response {
-        guard SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
-                                serverPort: request.serverPort) else {
-            logger.warning("sign-in refused: cross-origin", metadata: ["origin": "\(request.origin ?? "-")", "host": "\(request.host ?? "-")"])
-            return signInError(403, "this request must come from this site")
-        }
+        guard isSameOrigin(request) else { return signInError(403, "this request must come from this site") }
         guard let id = signer.sessionID(cookieHeader: request.cookie) else {
             return signInError(401, "no session: reload the page and try again")
         }

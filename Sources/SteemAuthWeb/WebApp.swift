@@ -241,8 +241,7 @@ public struct WebApp: RequestHandler {
                 return Response(status: 503, contentType: "text/plain", body: problem + "\n", headers: [("Cache-Control", "no-store")])
             }
             // A master with fewer replicas than configured keeps serving; health says durability is degraded.
-            if config.redisMinReplicas > 0, let role = try? store.redis.command(["ROLE"]).array, role.count > 2 {
-                let connected = role[2].array?.count ?? 0
+            if config.redisMinReplicas > 0, let connected = try? store.redis.connectedReplicaCount() {
                 if connected < config.redisMinReplicas {
                     logger.warning("healthz: redis durability degraded", metadata: ["replicas": "\(connected)", "wanted": "\(config.redisMinReplicas)"])
                     return Response(status: 200, contentType: "text/plain",
@@ -261,11 +260,16 @@ public struct WebApp: RequestHandler {
 
     /// CSRF defence for the state-changing forms: a 403 page unless Origin (else Referer) is this site.
     func refuseCrossOrigin(_ request: Request) -> Response? {
+        isSameOrigin(request) ? nil : htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+    }
+
+    /// Whether a state-changing request comes from this site (Origin, else Referer); a refusal is logged.
+    func isSameOrigin(_ request: Request) -> Bool {
         if SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
-                             serverPort: request.serverPort) { return nil }
-        logger.warning("form refused: cross-origin", metadata: ["path": "\(request.path)", "origin": "\(request.origin ?? "-")",
-                                                              "host": "\(request.host ?? "-")"])
-        return htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
+                             serverPort: request.serverPort) { return true }
+        logger.warning("request refused: cross-origin", metadata: ["path": "\(request.path)", "origin": "\(request.origin ?? "-")",
+                                                                 "host": "\(request.host ?? "-")"])
+        return false
     }
 
     /// One round trip. The id that replaces the current one if this request rotates it is drawn
