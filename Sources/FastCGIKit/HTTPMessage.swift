@@ -14,6 +14,8 @@ public struct Request: Sendable {
     public var contentType: String?
     /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
     public var acceptsGzip: Bool = false
+    /// The Authorization header (OpenID Connect's token and userinfo endpoints).
+    public var authorization: String? = nil
     public var body: [UInt8]
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,

@@ -66,7 +66,7 @@ public enum Worker {
     /// The params a request uses, by name; everything else nginx sends is skipped.
     private enum Param: Int, CaseIterable {
         case method, documentURI, scriptName, contentLength, https, scheme, requestID, nginxRequestID, remoteAddress, serverPort
-        case host, origin, referer, query, cookie, contentType, acceptEncoding
+        case host, origin, referer, query, cookie, contentType, acceptEncoding, authorization
 
         var name: [UInt8] {
             switch self {
@@ -87,6 +87,7 @@ public enum Worker {
             case .cookie: return Array("HTTP_COOKIE".utf8)
             case .contentType: return Array("CONTENT_TYPE".utf8)
             case .acceptEncoding: return Array("HTTP_ACCEPT_ENCODING".utf8)
+            case .authorization: return Array("HTTP_AUTHORIZATION".utf8)
             }
         }
         static let names: [[UInt8]] = allCases.map(\.name)
@@ -129,6 +130,7 @@ public enum Worker {
                               remoteAddress: text(.remoteAddress), serverPort: text(.serverPort),
                               contentType: text(.contentType), body: body)
         request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip(Array($0)) } ?? false
+        request.authorization = text(.authorization)
         return request
     }
 

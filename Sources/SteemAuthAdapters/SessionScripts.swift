@@ -10,7 +10,7 @@ enum SessionScripts {
     /// client that takes gzip.)
     /// (`report` mode never creates a session; page mode also returns the cached report's rendered
     /// HTML, report mode its JSON.)
-    static let view = LuaScript(name: "view", source: """
+    static let view = LuaScript(name: "view", source: newSessionFunction + "\n" + """
     local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
     local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
     local page = mode == 'page' or mode == 'pagegz'
@@ -18,13 +18,10 @@ enum SessionScripts {
     local behind = w[1] or ''
     local skey = p .. 's:' .. id
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
-    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key')
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc')
     if not s[1] then
       if not page then return {'none', '', -1, behind} end
-      local cexp = tonumber(now) + cttl
-      redis.call('HSET', skey, 'st', 'u', 'code', newcode, 'created', now, 'cexp', cexp)
-      redis.call('EXPIRE', skey, uttl)
-      redis.call('SET', p .. 'c:' .. newcode, id, 'EX', cttl)
+      local cexp = newSession(p, id, newcode, now, uttl, cttl)
       return {'unbound', newcode, cttl, behind, cexp, 'new'}
     end
     if s[1] == 'u' then
@@ -44,7 +41,10 @@ enum SessionScripts {
         cexp = tonumber(now) + ttl
         redis.call('HSET', skey, 'cexp', cexp)
       end
-      if page then redis.call('EXPIRE', skey, uttl) end
+      if page then
+        redis.call('EXPIRE', skey, uttl)
+        return {'unbound', code, ttl, behind, cexp, '', s[11] or ''}
+      end
       return {'unbound', code, ttl, behind, cexp}
     end
     local outcome = 'bound'
@@ -60,7 +60,63 @@ enum SessionScripts {
     end
     local cached = ''
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
-    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or ''}
+    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or '', page and s[11] or ''}
+    """)
+
+    /// A new unbound session with its first login code: what the first view of the ask page and an
+    /// OpenID Connect authorization from a new browser both create.
+    private static let newSessionFunction = """
+    local function newSession(p, id, code, now, uttl, cttl)
+      local cexp = tonumber(now) + cttl
+      redis.call('HSET', p .. 's:' .. id, 'st', 'u', 'code', code, 'created', now, 'cexp', cexp)
+      redis.call('EXPIRE', p .. 's:' .. id, uttl)
+      redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      return cexp
+    end
+    """
+
+    /// ARGV: prefix, id, newCode, now, unboundTTL, codeTTL, pending (JSON, or empty to only look).
+    /// An OpenID Connect authorization meets the session: {'denied'} | {'bound', account, method,
+    /// boundAt} | {'unbound'} (only looking) | {'pending'} (the request is now kept in the session's
+    /// `oidc` field, which moves with the session when its id rotates).
+    static let oidcBegin = LuaScript(name: "oidc_begin", source: newSessionFunction + "\n" + """
+    local p, id, now = ARGV[1], ARGV[2], ARGV[4]
+    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'st', 'acct', 'method', 'bound_at')
+    if s[1] == 'b' then return {'bound', s[2], s[3] or 'transfer', s[4] or now} end
+    if ARGV[7] == '' then return {'unbound'} end
+    if not s[1] then newSession(p, id, ARGV[3], now, tonumber(ARGV[5]), tonumber(ARGV[6])) end
+    redis.call('HSET', skey, 'oidc', ARGV[7])
+    return {'pending'}
+    """)
+
+    /// ARGV: prefix, id. Takes (reads and removes) a bound session's pending authorization, so
+    /// exactly one page view continues it: {account, method, boundAt, pending} or {}.
+    static let oidcTake = LuaScript(name: "oidc_take", source: """
+    local skey = ARGV[1] .. 's:' .. ARGV[2]
+    local s = redis.call('HMGET', skey, 'st', 'acct', 'method', 'bound_at', 'oidc')
+    if s[1] ~= 'b' or not s[5] then return {} end
+    redis.call('HDEL', skey, 'oidc')
+    return {s[2], s[3] or 'transfer', s[4] or '', s[5]}
+    """)
+
+    /// ARGV: codeKey, usedKey, tokenPrefix, usedTTL. Redeems a one-time authorization code:
+    /// {'ok', grant} once; then {'replayed'} (and the access token issued for it is revoked, as
+    /// RFC 6749 §4.1.2 advises); {'unknown'} for a code never issued or expired.
+    static let oidcRedeem = LuaScript(name: "oidc_redeem", source: """
+    local grant = redis.call('GET', ARGV[1])
+    if grant then
+      redis.call('DEL', ARGV[1])
+      redis.call('SET', ARGV[2], '-', 'EX', tonumber(ARGV[4]))
+      return {'ok', grant}
+    end
+    local used = redis.call('GET', ARGV[2])
+    if used then
+      if used ~= '-' then redis.call('DEL', ARGV[3] .. used) end
+      return {'replayed'}
+    end
+    return {'unknown'}
     """)
 
     /// ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |

@@ -20,6 +20,8 @@ public struct SessionView: Equatable, Sendable {
     public var codeExpiresAt: Int64? = nil
     /// This request created the session and its code (the first view of the ask page).
     public var createdSession = false
+    /// Page mode: the OpenID Connect authorization waiting for this session's proof (its JSON).
+    public var oidcPending: [UInt8]? = nil
 }
 
 /// What proved a binding (the audit trail shown on the report page): a transfer's transaction, or a
@@ -131,9 +133,14 @@ public struct SessionStore {
             var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
             if items.count >= 5 { view.codeExpiresAt = items[4].integer }
             view.createdSession = items.count >= 6 && items[5].string == "new"
+            if items.count >= 7, case .bulk(let pending) = items[6], !pending.isEmpty { view.oidcPending = pending }
             return view
-        case "bound": return SessionView(state: .bound(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
-        case "rotated": return SessionView(state: .rotated(account: text, proof: proof), behindSeconds: behind, cachedReport: cached)
+        case "bound", "rotated":
+            let account = text
+            var view = SessionView(state: outcome == "bound" ? .bound(account: account, proof: proof) : .rotated(account: account, proof: proof),
+                                   behindSeconds: behind, cachedReport: cached)
+            if items.count >= 11, case .bulk(let pending) = items[10], !pending.isEmpty { view.oidcPending = pending }
+            return view
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }
     }

@@ -38,6 +38,15 @@ public struct AppConfig: Sendable {
     public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
     public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
+    public var oidc: OIDCFiles?                // STEEMAUTH_OIDC_*: the OpenID Connect provider, on when ISSUER is set
+
+    /// Where the OpenID Connect provider's settings are (the files are read by the web tier).
+    public struct OIDCFiles: Sendable, Equatable {
+        public var issuer: String              // STEEMAUTH_OIDC_ISSUER: https://login.example.org
+        public var clientsPath: String         // STEEMAUTH_OIDC_CLIENTS: JSON array of clients
+        public var keyPath: String             // STEEMAUTH_OIDC_KEY: PEM RSA private key, >= 2048 bits
+        public var previousKeyPath: String?    // STEEMAUTH_OIDC_PREVIOUS_KEY: published in the JWKS, never signs
+    }
 
     public enum Key: String, CaseIterable, Sendable {
         case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
@@ -55,6 +64,8 @@ public struct AppConfig: Sendable {
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
+        case oidcIssuer = "STEEMAUTH_OIDC_ISSUER", oidcClients = "STEEMAUTH_OIDC_CLIENTS", oidcKey = "STEEMAUTH_OIDC_KEY"
+        case oidcPreviousKey = "STEEMAUTH_OIDC_PREVIOUS_KEY"
     }
 
     /// Builds the config. `required` names the keys this executable cannot run without.
@@ -116,8 +127,22 @@ public struct AppConfig: Sendable {
                 (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil },
             metricsAllow: try source.value(.metricsAllow, default: ["127.0.0.1", "::1"]) { text in
                 let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-                return list.isEmpty ? nil : list }
+                return list.isEmpty ? nil : list },
+            oidc: try oidcFiles(source)
         )
+    }
+
+    static func oidcFiles(_ source: ConfigSource) throws(ConfigError) -> OIDCFiles? {
+        guard let issuer = source.raw(.oidcIssuer), !issuer.isEmpty else { return nil }
+        if let problem = OIDCEndpoints.issuerProblem(issuer) { throw ConfigError(key: .oidcIssuer, message: problem) }
+        guard let clients = source.raw(.oidcClients), !clients.isEmpty else {
+            throw ConfigError(key: .oidcClients, message: "is required when STEEMAUTH_OIDC_ISSUER is set (the clients file)")
+        }
+        guard let key = source.raw(.oidcKey), !key.isEmpty else {
+            throw ConfigError(key: .oidcKey, message: "is required when STEEMAUTH_OIDC_ISSUER is set (a PEM RSA private key)")
+        }
+        let previous = source.raw(.oidcPreviousKey).flatMap { $0.isEmpty ? nil : $0 }
+        return OIDCFiles(issuer: issuer, clientsPath: clients, keyPath: key, previousKeyPath: previous)
     }
 
     /// The amount the ask page tells visitors to send, e.g. "0.001 STEEM".
@@ -194,7 +219,7 @@ struct ConfigSource {
 }
 
 extension String {
-    var trimmingSpaces: String {
+    public var trimmingSpaces: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }

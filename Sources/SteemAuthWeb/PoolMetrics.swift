@@ -5,13 +5,14 @@ import SteemAuthCore
 /// numbers from Redis and renders the Prometheus text format. Every name starts with `steemauth_`.
 public struct PoolMetrics: Sendable {
     public enum Route: String, CaseIterable, Sendable {
-        case ping, home, page, status, logout, reportJSON = "report_json", reportCSV = "report_csv", unfollow, verify, refresh, signIn = "signin", healthz, metrics, staticFile = "static", other
+        case ping, home, page, status, logout, reportJSON = "report_json", reportCSV = "report_csv", unfollow, verify, refresh, signIn = "signin", healthz, metrics, staticFile = "static", oidc, other
     }
     static let codes = [200, 302, 303, 400, 401, 403, 404, 405, 409, 429, 500, 502, 503, 504]
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     public enum Event: Int, CaseIterable, Sendable {
         case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed, redisFailover, redisWaitTimeout
+        case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused
         var name: String {
             switch self {
             case .workerStarted: return "steemauth_worker_starts_total"
@@ -22,6 +23,10 @@ public struct PoolMetrics: Sendable {
             case .reportFailed: return "steemauth_reports_failed_total"
             case .redisFailover: return "steemauth_redis_failovers_total"
             case .redisWaitTimeout: return "steemauth_redis_wait_timeouts_total"
+            case .oidcCodeIssued: return "steemauth_oidc_codes_issued_total"
+            case .oidcTokenIssued: return "steemauth_oidc_tokens_issued_total"
+            case .oidcCodeReplayed: return "steemauth_oidc_code_replays_total"
+            case .oidcRefused: return "steemauth_oidc_refusals_total"
             }
         }
         var help: String {
@@ -34,6 +39,10 @@ public struct PoolMetrics: Sendable {
             case .reportFailed: return "Reports that failed (node errors or the deadline)."
             case .redisFailover: return "Times a worker found a different Redis master than before (Sentinel failovers seen)."
             case .redisWaitTimeout: return "New sessions whose code no replica acknowledged in time (WAIT timeouts)."
+            case .oidcCodeIssued: return "OpenID Connect authorization codes issued."
+            case .oidcTokenIssued: return "OpenID Connect token responses (ID and access tokens) issued."
+            case .oidcCodeReplayed: return "Authorization codes presented a second time (their access token is revoked)."
+            case .oidcRefused: return "OpenID Connect token and userinfo requests refused (bad client, grant or token)."
             }
         }
     }

@@ -19,6 +19,8 @@ public struct WebApp: RequestHandler {
     /// This worker's compressor for the small per-request parts of a gzip page (one stream, reset per use).
     let deflate = GzipDeflate(level: 1, small: true)
     let metrics: PoolMetrics?
+    /// The OpenID Connect provider, when STEEMAUTH_OIDC_ISSUER is set.
+    let oidc: OIDCProvider?
     /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache), and
     /// the QR codes of the latest memos this worker showed (a reload shows the same one).
     final class FrozenPages {
@@ -30,8 +32,9 @@ public struct WebApp: RequestHandler {
     }
     let frozenPages = FrozenPages()
 
-    public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil) {
+    public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil) {
         self.metrics = metrics
+        self.oidc = oidc
         self.config = config
         self.templates = templates
         self.logger = logger
@@ -76,6 +79,7 @@ public struct WebApp: RequestHandler {
         case "/healthz": return (.healthz, only(["GET", "HEAD"], request) { health() })
         case "/metrics": return (.metrics, only(["GET", "HEAD"], request) { metricsPage(request) })
         default:
+            if let answered = oidcRoute(request) { return answered }
             if path.hasPrefix("/steemauth/static/"), templates.staticFile(String(path.dropFirst(18))) != nil {
                 return (.staticFile, only(["GET", "HEAD"], request) { staticResponse(String(path.dropFirst(18))) })
             }
@@ -133,12 +137,15 @@ public struct WebApp: RequestHandler {
             return restartSession(request)
         case .unbound(let memo, let expiresIn):
             if view.createdSession { waitForReplica() }
-            return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds))
+            return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds, forApp: waitingClientName(view.oidcPending)))
         case .bound(let account, let proof):
+            if view.oidcPending != nil, let onward = continueAuthorization(sessionID: id, extra: []) { return onward }
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)"])
-            return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [("Set-Cookie", setCookie(replacement, request))])
+            let extra = [("Set-Cookie", setCookie(replacement, request))]
+            if view.oidcPending != nil, let onward = continueAuthorization(sessionID: replacement, extra: extra) { return onward }
+            return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: extra)
         }
     }
 
@@ -164,14 +171,16 @@ public struct WebApp: RequestHandler {
     }
 
     /// The ask page: frozen once per worker (per lag-shown variant), filled per request.
-    func askPage(memo: String, expiresIn: Int, behind: Double?) -> String {
-        let page = frozen(behind == nil ? "ask" : "ask+lag") {
+    /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
+    func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil) -> String {
+        let page = frozen((behind == nil ? "ask" : "ask+lag") + (forApp == nil ? "" : "+app")) {
             var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
             if behind != nil { values["behind"] = FrozenPage.marker(2) }
             values["qr"] = FrozenPage.marker(3)
+            if forApp != nil { values["clientName"] = FrozenPage.marker(4) }
             return FrozenPage(rendered: templates.render("ask", values), raw: [3])
         }
-        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", payQR(memo: memo)])
+        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", payQR(memo: memo), forApp ?? ""])
     }
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet.

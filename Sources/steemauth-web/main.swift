@@ -22,14 +22,15 @@ struct Serve: ParsableCommand {
     var checkConfig = false
 
     func run() throws {
-        let (appConfig, templates) = try loadEverything()
+        let (appConfig, templates, oidc) = try loadEverything()
         Bootstrap.startLogging(level: appConfig.logLevel)
         let logger = Logger(label: "steemauth-web")
         if checkConfig {
-            print("steemauth-web: configuration ok (listen \(appConfig.listen), redis \(appConfig.redis), \(appConfig.workers) workers)")
+            let provider = oidc.map { " OpenID Connect provider \($0.issuer) with \($0.clients.clients.count) client(s)," } ?? ""
+            print("steemauth-web: configuration ok (listen \(appConfig.listen), redis \(appConfig.redis),\(provider) \(appConfig.workers) workers)")
             return
         }
-        var current = (appConfig, templates)
+        var current = (appConfig, templates, oidc)
         // Mapped before the first fork, so every worker adds to the same counters.
         let metrics = SharedCounters(slots: PoolMetrics.slotCount).map(PoolMetrics.init)
         if metrics == nil { logger.warning("shared counters unavailable: /metrics is off") }
@@ -46,7 +47,7 @@ struct Serve: ParsableCommand {
                 }
             },
             workerMain: { listenFD, signalFD, maxRequests in
-                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics)
+                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2)
                 let reason = Worker.run(listenFD: listenFD, signalFD: signalFD, maxRequests: maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
@@ -65,10 +66,12 @@ struct Serve: ParsableCommand {
         }
     }
 
-    private func loadEverything() throws -> (AppConfig, SiteTemplates) {
+    /// Configuration, templates and the OpenID Connect provider's files: at start-up and on SIGHUP.
+    private func loadEverything() throws -> (AppConfig, SiteTemplates, OIDCProvider?) {
         do {
             let cfg = try Bootstrap.loadConfig(configPath: config, required: [.account, .secret])
-            return (cfg, try SiteTemplates.load(directory: cfg.templates))
+            let oidc = try cfg.oidc.map { files throws(ConfigError) in try OIDCProvider.load(files) }
+            return (cfg, try SiteTemplates.load(directory: cfg.templates), oidc)
         } catch let error as ConfigError {
             throw ValidationError("configuration: \(error)")
         } catch let error as SiteTemplates.LoadError {

@@ -1,0 +1,324 @@
+import FastCGIKit
+import FoundationEssentials
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// The OpenID Connect provider (Core 1.0 authorization code flow, PKCE, Discovery, RP-initiated
+/// logout). The proof is the site's own: an authorization waits in the visitor's session until the
+/// transfer or signature binds it, then the next load of /steemauth sends the browser on.
+extension WebApp {
+    func oidcRoute(_ request: Request) -> (PoolMetrics.Route, Response)? {
+        let path = request.path
+        guard path == OIDCEndpoints.discovery || path.hasPrefix("/steemauth/oidc/") else { return nil }
+        guard let oidc else { return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/")) }
+        switch path {
+        case OIDCEndpoints.discovery: return (.oidc, only(["GET", "HEAD"], request) { publicJSON(oidc.discoveryBody) })
+        case OIDCEndpoints.jwks: return (.oidc, only(["GET", "HEAD"], request) { publicJSON(oidc.jwksBody) })
+        case OIDCEndpoints.authorize: return (.oidc, only(["GET", "HEAD"], request) { authorize(request, oidc) })
+        case OIDCEndpoints.token: return (.oidc, only(["POST"], request) { token(request, oidc) })
+        case OIDCEndpoints.userinfo: return (.oidc, only(["GET", "POST"], request) { userinfo(request, oidc) })
+        case OIDCEndpoints.endSession: return (.oidc, only(["GET", "POST"], request) { endSession(request, oidc) })
+        default: return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
+        }
+    }
+
+    // MARK: authorize
+
+    func authorize(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        let ask: AuthorizationRequest
+        switch AuthorizationRequest.parse(query: request.query, clients: oidc.clients, now: unixSeconds(), lifetime: config.codeTTL) {
+        case .success(let parsed): ask = parsed
+        case .failure(.page(let reason)):
+            logger.warning("oidc: authorization refused", metadata: ["reason": "\(reason)"])
+            return htmlError(400, "This login request cannot be used", reason + " Go back to the application and start again.", retry: "/")
+        case .failure(.redirect(let uri, let error, let description, let state)):
+            logger.info("oidc: authorization refused", metadata: ["error": "\(error)", "reason": "\(description)"])
+            return authorizationError(oidc, uri: uri, error: error, description: description, state: state)
+        }
+        let pendingJSON = Array(try! JSONEncoder().encode(ask.pending))
+        var id = signer.sessionID(cookieHeader: request.cookie)
+        var setCookieFor: SessionID? = nil
+        if id == nil {
+            if ask.prompt == .none { return loginRequired(oidc, ask) }
+            id = SystemRandom.sessionID(); setCookieFor = id
+        }
+        do {
+            for _ in 0..<2 {
+                let (_, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
+                let now = unixSeconds()
+                let state = try store.beginAuthorization(id: id!, freshMemo: freshCode.memo, now: now, unboundTTL: config.unboundTTL,
+                                                         codeTTL: config.codeTTL, pending: ask.prompt == .none ? nil : pendingJSON)
+                switch state {
+                case .denied:
+                    if ask.prompt == .none { return loginRequired(oidc, ask) }
+                    id = SystemRandom.sessionID(); setCookieFor = id
+                case .unbound:
+                    return loginRequired(oidc, ask)
+                case .pending:
+                    logger.info("oidc: authorization waits for a proof", metadata: ["client": "\(ask.client.clientID)"])
+                    var headers = sessionHeaders + [("Location", "/steemauth")]
+                    if let setCookieFor { headers.append(("Set-Cookie", setCookie(setCookieFor, request))) }
+                    return Response(status: 302, headers: headers)
+                case .bound(let account, let method, let authTime):
+                    let tooOld = ask.maxAge.map { now - authTime > Int64($0) } ?? false
+                    if ask.prompt == .login || tooOld {
+                        // A fresh proof: this login ends and a new session waits for it.
+                        try store.logout(id: id!, denyTTL: config.boundTTL)
+                        logger.info("oidc: a fresh proof is asked for", metadata: ["client": "\(ask.client.clientID)", "account": "\(account)"])
+                        id = SystemRandom.sessionID(); setCookieFor = id
+                        continue
+                    }
+                    let extra = setCookieFor.map { [("Set-Cookie", setCookie($0, request))] } ?? []
+                    return try redirectWithCode(oidc, ask.pending, account: account, method: method, authTime: authTime, extra: extra)
+                }
+            }
+        } catch { return redisDown(error, html: true) }
+        return htmlError(503, "Temporarily unavailable", "The login request could not be started. Please try again.", retry: "/")
+    }
+
+    func loginRequired(_ oidc: OIDCProvider, _ ask: AuthorizationRequest) -> Response {
+        authorizationError(oidc, uri: ask.pending.redirectURI, error: "login_required",
+                           description: "the visitor has not proved an account here", state: ask.pending.state)
+    }
+
+    func authorizationError(_ oidc: OIDCProvider, uri: String, error: String, description: String, state: String?) -> Response {
+        var params = [("error", error), ("error_description", description)]
+        if let state { params.append(("state", state)) }
+        params.append(("iss", oidc.issuer))
+        return Response(status: 302, headers: sessionHeaders + [("Location", FormURLEncoded.appending(params, to: uri))])
+    }
+
+    /// A one-time code for the client, and the browser sent back with it (and `iss`: RFC 9207's
+    /// defence against mix-up).
+    func redirectWithCode(_ oidc: OIDCProvider, _ pending: PendingAuthorization, account: String, method: String, authTime: Int64,
+                          extra: [(String, String)]) throws(RedisError) -> Response {
+        let code = OIDCProvider.newToken()
+        let grant = AuthorizationGrant(pending: pending, account: account, chain: config.chain.rawValue, method: method, authTime: authTime)
+        try store.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
+                                         ttl: OIDCProvider.codeLifetime)
+        metrics?.count(.oidcCodeIssued)
+        logger.notice("oidc: code issued", metadata: ["client": "\(pending.clientID)", "account": "\(account)"])
+        var params = [("code", code)]
+        if let state = pending.state { params.append(("state", state)) }
+        params.append(("iss", oidc.issuer))
+        return Response(status: 302, headers: sessionHeaders + [("Location", FormURLEncoded.appending(params, to: pending.redirectURI))] + extra)
+    }
+
+    /// The page view after a binding: a waiting authorization is taken (exactly once) and the
+    /// browser goes on to the client. Nil when there is none, or it can no longer be used.
+    func continueAuthorization(sessionID: SessionID, extra: [(String, String)]) -> Response? {
+        guard let oidc else { return nil }
+        do {
+            guard let taken = try store.takePendingAuthorization(id: sessionID),
+                  let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(taken.pending)) else { return nil }
+            guard pending.expiresAt > unixSeconds() else {
+                logger.info("oidc: a waiting authorization expired", metadata: ["client": "\(pending.clientID)", "account": "\(taken.account)"])
+                return nil
+            }
+            // The clients file may have been re-read since (SIGHUP): check again.
+            guard let client = oidc.clients[pending.clientID], client.redirectURIs.contains(pending.redirectURI) else {
+                logger.warning("oidc: a waiting authorization's client or redirect URI is no longer registered",
+                               metadata: ["client": "\(pending.clientID)"])
+                return nil
+            }
+            return try redirectWithCode(oidc, pending, account: taken.account, method: taken.method, authTime: taken.authTime, extra: extra)
+        } catch { return redisDown(error, html: true) }
+    }
+
+    /// The application a waiting authorization is for (shown on the ask page), if still valid.
+    func waitingClientName(_ pendingJSON: [UInt8]?) -> String? {
+        guard let oidc, let pendingJSON,
+              let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(pendingJSON)),
+              pending.expiresAt > unixSeconds() else { return nil }
+        return oidc.clients[pending.clientID]?.displayName
+    }
+
+    // MARK: token
+
+    func token(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        guard request.contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
+            return tokenError(400, "invalid_request", "send the token request as application/x-www-form-urlencoded")
+        }
+        guard let pairs = FormURLEncoded.parse(String(decoding: request.body, as: UTF8.self)) else {
+            return tokenError(400, "invalid_request", "the body is not validly form-encoded")
+        }
+        guard let form = FormURLEncoded.unique(pairs) else { return tokenError(400, "invalid_request", "a parameter appears more than once") }
+        let client: OIDCClient
+        switch authenticateClient(request, form, oidc) {
+        case .authenticated(let c): client = c
+        case .refused(let refusal): return refusal
+        }
+        guard form["grant_type"] == "authorization_code" else {
+            return tokenError(400, "unsupported_grant_type", "only grant_type=authorization_code is supported")
+        }
+        guard let code = form["code"], !code.isEmpty, let redirect = form["redirect_uri"] else {
+            return tokenError(400, "invalid_request", "code and redirect_uri are required")
+        }
+        let codeHash = OIDCProvider.storageHash(code)
+        let grant: AuthorizationGrant
+        do {
+            switch try store.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) {
+            case .unknown: return invalidGrant(client, "the code is unknown or expired")
+            case .replayed:
+                metrics?.count(.oidcCodeReplayed)
+                logger.warning("oidc: a code was used twice; its access token is revoked", metadata: ["client": "\(client.clientID)"])
+                return tokenError(400, "invalid_grant", "the code was already used")
+            case .grant(let bytes):
+                guard let decoded = try? JSONDecoder().decode(AuthorizationGrant.self, from: Data(bytes)) else {
+                    return invalidGrant(client, "the code is unknown or expired")
+                }
+                grant = decoded
+            }
+        } catch { return redisDown(error, html: false) }
+        // The code is spent whatever follows: a thief with a wrong verifier gets no second try.
+        guard grant.clientID == client.clientID else { return invalidGrant(client, "the code was issued to another client") }
+        guard grant.redirectURI == redirect else { return invalidGrant(client, "redirect_uri differs from the authorization request's") }
+        switch (grant.codeChallenge, form["code_verifier"]) {
+        case (let challenge?, let verifier?):
+            guard PKCE.verifies(verifier: verifier, challenge: challenge, sha256: OpenSSLDigest.sha256) else {
+                return invalidGrant(client, "code_verifier does not match the code_challenge")
+            }
+        case (.some, nil): return invalidGrant(client, "code_verifier is required (the authorization sent a code_challenge)")
+        case (nil, .some): return invalidGrant(client, "code_verifier was sent but the authorization had no code_challenge")
+        case (nil, nil): break
+        }
+
+        let accessToken = OIDCProvider.newToken()
+        let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
+        do {
+            try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
+                                       ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash)
+        } catch { return redisDown(error, html: false) }
+        let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: unixSeconds(), lifetime: OIDCProvider.idTokenLifetime))
+        metrics?.count(.oidcTokenIssued)
+        logger.notice("oidc: tokens issued", metadata: ["client": "\(client.clientID)", "account": "\(grant.account)"])
+        let body = #"{"access_token":\#(JSONText.string(accessToken)),"token_type":"Bearer","expires_in":\#(OIDCProvider.accessTokenLifetime),"id_token":\#(JSONText.string(idToken)),"scope":\#(JSONText.string(grant.scope))}"#
+        return oidcJSON(200, body)
+    }
+
+    /// RFC 6749 §2.3: the client authenticates the way it is registered to, and only that way.
+    enum ClientAuthentication { case authenticated(OIDCClient), refused(Response) }
+
+    func authenticateClient(_ request: Request, _ form: [String: String], _ oidc: OIDCProvider) -> ClientAuthentication {
+        let used: OIDCClient.AuthMethod, clientID: String, secret: String?
+        if let header = request.authorization, header.lowercased().hasPrefix("basic ") {
+            guard form["client_secret"] == nil else { return .refused(tokenError(400, "invalid_request", "use one client authentication method")) }
+            guard let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingSpaces).map({ Array($0) }),
+                  let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
+                  let id = FormURLEncoded.decode(Substring(decoding: decoded[..<colon], as: UTF8.self)),
+                  let pass = FormURLEncoded.decode(Substring(decoding: decoded[(colon + 1)...], as: UTF8.self)) else {
+                return .refused(invalidClient("the Basic credentials are malformed", basic: true))
+            }
+            if let bodyID = form["client_id"], bodyID != id { return .refused(invalidClient("client_id differs from the Basic credentials", basic: true)) }
+            used = .clientSecretBasic; clientID = id; secret = pass
+        } else if let pass = form["client_secret"] {
+            used = .clientSecretPost; clientID = form["client_id"] ?? ""; secret = pass
+        } else {
+            used = .none; clientID = form["client_id"] ?? ""; secret = nil
+        }
+        guard let client = oidc.clients[clientID] else { return .refused(invalidClient("unknown client", basic: used == .clientSecretBasic)) }
+        guard client.authMethod == used else {
+            return .refused(invalidClient("this client authenticates with \(client.authMethod.rawValue)", basic: used == .clientSecretBasic || client.authMethod == .clientSecretBasic))
+        }
+        if used != .none {
+            guard let expected = client.clientSecret, ConstantTime.equals(Array((secret ?? "").utf8), Array(expected.utf8)) else {
+                logger.warning("oidc: wrong client secret", metadata: ["client": "\(client.clientID)"])
+                return .refused(invalidClient("wrong client secret", basic: used == .clientSecretBasic))
+            }
+        }
+        return .authenticated(client)
+    }
+
+    func invalidClient(_ description: String, basic: Bool) -> Response {
+        metrics?.count(.oidcRefused)
+        return tokenError(401, "invalid_client", description, extra: basic ? [("WWW-Authenticate", #"Basic realm="steemauth""#)] : [])
+    }
+
+    func invalidGrant(_ client: OIDCClient, _ description: String) -> Response {
+        logger.warning("oidc: token refused", metadata: ["client": "\(client.clientID)", "reason": "\(description)"])
+        return tokenError(400, "invalid_grant", description)
+    }
+
+    func tokenError(_ status: Int, _ error: String, _ description: String, extra: [(String, String)] = []) -> Response {
+        if status != 401 { metrics?.count(.oidcRefused) }
+        return oidcJSON(status, #"{"error":\#(JSONText.string(error)),"error_description":\#(JSONText.string(description))}"#, extra: extra)
+    }
+
+    /// Token and userinfo answers are never cached (RFC 6749 §5.1).
+    func oidcJSON(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
+        Response(status: status, contentType: "application/json", body: body,
+                 headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache"), ("X-Content-Type-Options", "nosniff")] + extra)
+    }
+
+    func publicJSON(_ body: [UInt8]) -> Response {
+        Response(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "public, max-age=300"),
+                                        ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff")], body: body)
+    }
+
+    // MARK: userinfo
+
+    func userinfo(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        guard let header = request.authorization, header.lowercased().hasPrefix("bearer ") else {
+            return oidcJSON(401, #"{"error":"invalid_request","error_description":"a Bearer access token is required"}"#,
+                            extra: [("WWW-Authenticate", #"Bearer realm="steemauth""#)])
+        }
+        let token = String(header.dropFirst(7)).trimmingSpaces
+        func invalid() -> Response {
+            metrics?.count(.oidcRefused)
+            return oidcJSON(401, #"{"error":"invalid_token","error_description":"the access token is unknown or expired"}"#,
+                            extra: [("WWW-Authenticate", #"Bearer realm="steemauth", error="invalid_token", error_description="the access token is unknown or expired""#)])
+        }
+        guard !token.isEmpty, token.utf8.count <= 256, token.utf8.allSatisfy(Base64URL.isAlphabet) else { return invalid() }
+        let stored: [UInt8]?
+        do throws(RedisError) { stored = try store.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { return redisDown(error, html: false) }
+        guard let stored, let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(stored)) else { return invalid() }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return oidcJSON(200, String(decoding: try! encoder.encode(UserInfo(grant: grant, frontend: config.frontend)), as: UTF8.self))
+    }
+
+    // MARK: end session (RP-initiated logout)
+
+    /// GET shows a confirmation (a cross-site link must not log anyone out); its form POSTs back
+    /// here from this site, which logs out and returns to the client's registered address.
+    func endSession(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        let raw = request.method == "POST" ? String(decoding: request.body, as: UTF8.self) : request.query
+        guard let params = FormURLEncoded.parse(raw).flatMap(FormURLEncoded.unique) else {
+            return htmlError(400, "This logout request cannot be used", "Its parameters are not validly encoded.", retry: "/")
+        }
+        var clientID = params["client_id"]
+        if let hint = params["id_token_hint"], !hint.isEmpty {
+            guard let claims = oidc.verifiedClaims(hint), claims.iss == oidc.issuer else {
+                return htmlError(400, "This logout request cannot be used", "Its id_token_hint was not issued here.", retry: "/")
+            }
+            if let clientID, clientID != claims.aud {
+                return htmlError(400, "This logout request cannot be used", "Its client_id and id_token_hint disagree.", retry: "/")
+            }
+            clientID = claims.aud
+        }
+        var returnTo: String? = nil
+        if let uri = params["post_logout_redirect_uri"] {
+            guard let clientID, let client = oidc.clients[clientID], client.postLogoutRedirectURIs.contains(uri) else {
+                return htmlError(400, "This logout request cannot be used",
+                                 "Its return address is not registered for the application (post_logout_redirect_uris).", retry: "/")
+            }
+            returnTo = params["state"].map { FormURLEncoded.appending([("state", $0)], to: uri) } ?? uri
+        }
+        if request.method == "GET" {
+            let hidden = ["client_id": clientID, "post_logout_redirect_uri": params["post_logout_redirect_uri"], "state": params["state"]]
+                .compactMap { k, v in v.map { ["name": k, "value": $0] } }
+            var values: [String: Any] = ["chainName": chainName, "action": OIDCEndpoints.endSession, "hidden": hidden,
+                                         "cancel": returnTo ?? "/steemauth"]
+            if let name = clientID.flatMap({ oidc.clients[$0]?.displayName }) { values["clientName"] = name }
+            return html(200, templates.render("oidc_logout", values))
+        }
+        if let refused = refuseCrossOrigin(request) { return refused }
+        if let id = signer.sessionID(cookieHeader: request.cookie) {
+            do {
+                let account = try store.logout(id: id, denyTTL: config.boundTTL)
+                logger.info("oidc: logout", metadata: ["account": "\(account ?? "-")", "client": "\(clientID ?? "-")"])
+            } catch { return redisDown(error, html: true) }
+        }
+        return Response(status: 303, headers: sessionHeaders + [("Location", returnTo ?? "/"), ("Set-Cookie", newCookie(request))])
+    }
+}
