@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""An OpenID Connect relying party that no one here wrote: Authlib's OAuth2Session runs the
+authorization code flow with PKCE against steemauth, a plain requests.Session plays the browser,
+and PyJWT checks the ID token against the published JWKS. The devchain's control method makes the
+login transfer. Each scenario prints what it checked; any failure exits 1 with the reason.
+
+  oidc_rp.py SCENARIO --base URL --devchain URL --client-id ID [--secret S] [--auth-method M] [--redirect URI]
+"""
+import argparse
+import json
+import sys
+import time
+import urllib.parse
+
+import jwt
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey
+
+args = None
+
+
+def fail(message):
+    print("FAIL: " + message)
+    sys.exit(1)
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+    print("ok: " + message)
+
+
+def discover():
+    r = requests.get(args.base + "/.well-known/openid-configuration", timeout=30)
+    check(r.status_code == 200, "discovery answers 200")
+    d = r.json()
+    check(d["issuer"] == args.base, "discovery names the issuer %s" % args.base)
+    for key in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint"):
+        check(d[key].startswith(args.base + "/"), "discovery has %s under the issuer" % key)
+    check(d["code_challenge_methods_supported"] == ["S256"], "discovery: PKCE S256 only")
+    check(d["id_token_signing_alg_values_supported"] == ["RS256"], "discovery: RS256")
+    check(d["response_types_supported"] == ["code"], "discovery: the code flow only")
+    return d
+
+
+def client(d):
+    return OAuth2Session(args.client_id, args.secret, scope="openid profile", redirect_uri=args.redirect,
+                         code_challenge_method="S256", token_endpoint_auth_method=args.auth_method)
+
+
+def pay(memo, sender):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "devchain.push_transfer",
+            "params": {"from": sender, "to": "steemauth.demo", "amount": "0.001 STEEM", "memo": memo, "now": True}}
+    reply = requests.post(args.devchain, json=body, timeout=30).json()
+    if "error" in reply:
+        fail("devchain refused the transfer: %s" % reply["error"])
+
+
+def wait_until_bound(browser):
+    # Bounded by count; the watcher needs a few polls of its own at most.
+    for _ in range(1500):
+        s = browser.get(args.base + "/steemauth/status", timeout=30).json()
+        if s.get("bound"):
+            return s
+        time.sleep(0.02)
+    fail("the session was not bound after the transfer")
+
+
+def start_authorization(d, oauth, browser, extra=None):
+    verifier = generate_token(64)
+    nonce = generate_token(20)
+    uri, state = oauth.create_authorization_url(d["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **(extra or {}))
+    r = browser.get(uri, allow_redirects=False, timeout=30)
+    return r, verifier, nonce, state
+
+
+def prove_on_ask_page(browser, r, sender, app_name):
+    check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "authorize sends an unproven browser to the ask page")
+    page = browser.get(args.base + "/steemauth", allow_redirects=False, timeout=30)
+    check(page.status_code == 200 and 'id="memo"' in page.text, "the ask page shows a login code")
+    check(("to log in to <strong>%s</strong>" % app_name) in page.text, "the ask page names the application (%s)" % app_name)
+    memo = browser.get(args.base + "/steemauth/status", timeout=30).json()["memo"]
+    pay(memo, sender)
+    s = wait_until_bound(browser)
+    check(s["account"] == sender, "the transfer bound the session to @%s" % sender)
+    onward = browser.get(args.base + "/steemauth", allow_redirects=False, timeout=30)
+    check(onward.status_code == 302, "the next load of /steemauth sends the browser on")
+    return onward.headers["Location"]
+
+
+def check_redirect(location, state):
+    check(location.startswith(args.redirect + "?"), "the browser goes to the registered redirect URI")
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+    check(q.get("state") == [state], "state comes back unchanged")
+    check(q.get("iss") == [args.base], "the response carries iss (RFC 9207)")
+    check(len(q.get("code", [""])[0]) >= 43, "the response carries a code")
+    return q["code"][0]
+
+
+def verify_id_token(d, token, nonce, account):
+    jwks_client = jwt.PyJWKClient(d["jwks_uri"])
+    key = jwks_client.get_signing_key_from_jwt(token["id_token"])
+    claims = jwt.decode(token["id_token"], key.key, algorithms=["RS256"], audience=args.client_id, issuer=args.base)
+    check(True, "PyJWT verified the ID token's RS256 signature, aud, iss and exp against the JWKS")
+    header = jwt.get_unverified_header(token["id_token"])
+    jwks = requests.get(d["jwks_uri"], timeout=30).json()
+    published = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
+    check(len(published) == 1, "the token's kid is in the JWKS")
+    check(JsonWebKey.import_key(published[0]).thumbprint() == header["kid"], "the kid is the key's RFC 7638 thumbprint (Authlib)")
+    check(claims["sub"] == account and claims["preferred_username"] == account, "sub and preferred_username are @%s" % account)
+    check(claims["nonce"] == nonce, "the nonce is in the ID token")
+    check(claims["chain"] == "steem" and claims["amr"] == ["transfer"], "chain and amr say steem and transfer")
+    check(claims["iat"] <= claims["exp"] and claims["auth_time"] <= claims["iat"] + 5, "iat, exp and auth_time are consistent")
+    return claims
+
+
+def token_request(d, code, verifier, secret=None):
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": args.redirect, "client_id": args.client_id}
+    if verifier is not None:
+        data["code_verifier"] = verifier
+    auth = (args.client_id, secret if secret is not None else args.secret) if args.auth_method == "client_secret_basic" else None
+    if args.auth_method == "client_secret_post":
+        data["client_secret"] = secret if secret is not None else args.secret
+    return requests.post(d["token_endpoint"], data=data, auth=auth, timeout=30)
+
+
+def logout(browser):
+    r = browser.post(args.base + "/steemauth/logout", headers={"Origin": args.base}, allow_redirects=False, timeout=30)
+    check(r.status_code == 303, "logout answers 303")
+
+
+def scenario_flow():
+    """The whole flow, then single sign-on, a replayed code, logout and prompt=none."""
+    d = discover()
+    oauth = client(d)
+    browser = requests.Session()
+    r, verifier, nonce, state = start_authorization(d, oauth, browser)
+    location = prove_on_ask_page(browser, r, args.account, args.app_name)
+    code = check_redirect(location, state)
+    token = oauth.fetch_token(d["token_endpoint"], authorization_response=location, code_verifier=verifier)
+    check(token["token_type"].lower() == "bearer" and token["expires_in"] == 3600, "a Bearer access token for 1 h")
+    verify_id_token(d, token, nonce, args.account)
+    info = oauth.get(d["userinfo_endpoint"], timeout=30)
+    check(info.status_code == 200, "userinfo answers the access token")
+    u = info.json()
+    check(u["sub"] == args.account and u["preferred_username"] == args.account and u["chain"] == "steem", "userinfo names the account")
+    check(u["profile"].endswith("/@" + args.account), "userinfo links the profile")
+
+    again = token_request(d, code, verifier)
+    check(again.status_code == 400 and again.json()["error"] == "invalid_grant", "a code used twice is invalid_grant")
+    check(again.headers.get("Cache-Control") == "no-store", "token errors are no-store too")
+    revoked = requests.get(d["userinfo_endpoint"], headers={"Authorization": "Bearer " + token["access_token"]}, timeout=30)
+    check(revoked.status_code == 401, "the access token of a replayed code is revoked")
+
+    # Single sign-on: an already proven browser gets a code at once.
+    oauth2 = client(d)
+    r, verifier2, nonce2, state2 = start_authorization(d, oauth2, browser)
+    check(r.status_code == 302 and r.headers["Location"].startswith(args.redirect), "a proven browser is sent back with a code at once")
+    check_redirect(r.headers["Location"], state2)
+    token2 = oauth2.fetch_token(d["token_endpoint"], authorization_response=r.headers["Location"], code_verifier=verifier2)
+    verify_id_token(d, token2, nonce2, args.account)
+
+    # prompt=login asks for a fresh proof even so.
+    r, _, _, _ = start_authorization(d, client(d), browser, {"prompt": "login"})
+    check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "prompt=login asks for a fresh proof")
+    check(browser.get(args.base + "/steemauth/status", timeout=30).json()["bound"] is False, "after prompt=login the browser is not logged in")
+    logout(browser)
+
+    # After logout: prompt=none says login_required; a new authorization asks for a proof again.
+    r, _, _, state3 = start_authorization(d, client(d), browser, {"prompt": "none"})
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    check(r.status_code == 302 and q.get("error") == ["login_required"] and q.get("state") == [state3], "prompt=none after logout: login_required")
+    r, _, _, _ = start_authorization(d, client(d), browser)
+    check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "after logout an authorization asks for a proof again")
+    print("scenario flow: all checks passed")
+
+
+def scenario_public():
+    """A public client (no secret): PKCE is required and is what protects the code."""
+    d = discover()
+    oauth = client(d)
+    browser = requests.Session()
+    r, verifier, nonce, state = start_authorization(d, oauth, browser)
+    location = prove_on_ask_page(browser, r, args.account, args.app_name)
+    check_redirect(location, state)
+    code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+    wrong = token_request(d, code, generate_token(64))
+    check(wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", "a wrong code_verifier is invalid_grant")
+    spent = token_request(d, code, verifier)
+    check(spent.status_code == 400 and spent.json()["error"] == "invalid_grant", "a code is spent by a wrong verifier (no second try)")
+
+    r, verifier, nonce, state = start_authorization(d, oauth, browser)
+    code = check_redirect(r.headers["Location"], state)
+    missing = token_request(d, code, None)
+    check(missing.status_code == 400 and missing.json()["error"] == "invalid_grant", "a missing code_verifier is invalid_grant")
+
+    r, verifier, nonce, state = start_authorization(d, oauth, browser)
+    token = oauth.fetch_token(d["token_endpoint"], authorization_response=r.headers["Location"], code_verifier=verifier)
+    verify_id_token(d, token, nonce, args.account)
+
+    # Without PKCE a public client is refused, back at its redirect URI.
+    q = {"response_type": "code", "client_id": args.client_id, "redirect_uri": args.redirect, "scope": "openid", "state": "s1"}
+    r = browser.get(d["authorization_endpoint"] + "?" + urllib.parse.urlencode(q), allow_redirects=False, timeout=30)
+    err = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    check(r.status_code == 302 and err.get("error") == ["invalid_request"] and err.get("state") == ["s1"], "a public client without PKCE is refused")
+    q.update({"code_challenge": generate_token(43), "code_challenge_method": "plain"})
+    r = browser.get(d["authorization_endpoint"] + "?" + urllib.parse.urlencode(q), allow_redirects=False, timeout=30)
+    err = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    check(r.status_code == 302 and err.get("error") == ["invalid_request"], "PKCE plain is refused")
+    print("scenario public: all checks passed")
+
+
+def main():
+    global args
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=["flow", "public"])
+    p.add_argument("--base", required=True)
+    p.add_argument("--devchain", required=True)
+    p.add_argument("--client-id", required=True)
+    p.add_argument("--secret")
+    p.add_argument("--auth-method", default="client_secret_basic")
+    p.add_argument("--redirect", required=True)
+    p.add_argument("--account", default="alice")
+    p.add_argument("--app-name", required=True)
+    args = p.parse_args()
+    {"flow": scenario_flow, "public": scenario_public}[args.scenario]()
+
+
+if __name__ == "__main__":
+    main()
