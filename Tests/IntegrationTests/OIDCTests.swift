@@ -291,6 +291,62 @@ final class OIDCTests: XCTestCase {
     }
 }
 
+/// `steemauth-web --check-config` on every bad OIDC setting: a message naming the key, exit 1.
+final class OIDCConfigCheckTests: XCTestCase {
+    func testBadFilesStopStartUpNamingTheKey() throws {
+        let cluster = try Cluster()
+        defer { cluster.tearDown() }
+        let dir = cluster.dir
+        try OIDCTests.makeKey(dir + "/good.pem")
+        try OIDCTests.makeKey(dir + "/small.pem", bits: 1024)
+        try OIDCTests.makeKey(dir + "/ec.pem", algorithm: "EC")
+        try "not a key".write(toFile: dir + "/garbage.pem", atomically: true, encoding: .utf8)
+        let goodClients = #"[{"client_id":"a","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"}]"#
+        let files: [String: String] = [
+            "good.json": goodClients,
+            "invalid.json": "[{",
+            "duplicate.json": #"[{"client_id":"a","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"none"},{"client_id":"a","redirect_uris":["https://b.example/cb"],"token_endpoint_auth_method":"none"}]"#,
+            "relative.json": #"[{"client_id":"a","redirect_uris":["/cb"],"token_endpoint_auth_method":"none"}]"#,
+            "plainhttp.json": #"[{"client_id":"a","redirect_uris":["http://a.example/cb"],"token_endpoint_auth_method":"none"}]"#,
+        ]
+        for (name, text) in files { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        let base = ["STEEMAUTH_OIDC_ISSUER": "https://login.example.org", "STEEMAUTH_OIDC_CLIENTS": dir + "/good.json",
+                    "STEEMAUTH_OIDC_KEY": dir + "/good.pem"]
+        func check(_ change: [String: String?], _ expected: [String]) throws -> (Int32, String) {
+            var env = cluster.env.merging(base) { $1 }
+            for (k, v) in change { env[k] = v }
+            let log = dir + "/check-\(UUID().uuidString).log"
+            let p = try cluster.launch("check", ["--check-config"], log: log, executable: Cluster.binary("steemauth-web"), environment: env)
+            p.waitUntilExit()
+            let text = (try? String(contentsOfFile: log)) ?? ""
+            for e in expected { XCTAssertTrue(text.contains(e), "\(change): expected '\(e)' in: \(text)") }
+            return (p.terminationStatus, text)
+        }
+        let (okStatus, okText) = try check([:], ["OpenID Connect provider https://login.example.org with 1 client(s)"])
+        XCTAssertEqual(okStatus, 0, okText)
+        let bad: [([String: String?], [String])] = [
+            (["STEEMAUTH_OIDC_CLIENTS": dir + "/missing.json"], ["STEEMAUTH_OIDC_CLIENTS", "cannot be read"]),
+            (["STEEMAUTH_OIDC_CLIENTS": dir + "/invalid.json"], ["STEEMAUTH_OIDC_CLIENTS", "JSON"]),
+            (["STEEMAUTH_OIDC_CLIENTS": dir + "/duplicate.json"], ["STEEMAUTH_OIDC_CLIENTS", "twice"]),
+            (["STEEMAUTH_OIDC_CLIENTS": dir + "/relative.json"], ["STEEMAUTH_OIDC_CLIENTS", "not an absolute URI"]),
+            (["STEEMAUTH_OIDC_CLIENTS": dir + "/plainhttp.json"], ["STEEMAUTH_OIDC_CLIENTS", "plain http"]),
+            (["STEEMAUTH_OIDC_CLIENTS": nil], ["STEEMAUTH_OIDC_CLIENTS", "is required"]),
+            (["STEEMAUTH_OIDC_KEY": nil], ["STEEMAUTH_OIDC_KEY", "is required"]),
+            (["STEEMAUTH_OIDC_KEY": dir + "/missing.pem"], ["STEEMAUTH_OIDC_KEY", "cannot be read"]),
+            (["STEEMAUTH_OIDC_KEY": dir + "/small.pem"], ["STEEMAUTH_OIDC_KEY", "1024-bit"]),
+            (["STEEMAUTH_OIDC_KEY": dir + "/ec.pem"], ["STEEMAUTH_OIDC_KEY", "not an RSA key"]),
+            (["STEEMAUTH_OIDC_KEY": dir + "/garbage.pem"], ["STEEMAUTH_OIDC_KEY", "not a PEM RSA key"]),
+            (["STEEMAUTH_OIDC_PREVIOUS_KEY": dir + "/garbage.pem"], ["STEEMAUTH_OIDC_PREVIOUS_KEY"]),
+            (["STEEMAUTH_OIDC_ISSUER": "https://login.example.org/"], ["STEEMAUTH_OIDC_ISSUER", "slash"]),
+            (["STEEMAUTH_OIDC_ISSUER": "http://login.example.org"], ["STEEMAUTH_OIDC_ISSUER", "https"]),
+        ]
+        for (change, expected) in bad {
+            let (status, text) = try check(change, expected)
+            XCTAssertNotEqual(status, 0, "\(change): \(text)")
+        }
+    }
+}
+
 extension Browser {
     /// The ask page a waiting authorization was sent to: its memo.
     func startLoginPage() throws -> String {
