@@ -219,6 +219,42 @@ final class OIDCTests: XCTestCase {
         return try XCTUnwrap(FormURLEncoded.parse(String(location.split(separator: "?", maxSplits: 1)[1]))?.first { $0.0 == "code" }?.1)
     }
 
+    /// Logging in by a wallet signature (Keychain's requestSignBuffer, signed here by beem) continues
+    /// the authorization too, and the ID token says so in `amr`.
+    func testASignatureLoginContinuesTheAuthorizationWithAmrSignature() throws {
+        guard FileManager.default.isExecutableFile(atPath: SignInIntegrationTests.python) else {
+            throw XCTSkip("beem is not installed (.build/beem-venv; the README's test command installs it)")
+        }
+        let key = SignInIntegrationTests.Keys.posting
+        try cluster.devchain(["authority", "--account", "erin", "--role", "posting", "--key", key.pub + ":1"])
+        let b = Browser(cluster.baseURL)
+        XCTAssertEqual(try b.get(authorizeURL(goodParams)).header("Location"), "/steemauth")
+        let page = try b.get("/steemauth")
+        XCTAssertTrue(page.text.contains("to log in to <strong>Grafana</strong>"), page.text)
+        let challenge = try XCTUnwrap(try b.status().1["challenge"] as? String)
+        let signature = try SignInIntegrationTests.sign(key.wif, challenge)
+        let signIn = try b.http.request("POST", url: cluster.baseURL + "/steemauth/signin",
+                                        headers: ["Content-Type: application/json", "Origin: " + cluster.baseURL],
+                                        body: Array(#"{"account":"erin","signature":"\#(signature)"}"#.utf8))
+        XCTAssertEqual(signIn.status, 200, signIn.text)
+        let onward = try b.get("/steemauth")
+        XCTAssertEqual(onward.status, 302)
+        let location = try XCTUnwrap(onward.header("Location"))
+        XCTAssertNotNil(onward.header("Set-Cookie"), "the binding rotated the session id on the way")
+        let code = try XCTUnwrap(FormURLEncoded.parse(String(location.split(separator: "?", maxSplits: 1)[1]))?.first { $0.0 == "code" }?.1)
+        let (status, json, _) = try tokenRequest([("grant_type", "authorization_code"), ("code", code), ("redirect_uri", Self.grafanaRedirect),
+                                                  ("code_verifier", verifier)], basic: ("grafana", Self.confidentialSecret))
+        XCTAssertEqual(status, 200, "\(json)")
+        let idToken = try XCTUnwrap(json["id_token"] as? String)
+        let payload = try XCTUnwrap(Base64URL.decode(String(idToken.split(separator: ".")[1])))
+        let claims = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+        XCTAssertEqual(claims["sub"] as? String, "erin")
+        XCTAssertEqual(claims["amr"] as? [String], ["signature"])
+        XCTAssertEqual(claims["nonce"] as? String, "n-1")
+        // The page after that is the report again: the authorization was taken once.
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+    }
+
     func testUserinfoRefusesAMadeUpOrMissingToken() throws {
         let client = HTTPClient()
         for header in ["Authorization: Bearer " + Base64URL.encode(SystemRandom.bytes(32)), "Authorization: Bearer not a token!",
