@@ -360,6 +360,10 @@ final class OIDCConfigCheckTests: XCTestCase {
         }
         let (okStatus, okText) = try check([:], ["OpenID Connect provider https://login.example.org with 1 client(s)"])
         XCTAssertEqual(okStatus, 0, okText)
+        // The README's example clients file is a valid one.
+        let example = Cluster.repoRoot.appendingPathComponent("deploy/oidc-clients.example.json").path
+        let (exampleStatus, exampleText) = try check(["STEEMAUTH_OIDC_CLIENTS": example], ["with 3 client(s)"])
+        XCTAssertEqual(exampleStatus, 0, exampleText)
         let bad: [([String: String?], [String])] = [
             (["STEEMAUTH_OIDC_CLIENTS": dir + "/missing.json"], ["STEEMAUTH_OIDC_CLIENTS", "cannot be read"]),
             (["STEEMAUTH_OIDC_CLIENTS": dir + "/invalid.json"], ["STEEMAUTH_OIDC_CLIENTS", "JSON"]),
