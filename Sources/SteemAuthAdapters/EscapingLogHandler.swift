@@ -3,20 +3,23 @@ import SteemAuthCore
 
 /// Wraps a log handler so no line can be split or forged: control characters in the message and in
 /// every metadata value are escaped (see LogText) before the inner handler writes them. Metadata set
-/// on the logger (a request id, say) is escaped when it is set.
+/// on the logger is escaped when it is set; the metadata provider's (a request id, say) is asked and
+/// escaped only when a line is written, so a per-request value costs nothing on requests that log nothing.
 public struct EscapingLogHandler: LogHandler {
     public var inner: any LogHandler
 
-    public init(_ inner: any LogHandler) { self.inner = inner }
+    public init(_ inner: any LogHandler) {
+        self.inner = inner
+        metadataProvider = inner.metadataProvider
+        if metadataProvider != nil { self.inner.metadataProvider = nil }   // merged here instead, escaped
+    }
 
     public var logLevel: Logger.Level {
         get { inner.logLevel }
         set { inner.logLevel = newValue }
     }
-    public var metadataProvider: Logger.MetadataProvider? {
-        get { inner.metadataProvider }
-        set { inner.metadataProvider = newValue }
-    }
+    /// Kept here, not in the inner handler: what it provides is merged and escaped in `log(event:)`.
+    public var metadataProvider: Logger.MetadataProvider?
     public var metadata: Logger.Metadata {
         get { inner.metadata }
         set { inner.metadata = newValue.mapValues(Self.escape) }
@@ -29,7 +32,11 @@ public struct EscapingLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var escaped = event
         escaped.message = Logger.Message(stringLiteral: LogText.escape(event.message.description))
-        escaped.metadata = event.metadata.map { m in
+        var metadata = event.metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            metadata = (metadata ?? [:]).merging(provided) { explicit, _ in explicit }
+        }
+        escaped.metadata = metadata.map { m in
             Dictionary(m.map { (LogText.escape($0.key), Self.escape($0.value)) }, uniquingKeysWith: { a, _ in a })
         }
         inner.log(event: escaped)

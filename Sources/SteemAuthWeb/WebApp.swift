@@ -31,12 +31,22 @@ public struct WebApp: RequestHandler {
         var accountBySession: [SessionID: String] = [:]
     }
     let frozenPages = FrozenPages()
+    /// The request being handled, for the log lines it writes (read only when a line is written).
+    final class RequestScope: @unchecked Sendable {    // one worker process, one thread
+        var requestID: String?
+    }
+    let requestScope = RequestScope()
 
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil) {
         self.metrics = metrics
         self.oidc = oidc
         self.config = config
         self.templates = templates
+        var logger = logger
+        // Every log line of a request carries nginx's $request_id, looked up only when a line is written.
+        logger.handler.metadataProvider = Logger.MetadataProvider { [requestScope] in
+            requestScope.requestID.map { ["request_id": .string($0)] } ?? [:]
+        }
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL, secure: config.secureCookies)
@@ -52,8 +62,7 @@ public struct WebApp: RequestHandler {
     }
 
     public mutating func handle(_ request: Request) -> Response {
-        // Every log line of this request carries nginx's $request_id.
-        logger[metadataKey: "request_id"] = request.requestID.map { .string($0) }
+        requestScope.requestID = request.requestID
         guard let metrics else { return route(request).1 }
         let started = monotonicMicroseconds()
         let (name, response) = route(request)

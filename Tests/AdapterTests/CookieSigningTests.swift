@@ -165,6 +165,24 @@ final class EscapingLogHandlerTests: XCTestCase {
         XCTAssertEqual(m["list"], .array([.string(#"a\nb"#)]))
         XCTAssertEqual(m["map"], .dictionary(["k": .string(#"c\rd"#)]))
     }
+
+    /// What the metadata provider gives (the pool's per-request id) is asked for only when a line is
+    /// written, and escaped like the rest.
+    func testTheMetadataProviderIsEscapedAndExplicitMetadataWins() {
+        let sink = Captured()
+        var logger = Logger(label: "test") { _ in EscapingLogHandler(Capturing(sink: sink)) }
+        final class Box: @unchecked Sendable { var id = "r1\nforged=1"; var asked = 0 }
+        let box = Box()
+        logger.handler.metadataProvider = Logger.MetadataProvider { box.asked += 1; return ["request_id": .string(box.id), "k": "provided"] }
+        logger.debug("one", metadata: ["k": "explicit"])
+        XCTAssertEqual(box.asked, 1)
+        let m = sink.events[0].metadata ?? [:]
+        XCTAssertEqual(m["request_id"]?.description, #"r1\nforged=1"#)
+        XCTAssertEqual(m["k"]?.description, "explicit")
+        logger.logLevel = .info
+        logger.debug("filtered out")
+        XCTAssertEqual(box.asked, 1, "not asked for a line that is not written")
+    }
 }
 
 /// Key recovery through libsecp256k1 and the chain's key text through OpenSSL's RIPEMD-160, against
