@@ -71,11 +71,16 @@ public final class RedisConnection {
 
     /// Sends several commands in one round trip and returns their replies in order.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
-        try pipeline(binary: commands.map { argv in argv.map { Array($0.utf8) } })
+        // The strings' UTF-8 views go straight into the command buffer: no byte array per argument.
+        try run(commands.map { argv in argv.map { $0.utf8 } })
     }
 
     /// The same, with binary-safe arguments (compressed pages).
     public func pipeline(binary commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
+        try run(commands)
+    }
+
+    private func run<Argument: Collection>(_ commands: [[Argument]]) throws(RedisError) -> [RedisReply] where Argument.Element == UInt8 {
         let ctx = try connectedContext()
         for argv in commands { try append(ctx, argv) }
         var replies: [RedisReply] = []
@@ -125,11 +130,12 @@ public final class RedisConnection {
     }
 
     /// Queues one command: its arguments laid out in one buffer (one allocation, not one per argument).
-    private func append(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [[UInt8]]) throws(RedisError) {
+    private func append<Argument: Collection>(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [Argument]) throws(RedisError)
+        where Argument.Element == UInt8 {
         var lengths = argv.map { $0.count }     // a closure, not \.count: a key path costs ~700 instructions a call here
         var joined: [UInt8] = []
         joined.reserveCapacity(lengths.reduce(0, +) + 1)
-        for arg in argv { joined += arg }
+        for arg in argv { joined.append(contentsOf: arg) }
         joined.append(0)
         let rc = joined.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { base in

@@ -26,11 +26,14 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
         // Bytes, not interpolation: this runs on every status poll (the challenge's expiry).
         var out = [UInt8](); out.reserveCapacity(19)
         func digits(_ v: Int64, _ width: Int) {
-            var v = max(0, v), buf = [UInt8](repeating: UInt8(ascii: "0"), count: width), i = width - 1
-            while v > 0 && i >= 0 { buf[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
-            out += buf
+            let start = out.count
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
+            var v = max(0, v), i = start + width - 1
+            while v > 0 && i >= start { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
         }
-        digits(y, max(4, String(y).utf8.count)); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        var yearWidth = 4, big: Int64 = 10_000
+        while y >= big { yearWidth += 1; big *= 10 }
+        digits(y, yearWidth); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
         out.append(UInt8(ascii: "T")); digits(rest / 3600, 2); out.append(UInt8(ascii: ":")); digits(rest % 3600 / 60, 2)
         out.append(UInt8(ascii: ":")); digits(rest % 60, 2)
         return String(decoding: out, as: UTF8.self)

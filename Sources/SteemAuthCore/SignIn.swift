@@ -4,7 +4,17 @@ public enum SignInChallenge {
     /// The exact UTF-8 text the wallet signs. It names the site's host (so a relayed challenge shows
     /// the visitor which site it logs into), the session's current login code and when it expires.
     public static func text(host: String, code: String, expiresAt: Int64) -> String {
-        "steemauth login to \(displayHost(host))\ncode: \(code)\nexpires: \(ChainTime(secondsSinceEpoch: expiresAt).description)Z"
+        // Bytes, not interpolation: this runs on every status poll of an unbound session.
+        var out: [UInt8] = []
+        out.reserveCapacity(96 + host.utf8.count + code.utf8.count)
+        out.append(contentsOf: "steemauth login to ".utf8)
+        out.append(contentsOf: displayHost(host).utf8)
+        out.append(contentsOf: "\ncode: ".utf8)
+        out.append(contentsOf: code.utf8)
+        out.append(contentsOf: "\nexpires: ".utf8)
+        out.append(contentsOf: ChainTime(secondsSinceEpoch: expiresAt).description.utf8)
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The Host as nginx passed it, lower-cased, reduced to the characters a host name may have.
