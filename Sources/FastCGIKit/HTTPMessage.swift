@@ -28,13 +28,22 @@ public struct Request: Sendable {
 
     /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.
     public static func acceptsGzip(_ header: [UInt8]) -> Bool {
+        // On bytes: this runs on every request that sends Accept-Encoding.
+        func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+            var s = s
+            while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+            while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+            return s
+        }
+        func isCoding(_ s: ArraySlice<UInt8>, _ name: StaticString) -> Bool {
+            guard s.count == name.utf8CodeUnitCount else { return false }
+            return zip(s, UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)).allSatisfy { a, b in ((0x41...0x5a).contains(a) ? a | 0x20 : a) == b }
+        }
         for item in header.split(separator: UInt8(ascii: ",")) {
             let parts = item.split(separator: UInt8(ascii: ";"))
-            guard let coding = parts.first else { continue }
-            let name = String(decoding: coding, as: UTF8.self).trimmingSpaces.lowercased()
-            guard name == "gzip" || name == "x-gzip" else { continue }
+            guard let coding = parts.first.map(trimmed), isCoding(coding, "gzip") || isCoding(coding, "x-gzip") else { continue }
             for p in parts.dropFirst() {
-                let param = String(decoding: p, as: UTF8.self).trimmingSpaces.lowercased()
+                let param = String(decoding: trimmed(p), as: UTF8.self).lowercased()
                 if param.hasPrefix("q="), let q = Double(param.dropFirst(2)), q <= 0 { return false }
             }
             return true

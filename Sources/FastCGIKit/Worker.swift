@@ -91,21 +91,30 @@ public enum Worker {
             }
         }
         static let names: [[UInt8]] = allCases.map(\.name)
+        /// The params by name length: a param's name is compared only with names of its length.
+        static let byLength: [[Int]] = {
+            var table = [[Int]](repeating: [], count: (names.map { $0.count }.max() ?? 0) + 1)
+            for (i, name) in names.enumerated() { table[name.count].append(i) }
+            return table
+        }()
     }
 
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
     private static func readRequest(_ r: inout FCGX_Request) -> Request {
         var values = [UnsafeBufferPointer<UInt8>?](repeating: nil, count: Param.names.count)
         let names = Param.names
+        let byLength = Param.byLength
         var entry = r.envp
         while let pointer = entry?.pointee {
-            let raw = UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
-            let pair = UnsafeBufferPointer(start: raw, count: strlen(pointer))
-            if let eq = pair.firstIndex(of: UInt8(ascii: "=")) {
-                let name = UnsafeBufferPointer(rebasing: pair[..<eq])
-                for i in names.indices where names[i].count == name.count && values[i] == nil && names[i].elementsEqual(name) {
-                    values[i] = UnsafeBufferPointer(rebasing: pair[(eq + 1)...])
-                    break
+            // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
+            if let equals = strchr(pointer, Int32(UInt8(ascii: "="))) {
+                let nameLength = equals - pointer
+                if nameLength < byLength.count {
+                    for i in byLength[nameLength] where values[i] == nil && memcmp(pointer, names[i], nameLength) == 0 {
+                        let value = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
+                        values[i] = UnsafeBufferPointer(start: value, count: strlen(equals + 1))
+                        break
+                    }
                 }
             }
             entry = entry! + 1
