@@ -39,7 +39,12 @@ public struct CookieSigner: Sendable {
     /// 8 KB counts as no cookie at all.
     public func sessionID(cookieHeader: [UInt8]?) -> SessionID? {
         guard let header = cookieHeader, header.count <= Self.maxHeaderBytes else { return nil }
-        for pair in header.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: true) {
+        // Walked in place (no split into an array of pairs, no copies): this runs on every session request.
+        var start = header.startIndex
+        while start < header.endIndex {
+            let end = header[start...].firstIndex(of: UInt8(ascii: ";")) ?? header.endIndex
+            let pair = header[start..<end]
+            start = end + 1
             guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
             let name = trimSpaces(pair[pair.startIndex..<eq])
             guard name.elementsEqual(Self.name.utf8) else { continue }
@@ -47,7 +52,7 @@ public struct CookieSigner: Sendable {
             if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
                 value = value.dropFirst().dropLast()
             }
-            if let id = verify(value: Array(value)) { return id }
+            if let id = verify(value: value) { return id }
         }
         return nil
     }
