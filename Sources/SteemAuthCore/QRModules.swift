@@ -22,18 +22,26 @@ public struct QRModules: Sendable, Equatable {
             if n >= 10 { number(n / 10) }
             pathBytes.append(UInt8(ascii: "0") + UInt8(n % 10))
         }
+        // Each row's dark runs as 1-unit-wide strokes through the row's middle: `M4 4.5h7m1 0h2…`, a
+        // move to the row's first run, then relative moves and lines (half the bytes of a rectangle per run).
         for y in 0..<width {
-            var x = 0
+            var x = 0, pen: Int? = nil
             while x < width {
                 guard dark[y * width + x] else { x += 1; continue }
                 var run = 1
                 while x + run < width && dark[y * width + x + run] { run += 1 }
-                pathBytes.append(UInt8(ascii: "M")); number(x + 4); pathBytes.append(UInt8(ascii: " ")); number(y + 4)
-                pathBytes.append(UInt8(ascii: "h")); number(run); pathBytes.append(contentsOf: "v1h-".utf8); number(run); pathBytes.append(UInt8(ascii: "z"))
+                if let pen {
+                    pathBytes.append(UInt8(ascii: "m")); number(x - pen); pathBytes.append(contentsOf: " 0".utf8)
+                } else {
+                    pathBytes.append(UInt8(ascii: "M")); number(x + 4); pathBytes.append(UInt8(ascii: " ")); number(y + 4)
+                    pathBytes.append(contentsOf: ".5".utf8)
+                }
+                pathBytes.append(UInt8(ascii: "h")); number(run)
+                pen = x + run
                 x += run
             }
         }
         let path = String(decoding: pathBytes, as: UTF8.self)
-        return ##"<svg xmlns="http://www.w3.org/2000/svg" class="qr" role="img" aria-label="\##(label)" width="\##(pixels)" height="\##(pixels)" viewBox="0 0 \##(size) \##(size)" shape-rendering="crispEdges"><rect width="\##(size)" height="\##(size)" fill="#fff"/><path fill="#000" d="\##(path)"/></svg>"##
+        return ##"<svg xmlns="http://www.w3.org/2000/svg" class="qr" role="img" aria-label="\##(label)" width="\##(pixels)" height="\##(pixels)" viewBox="0 0 \##(size) \##(size)" shape-rendering="crispEdges"><rect width="\##(size)" height="\##(size)" fill="#fff"/><path fill="none" stroke="#000" d="\##(path)"/></svg>"##
     }
 }

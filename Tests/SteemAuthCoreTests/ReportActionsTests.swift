@@ -49,7 +49,7 @@ final class ReportActionsTests: XCTestCase {
         let m = QRModules(width: 3, dark: [true, true, false, false, false, false, false, false, true])
         let svg = m.svg(pixels: 240, label: "QR")
         XCTAssertTrue(svg.contains(#"viewBox="0 0 11 11""#), "4 modules of quiet zone each side")
-        XCTAssertTrue(svg.contains(#"d="M4 4h2v1h-2zM6 6h1v1h-1z""#), svg)
+        XCTAssertTrue(svg.contains(##"stroke="#000" d="M4 4.5h2M6 6.5h1""##), svg)
         XCTAssertTrue(svg.contains(#"width="240""#))
     }
 }
