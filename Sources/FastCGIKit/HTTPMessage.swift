@@ -67,13 +67,13 @@ public struct Response: Sendable {
     public var body: [UInt8]
     /// When not empty, the body is these parts in order, written one after the other without being
     /// joined first (a cached page between its per-request frame: no copy of the large part).
-    public var bodyParts: [[UInt8]] = []
+    public var bodyParts: [any ResponseBytes] = []
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body
     }
 
-    public init(status: Int, headers: [(String, String)], bodyParts: [[UInt8]]) {
+    public init(status: Int, headers: [(String, String)], bodyParts: [any ResponseBytes]) {
         self.status = status; self.headers = headers; self.body = []; self.bodyParts = bodyParts
     }
 
@@ -86,7 +86,7 @@ public struct Response: Sendable {
     func serialized(includeBody: Bool) -> [UInt8] {
         var bytes = head()
         guard includeBody else { return bytes }
-        if bodyParts.isEmpty { bytes += body } else { for part in bodyParts { bytes += part } }
+        if bodyParts.isEmpty { bytes += body } else { for part in bodyParts { part.withUnsafeBytes { bytes += $0 } } }
         return bytes
     }
 
@@ -137,6 +137,15 @@ public struct Response: Sendable {
         }
     }
 }
+
+/// Bytes a response carries without copying them first: a byte array, or a buffer another library
+/// owns (a Redis reply holding a cached page).
+public protocol ResponseBytes: Sendable {
+    var count: Int { get }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension Array: ResponseBytes where Element == UInt8 {}
 
 /// What a worker runs for each request. One instance per worker process, created after fork.
 public protocol RequestHandler {

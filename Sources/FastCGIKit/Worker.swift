@@ -56,10 +56,10 @@ public enum Worker {
         }
     }
 
-    private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { p in _ = FCGX_PutStr(p, Int32(b.count), stream) }
+    private static func write(_ bytes: some ResponseBytes, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        guard bytes.count > 0 else { return }
+        bytes.withUnsafeBytes { b in
+            _ = FCGX_PutStr(b.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(b.count), stream)
         }
     }
 

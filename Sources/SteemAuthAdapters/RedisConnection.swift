@@ -72,32 +72,48 @@ public final class RedisConnection {
     /// Sends several commands in one round trip and returns their replies in order.
     public func pipeline(_ commands: [[String]]) throws(RedisError) -> [RedisReply] {
         // The strings' UTF-8 views go straight into the command buffer: no byte array per argument.
-        try run(commands.map { argv in argv.map { $0.utf8 } })
+        try run(commands.map { argv in argv.map { $0.utf8 } }).replies
     }
 
     /// The same, with binary-safe arguments (compressed pages).
     public func pipeline(binary commands: [[[UInt8]]]) throws(RedisError) -> [RedisReply] {
-        try run(commands)
+        try run(commands).replies
     }
 
-    private func run<Argument: Collection>(_ commands: [[Argument]]) throws(RedisError) -> [RedisReply] where Argument.Element == UInt8 {
+    /// `keepingLastBulk`: a string reply to the last command is not copied but kept as hiredis made
+    /// it (`kept`; its place in `replies` is `.null`), so a large value can be written out as is.
+    private func run<Argument: Collection>(_ commands: [[Argument]], keepingLastBulk: Bool = false) throws(RedisError)
+        -> (replies: [RedisReply], kept: RedisBulkReply?) where Argument.Element == UInt8 {
         let ctx = try connectedContext()
         for argv in commands { try append(ctx, argv) }
         var replies: [RedisReply] = []
         replies.reserveCapacity(commands.count)
-        for _ in commands {
+        var kept: RedisBulkReply? = nil
+        for index in commands.indices {
             var raw: UnsafeMutableRawPointer? = nil
             guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
                 throw drop("reading reply: \(errorText(ctx))")
             }
             let reply = raw.assumingMemoryBound(to: redisReply.self)
+            if keepingLastBulk, index == commands.count - 1, reply.pointee.type == REDIS_REPLY_STRING {
+                kept = RedisBulkReply(owning: reply)
+                replies.append(.null)
+                continue
+            }
             replies.append(Self.convert(reply))
             freeReplyObject(raw)
         }
         for case .error(let e) in replies where Self.isMasterChange(e) {
             throw drop("the master changed or is not ready: \(e.prefix(80))")
         }
-        return replies
+        return (replies, kept)
+    }
+
+    /// GET, keeping a string value as hiredis read it (no copy): nil when the key is missing.
+    public func getKeepingBulk(_ key: String) throws(RedisError) -> RedisBulkReply? {
+        let (replies, kept) = try run([["GET", key].map { $0.utf8 }], keepingLastBulk: true)
+        if kept == nil, case .error(let e) = replies[0] { throw RedisError(kind: .server, message: e) }
+        return kept
     }
 
     public func command(_ argv: [String]) throws(RedisError) -> RedisReply {
@@ -118,15 +134,17 @@ public final class RedisConnection {
     }
 
     /// A script and one more command in one round trip (EVALSHA, with the EVAL fallback of `eval`).
-    public func evalPipelined(_ script: LuaScript, args: [String], then next: [String]) throws(RedisError) -> (RedisReply, RedisReply) {
+    /// A string answer to `next` is kept as hiredis read it (no copy); nil when it is not a string.
+    public func evalPipelined(_ script: LuaScript, args: [String], then next: [String]) throws(RedisError) -> (RedisReply, RedisBulkReply?) {
         let tail = ["0"] + args
         if let sha = scriptSHA[script.name] {
-            let replies = try pipeline([["EVALSHA", sha] + tail, next])
-            guard case .error(let e) = replies[0], e.hasPrefix("NOSCRIPT") else { return (replies[0], replies[1]) }
+            let (replies, kept) = try run([["EVALSHA", sha] + tail, next].map { argv in argv.map { $0.utf8 } }, keepingLastBulk: true)
+            guard case .error(let e) = replies[0], e.hasPrefix("NOSCRIPT") else { return (replies[0], kept) }
         }
-        let replies = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail, next])
+        let (replies, kept) = try run([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail, next].map { argv in argv.map { $0.utf8 } },
+                                      keepingLastBulk: true)
         if let sha = replies[0].string { scriptSHA[script.name] = sha }
-        return (replies[1], replies[2])
+        return (replies[1], kept)
     }
 
     /// Queues one command, written in Redis's wire format (RESP: `*argc`, then `$len` and the bytes of
@@ -187,6 +205,9 @@ public final class RedisConnection {
         }
         tv = timeval(tv_sec: commandTimeoutMs / 1000, tv_usec: (commandTimeoutMs % 1000) * 1000)
         _ = redisSetTimeout(ctx, tv)
+        // Keep the reader's buffer between replies (hiredis frees it above 16 KB when idle): a cached
+        // page of 80 KB would otherwise regrow it, copy after copy, on every view.
+        ctx.pointee.reader.pointee.maxbuf = 0
         context = ctx
         do {
             var setup: [[String]] = []
@@ -300,6 +321,29 @@ public final class RedisConnection {
             return .array(items)
         default: return .null
         }
+    }
+}
+
+/// A string reply exactly as hiredis read it, owned until this object goes: a cached page is written
+/// from here straight to the client, with no copy into Swift memory.
+public final class RedisBulkReply: @unchecked Sendable {     // immutable once made
+    private let reply: UnsafeMutablePointer<redisReply>
+    fileprivate init(owning reply: UnsafeMutablePointer<redisReply>) { self.reply = reply }
+    deinit { freeReplyObject(reply) }
+
+    public var count: Int { Int(reply.pointee.len) }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: reply.pointee.str.map { UnsafeRawPointer($0) }, count: count))
+    }
+
+    /// A copy, for the rare caller that needs an array.
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
+extension RedisBulkReply: Equatable {
+    public static func == (a: RedisBulkReply, b: RedisBulkReply) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }
 

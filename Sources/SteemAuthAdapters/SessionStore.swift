@@ -14,6 +14,8 @@ public struct SessionView: Equatable, Sendable {
     /// The bound account's cached report, fetched in the same round trip: its rendered HTML in
     /// page mode, its JSON in report mode.
     public var cachedReport: [UInt8]? = nil
+    /// Page mode without gzip: the cached page's HTML as Redis sent it, to be written out as is.
+    public var cachedPage: RedisBulkReply? = nil
     /// `cachedReport` is the stored deflate segment of the report's HTML (see DeflateSegment.stored).
     public var cachedReportIsDeflate = false
     /// When the unbound session's current code expires (unix seconds): part of the sign-in challenge.
@@ -80,11 +82,11 @@ public struct SessionStore {
         let args = viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
                             now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
         var view: SessionView
-        var prefetched: RedisReply? = nil
+        var prefetched: RedisBulkReply? = nil
         if let accountHint {
-            let replies = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)])
-            view = try parseView(replies.0)
-            prefetched = replies.1
+            let (script, page) = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)])
+            view = try parseView(script)
+            prefetched = page
         } else {
             view = try parseView(redis.eval(SessionScripts.view, args: args))
         }
@@ -94,14 +96,14 @@ public struct SessionStore {
         default: return view
         }
         var page = account == accountHint ? prefetched : nil
-        if page == nil { page = try redis.command(["GET", pageKey(account, gzip: gzip)]) }
-        if gzip, case .bulk(let bytes)? = page, !bytes.isEmpty {
-            view.cachedReport = bytes
+        if page == nil { page = try redis.getKeepingBulk(pageKey(account, gzip: gzip)) }
+        if gzip, let page, page.count > 0 {
+            view.cachedReport = page.bytes
             view.cachedReportIsDeflate = true
             return view
         }
-        if gzip { page = try redis.command(["GET", pageKey(account, gzip: false)]) }
-        if case .bulk(let bytes)? = page, !bytes.isEmpty { view.cachedReport = bytes }
+        if gzip { page = try redis.getKeepingBulk(pageKey(account, gzip: false)) }
+        if let page, page.count > 0 { view.cachedPage = page }
         return view
     }
 

@@ -9,13 +9,15 @@ extension WebApp {
     /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
     /// only the small frame is compressed here, and the parts join into one gzip member.
     func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
-        var listHTML: [UInt8]? = nil, listSegment: DeflateSegment? = nil
-        if let cached = view.cachedReport {
+        var listHTML: [any ResponseBytes]? = nil, listSegment: DeflateSegment? = nil
+        if let page = view.cachedPage {
+            listHTML = [CachedPagePart(reply: page)]
+        } else if let cached = view.cachedReport {
             if view.cachedReportIsDeflate, let segment = DeflateSegment(stored: cached) { listSegment = segment }
-            else { listHTML = cached }
+            else { listHTML = [cached] }
         } else {
             switch computeAndCache(account: account) {
-            case .success(let fresh): listHTML = Array(fresh.html.utf8); listSegment = fresh.segment
+            case .success(let fresh): listHTML = [Array(fresh.html.utf8)]; listSegment = fresh.segment
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
@@ -36,13 +38,14 @@ extension WebApp {
         let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders + extra
         let (before, after) = page.fill(values, splittingAt: 1)
         if gzip {
-            let list = listSegment ?? (listHTML ?? []).withUnsafeBytes { deflate.segment($0, final: false) }   // a cache from before gzip
+            // A cache from before gzip: compressed here.
+            let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
             let body = GzipDeflate.member([deflate.segment(before, final: false), list, deflate.segment(after, final: true)])
             return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
         }
         // The cached list goes out as Redis gave it, between the frame's two parts.
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
-                        bodyParts: [Array(before.utf8), listHTML ?? [], Array(after.utf8)])
+                        bodyParts: [Array(before.utf8)] + (listHTML ?? []) + [Array(after.utf8)])
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
@@ -220,3 +223,9 @@ struct ReportDocument: Encodable {
     }
 }
 
+/// A cached page as Redis sent it, written to the client from hiredis's buffer (no copy).
+struct CachedPagePart: ResponseBytes {
+    let reply: RedisBulkReply
+    var count: Int { reply.count }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try reply.withUnsafeBytes(body) }
+}
