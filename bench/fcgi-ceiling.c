@@ -61,6 +61,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < atoi(argv[3]); i++) {
         if (fork() != 0) continue;
         redisContext *r = redisConnect("127.0.0.1", atoi(argv[4]));
+        /* The best hiredis can do, as the pool does: keep the reader's buffer between replies
+           (by default it is freed above 16 KB and regrown for every large page). */
+        if (r && !r->err) r->reader->maxbuf = 0;
         if (!r || r->err) _exit(1);
         char sha[41] = "";
         if (status_mode) {
