@@ -54,6 +54,28 @@ struct FrozenPage: Sendable {
         return (before, after)
     }
 
+    /// One piece of the filled page, in order: a frozen chunk (by index, so a caller can keep
+    /// something made from it once, such as its compressed form), an escaped value, or the slot
+    /// whose value the caller sends itself.
+    enum Piece: Equatable { case chunk(Int), value(String), slot }
+
+    /// The frozen chunks, for making something from each once.
+    var chunkTexts: [String] { chunks }
+
+    /// The page's pieces with `values` filled in, the raw slot `slot` left to the caller.
+    func pieces(_ values: [String], separating slot: Int) -> [Piece] {
+        var out: [Piece] = []
+        out.reserveCapacity(chunks.count * 2)
+        for i in chunks.indices {
+            out.append(.chunk(i))
+            guard i < slots.count else { continue }
+            if slots[i] == slot { out.append(.slot); continue }
+            let value = slots[i] < values.count ? values[slots[i]] : ""
+            out.append(.value(raw.contains(slots[i]) ? value : Self.escape(value)))
+        }
+        return out
+    }
+
     static func escape(_ s: String) -> String {
         guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 }) else { return s }
         var out = ""

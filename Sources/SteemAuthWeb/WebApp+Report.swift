@@ -36,16 +36,38 @@ extension WebApp {
         let values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
                       proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
         let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders + extra
-        let (before, after) = page.fill(values, splittingAt: 1)
         if gzip {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
-            let body = GzipDeflate.member([deflate.segment(before, final: false), list, deflate.segment(after, final: true)])
+            let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 1, slotSegment: list))
             return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
         }
+        let (before, after) = page.fill(values, splittingAt: 1)
         // The cached list goes out as Redis gave it, between the frame's two parts.
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
                         bodyParts: [Array(before.utf8)] + (listHTML ?? []) + [Array(after.utf8)])
+    }
+
+    /// A frozen page as deflate segments: its chunks compressed once per worker (as well as zlib can),
+    /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
+    /// list, the QR code) in the raw slot `slot`, then the final block.
+    func gzipSegments(_ page: FrozenPage, key: String, values: [String], slot: Int, slotSegment: DeflateSegment) -> [DeflateSegment] {
+        let chunks: [DeflateSegment]
+        if let done = frozenPages.compressedChunks[key] { chunks = done } else {
+            let compressor = GzipDeflate(level: 9)
+            chunks = page.chunkTexts.map { compressor.segment($0, final: false) }
+            frozenPages.compressedChunks[key] = chunks
+        }
+        var segments: [DeflateSegment] = []
+        for piece in page.pieces(values, separating: slot) {
+            switch piece {
+            case .chunk(let i): if chunks[i].length > 0 { segments.append(chunks[i]) }
+            case .value(let text): if !text.isEmpty { segments.append(storedDeflate.segment(text, final: false)) }
+            case .slot: segments.append(slotSegment)
+            }
+        }
+        segments.append(finalDeflateBlock)
+        return segments
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).

@@ -25,11 +25,17 @@ public struct WebApp: RequestHandler {
     /// the QR codes of the latest memos this worker showed (a reload shows the same one).
     final class FrozenPages {
         var pages: [String: FrozenPage] = [:]
-        var qrCodes: [String: String] = [:]
+        var qrCodes: [String: PayQR] = [:]
         /// The account each recent session was bound to when this worker last served it: lets the
         /// page's GET ride in the session script's round trip (a hint; the script has the last word).
         var accountBySession: [SessionID: String] = [:]
+        /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
+        var compressedChunks: [String: [DeflateSegment]] = [:]
     }
+    /// Per-request values of a gzip page go in as stored (uncompressed) deflate blocks: a few bytes
+    /// each, no compression work; and the empty final block that ends every such page.
+    let storedDeflate = GzipDeflate(level: 0, small: true)
+    let finalDeflateBlock = GzipDeflate(level: 0, small: true).segment("", final: true)
     let frozenPages = FrozenPages()
     /// The request being handled, for the log lines it writes (read only when a line is written).
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
@@ -146,7 +152,8 @@ public struct WebApp: RequestHandler {
             return restartSession(request)
         case .unbound(let memo, let expiresIn):
             if view.createdSession { waitForReplica() }
-            return html(200, askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds, forApp: waitingClientName(view.oidcPending)))
+            return askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds, forApp: waitingClientName(view.oidcPending),
+                           gzip: request.acceptsGzip)
         case .bound(let account, let proof):
             if view.oidcPending != nil, let onward = continueAuthorization(sessionID: id, extra: []) { return onward }
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
@@ -179,27 +186,51 @@ public struct WebApp: RequestHandler {
         }
     }
 
-    /// The ask page: frozen once per worker (per lag-shown variant), filled per request.
+    /// The ask page: frozen once per worker (per variant), filled per request; for a client that
+    /// takes gzip, its frozen chunks and its QR code are compressed once and only the values are not.
     /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
-    func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil) -> String {
-        let page = frozen((behind == nil ? "ask" : "ask+lag") + (forApp == nil ? "" : "+app")) {
+    func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil, gzip: Bool = false) -> Response {
+        let key = (behind == nil ? "ask" : "ask+lag") + (forApp == nil ? "" : "+app")
+        let page = frozen(key) {
             var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
             if behind != nil { values["behind"] = FrozenPage.marker(2) }
             values["qr"] = FrozenPage.marker(3)
             if forApp != nil { values["clientName"] = FrozenPage.marker(4) }
             return FrozenPage(rendered: templates.render("ask", values), raw: [3])
         }
-        return page.fill([memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", payQR(memo: memo), forApp ?? ""])
+        var values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
+        let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders
+        if gzip {
+            let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo)))
+            return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
+        }
+        values[3] = payQR(memo: memo).svg
+        return Response(status: 200, contentType: "text/html; charset=utf-8", body: page.fill(values), headers: headers)
     }
 
-    /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet.
-    func payQR(memo: String) -> String {
-        if let svg = frozenPages.qrCodes[memo] { return svg }
-        guard let modules = QRCodeEncoder.modules(signerURL(memo: memo)) else { return "" }
-        let svg = modules.svg(pixels: 240, label: "QR code of the payment link with the memo")
+    /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;
+    /// kept per memo (a reload shows the same one), with its compressed form once a gzip page needed it.
+    final class PayQR {
+        let svg: String
+        var compressed: DeflateSegment?
+        init(svg: String) { self.svg = svg }
+    }
+
+    func payQR(memo: String) -> PayQR {
+        if let qr = frozenPages.qrCodes[memo] { return qr }
+        let svg = QRCodeEncoder.modules(signerURL(memo: memo)).map { $0.svg(pixels: 240, label: "QR code of the payment link with the memo") } ?? ""
         if frozenPages.qrCodes.count >= 32 { frozenPages.qrCodes.removeAll() }
-        frozenPages.qrCodes[memo] = svg
-        return svg
+        let qr = PayQR(svg: svg)
+        frozenPages.qrCodes[memo] = qr
+        return qr
+    }
+
+    func payQRSegment(memo: String) -> DeflateSegment {
+        let qr = payQR(memo: memo)
+        if let done = qr.compressed { return done }
+        let segment = GzipDeflate(level: 9, small: true).segment(qr.svg, final: false)
+        qr.compressed = segment
+        return segment
     }
 
     /// The signer's transfer page with to, amount and memo (what phone wallets open too).

@@ -106,6 +106,26 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(head.body.isEmpty)
     }
 
+    /// The ask page compressed too: its frozen parts and QR code compressed once, the memo and the
+    /// rest per request; GNU gzip decodes it to exactly the plain page.
+    func testAskPageIsServedGzipToClientsThatTakeIt() throws {
+        let b = Browser(cluster.baseURL)
+        _ = try b.get("/")
+        for round in 0..<2 {
+            let plain = try b.get("/steemauth")
+            let gz = try b.get("/steemauth", headers: ["Accept-Encoding: gzip, deflate, br"])
+            XCTAssertEqual(plain.status, 200)
+            XCTAssertNil(plain.header("Content-Encoding"))
+            XCTAssertEqual(gz.header("Content-Encoding"), "gzip")
+            XCTAssertEqual(plain.header("Vary"), "Accept-Encoding, Cookie")
+            XCTAssertEqual(gz.header("Vary"), "Accept-Encoding, Cookie")
+            XCTAssertEqual(try gunzip(gz.body), plain.text, "round \(round)")
+            XCTAssertNotNil(Browser.memo(in: plain.text))
+            XCTAssertLessThan(gz.body.count * 2, plain.body.count)
+            print("ask page: \(plain.body.count) bytes plain, \(gz.body.count) gzip")
+        }
+    }
+
     func gunzip(_ bytes: [UInt8]) throws -> String {
         let path = cluster.dir + "/page.gz"
         try Data(bytes).write(to: URL(fileURLWithPath: path))

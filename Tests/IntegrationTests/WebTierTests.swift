@@ -52,7 +52,8 @@ final class WebTierTests: XCTestCase {
         XCTAssertTrue(page.text.contains("/steemauth/logout"))
         XCTAssertTrue(page.text.contains("http-equiv=\"refresh\""), "works with scripts off")
         XCTAssertTrue(page.text.contains("not refunded") && page.text.contains("encrypt"))
-        XCTAssertEqual(page.header("Vary"), "Cookie")
+        // The ask page is also served gzip (issue 12), so caches must key it on Accept-Encoding too.
+        XCTAssertEqual(page.header("Vary"), "Accept-Encoding, Cookie")
         XCTAssertNotNil(page.header("Content-Security-Policy"))
         let (code, json) = try b.status()
         XCTAssertEqual(code, 200)
