@@ -7,19 +7,26 @@ public struct DeflateSegment: Sendable, Equatable {
     public var bytes: [UInt8]
     public var crc: UInt32
     public var length: Int
+    /// zlib's operator for appending this segment's CRC to another's (crc32_combine_gen of its
+    /// length): made once with the segment, so joining a segment made once costs almost nothing.
+    let combineOp: UInt
 
     /// Stored as 4 bytes CRC-32 (little endian), 4 bytes length, then the deflate bytes.
     public var stored: [UInt8] {
         withUnsafeBytes(of: crc.littleEndian, Array.init) + withUnsafeBytes(of: UInt32(length).littleEndian, Array.init) + bytes
     }
 
-    public init(bytes: [UInt8], crc: UInt32, length: Int) { self.bytes = bytes; self.crc = crc; self.length = length }
+    public init(bytes: [UInt8], crc: UInt32, length: Int) {
+        self.bytes = bytes; self.crc = crc; self.length = length
+        combineOp = crc32_combine_gen(off_t(length))
+    }
 
     public init?(stored: [UInt8]) {
         guard stored.count >= 8 else { return nil }
         crc = stored[0..<4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
         length = Int(stored[4..<8].reversed().reduce(0) { $0 << 8 | UInt32($1) })
         bytes = Array(stored[8...])
+        combineOp = crc32_combine_gen(off_t(length))
     }
 }
 
@@ -71,7 +78,7 @@ public final class GzipDeflate {
     public static func member(_ segments: [DeflateSegment]) -> [UInt8] {
         var crc: UInt = 0, length = 0
         for s in segments {
-            crc = crc32_combine(crc, uLong(s.crc), off_t(s.length))
+            crc = crc32_combine_op(crc, uLong(s.crc), s.combineOp)
             length += s.length
         }
         var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
