@@ -3,6 +3,9 @@
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
     /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|pagegz|status|verify|report), denyTTL, watcherKey
+    /// (newID and newMemo may be empty: when the script would need one it returns {'again'} having
+    /// changed nothing, and the caller runs it again with fresh values — rotation and a new code are
+    /// rare, and most requests skip drawing random bytes)
     /// Returns {outcome, memo|account, expiresIn, behind, block|codeExpiresAt, tx, time, cached, method, key}
     /// (report mode returns the cached report's JSON. Page modes return no page: a value of 80 KB
     /// costs Redis four times as much through Lua as through a plain GET, so the page is fetched by
@@ -30,6 +33,7 @@ enum SessionScripts {
       local ttl = redis.call('TTL', p .. 'c:' .. code)
       local cexp = tonumber(s[8])
       if ttl <= 0 then
+        if newcode == '' then return {'again'} end   -- the caller sends fresh values only when asked
         code = newcode
         ttl = cttl
         cexp = tonumber(now) + cttl
@@ -49,6 +53,7 @@ enum SessionScripts {
     end
     local outcome = 'bound'
     if s[4] ~= '1' and mode ~= 'verify' then
+      if newid == '' then return {'again'} end
       -- first request after the watcher bound it: a new id for the new privilege (OWASP)
       local nkey = p .. 's:' .. newid
       redis.call('RENAME', skey, nkey)

@@ -22,6 +22,8 @@ public struct SessionView: Equatable, Sendable {
     public var codeExpiresAt: Int64? = nil
     /// This request created the session and its code (the first view of the ask page).
     public var createdSession = false
+    /// Nothing was read or changed: the script needs a fresh id or code (`view` was called without).
+    public var needsFreshValues = false
     /// Page mode: the OpenID Connect authorization waiting for this session's proof (its JSON).
     public var oidcPending: [UInt8]? = nil
 }
@@ -67,7 +69,9 @@ public struct SessionStore {
     public enum Mode: String, Sendable { case page, pageGzip = "pagegz", status, verify, report }
 
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
-    public func view(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
+    /// `replacementID` and `freshMemo` may be nil: a view that would need one comes back with
+    /// `needsFreshValues` and nothing changed.
+    public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
                      now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
         try parseView(redis.eval(SessionScripts.view, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo,
                                                                      now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)))
@@ -109,12 +113,18 @@ public struct SessionStore {
 
     private func pageKey(_ account: String, gzip: Bool) -> String { prefix + (gzip ? "rz:" : "rh:") + account }
 
-    private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID, freshMemo: String,
+    private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
                           now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) -> [String] {
-        [prefix, id.hex, replacementID.hex, freshMemo, String(now), String(unboundTTL), String(codeTTL), mode.rawValue, String(denyTTL), watcherKey]
+        [prefix, id.hex, replacementID?.hex ?? "", freshMemo ?? "", String(now), String(unboundTTL), String(codeTTL), mode.rawValue,
+         String(denyTTL), watcherKey]
     }
 
     private func parseView(_ reply: RedisReply) throws(RedisError) -> SessionView {
+        if reply.array?.count == 1, reply.array?[0].string == "again" {
+            var view = SessionView(state: .none, behindSeconds: nil)
+            view.needsFreshValues = true
+            return view
+        }
         guard let items = reply.array, items.count >= 4, let outcome = items[0].string else {
             throw RedisError(kind: .server, message: "unexpected view reply \(reply)")
         }

@@ -321,13 +321,16 @@ public struct WebApp: RequestHandler {
         return false
     }
 
-    /// One round trip. The id that replaces the current one if this request rotates it is drawn
-    /// before the call, so the rotation stays one atomic script.
+    /// One round trip, without random bytes; a second, with a fresh id and code drawn first, only when
+    /// the script needs one (a rotation after binding, an expired code): each stays one atomic script.
+    /// The returned id is the replacement, meaningful only when the state is `.rotated`.
     func lookUp(_ id: SessionID, _ mode: SessionStore.Mode) throws(RedisError) -> (SessionView, SessionID) {
+        let view = try store.view(id: id, mode: mode, replacementID: nil, freshMemo: nil, now: unixSeconds(),
+                                  unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+        guard view.needsFreshValues else { return (view, id) }
         let (replacement, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
-        return (try store.view(id: id, mode: mode, replacementID: replacement,
-                              freshMemo: freshCode.memo, now: unixSeconds(),
-                              unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL), replacement)
+        return (try store.view(id: id, mode: mode, replacementID: replacement, freshMemo: freshCode.memo, now: unixSeconds(),
+                               unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL), replacement)
     }
 
     func restartSession(_ request: Request) -> Response {
