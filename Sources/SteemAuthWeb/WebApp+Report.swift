@@ -186,8 +186,8 @@ extension WebApp {
     func unfollowURL(follower: String, following: String) -> String {
         let base = config.chain == .steem ? "https://steemlogin.com/sign/custom-json" : "https://hivesigner.com/sign/custom-json"
         let json = FollowOperation.unfollowJSON(follower: follower, following: following)
-        return base + "?authority=posting&required_auths=" + urlEncode("[]") + "&required_posting_auths="
-            + urlEncode("[\"\(follower)\"]") + "&id=follow&json=" + urlEncode(json)
+        return base + "?authority=posting&required_auths=" + FormURLEncoded.encode("[]") + "&required_posting_auths="
+            + FormURLEncoded.encode("[\"\(follower)\"]") + "&id=follow&json=" + FormURLEncoded.encode(json)
     }
 
     /// `GET /steemauth/unfollow?account=<name>`: the no-Keychain unfollow control. Sends a logged-in

@@ -90,9 +90,13 @@ def prove_on_ask_page(browser, r, sender, app_name):
     return onward.headers["Location"]
 
 
+def query_of(location):
+    return urllib.parse.parse_qs(urllib.parse.urlparse(location or "").query)
+
+
 def check_redirect(location, state):
     check(location.startswith(args.redirect + "?"), "the browser goes to the registered redirect URI")
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)
+    q = query_of(location)
     check(q.get("state") == [state], "state comes back unchanged")
     check(q.get("iss") == [args.base], "the response carries iss (RFC 9207)")
     check(len(q.get("code", [""])[0]) >= 43, "the response carries a code")
@@ -170,7 +174,7 @@ def scenario_flow():
 
     # After logout: prompt=none says login_required; a new authorization asks for a proof again.
     r, _, _, state3 = start_authorization(d, client(d), browser, {"prompt": "none"})
-    q = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    q = query_of(r.headers.get("Location"))
     check(r.status_code == 302 and q.get("error") == ["login_required"] and q.get("state") == [state3], "prompt=none after logout: login_required")
     r, _, _, _ = start_authorization(d, client(d), browser)
     check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "after logout an authorization asks for a proof again")
@@ -184,8 +188,7 @@ def scenario_public():
     browser = requests.Session()
     r, verifier, nonce, state = start_authorization(d, oauth, browser)
     location = prove_on_ask_page(browser, r, args.account, args.app_name)
-    check_redirect(location, state)
-    code = urllib.parse.parse_qs(urllib.parse.urlparse(location).query)["code"][0]
+    code = check_redirect(location, state)
     wrong = token_request(d, code, generate_token(64))
     check(wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", "a wrong code_verifier is invalid_grant")
     spent = token_request(d, code, verifier)
@@ -203,11 +206,11 @@ def scenario_public():
     # Without PKCE a public client is refused, back at its redirect URI.
     q = {"response_type": "code", "client_id": args.client_id, "redirect_uri": args.redirect, "scope": "openid", "state": "s1"}
     r = browser.get(d["authorization_endpoint"] + "?" + urllib.parse.urlencode(q), allow_redirects=False, timeout=30)
-    err = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    err = query_of(r.headers.get("Location"))
     check(r.status_code == 302 and err.get("error") == ["invalid_request"] and err.get("state") == ["s1"], "a public client without PKCE is refused")
     q.update({"code_challenge": generate_token(43), "code_challenge_method": "plain"})
     r = browser.get(d["authorization_endpoint"] + "?" + urllib.parse.urlencode(q), allow_redirects=False, timeout=30)
-    err = urllib.parse.parse_qs(urllib.parse.urlparse(r.headers.get("Location", "")).query)
+    err = query_of(r.headers.get("Location"))
     check(r.status_code == 302 and err.get("error") == ["invalid_request"], "PKCE plain is refused")
     print("scenario public: all checks passed")
 

@@ -1,0 +1,73 @@
+import FastCGIKit
+import SteemAuthAdapters
+import SteemAuthCore
+
+/// The ask page: the login code to pay (or sign), with the pay link and its QR code.
+extension WebApp {
+    /// The ask page: frozen once per worker (per variant), filled per request; for a client that
+    /// takes gzip, its frozen chunks and its QR code are compressed once and only the values are not.
+    /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
+    func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil, gzip: Bool = false) -> Response {
+        let key = (behind == nil ? "ask" : "ask+lag") + (forApp == nil ? "" : "+app")
+        let page = frozen(key) {
+            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
+            if behind != nil { values["behind"] = FrozenPage.marker(2) }
+            values["qr"] = FrozenPage.marker(3)
+            if forApp != nil { values["clientName"] = FrozenPage.marker(4) }
+            return FrozenPage(rendered: templates.render("ask", values), raw: [3])
+        }
+        var values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
+        let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders
+        if gzip {
+            let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo)))
+            return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
+        }
+        values[3] = payQR(memo: memo).svg
+        return Response(status: 200, contentType: "text/html; charset=utf-8", body: page.fill(values), headers: headers)
+    }
+
+    /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;
+    /// kept per memo (a reload shows the same one), with its compressed form once a gzip page needed it.
+    final class PayQR {
+        let svg: String
+        var compressed: DeflateSegment?
+        init(svg: String) { self.svg = svg }
+    }
+
+    func payQR(memo: String) -> PayQR {
+        if let qr = frozenPages.qrCodes[memo] { return qr }
+        let svg = QRCodeEncoder.modules(signerURL(memo: memo)).map { $0.svg(pixels: 240, label: "QR code of the payment link with the memo") } ?? ""
+        if frozenPages.qrCodes.count >= 32 { frozenPages.qrCodes.removeAll() }
+        let qr = PayQR(svg: svg)
+        frozenPages.qrCodes[memo] = qr
+        return qr
+    }
+
+    func payQRSegment(memo: String) -> DeflateSegment {
+        let qr = payQR(memo: memo)
+        if let done = qr.compressed { return done }
+        let segment = GzipDeflate(level: 9, small: true).segment(qr.svg, final: false)
+        qr.compressed = segment
+        return segment
+    }
+
+    /// The signer's transfer page with to, amount and memo (what phone wallets open too).
+    /// `memo` goes in as is: login codes are `[a-z0-9-]`, URL-safe.
+    func signerURL(memo: String) -> String {
+        let amountNumber = config.displayAmount.split(separator: " ")[0]
+        let asset = config.assets.first ?? "STEEM"
+        let signerBase = config.chain == .steem ? "https://steemlogin.com/sign/transfer" : "https://hivesigner.com/sign/transfer"
+        return "\(signerBase)?to=\(FormURLEncoded.encode(config.account))&amount=\(FormURLEncoded.encode("\(amountNumber) \(asset)"))&memo=\(memo)"
+    }
+
+    func askValues(memo: String, expiresMinutes: String) -> [String: Any] {
+        let amountNumber = config.displayAmount.split(separator: " ")[0]
+        let asset = config.assets.first ?? "STEEM"
+        return [
+            "chainName": chainName, "account": config.account, "amount": config.displayAmount, "amountNumber": String(amountNumber),
+            "asset": asset, "memo": memo, "expiresMinutes": expiresMinutes,
+            "signerURL": signerURL(memo: memo), "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
+            "keychainName": config.chain == .steem ? "Steem Keychain" : "Hive Keychain",
+        ]
+    }
+}
