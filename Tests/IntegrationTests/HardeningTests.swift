@@ -264,9 +264,15 @@ extension HardeningTests {
         _ = try cluster.startWatcher(["--from-block", "1"])
         try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > Int64(memos.count + 1) }
         XCTAssertNil(try cluster.boundAccount(id, redis: redis).account)
-        let log = cluster.log("watcher.log")
-        XCTAssertEqual(log.components(separatedBy: "reason=not_a_login_code").count - 1, 7)
-        XCTAssertTrue(log.contains("decision=session_gone"))
+        // Exact counts from Redis, applied with the checkpoint in one script; the log lines are
+        // written just after it, so they are waited for.
+        XCTAssertEqual(try redis.command(["HGET", "steemauth:w:steem:rejections", "not_a_login_code"]).string, "7")
+        XCTAssertEqual(try redis.command(["HGET", "steemauth:w:steem:claims", "session_gone"]).string, "1")
+        try waitUntil("the rejections are logged", seconds: 30) {
+            let log = self.cluster.log("watcher.log")
+            return log.components(separatedBy: "reason=not_a_login_code").count - 1 >= 7 && log.contains("decision=session_gone")
+        }
+        XCTAssertEqual(cluster.log("watcher.log").components(separatedBy: "reason=not_a_login_code").count - 1, 7)
     }
 }
 

@@ -126,9 +126,17 @@ final class SentinelTests: XCTestCase {
             try before.get("/steemauth").status == 200
         }
         cluster.redisPort = replicaPort
-        XCTAssertEqual(try before.status().1["account"] as? String, "alice", "a login made before the kill survives")
-        let health = try HTTPClient().request(url: cluster.baseURL + "/healthz")
-        XCTAssertEqual(health.status, 200, "a master left with no replica keeps serving")
+        // One worker serving is not all of them: the others may still be asking a sentinel that has
+        // not heard of the promotion (a 503 until then). A lost login would never come back, so wait
+        // for it rather than read it once.
+        try waitUntil("a login made before the kill survives", seconds: 30, interval: 0.05) {
+            try before.status().1["account"] as? String == "alice"
+        }
+        var health = try HTTPClient().request(url: cluster.baseURL + "/healthz")
+        try waitUntil("a master left with no replica keeps serving", seconds: 30, interval: 0.05) {
+            health = try HTTPClient().request(url: self.cluster.baseURL + "/healthz")
+            return health.status == 200
+        }
         XCTAssertTrue(health.text.contains("durability degraded: 0 of 1 replicas"), health.text)
         // A code issued before the kill, paid after it, still logs in.
         try pay(pendingMemo, from: "bob")
