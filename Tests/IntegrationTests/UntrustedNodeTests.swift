@@ -106,6 +106,8 @@ final class UntrustedNodeTests: XCTestCase {
         XCTAssertNil(page.header("X-SteemAuth-Account"))
         XCTAssertEqual(page.headers("Set-Cookie").filter { $0.contains("pwn") }, [])
 
+        // The watcher logs a batch's rejections just after the checkpoint moves: wait for the line.
+        try waitUntil("the rejection is logged", seconds: 30) { self.cluster.log("watcher.log").contains("reason=malformed_transfer") }
         let log = cluster.log("watcher.log")
         XCTAssertTrue(log.contains("reason=malformed_transfer"), log.suffix(800).description)
         XCTAssertTrue(log.contains(#"evil\r\nSet-Cookie: pwn=1\r\nX-SteemAuth-Account: admin"#), "logged, escaped, on one line")

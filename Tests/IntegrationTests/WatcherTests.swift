@@ -67,8 +67,14 @@ final class WatcherTests: XCTestCase {
         try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > head }
         for i in [0, 1, 2, 3, 4, 6] { XCTAssertNil(try cluster.boundAccount(sessions[i].0, redis: redis).account, "case \(i)") }
         XCTAssertEqual(try cluster.boundAccount(sessions[5].0, redis: redis).account, "user5x")
+        // The watcher logs a batch's rejections just after the checkpoint moves: wait for the lines.
+        let reasons = ["asset_not_accepted", "amount_too_small", "encrypted_memo", "not_a_login_code", "unknown_or_expired_code"]
+        try waitUntil("the rejections are logged", seconds: 30) {
+            let log = self.cluster.log("watcher.log")
+            return reasons.allSatisfy { log.contains($0) }
+        }
         let log = cluster.log("watcher.log")
-        for reason in ["asset_not_accepted", "amount_too_small", "encrypted_memo", "not_a_login_code", "unknown_or_expired_code"] {
+        for reason in reasons {
             XCTAssertTrue(log.contains(reason), reason)
         }
         XCTAssertFalse(log.contains(sessions[0].0.hex), "session ids never reach the log")
