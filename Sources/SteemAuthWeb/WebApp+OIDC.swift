@@ -221,7 +221,7 @@ extension WebApp {
             return .refused(invalidClient("this client authenticates with \(client.authMethod.rawValue)", basic: used == .clientSecretBasic || client.authMethod == .clientSecretBasic))
         }
         if used != .none {
-            guard let expected = client.clientSecret, ConstantTime.equals(Array((secret ?? "").utf8), Array(expected.utf8)) else {
+            guard let expected = client.clientSecret, Hex.constantTimeEqual(Array((secret ?? "").utf8), Array(expected.utf8)) else {
                 logger.warning("oidc: wrong client secret", metadata: ["client": "\(client.clientID)"])
                 return .refused(invalidClient("wrong client secret", basic: used == .clientSecretBasic))
             }

@@ -3,8 +3,7 @@ import SteemAuthAdapters
 import SteemAuthCore
 import XCTest
 
-/// libcrypto through the adapter: RS256 with keys the openssl tool made, PKCE's S256, and
-/// constant-time comparison.
+/// libcrypto through the adapter: RS256 with keys the openssl tool made, and PKCE's S256.
 final class OpenSSLTests: XCTestCase {
     func key(_ options: [String]) throws -> [UInt8] {
         let path = NSTemporaryDirectory() + "steemauth-key-\(UUID().uuidString).pem"
@@ -75,12 +74,5 @@ final class OpenSSLTests: XCTestCase {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
         XCTAssertTrue(PKCE.verifies(verifier: verifier, challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", sha256: OpenSSLDigest.sha256))
         XCTAssertFalse(PKCE.verifies(verifier: verifier + "x", challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", sha256: OpenSSLDigest.sha256))
-    }
-
-    func testConstantTimeEquality() {
-        XCTAssertTrue(ConstantTime.equals(Array("secret".utf8), Array("secret".utf8)))
-        XCTAssertFalse(ConstantTime.equals(Array("secret".utf8), Array("secreT".utf8)))
-        XCTAssertFalse(ConstantTime.equals(Array("secret".utf8), Array("secret!".utf8)))
-        XCTAssertTrue(ConstantTime.equals([], []))
     }
 }

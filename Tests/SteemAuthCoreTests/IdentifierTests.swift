@@ -49,6 +49,11 @@ final class IdentifierTests: XCTestCase {
         XCTAssertTrue(Hex.constantTimeEqual([1, 2], [1, 2]))
         XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 3]))
         XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 2, 3]))
+        // Client secrets (the OIDC token endpoint) are compared with it too.
+        XCTAssertTrue(Hex.constantTimeEqual(Array("secret".utf8), Array("secret".utf8)))
+        XCTAssertFalse(Hex.constantTimeEqual(Array("secret".utf8), Array("secreT".utf8)))
+        XCTAssertFalse(Hex.constantTimeEqual(Array("secret".utf8), Array("secret!".utf8)))
+        XCTAssertTrue(Hex.constantTimeEqual([], []))
     }
 
     func testJSONTextEscapesAndSameOrigin() {

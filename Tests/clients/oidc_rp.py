@@ -135,14 +135,20 @@ def logout(browser):
     check(r.status_code == 303, "logout answers 303")
 
 
-def scenario_flow():
-    """The whole flow, then single sign-on, a replayed code, logout and prompt=none."""
+def first_login():
+    """Discovery, then a new browser through authorize, the ask page and a paid memo, back to the
+    redirect URI with a code."""
     d = discover()
     oauth = client(d)
     browser = requests.Session()
     r, verifier, nonce, state = start_authorization(d, oauth, browser)
     location = prove_on_ask_page(browser, r, args.account, args.app_name)
-    code = check_redirect(location, state)
+    return d, oauth, browser, location, check_redirect(location, state), verifier, nonce
+
+
+def scenario_flow():
+    """The whole flow, then single sign-on, a replayed code, logout and prompt=none."""
+    d, oauth, browser, location, code, verifier, nonce = first_login()
     token = oauth.fetch_token(d["token_endpoint"], authorization_response=location, code_verifier=verifier)
     check(token["token_type"].lower() == "bearer" and token["expires_in"] == 3600, "a Bearer access token for 1 h")
     verify_id_token(d, token, nonce, args.account)
@@ -183,12 +189,7 @@ def scenario_flow():
 
 def scenario_public():
     """A public client (no secret): PKCE is required and is what protects the code."""
-    d = discover()
-    oauth = client(d)
-    browser = requests.Session()
-    r, verifier, nonce, state = start_authorization(d, oauth, browser)
-    location = prove_on_ask_page(browser, r, args.account, args.app_name)
-    code = check_redirect(location, state)
+    d, oauth, browser, location, code, verifier, nonce = first_login()
     wrong = token_request(d, code, generate_token(64))
     check(wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant", "a wrong code_verifier is invalid_grant")
     spent = token_request(d, code, verifier)
