@@ -28,23 +28,44 @@ public struct Request: Sendable {
 
     /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.
     public static func acceptsGzip(_ header: [UInt8]) -> Bool {
-        // On bytes: this runs on every request that sends Accept-Encoding.
-        func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-            var s = s
-            while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
-            while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
-            return s
+        header.withUnsafeBufferPointer { acceptsGzip($0) }
+    }
+
+    /// The same on the header's bytes where libfcgi keeps them: this runs on every request, so it
+    /// walks them in place (no split, no copies).
+    public static func acceptsGzip(_ header: UnsafeBufferPointer<UInt8>) -> Bool {
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
+        func lower(_ b: UInt8) -> UInt8 { (0x41...0x5a).contains(b) ? b | 0x20 : b }
+        /// The bytes in lo..<hi without surrounding spaces.
+        func trimmed(_ lo: Int, _ hi: Int) -> Range<Int> {
+            var lo = lo, hi = hi
+            while lo < hi && isSpace(header[lo]) { lo += 1 }
+            while hi > lo && isSpace(header[hi - 1]) { hi -= 1 }
+            return lo..<hi
         }
-        func isCoding(_ s: ArraySlice<UInt8>, _ name: StaticString) -> Bool {
-            guard s.count == name.utf8CodeUnitCount else { return false }
-            return zip(s, UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)).allSatisfy { a, b in ((0x41...0x5a).contains(a) ? a | 0x20 : a) == b }
+        func equalsLower(_ r: Range<Int>, _ name: StaticString) -> Bool {
+            guard r.count == name.utf8CodeUnitCount else { return false }
+            for (i, b) in zip(r, UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) where lower(header[i]) != b { return false }
+            return true
         }
-        for item in header.split(separator: UInt8(ascii: ",")) {
-            let parts = item.split(separator: UInt8(ascii: ";"))
-            guard let coding = parts.first.map(trimmed), isCoding(coding, "gzip") || isCoding(coding, "x-gzip") else { continue }
-            for p in parts.dropFirst() {
-                let param = String(decoding: trimmed(p), as: UTF8.self).lowercased()
-                if param.hasPrefix("q="), let q = Double(param.dropFirst(2)), q <= 0 { return false }
+        var itemStart = 0
+        while itemStart <= header.count {
+            var itemEnd = itemStart
+            while itemEnd < header.count && header[itemEnd] != UInt8(ascii: ",") { itemEnd += 1 }
+            defer { itemStart = itemEnd + 1 }
+            var partEnd = itemStart
+            while partEnd < itemEnd && header[partEnd] != UInt8(ascii: ";") { partEnd += 1 }
+            let coding = trimmed(itemStart, partEnd)
+            guard equalsLower(coding, "gzip") || equalsLower(coding, "x-gzip") else { continue }
+            // Its parameters: `q=0` (or 0.0…) refuses it.
+            while partEnd < itemEnd {
+                let paramStart = partEnd + 1
+                partEnd = paramStart
+                while partEnd < itemEnd && header[partEnd] != UInt8(ascii: ";") { partEnd += 1 }
+                let param = trimmed(paramStart, partEnd)
+                guard param.count >= 2, lower(header[param.lowerBound]) == UInt8(ascii: "q"), header[param.lowerBound + 1] == UInt8(ascii: "=") else { continue }
+                let number = String(decoding: UnsafeBufferPointer(rebasing: header[(param.lowerBound + 2)..<param.upperBound]), as: UTF8.self).lowercased()
+                if let q = Double(number), q <= 0 { return false }
             }
             return true
         }
@@ -92,15 +113,20 @@ public struct Response: Sendable {
 
     /// The CGI-style header block, ending with the blank line.
     func head() -> [UInt8] {
-        // Plain appends into one byte buffer: no string interpolation on the hot path.
+        // Plain appends of contiguous UTF-8 into one byte buffer: no string interpolation, no
+        // per-character copies, on the hot path.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + headers.count * 48)
-        func add(_ s: String) { bytes.append(contentsOf: s.utf8) }
-        add("Status: "); add(String(status)); add(" "); add(Self.reason(status)); add("\r\n")
+        func add(_ s: StaticString) { bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func addDecimal(_ n: Int) {
+            var digits = String(n)
+            digits.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+        add("Status: "); addDecimal(status); add(" "); Self.appendHeaderText(Self.reason(status), to: &bytes); add("\r\n")
         for (name, value) in headers {
             Self.appendHeaderText(name, to: &bytes); add(": "); Self.appendHeaderText(value, to: &bytes); add("\r\n")
         }
-        add("Content-Length: "); add(String(bodyLength)); add("\r\n\r\n")
+        add("Content-Length: "); addDecimal(bodyLength); add("\r\n\r\n")
         return bytes
     }
 

@@ -68,57 +68,77 @@ public enum Worker {
         case method, documentURI, scriptName, contentLength, https, scheme, requestID, nginxRequestID, remoteAddress, serverPort
         case host, origin, referer, query, cookie, contentType, acceptEncoding, authorization
 
-        var name: [UInt8] {
+        var name: StaticString {
             switch self {
-            case .method: return Array("REQUEST_METHOD".utf8)
-            case .documentURI: return Array("DOCUMENT_URI".utf8)
-            case .scriptName: return Array("SCRIPT_NAME".utf8)
-            case .contentLength: return Array("CONTENT_LENGTH".utf8)
-            case .https: return Array("HTTPS".utf8)
-            case .scheme: return Array("REQUEST_SCHEME".utf8)
-            case .requestID: return Array("HTTP_X_REQUEST_ID".utf8)
-            case .nginxRequestID: return Array("REQUEST_ID".utf8)
-            case .remoteAddress: return Array("REMOTE_ADDR".utf8)
-            case .serverPort: return Array("SERVER_PORT".utf8)
-            case .host: return Array("HTTP_HOST".utf8)
-            case .origin: return Array("HTTP_ORIGIN".utf8)
-            case .referer: return Array("HTTP_REFERER".utf8)
-            case .query: return Array("QUERY_STRING".utf8)
-            case .cookie: return Array("HTTP_COOKIE".utf8)
-            case .contentType: return Array("CONTENT_TYPE".utf8)
-            case .acceptEncoding: return Array("HTTP_ACCEPT_ENCODING".utf8)
-            case .authorization: return Array("HTTP_AUTHORIZATION".utf8)
+            case .method: return "REQUEST_METHOD"
+            case .documentURI: return "DOCUMENT_URI"
+            case .scriptName: return "SCRIPT_NAME"
+            case .contentLength: return "CONTENT_LENGTH"
+            case .https: return "HTTPS"
+            case .scheme: return "REQUEST_SCHEME"
+            case .requestID: return "HTTP_X_REQUEST_ID"
+            case .nginxRequestID: return "REQUEST_ID"
+            case .remoteAddress: return "REMOTE_ADDR"
+            case .serverPort: return "SERVER_PORT"
+            case .host: return "HTTP_HOST"
+            case .origin: return "HTTP_ORIGIN"
+            case .referer: return "HTTP_REFERER"
+            case .query: return "QUERY_STRING"
+            case .cookie: return "HTTP_COOKIE"
+            case .contentType: return "CONTENT_TYPE"
+            case .acceptEncoding: return "HTTP_ACCEPT_ENCODING"
+            case .authorization: return "HTTP_AUTHORIZATION"
             }
         }
-        static let names: [[UInt8]] = allCases.map(\.name)
-        /// The params by name length: a param's name is compared only with names of its length.
-        static let byLength: [[Int]] = {
-            var table = [[Int]](repeating: [], count: (names.map { $0.count }.max() ?? 0) + 1)
-            for (i, name) in names.enumerated() { table[name.count].append(i) }
-            return table
+        /// The params as one flat table: name bytes (static, never retained), name length, and the
+        /// next param with a name of the same length (-1 ends the chain); `firstByLength[n]` starts
+        /// the chain of names n bytes long.
+        struct Table: @unchecked Sendable {     // immutable; the pointers are to static literals
+            var names: [UnsafePointer<UInt8>] = []
+            var lengths: [Int] = []
+            var nextSameLength: [Int] = []
+            var firstByLength: [Int] = []
+        }
+        static let table: Table = {
+            var t = Table()
+            t.names = allCases.map { $0.name.utf8Start }
+            t.lengths = allCases.map { $0.name.utf8CodeUnitCount }
+            t.firstByLength = [Int](repeating: -1, count: (t.lengths.max() ?? 0) + 1)
+            t.nextSameLength = [Int](repeating: -1, count: allCases.count)
+            for i in allCases.indices.reversed() {
+                t.nextSameLength[i] = t.firstByLength[t.lengths[i]]
+                t.firstByLength[t.lengths[i]] = i
+            }
+            return t
         }()
     }
 
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
     private static func readRequest(_ r: inout FCGX_Request) -> Request {
-        var values = [UnsafeBufferPointer<UInt8>?](repeating: nil, count: Param.names.count)
-        let names = Param.names
-        let byLength = Param.byLength
-        var entry = r.envp
-        while let pointer = entry?.pointee {
-            // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
-            if let equals = strchr(pointer, Int32(UInt8(ascii: "="))) {
-                let nameLength = equals - pointer
-                if nameLength < byLength.count {
-                    for i in byLength[nameLength] where values[i] == nil && memcmp(pointer, names[i], nameLength) == 0 {
-                        let value = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
-                        values[i] = UnsafeBufferPointer(start: value, count: strlen(equals + 1))
-                        break
+        var values = [UnsafeBufferPointer<UInt8>?](repeating: nil, count: Param.allCases.count)
+        let table = Param.table
+        table.names.withUnsafeBufferPointer { names in
+        table.firstByLength.withUnsafeBufferPointer { firstByLength in
+        table.nextSameLength.withUnsafeBufferPointer { nextSameLength in
+        values.withUnsafeMutableBufferPointer { values in
+            var entry = r.envp
+            while let pointer = entry?.pointee {
+                // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
+                if let equals = strchr(pointer, Int32(UInt8(ascii: "="))) {
+                    let nameLength = equals - pointer
+                    var i = nameLength < firstByLength.count ? firstByLength[nameLength] : -1
+                    while i >= 0 {
+                        if values[i] == nil && memcmp(pointer, names[i], nameLength) == 0 {
+                            let value = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
+                            values[i] = UnsafeBufferPointer(start: value, count: strlen(equals + 1))
+                            break
+                        }
+                        i = nextSameLength[i]
                     }
                 }
+                entry = entry! + 1
             }
-            entry = entry! + 1
-        }
+        }}}}
         func param(_ p: Param) -> [UInt8]? { values[p.rawValue].map { Array($0) } }
         func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
         let method = text(.method) ?? "GET"
@@ -138,7 +158,7 @@ public enum Worker {
                               https: https || text(.scheme) == "https", requestID: text(.requestID) ?? text(.nginxRequestID),
                               remoteAddress: text(.remoteAddress), serverPort: text(.serverPort),
                               contentType: text(.contentType), body: body)
-        request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip(Array($0)) } ?? false
+        request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false
         request.authorization = text(.authorization)
         return request
     }

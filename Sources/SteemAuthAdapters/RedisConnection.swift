@@ -122,9 +122,14 @@ public final class RedisConnection {
 
     /// EVALSHA with a fallback to EVAL when the server has not seen the script (after a restart).
     public func eval(_ script: LuaScript, keys: [String] = [], args: [String]) throws(RedisError) -> RedisReply {
-        let tail = [String(keys.count)] + keys + args
+        var tail = [String(keys.count)]
+        tail.reserveCapacity(1 + keys.count + args.count)
+        tail += keys; tail += args
         if let sha = scriptSHA[script.name] {
-            let reply = try command(["EVALSHA", sha] + tail)
+            var argv = ["EVALSHA", sha]
+            argv.reserveCapacity(2 + tail.count)
+            argv += tail
+            let reply = try run([argv.map { $0.utf8 }]).replies[0]
             guard case .error(let e) = reply, e.hasPrefix("NOSCRIPT") else { return reply }
         }
         // First use on this connection, or the server restarted: send the source once and remember its sha.
@@ -148,36 +153,38 @@ public final class RedisConnection {
     }
 
     /// Queues one command, written in Redis's wire format (RESP: `*argc`, then `$len` and the bytes of
-    /// each argument) into one buffer that hiredis queues as is: one allocation, no formatting pass.
+    /// each argument) straight into one scratch buffer that hiredis copies as is: no formatting pass,
+    /// no growing array.
     private func append<Argument: Collection>(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [Argument]) throws(RedisError)
         where Argument.Element == UInt8 {
-        var size = 16
-        for arg in argv { size += arg.count + 16 }
-        var command: [UInt8] = []
-        command.reserveCapacity(size)
-        Self.appendLine(UInt8(ascii: "*"), argv.count, to: &command)
-        for arg in argv {
-            Self.appendLine(UInt8(ascii: "$"), arg.count, to: &command)
-            // A native string's UTF-8 or an array: one bulk copy.
-            if arg.withContiguousStorageIfAvailable({ command.append(contentsOf: $0) }) == nil { command.append(contentsOf: arg) }
-            command.append(0x0d); command.append(0x0a)
-        }
-        let rc = command.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { redisAppendFormattedCommand(ctx, $0, buffer.count) }
+        var size = 24
+        for arg in argv { size += arg.count + 24 }
+        let rc = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer -> Int32 in
+            var at = Self.writeLine(UInt8(ascii: "*"), argv.count, into: buffer, at: 0)
+            for arg in argv {
+                at = Self.writeLine(UInt8(ascii: "$"), arg.count, into: buffer, at: at)
+                // A native string's UTF-8 or an array: one bulk copy.
+                let copied = arg.withContiguousStorageIfAvailable { bytes -> Int in
+                    if let base = bytes.baseAddress { (buffer.baseAddress! + at).update(from: base, count: bytes.count) }
+                    return bytes.count
+                }
+                if let copied { at += copied } else { for b in arg { buffer[at] = b; at += 1 } }
+                buffer[at] = 0x0d; buffer[at + 1] = 0x0a; at += 2
+            }
+            return buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: at) { redisAppendFormattedCommand(ctx, $0, at) }
         }
         if rc != REDIS_OK { throw drop("queueing command: \(errorText(ctx))") }
     }
 
-    /// `*3\r\n` or `$5\r\n`: a RESP type byte, a decimal count, CRLF.
-    static func appendLine(_ kind: UInt8, _ count: Int, to out: inout [UInt8]) {
-        out.append(kind)
+    /// `*3\r\n` or `$5\r\n`: a RESP type byte, a decimal count, CRLF, written at `at`; returns the end.
+    static func writeLine(_ kind: UInt8, _ count: Int, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        out[start] = kind
         var width = 1, limit = 10
         while count >= limit { width += 1; limit &*= 10 }
-        let start = out.count
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-        var v = count, i = start + width - 1
+        var v = count, i = start + width
         repeat { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 } while v > 0
-        out.append(0x0d); out.append(0x0a)
+        out[start + width + 1] = 0x0d; out[start + width + 2] = 0x0a
+        return start + width + 3
     }
 
     private func connectedContext() throws(RedisError) -> UnsafeMutablePointer<redisContext> {

@@ -15,19 +15,37 @@ public enum Hex {
     /// Decodes lower-case hex only; upper case, odd length or any other byte is nil.
     public static func decodeLower<Bytes: Collection>(_ text: Bytes) -> [UInt8]? where Bytes.Element == UInt8 {
         guard text.count % 2 == 0 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var high: UInt8? = nil
-        for c in text {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c - UInt8(ascii: "a") + 10
-            default: return nil
+        // In place where the bytes are contiguous (every cookie check): no per-byte appends.
+        if let decoded = text.withContiguousStorageIfAvailable({ decodeLower(buffer: $0) }) { return decoded }
+        return Array(text).withUnsafeBufferPointer { decodeLower(buffer: $0) }
+    }
+
+    /// Whether the bytes are lower-case hex of even length (what `decodeLower` accepts), without decoding.
+    public static func isLower<Bytes: Collection>(_ text: Bytes) -> Bool where Bytes.Element == UInt8 {
+        text.count % 2 == 0 && text.allSatisfy { nibble($0) <= 0x0f }
+    }
+
+    private static func decodeLower(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: buffer.count / 2) { out, initialized in
+            var i = 0
+            while i < buffer.count / 2 {
+                let high = nibble(buffer[2 * i]), low = nibble(buffer[2 * i + 1])
+                guard high | low <= 0x0f else { valid = false; break }
+                out[i] = high << 4 | low
+                i += 1
             }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            initialized = i
         }
-        return out
+        return valid ? out : nil
+    }
+
+    /// A lower-case hex digit's value, else 0xff.
+    @inline(__always) private static func nibble(_ c: UInt8) -> UInt8 {
+        let digit = c &- UInt8(ascii: "0")
+        if digit < 10 { return digit }
+        let letter = c &- UInt8(ascii: "a")
+        return letter < 6 ? letter + 10 : 0xff
     }
 
     /// Decodes hex in either case (for operator-supplied secrets).

@@ -4,25 +4,33 @@ public enum JSONText {
         // On bytes: every character that needs an escape is ASCII, and UTF-8 never hides one
         // inside a multi-byte sequence.
         var s = s
+        let clean = s.withUTF8 { utf8 in
+            for b in utf8 where b < 0x20 || b == 0x22 || b == 0x5c || b == 0x3c { return false }
+            return true
+        }
+        if clean {
+            // Almost always (codes, account names): the text as it is, quoted; no re-validation.
+            var out = "\""
+            out.reserveCapacity(s.utf8.count + 2)
+            out += s
+            out += "\""
+            return out
+        }
         return s.withUTF8 { utf8 in
-            guard utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x3c }) else {
-                var out = [UInt8](); out.reserveCapacity(utf8.count + 2)
-                out.append(0x22); out.append(contentsOf: utf8); out.append(0x22)
-                return String(decoding: out, as: UTF8.self)
-            }
             var out = [UInt8](); out.reserveCapacity(utf8.count + 16)
             out.append(0x22)
+            // Byte by byte, two bytes per escape (no array literal per character).
             for b in utf8 {
                 switch b {
-                case 0x22: out += [0x5c, 0x22]                          // \"
-                case 0x5c: out += [0x5c, 0x5c]                          // \\
-                case 0x0a: out += [0x5c, UInt8(ascii: "n")]
-                case 0x0d: out += [0x5c, UInt8(ascii: "r")]
-                case 0x09: out += [0x5c, UInt8(ascii: "t")]
-                case 0x3c: out += Array("\\u003c".utf8)               // safe inside HTML too
+                case 0x22: out.append(0x5c); out.append(0x22)                        // \"
+                case 0x5c: out.append(0x5c); out.append(0x5c)                        // \\
+                case 0x0a: out.append(0x5c); out.append(UInt8(ascii: "n"))
+                case 0x0d: out.append(0x5c); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(0x5c); out.append(UInt8(ascii: "t"))
+                case 0x3c: out.append(contentsOf: "\\u003c".utf8)                 // safe inside HTML too
                 case ..<0x20:
                     let hex = Array("0123456789abcdef".utf8)
-                    out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+                    out.append(contentsOf: "\\u00".utf8); out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xf)])
                 default: out.append(b)
                 }
             }
@@ -77,5 +85,13 @@ public enum SameOrigin {
             return r == expected || r.hasPrefix(expected + "/")
         }
         return false
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A string's UTF-8 in one bulk copy, for the byte writers of the hot routes.
+    mutating func appendUTF8(_ s: String) {
+        var s = s
+        s.withUTF8 { append(contentsOf: $0) }
     }
 }

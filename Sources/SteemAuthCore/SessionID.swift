@@ -11,7 +11,7 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
 
     /// Accepts exactly 32 lower-case hex characters.
     public init?<Bytes: Collection>(hexBytes: Bytes) where Bytes.Element == UInt8 {
-        guard hexBytes.count == 2 * Self.byteCount, Hex.decodeLower(hexBytes) != nil else { return nil }
+        guard hexBytes.count == 2 * Self.byteCount, Hex.isLower(hexBytes) else { return nil }
         hex = String(decoding: hexBytes, as: UTF8.self)
     }
 

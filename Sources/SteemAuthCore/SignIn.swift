@@ -7,12 +7,12 @@ public enum SignInChallenge {
         // Bytes, not interpolation: this runs on every status poll of an unbound session.
         var out: [UInt8] = []
         out.reserveCapacity(96 + host.utf8.count + code.utf8.count)
-        out.append(contentsOf: "steemauth login to ".utf8)
-        out.append(contentsOf: displayHost(host).utf8)
-        out.append(contentsOf: "\ncode: ".utf8)
-        out.append(contentsOf: code.utf8)
-        out.append(contentsOf: "\nexpires: ".utf8)
-        out.append(contentsOf: ChainTime(secondsSinceEpoch: expiresAt).description.utf8)
+        out.appendUTF8("steemauth login to ")
+        out.appendUTF8(displayHost(host))
+        out.appendUTF8("\ncode: ")
+        out.appendUTF8(code)
+        out.appendUTF8("\nexpires: ")
+        out.appendUTF8(ChainTime(secondsSinceEpoch: expiresAt).description)
         out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
