@@ -5,7 +5,11 @@
        a status lookup's reads (deny list, watcher lag, session hash, code TTL) and prints the small JSON
        with the challenge, as /steemauth/status does for an unbound session.
      fcgi-ceiling page SOCKET PROCESSES REDIS_PORT KEY
-       one GET of a cached page's bytes, written as the response (gzip when KEY holds a gzip body). */
+       one GET of a cached page's bytes, written as the response (gzip when KEY holds a gzip body).
+     fcgi-ceiling ask SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX PAGEFILE
+       the ask page of an unbound session: the cookie check, one EVALSHA of the status reads that also
+       refreshes the session's TTL (as the page does), then the page's bytes as the pool sent them
+       (PAGEFILE, captured by bench/run for this session; gzip when it is gzip). */
 #include <blake2.h>
 #include <fcgiapp.h>
 #include <hiredis/hiredis.h>
@@ -24,6 +28,17 @@ static const char *SCRIPT =
     "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key') "
     "if not s[1] then return {'none'} end "
     "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
+    "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
+
+/* The ask page's script: the same reads, and the session's TTL refreshed (ARGV[4] seconds). */
+static const char *ASK_SCRIPT =
+    "local p, id = ARGV[1], ARGV[2] "
+    "local w = redis.call('HMGET', ARGV[3], 'behind', 'updated') "
+    "if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
+    "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc') "
+    "if not s[1] then return {'none'} end "
+    "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
+    "redis.call('EXPIRE', p .. 's:' .. id, tonumber(ARGV[4])) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
 
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
@@ -51,7 +66,18 @@ static int cookie_id(const char *cookie, const unsigned char *key, size_t keylen
 
 int main(int argc, char **argv) {
     if (argc < 6) return 2;
-    int status_mode = strcmp(argv[1], "status") == 0;
+    int ask_mode = strcmp(argv[1], "ask") == 0;
+    int status_mode = strcmp(argv[1], "status") == 0 || ask_mode;
+    char *page = NULL; long page_len = 0;
+    if (ask_mode) {
+        FILE *f = argc > 7 ? fopen(argv[7], "rb") : NULL;
+        if (!f) return 2;
+        fseek(f, 0, SEEK_END); page_len = ftell(f); fseek(f, 0, SEEK_SET);
+        page = malloc(page_len);
+        if (fread(page, 1, page_len, f) != (size_t)page_len) return 2;
+        fclose(f);
+    }
+    int page_gz = page_len > 2 && (unsigned char)page[0] == 0x1f && (unsigned char)page[1] == 0x8b;
     FCGX_Init();
     int fd = FCGX_OpenSocket(argv[2], 511);
     if (fd < 0) return 1;
@@ -67,7 +93,7 @@ int main(int argc, char **argv) {
         if (!r || r->err) _exit(1);
         char sha[41] = "";
         if (status_mode) {
-            redisReply *load = redisCommand(r, "SCRIPT LOAD %s", SCRIPT);
+            redisReply *load = redisCommand(r, "SCRIPT LOAD %s", ask_mode ? ASK_SCRIPT : SCRIPT);
             snprintf(sha, sizeof sha, "%s", load->str);
             freeReplyObject(load);
         }
@@ -76,8 +102,18 @@ int main(int argc, char **argv) {
         FCGX_Request q;
         FCGX_InitRequest(&q, fd, 0);
         while (FCGX_Accept_r(&q) >= 0) {
-            if (status_mode) {
-                char id[33];
+            char id[33];
+            if (ask_mode && cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
+                redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s %s", sha, argv[5], id, watcher, "86400");
+                int ok = v && v->type == REDIS_REPLY_ARRAY && v->elements == 5;
+                if (v) freeReplyObject(v);
+                char head[384];
+                int h = snprintf(head, sizeof head, "Status: %s\r\nContent-Type: text/html; charset=utf-8\r\n%sCache-Control: no-store\r\n"
+                                 "Vary: Accept-Encoding, Cookie\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %ld\r\n\r\n",
+                                 ok ? "200 OK" : "502 Bad Gateway", page_gz ? "Content-Encoding: gzip\r\n" : "", ok ? page_len : 0);
+                FCGX_PutStr(head, h, q.out);
+                if (ok) FCGX_PutStr(page, (int)page_len, q.out);
+            } else if (status_mode) {
                 if (!cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
                     FCGX_PutS("Status: 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{\"error\":\"no session\"}", q.out);
                 } else {

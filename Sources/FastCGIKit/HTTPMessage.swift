@@ -113,31 +113,34 @@ public struct Response: Sendable {
 
     /// The CGI-style header block, ending with the blank line.
     func head() -> [UInt8] {
-        // Plain appends of contiguous UTF-8 into one byte buffer: no string interpolation, no
-        // per-character copies, on the hot path.
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 + headers.count * 48)
-        func add(_ s: StaticString) { bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-        func addDecimal(_ n: Int) {
-            var digits = String(n)
-            digits.withUTF8 { bytes.append(contentsOf: $0) }
-        }
-        add("Status: "); addDecimal(status); add(" "); Self.appendHeaderText(Self.reason(status), to: &bytes); add("\r\n")
-        for (name, value) in headers {
-            Self.appendHeaderText(name, to: &bytes); add(": "); Self.appendHeaderText(value, to: &bytes); add("\r\n")
-        }
-        add("Content-Length: "); addDecimal(bodyLength); add("\r\n\r\n")
-        return bytes
-    }
-
-    /// Header text without CR, LF or NUL: no route, present or future, can split a header or end the
-    /// header block early, whatever bytes it puts in a name or value.
-    static func appendHeaderText(_ s: String, to bytes: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { utf8 in
-            // Almost every header is clean: one scan, then one bulk append.
-            if !utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0x00 }) { bytes.append(contentsOf: utf8); return }
-            for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { bytes.append(b) }
+        // Measured first, then copied into one buffer of that size: no growth, no per-append checks.
+        let statusText = String(status), lengthText = String(bodyLength), reason = Self.reason(status)
+        var capacity = 40 + statusText.utf8.count + reason.utf8.count + lengthText.utf8.count
+        for (name, value) in headers { capacity += name.utf8.count + value.utf8.count + 4 }
+        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            var at = 0
+            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+                (buffer.baseAddress! + at).initialize(from: base, count: bytes.count)
+                at += bytes.count
+            }
+            func put(_ s: StaticString) { put(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+            /// Header text without CR, LF or NUL: no route, present or future, can split a header or
+            /// end the header block early, whatever bytes it puts in a name or value.
+            func putHeaderText(_ s: String) {
+                var s = s
+                s.withUTF8 { utf8 in
+                    // Almost every header is clean: one scan, then one bulk copy.
+                    if !utf8.contains(where: { $0 == 0x0d || $0 == 0x0a || $0 == 0x00 }) { put(utf8); return }
+                    for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
+                }
+            }
+            put("Status: "); putHeaderText(statusText); put(" "); putHeaderText(reason); put("\r\n")
+            for (name, value) in headers {
+                putHeaderText(name); put(": "); putHeaderText(value); put("\r\n")
+            }
+            put("Content-Length: "); putHeaderText(lengthText); put("\r\n\r\n")
+            count = at
         }
     }
 

@@ -24,6 +24,7 @@ enum SessionScripts {
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc')
     if not s[1] then
       if not page then return {'none', '', -1, behind} end
+      if newcode == '' then return {'again'} end
       local cexp = newSession(p, id, newcode, now, uttl, cttl)
       return {'unbound', newcode, cttl, behind, cexp, 'new'}
     end

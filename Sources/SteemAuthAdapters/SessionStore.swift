@@ -81,7 +81,7 @@ public struct SessionStore {
     /// (the account this worker last saw the session bound to) the GET rides in the same round trip
     /// as the script and is used only if the script confirms that binding; otherwise it is a second
     /// round trip. For gzip the stored deflate segment is fetched, else (an older cache) the HTML.
-    public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID, freshMemo: String,
+    public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID?, freshMemo: String?,
                          now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
         let args = viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
                             now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
@@ -94,6 +94,7 @@ public struct SessionStore {
         } else {
             view = try parseView(redis.eval(SessionScripts.view, args: args))
         }
+        if view.needsFreshValues { return view }
         let account: String
         switch view.state {
         case .bound(let a, _), .rotated(let a, _): account = a

@@ -2,8 +2,12 @@
 /// request only the placeholders are filled, by concatenation — no template work on the hot path.
 /// Dynamic values must be safe in every place they appear (memos, numbers, account names, hex ids:
 /// no URL encoding needed); they are HTML-escaped anyway, except the slots named raw.
+import FastCGIKit
+
 struct FrozenPage: Sendable {
     private let chunks: [String]
+    /// The chunks' UTF-8, made once: a filled page is written out from them (see `parts`).
+    private let chunkBytes: [[UInt8]]
     private let slots: [Int]            // slots[i] is the value that follows chunks[i]
     private let raw: Set<Int>
 
@@ -20,20 +24,24 @@ struct FrozenPage: Sendable {
         }
         chunks.append(String(rest))
         self.chunks = chunks
+        self.chunkBytes = chunks.map { Array($0.utf8) }
         self.slots = slots
         self.raw = raw
     }
 
-    func fill(_ values: [String]) -> String {
-        var out = ""
-        out.reserveCapacity(chunks.reduce(0) { $0 + $1.utf8.count } + values.reduce(0) { $0 + $1.utf8.count })
-        for (i, chunk) in chunks.enumerated() {
-            out += chunk
-            if i < slots.count {
-                let slot = slots[i]
-                let value = slot < values.count ? values[slot] : ""
-                out += raw.contains(slot) ? value : Self.escape(value)
-            }
+    /// The filled page as the parts a response writes one after the other: the frozen chunks as they
+    /// are and the (escaped) values, so a page is never copied whole per request.
+    /// The raw slot `slot`, when given, is `slotBytes` (kept by the caller, such as a QR code's SVG).
+    func parts(_ values: [String], slot rawSlot: Int? = nil, slotBytes: [UInt8] = []) -> [any ResponseBytes] {
+        var out: [any ResponseBytes] = []
+        out.reserveCapacity(chunkBytes.count * 2)
+        for (i, chunk) in chunkBytes.enumerated() {
+            out.append(chunk)
+            guard i < slots.count else { continue }
+            let slot = slots[i]
+            if slot == rawSlot { out.append(slotBytes); continue }
+            let value = slot < values.count ? values[slot] : ""
+            if !value.isEmpty { out.append(Array((raw.contains(slot) ? value : Self.escape(value)).utf8)) }
         }
         return out
     }

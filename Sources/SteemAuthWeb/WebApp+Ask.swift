@@ -16,22 +16,23 @@ extension WebApp {
             if forApp != nil { values["clientName"] = FrozenPage.marker(4) }
             return FrozenPage(rendered: templates.render("ask", values), raw: [3])
         }
-        var values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
+        let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders
         if gzip {
             let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo)))
             return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
         }
-        values[3] = payQR(memo: memo).svg
-        return Response(status: 200, contentType: "text/html; charset=utf-8", body: page.fill(values), headers: headers)
+        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
+                        bodyParts: page.parts(values, slot: 3, slotBytes: payQR(memo: memo).svgBytes))
     }
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;
     /// kept per memo (a reload shows the same one), with its compressed form once a gzip page needed it.
     final class PayQR {
         let svg: String
+        let svgBytes: [UInt8]
         var compressed: DeflateSegment?
-        init(svg: String) { self.svg = svg }
+        init(svg: String) { self.svg = svg; svgBytes = Array(svg.utf8) }
     }
 
     func payQR(memo: String) -> PayQR {

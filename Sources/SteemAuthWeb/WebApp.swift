@@ -138,13 +138,21 @@ public struct WebApp: RequestHandler {
 
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
-        let view: SessionView, replacement: SessionID
+        var view: SessionView, replacement = id
         do {
-            let (replacementID, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
-            view = try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
-                                      replacementID: replacementID, freshMemo: freshCode.memo, now: unixSeconds(),
-                                      unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
-            replacement = replacementID
+            // As `lookUp`: random bytes are drawn only when the script asks for them (a new session,
+            // an expired code, a rotation after binding).
+            func viewPage(_ replacementID: SessionID?, _ freshMemo: String?) throws(RedisError) -> SessionView {
+                try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
+                                   replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
+                                   unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+            }
+            view = try viewPage(nil, nil)
+            if view.needsFreshValues {
+                let (replacementID, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
+                view = try viewPage(replacementID, freshCode.memo)
+                replacement = replacementID
+            }
         } catch { return redisDown(error, html: true) }
         rememberAccount(of: view.state, id: id, replacement: replacement)
         switch view.state {
