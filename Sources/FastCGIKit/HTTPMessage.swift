@@ -48,26 +48,31 @@ public struct Request: Sendable {
             for (i, b) in zip(r, UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) where lower(header[i]) != b { return false }
             return true
         }
+        // Items split at commas, parts at semicolons; empty ones are skipped. An item's first part is
+        // its coding, the others its parameters: `q=0` (or 0.0…) refuses it.
         var itemStart = 0
         while itemStart <= header.count {
             var itemEnd = itemStart
             while itemEnd < header.count && header[itemEnd] != UInt8(ascii: ",") { itemEnd += 1 }
             defer { itemStart = itemEnd + 1 }
-            var partEnd = itemStart
-            while partEnd < itemEnd && header[partEnd] != UInt8(ascii: ";") { partEnd += 1 }
-            let coding = trimmed(itemStart, partEnd)
-            guard equalsLower(coding, "gzip") || equalsLower(coding, "x-gzip") else { continue }
-            // Its parameters: `q=0` (or 0.0…) refuses it.
-            while partEnd < itemEnd {
-                let paramStart = partEnd + 1
-                partEnd = paramStart
+            var partStart = itemStart, sawCoding = false, isGzip = false
+            while partStart <= itemEnd {
+                var partEnd = partStart
                 while partEnd < itemEnd && header[partEnd] != UInt8(ascii: ";") { partEnd += 1 }
-                let param = trimmed(paramStart, partEnd)
-                guard param.count >= 2, lower(header[param.lowerBound]) == UInt8(ascii: "q"), header[param.lowerBound + 1] == UInt8(ascii: "=") else { continue }
-                let number = String(decoding: UnsafeBufferPointer(rebasing: header[(param.lowerBound + 2)..<param.upperBound]), as: UTF8.self).lowercased()
+                defer { partStart = partEnd + 1 }
+                if partEnd == partStart { continue }
+                let part = trimmed(partStart, partEnd)
+                if !sawCoding {
+                    sawCoding = true
+                    isGzip = equalsLower(part, "gzip") || equalsLower(part, "x-gzip")
+                    if !isGzip { break }
+                    continue
+                }
+                guard part.count >= 2, lower(header[part.lowerBound]) == UInt8(ascii: "q"), header[part.lowerBound + 1] == UInt8(ascii: "=") else { continue }
+                let number = String(decoding: UnsafeBufferPointer(rebasing: header[(part.lowerBound + 2)..<part.upperBound]), as: UTF8.self).lowercased()
                 if let q = Double(number), q <= 0 { return false }
             }
-            return true
+            if isGzip { return true }
         }
         return false
     }

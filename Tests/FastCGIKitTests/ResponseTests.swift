@@ -31,8 +31,43 @@ final class AcceptEncodingTests: XCTestCase {
         for yes in ["gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8, *;q=0.1", " GZIP ", "x-gzip"] {
             XCTAssertTrue(Request.acceptsGzip(Array(yes.utf8)), yes)
         }
-        for no in ["", "identity", "br", "gzip;q=0", "deflate, gzip;q=0.0", "gzipx"] {
+        for no in ["", "identity", "br", "gzip;q=0", "deflate, gzip;q=0.0", "gzipx", "gzip ; Q=0 ", "gzip;;q=0", "  ;gzip"] {
             XCTAssertFalse(Request.acceptsGzip(Array(no.utf8)), no)
+        }
+        XCTAssertTrue(Request.acceptsGzip(Array(",, gzip ;q=0.5".utf8)))
+        XCTAssertTrue(Request.acceptsGzip(Array(";gzip".utf8)), "empty parts are skipped, as before")
+    }
+
+    /// The in-place reader agrees with the earlier split-and-trim one on 20,000 generated headers
+    /// (a fixed seed: the same headers every run).
+    func testInPlaceReaderMatchesTheSplittingOne() {
+        func reference(_ header: [UInt8]) -> Bool {
+            func trimmed(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+                var s = s
+                while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+                while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+                return s
+            }
+            func isCoding(_ s: ArraySlice<UInt8>, _ name: String) -> Bool {
+                s.count == name.utf8.count && zip(s, name.utf8).allSatisfy { a, b in ((0x41...0x5a).contains(a) ? a | 0x20 : a) == b }
+            }
+            for item in header.split(separator: UInt8(ascii: ",")) {
+                let parts = item.split(separator: UInt8(ascii: ";"))
+                guard let coding = parts.first.map(trimmed), isCoding(coding, "gzip") || isCoding(coding, "x-gzip") else { continue }
+                for p in parts.dropFirst() {
+                    let param = String(decoding: trimmed(p), as: UTF8.self).lowercased()
+                    if param.hasPrefix("q="), let q = Double(param.dropFirst(2)), q <= 0 { return false }
+                }
+                return true
+            }
+            return false
+        }
+        let pieces = ["gzip", "GZip", "x-gzip", "br", "deflate", "*", " ", "\t", ",", ";", "q=0", "Q=0.0", "q=1", "q=0.5", "q=", "=", "0", "e"]
+        var seed: UInt64 = 0x5eed
+        func next(_ n: Int) -> Int { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Int((seed >> 33) % UInt64(n)) }
+        for _ in 0..<20_000 {
+            let header = Array((0..<next(9)).map { _ in pieces[next(pieces.count)] }.joined().utf8)
+            XCTAssertEqual(Request.acceptsGzip(header), reference(header), String(decoding: header, as: UTF8.self))
         }
     }
 }
