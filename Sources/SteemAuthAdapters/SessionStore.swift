@@ -81,6 +81,8 @@ public struct SessionStore {
     /// (the account this worker last saw the session bound to) the GET rides in the same round trip
     /// as the script and is used only if the script confirms that binding; otherwise it is a second
     /// round trip. For gzip the stored deflate segment is fetched, else (an older cache) the HTML.
+    /// As with `view`, nil `replacementID`/`freshMemo` may come back with `needsFreshValues` (a new
+    /// session, an expired code, a rotation), having changed nothing.
     public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID?, freshMemo: String?,
                          now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
         let args = viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
