@@ -122,14 +122,9 @@ public final class RedisConnection {
 
     /// EVALSHA with a fallback to EVAL when the server has not seen the script (after a restart).
     public func eval(_ script: LuaScript, keys: [String] = [], args: [String]) throws(RedisError) -> RedisReply {
-        var tail = [String(keys.count)]
-        tail.reserveCapacity(1 + keys.count + args.count)
-        tail += keys; tail += args
+        let tail = [String(keys.count)] + keys + args
         if let sha = scriptSHA[script.name] {
-            var argv = ["EVALSHA", sha]
-            argv.reserveCapacity(2 + tail.count)
-            argv += tail
-            let reply = try run([argv.map { $0.utf8 }]).replies[0]
+            let reply = try command(["EVALSHA", sha] + tail)
             guard case .error(let e) = reply, e.hasPrefix("NOSCRIPT") else { return reply }
         }
         // First use on this connection, or the server restarted: send the source once and remember its sha.

@@ -1,9 +1,9 @@
+import FastCGIKit
+
 /// A page rendered once by the template engine with placeholder values, then split at them: per
 /// request only the placeholders are filled, by concatenation — no template work on the hot path.
 /// Dynamic values must be safe in every place they appear (memos, numbers, account names, hex ids:
 /// no URL encoding needed); they are HTML-escaped anyway, except the slots named raw.
-import FastCGIKit
-
 struct FrozenPage: Sendable {
     private let chunks: [String]
     /// The chunks' UTF-8, made once: a filled page is written out from them (see `parts`).

@@ -138,20 +138,12 @@ public struct WebApp: RequestHandler {
 
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
-        var view: SessionView, replacement = id
+        let view: SessionView, replacement: SessionID
         do {
-            // As `lookUp`: random bytes are drawn only when the script asks for them (a new session,
-            // an expired code, a rotation after binding).
-            func viewPage(_ replacementID: SessionID?, _ freshMemo: String?) throws(RedisError) -> SessionView {
+            (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
                 try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
                                    unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
-            }
-            view = try viewPage(nil, nil)
-            if view.needsFreshValues {
-                let (replacementID, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
-                view = try viewPage(replacementID, freshCode.memo)
-                replacement = replacementID
             }
         } catch { return redisDown(error, html: true) }
         rememberAccount(of: view.state, id: id, replacement: replacement)
@@ -277,12 +269,21 @@ public struct WebApp: RequestHandler {
     /// the script needs one (a rotation after binding, an expired code): each stays one atomic script.
     /// The returned id is the replacement, meaningful only when the state is `.rotated`.
     func lookUp(_ id: SessionID, _ mode: SessionStore.Mode) throws(RedisError) -> (SessionView, SessionID) {
-        let view = try store.view(id: id, mode: mode, replacementID: nil, freshMemo: nil, now: unixSeconds(),
-                                  unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
-        guard view.needsFreshValues else { return (view, id) }
+        try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
+            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
+                           unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+        }
+    }
+
+    /// Runs a session script without fresh values, then, only if it asks (`needsFreshValues`), again
+    /// with a new id and login code drawn from the system's random source (a new session, an expired
+    /// code, a rotation); returns the view and the id the session now has.
+    func withFreshValuesIfAsked(_ id: SessionID, _ view: (SessionID?, String?) throws(RedisError) -> SessionView)
+        throws(RedisError) -> (SessionView, SessionID) {
+        let first = try view(nil, nil)
+        guard first.needsFreshValues else { return (first, id) }
         let (replacement, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
-        return (try store.view(id: id, mode: mode, replacementID: replacement, freshMemo: freshCode.memo, now: unixSeconds(),
-                               unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL), replacement)
+        return (try view(replacement, freshCode.memo), replacement)
     }
 
     func restartSession(_ request: Request) -> Response {
