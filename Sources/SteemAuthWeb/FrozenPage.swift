@@ -29,21 +29,17 @@ struct FrozenPage: Sendable {
         self.raw = raw
     }
 
-    /// The filled page as the parts a response writes one after the other: the frozen chunks as they
-    /// are and the (escaped) values, so a page is never copied whole per request.
-    /// The raw slot `slot`, when given, is `slotBytes` (kept by the caller, such as a QR code's SVG).
-    func parts(_ values: [String], slot rawSlot: Int? = nil, slotBytes: [UInt8] = []) -> [any ResponseBytes] {
-        var out: [any ResponseBytes] = []
-        out.reserveCapacity(chunkBytes.count * 2)
-        for (i, chunk) in chunkBytes.enumerated() {
-            out.append(chunk)
-            guard i < slots.count else { continue }
-            let slot = slots[i]
-            if slot == rawSlot { out.append(slotBytes); continue }
-            let value = slot < values.count ? values[slot] : ""
-            if !value.isEmpty { out.append(Array((raw.contains(slot) ? value : Self.escape(value)).utf8)) }
+    /// The filled page as the parts a response writes one after the other: the frozen chunks' bytes
+    /// as they are, the (escaped) values, and `slotBytes` (kept by the caller, such as a QR code's
+    /// SVG) for the raw slot `slot`, so a page is never copied whole per request.
+    func parts(_ values: [String], separating slot: Int, slotBytes: [UInt8]) -> [any ResponseBytes] {
+        pieces(values, separating: slot).map { piece -> any ResponseBytes in
+            switch piece {
+            case .chunk(let i): return chunkBytes[i]
+            case .value(let text): return Array(text.utf8)
+            case .slot: return slotBytes
+            }
         }
-        return out
     }
 
     /// The page filled, in two parts around the raw slot `slot` (whose value is sent separately: the

@@ -23,7 +23,7 @@ extension WebApp {
             return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
         }
         return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
-                        bodyParts: page.parts(values, slot: 3, slotBytes: payQR(memo: memo).svgBytes))
+                        bodyParts: page.parts(values, separating: 3, slotBytes: payQR(memo: memo).svgBytes))
     }
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;
