@@ -86,16 +86,22 @@ public final class RedisConnection {
         -> (replies: [RedisReply], kept: RedisBulkReply?) where Argument.Element == UInt8 {
         let ctx = try connectedContext()
         for argv in commands { try append(ctx, argv) }
+        return try replies(ctx, count: commands.count, keepingLastBulk: keepingLastBulk)
+    }
+
+    /// Reads the replies to the `count` commands queued on `ctx`.
+    private func replies(_ ctx: UnsafeMutablePointer<redisContext>, count: Int, keepingLastBulk: Bool = false) throws(RedisError)
+        -> (replies: [RedisReply], kept: RedisBulkReply?) {
         var replies: [RedisReply] = []
-        replies.reserveCapacity(commands.count)
+        replies.reserveCapacity(count)
         var kept: RedisBulkReply? = nil
-        for index in commands.indices {
+        for index in 0..<count {
             var raw: UnsafeMutableRawPointer? = nil
             guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
                 throw drop("reading reply: \(errorText(ctx))")
             }
             let reply = raw.assumingMemoryBound(to: redisReply.self)
-            if keepingLastBulk, index == commands.count - 1, reply.pointee.type == REDIS_REPLY_STRING {
+            if keepingLastBulk, index == count - 1, reply.pointee.type == REDIS_REPLY_STRING {
                 kept = RedisBulkReply(owning: reply)
                 replies.append(.null)
                 continue
@@ -122,13 +128,14 @@ public final class RedisConnection {
 
     /// EVALSHA with a fallback to EVAL when the server has not seen the script (after a restart).
     public func eval(_ script: LuaScript, keys: [String] = [], args: [String]) throws(RedisError) -> RedisReply {
-        let tail = [String(keys.count)] + keys + args
         if let sha = scriptSHA[script.name] {
-            let reply = try command(["EVALSHA", sha] + tail)
+            let ctx = try connectedContext()
+            try appendEvalSHA(ctx, sha, keys: keys, args: args)
+            let reply = try replies(ctx, count: 1).replies[0]
             guard case .error(let e) = reply, e.hasPrefix("NOSCRIPT") else { return reply }
         }
         // First use on this connection, or the server restarted: send the source once and remember its sha.
-        let reply = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail])
+        let reply = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source, String(keys.count)] + keys + args])
         if let sha = reply[0].string { scriptSHA[script.name] = sha }
         return reply[1]
     }
@@ -136,15 +143,34 @@ public final class RedisConnection {
     /// A script and one more command in one round trip (EVALSHA, with the EVAL fallback of `eval`).
     /// A string answer to `next` is kept as hiredis read it (no copy); nil when it is not a string.
     public func evalPipelined(_ script: LuaScript, args: [String], then next: [String]) throws(RedisError) -> (RedisReply, RedisBulkReply?) {
-        let tail = ["0"] + args
         if let sha = scriptSHA[script.name] {
-            let (replies, kept) = try run([["EVALSHA", sha] + tail, next].map { argv in argv.map { $0.utf8 } }, keepingLastBulk: true)
+            let ctx = try connectedContext()
+            try appendEvalSHA(ctx, sha, keys: [], args: args)
+            try append(ctx, next.map { $0.utf8 })
+            let (replies, kept) = try replies(ctx, count: 2, keepingLastBulk: true)
             guard case .error(let e) = replies[0], e.hasPrefix("NOSCRIPT") else { return (replies[0], kept) }
         }
-        let (replies, kept) = try run([["SCRIPT", "LOAD", script.source], ["EVAL", script.source] + tail, next].map { argv in argv.map { $0.utf8 } },
+        let (replies, kept) = try run([["SCRIPT", "LOAD", script.source], ["EVAL", script.source, "0"] + args, next].map { argv in argv.map { $0.utf8 } },
                                       keepingLastBulk: true)
         if let sha = replies[0].string { scriptSHA[script.name] = sha }
         return (replies[1], kept)
+    }
+
+    /// Queues `EVALSHA sha numkeys keys… args…` from its parts, without joining them into one array
+    /// first (every session request makes this call).
+    private func appendEvalSHA(_ ctx: UnsafeMutablePointer<redisContext>, _ sha: String, keys: [String], args: [String]) throws(RedisError) {
+        let verb: StaticString = "EVALSHA"
+        let keyCount = String(keys.count)
+        var bytes = verb.utf8CodeUnitCount + sha.utf8.count + keyCount.utf8.count
+        for key in keys { bytes += key.utf8.count }
+        for arg in args { bytes += arg.utf8.count }
+        try append(ctx, count: 3 + keys.count + args.count, bytes: bytes) { put in
+            put(UnsafeBufferPointer(start: verb.utf8Start, count: verb.utf8CodeUnitCount))
+            var sha = sha, keyCount = keyCount
+            sha.withUTF8(put); keyCount.withUTF8(put)
+            for var key in keys { key.withUTF8(put) }
+            for var arg in args { arg.withUTF8(put) }
+        }
     }
 
     /// Queues one command, written in Redis's wire format (RESP: `*argc`, then `$len` and the bytes of
@@ -152,18 +178,25 @@ public final class RedisConnection {
     /// no growing array.
     private func append<Argument: Collection>(_ ctx: UnsafeMutablePointer<redisContext>, _ argv: [Argument]) throws(RedisError)
         where Argument.Element == UInt8 {
-        var size = 24
-        for arg in argv { size += arg.count + 24 }
-        let rc = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer -> Int32 in
-            var at = Self.writeLine(UInt8(ascii: "*"), argv.count, into: buffer, at: 0)
+        try append(ctx, count: argv.count, bytes: argv.reduce(0) { $0 + $1.count }) { put in
             for arg in argv {
-                at = Self.writeLine(UInt8(ascii: "$"), arg.count, into: buffer, at: at)
                 // A native string's UTF-8 or an array: one bulk copy.
-                let copied = arg.withContiguousStorageIfAvailable { bytes -> Int in
-                    if let base = bytes.baseAddress { (buffer.baseAddress! + at).update(from: base, count: bytes.count) }
-                    return bytes.count
-                }
-                if let copied { at += copied } else { for b in arg { buffer[at] = b; at += 1 } }
+                if arg.withContiguousStorageIfAvailable(put) == nil { Array(arg).withUnsafeBufferPointer(put) }
+            }
+        }
+    }
+
+    /// The RESP writer under both: `arguments` hands each of the `count` arguments (`bytes` in all)
+    /// to `put`, in order.
+    private func append(_ ctx: UnsafeMutablePointer<redisContext>, count: Int, bytes: Int,
+                        arguments: ((UnsafeBufferPointer<UInt8>) -> Void) -> Void) throws(RedisError) {
+        let size = 24 + bytes + 24 * count
+        let rc = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buffer -> Int32 in
+            var at = Self.writeLine(UInt8(ascii: "*"), count, into: buffer, at: 0)
+            arguments { arg in
+                at = Self.writeLine(UInt8(ascii: "$"), arg.count, into: buffer, at: at)
+                if let base = arg.baseAddress { (buffer.baseAddress! + at).update(from: base, count: arg.count) }
+                at += arg.count
                 buffer[at] = 0x0d; buffer[at + 1] = 0x0a; at += 2
             }
             return buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: at) { redisAppendFormattedCommand(ctx, $0, at) }

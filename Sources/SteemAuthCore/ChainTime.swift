@@ -20,11 +20,17 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
     }
 
     public var description: String {
+        var out = [UInt8](); out.reserveCapacity(19)
+        write(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The description's bytes, appended (the status route writes them straight into its JSON).
+    public func write(to out: inout [UInt8]) {
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86400 : (secondsSinceEpoch - 86399) / 86400
         let rest = secondsSinceEpoch - days * 86400
         let (y, m, d) = Self.civilFromDays(days)
         // Bytes, not interpolation: this runs on every status poll (the challenge's expiry).
-        var out = [UInt8](); out.reserveCapacity(19)
         func digits(_ v: Int64, _ width: Int) {
             let start = out.count
             out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
@@ -36,7 +42,6 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
         digits(y, yearWidth); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
         out.append(UInt8(ascii: "T")); digits(rest / 3600, 2); out.append(UInt8(ascii: ":")); digits(rest % 3600 / 60, 2)
         out.append(UInt8(ascii: ":")); digits(rest % 60, 2)
-        return String(decoding: out, as: UTF8.self)
     }
 
     public init(from decoder: any Decoder) throws {

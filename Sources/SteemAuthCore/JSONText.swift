@@ -18,23 +18,7 @@ public enum JSONText {
         }
         return s.withUTF8 { utf8 in
             var out = [UInt8](); out.reserveCapacity(utf8.count + 16)
-            out.append(0x22)
-            // Byte by byte, two bytes per escape (no array literal per character).
-            for b in utf8 {
-                switch b {
-                case 0x22: out.append(0x5c); out.append(0x22)                        // \"
-                case 0x5c: out.append(0x5c); out.append(0x5c)                        // \\
-                case 0x0a: out.append(0x5c); out.append(UInt8(ascii: "n"))
-                case 0x0d: out.append(0x5c); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(0x5c); out.append(UInt8(ascii: "t"))
-                case 0x3c: out.append(contentsOf: "\\u003c".utf8)                 // safe inside HTML too
-                case ..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: "\\u00".utf8); out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 0xf)])
-                default: out.append(b)
-                }
-            }
-            out.append(0x22)
+            out.appendJSONString(utf8)
             return String(decoding: out, as: UTF8.self)
         }
     }
@@ -90,8 +74,53 @@ public enum SameOrigin {
 
 extension Array where Element == UInt8 {
     /// A string's UTF-8 in one bulk copy, for the byte writers of the hot routes.
-    mutating func appendUTF8(_ s: String) {
+    public mutating func appendUTF8(_ s: String) {
         var s = s
         s.withUTF8 { append(contentsOf: $0) }
+    }
+
+    /// A literal's bytes (no String made).
+    public mutating func appendLiteral(_ s: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// A number in decimal (no String made).
+    public mutating func appendDecimal(_ value: Int64) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        let start = count
+        var v = value.magnitude
+        repeat { append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 } while v > 0
+        self[start...].reverse()
+    }
+
+    /// `s` as a JSON string: quoted, with `"`, `\\`, control characters and `<` (safe inside HTML
+    /// too) escaped.
+    public mutating func appendJSONString(_ s: String) {
+        var s = s
+        s.withUTF8 { appendJSONString($0) }
+    }
+
+    /// The same on UTF-8 bytes. On bytes: every character that needs an escape is ASCII, and UTF-8
+    /// never hides one inside a multi-byte sequence.
+    public mutating func appendJSONString(_ utf8: UnsafeBufferPointer<UInt8>) {
+        append(0x22)
+        var cleanFrom = 0
+        for (i, b) in utf8.enumerated() where b < 0x20 || b == 0x22 || b == 0x5c || b == 0x3c {
+            append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom..<i]))      // the clean run, in one copy
+            cleanFrom = i + 1
+            // Two bytes per short escape, six for \u00XX (no array literal per character).
+            switch b {
+            case 0x22: append(0x5c); append(0x22)                        // \"
+            case 0x5c: append(0x5c); append(0x5c)                        // \\
+            case 0x0a: append(0x5c); append(UInt8(ascii: "n"))
+            case 0x0d: append(0x5c); append(UInt8(ascii: "r"))
+            case 0x09: append(0x5c); append(UInt8(ascii: "t"))
+            default:                                                     // < and the other controls
+                let hex: StaticString = "0123456789abcdef"
+                appendLiteral("\\u00"); append(hex.utf8Start[Int(b >> 4)]); append(hex.utf8Start[Int(b & 0xf)])
+            }
+        }
+        append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom...]))
+        append(0x22)
     }
 }

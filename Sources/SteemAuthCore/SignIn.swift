@@ -4,31 +4,41 @@ public enum SignInChallenge {
     /// The exact UTF-8 text the wallet signs. It names the site's host (so a relayed challenge shows
     /// the visitor which site it logs into), the session's current login code and when it expires.
     public static func text(host: String, code: String, expiresAt: Int64) -> String {
-        // Bytes, not interpolation: this runs on every status poll of an unbound session.
+        String(decoding: bytes(host: host, code: code, expiresAt: expiresAt), as: UTF8.self)
+    }
+
+    /// The same text's bytes. Bytes, not interpolation: this runs on every status poll of an
+    /// unbound session.
+    public static func bytes(host: String, code: String, expiresAt: Int64) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(96 + host.utf8.count + code.utf8.count)
-        out.appendUTF8("steemauth login to ")
-        out.appendUTF8(displayHost(host))
-        out.appendUTF8("\ncode: ")
+        out.appendLiteral("steemauth login to ")
+        appendDisplayHost(host, to: &out)
+        out.appendLiteral("\ncode: ")
         out.appendUTF8(code)
-        out.appendUTF8("\nexpires: ")
-        out.appendUTF8(ChainTime(secondsSinceEpoch: expiresAt).description)
+        out.appendLiteral("\nexpires: ")
+        ChainTime(secondsSinceEpoch: expiresAt).write(to: &out)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The Host as nginx passed it, lower-cased, reduced to the characters a host name may have.
     public static func displayHost(_ host: String) -> String {
-        var kept: [UInt8] = []
-        kept.reserveCapacity(host.utf8.count)
-        for b in host.utf8 {
+        var out: [UInt8] = []
+        appendDisplayHost(host, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendDisplayHost(_ host: String, to out: inout [UInt8]) {
+        let start = out.count
+        for b in host.utf8 where out.count - start < 253 {
             switch b {
-            case 0x41...0x5a: kept.append(b + 0x20)                                  // A-Z, lower-cased
-            case 0x61...0x7a, 0x30...0x39, 0x2e, 0x2d, 0x3a: kept.append(b)          // a-z 0-9 . - :
+            case 0x41...0x5a: out.append(b + 0x20)                                  // A-Z, lower-cased
+            case 0x61...0x7a, 0x30...0x39, 0x2e, 0x2d, 0x3a: out.append(b)          // a-z 0-9 . - :
             default: continue
             }
         }
-        return kept.isEmpty ? "this site" : String(decoding: kept.prefix(253), as: UTF8.self)
+        if out.count == start { out.appendLiteral("this site") }
     }
 }
 

@@ -174,10 +174,17 @@ public struct WebApp: RequestHandler {
         case .denied, .none:
             return json(401, #"{"error":"no session"}"#)
         case .unbound(let memo, let expiresIn):
+            // Written as bytes: every unbound visitor polls this route.
+            var body = [UInt8](); body.reserveCapacity(320)
+            body.appendLiteral(#"{"bound":false,"account":null,"memo":"#); body.appendJSONString(memo)
+            body.appendLiteral(#","expires_in":"#); body.appendDecimal(Int64(expiresIn))
+            body.appendLiteral(#","behind_seconds":"#); body.appendUTF8(behind)
             // The exact text a wallet signs to log in by signature (it changes whenever the code does).
-            let challenge = SignInChallenge.text(host: request.host ?? "", code: memo,
-                                                 expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn))
-            return json(200, #"{"bound":false,"account":null,"memo":\#(JSONText.string(memo)),"expires_in":\#(expiresIn),"behind_seconds":\#(behind),"challenge":\#(JSONText.string(challenge))}"#)
+            body.appendLiteral(#","challenge":"#)
+            SignInChallenge.bytes(host: request.host ?? "", code: memo, expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn))
+                .withUnsafeBufferPointer { body.appendJSONString($0) }
+            body.append(UInt8(ascii: "}"))
+            return json(200, bytes: body)
         case .bound(let account, _):
             return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
         case .rotated(let account, _):
@@ -321,7 +328,10 @@ public struct WebApp: RequestHandler {
         return r
     }
 
-    var sessionHeaders: [(String, String)] { [("Cache-Control", "no-store"), ("Vary", "Cookie")] }
+    var sessionHeaders: [(String, String)] { Self.sessionHeaders }
+    static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
+    /// A JSON answer's headers, made once (the status route's every poll uses them).
+    static let jsonHeaders: [(String, String)] = [("Content-Type", "application/json")] + sessionHeaders + [("X-Content-Type-Options", "nosniff")]
 
     static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
@@ -335,7 +345,11 @@ public struct WebApp: RequestHandler {
     }
 
     func json(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
-        Response(status: status, contentType: "application/json", body: body, headers: sessionHeaders + [("X-Content-Type-Options", "nosniff")] + extra)
+        json(status, bytes: Array(body.utf8), extra: extra)
+    }
+
+    func json(_ status: Int, bytes body: [UInt8], extra: [(String, String)] = []) -> Response {
+        Response(status: status, headers: extra.isEmpty ? Self.jsonHeaders : Self.jsonHeaders + extra, body: body)
     }
 
     func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = []) -> Response {

@@ -99,10 +99,22 @@ extension PropertyTests {
             var s = ""
             for _ in 0..<rng.below(24) { s.unicodeScalars.append(alphabet[rng.below(alphabet.count)]) }
             XCTAssertEqual(JSONText.string(s), JSONText.stringByScalars(s), s.debugDescription)
+            var appended = Array("x".utf8)                            // appends after what is there
+            appended.appendJSONString(s)
+            XCTAssertEqual(String(decoding: appended, as: UTF8.self), "x" + JSONText.stringByScalars(s), s.debugDescription)
+            let number = Int64(rng.below(2_000_000_000)) * (rng.below(2) == 0 ? 1 : -1)
+            var decimal: [UInt8] = []
+            decimal.appendDecimal(number)
+            XCTAssertEqual(String(decoding: decimal, as: UTF8.self), String(number))
             let seconds = Int64(rng.below(4_102_444_800))            // 1970 … 2100
             XCTAssertEqual(ChainTime(ChainTime(secondsSinceEpoch: seconds).description)?.secondsSinceEpoch, seconds)
         }
         XCTAssertEqual(ChainTime(secondsSinceEpoch: 0).description, "1970-01-01T00:00:00")
         XCTAssertEqual(ChainTime(secondsSinceEpoch: 1_795_521_600).description, "2026-11-24T12:00:00")
+        for extreme in [Int64.min, Int64.max, 0] {
+            var decimal: [UInt8] = []
+            decimal.appendDecimal(extreme)
+            XCTAssertEqual(String(decoding: decimal, as: UTF8.self), String(extreme))
+        }
     }
 }

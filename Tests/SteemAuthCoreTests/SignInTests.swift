@@ -41,6 +41,9 @@ final class SignInTests: XCTestCase {
         XCTAssertEqual(SignInChallenge.displayHost("evil\r\nhost<x>"), "evilhostx")
         XCTAssertEqual(SignInChallenge.displayHost(""), "this site")
         XCTAssertEqual(SignInChallenge.displayHost("127.0.0.1:8080"), "127.0.0.1:8080")
+        XCTAssertEqual(SignInChallenge.displayHost(String(repeating: "A", count: 300)), String(repeating: "a", count: 253))
+        XCTAssertEqual(SignInChallenge.bytes(host: "Example.org", code: "ab2cdefgh3ijklmn", expiresAt: 1_795_521_600),
+                       Array(SignInChallenge.text(host: "Example.org", code: "ab2cdefgh3ijklmn", expiresAt: 1_795_521_600).utf8))
     }
 
     func testRequestBodyParsing() {
