@@ -119,8 +119,8 @@ public struct Response: Sendable {
     /// The CGI-style header block, ending with the blank line.
     func head() -> [UInt8] {
         // Measured first, then copied into one buffer of that size: no growth, no per-append checks.
-        let statusText = String(status), lengthText = String(bodyLength), reason = Self.reason(status)
-        var capacity = 40 + statusText.utf8.count + reason.utf8.count + lengthText.utf8.count
+        let reason = Self.reason(status)
+        var capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount         // two numbers of at most 20 characters
         for (name, value) in headers { capacity += name.utf8.count + value.utf8.count + 4 }
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             var at = 0
@@ -140,16 +140,24 @@ public struct Response: Sendable {
                     for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
                 }
             }
-            put("Status: "); putHeaderText(statusText); put(" "); putHeaderText(reason); put("\r\n")
+            func putDecimal(_ value: Int) {
+                var v = value.magnitude, digits = 1
+                while v >= 10 { v /= 10; digits += 1 }
+                if value < 0 { buffer[at] = UInt8(ascii: "-"); at += 1 }
+                v = value.magnitude
+                for i in stride(from: at + digits - 1, through: at, by: -1) { buffer[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+                at += digits
+            }
+            put("Status: "); putDecimal(status); put(" "); put(reason); put("\r\n")
             for (name, value) in headers {
                 putHeaderText(name); put(": "); putHeaderText(value); put("\r\n")
             }
-            put("Content-Length: "); putHeaderText(lengthText); put("\r\n\r\n")
+            put("Content-Length: "); putDecimal(bodyLength); put("\r\n\r\n")
             count = at
         }
     }
 
-    static func reason(_ status: Int) -> String {
+    static func reason(_ status: Int) -> StaticString {
         switch status {
         case 200: return "OK"
         case 204: return "No Content"

@@ -90,61 +90,66 @@ public enum Worker {
             case .authorization: return "HTTP_AUTHORIZATION"
             }
         }
-        /// The params as one flat table: name bytes (static, never retained), name length, and the
-        /// next param with a name of the same length (-1 ends the chain); `firstByLength[n]` starts
-        /// the chain of names n bytes long.
-        struct Table: @unchecked Sendable {     // immutable; the pointers are to static literals
-            var names: [UnsafePointer<UInt8>] = []
-            var lengths: [Int] = []
-            var nextSameLength: [Int] = []
-            var firstByLength: [Int] = []
+        /// The params as one flat table, made once and kept for the process's life (so reading it
+        /// retains nothing): name bytes (static), name length, and the next param with a name of the
+        /// same length (-1 ends the chain); `firstByLength[n]` starts the chain of names n bytes long.
+        struct Table: @unchecked Sendable {     // immutable once made; the names are static literals
+            let names: UnsafeBufferPointer<UnsafePointer<UInt8>>
+            let nextSameLength: UnsafeBufferPointer<Int>
+            let firstByLength: UnsafeBufferPointer<Int>
         }
         static let table: Table = {
-            var t = Table()
-            t.names = allCases.map { $0.name.utf8Start }
-            t.lengths = allCases.map { $0.name.utf8CodeUnitCount }
-            t.firstByLength = [Int](repeating: -1, count: (t.lengths.max() ?? 0) + 1)
-            t.nextSameLength = [Int](repeating: -1, count: allCases.count)
+            let lengths = allCases.map { $0.name.utf8CodeUnitCount }
+            let names = UnsafeMutableBufferPointer<UnsafePointer<UInt8>>.allocate(capacity: allCases.count)
+            _ = names.initialize(from: allCases.map { $0.name.utf8Start })
+            let firstByLength = UnsafeMutableBufferPointer<Int>.allocate(capacity: (lengths.max() ?? 0) + 1)
+            firstByLength.initialize(repeating: -1)
+            let nextSameLength = UnsafeMutableBufferPointer<Int>.allocate(capacity: allCases.count)
+            nextSameLength.initialize(repeating: -1)
             for i in allCases.indices.reversed() {
-                t.nextSameLength[i] = t.firstByLength[t.lengths[i]]
-                t.firstByLength[t.lengths[i]] = i
+                nextSameLength[i] = firstByLength[lengths[i]]
+                firstByLength[lengths[i]] = i
             }
-            return t
+            return Table(names: UnsafeBufferPointer(names), nextSameLength: UnsafeBufferPointer(nextSameLength),
+                         firstByLength: UnsafeBufferPointer(firstByLength))
         }()
     }
 
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
     private static func readRequest(_ r: inout FCGX_Request) -> Request {
-        var values = [UnsafeBufferPointer<UInt8>?](repeating: nil, count: Param.allCases.count)
-        let table = Param.table
-        table.names.withUnsafeBufferPointer { names in
-        table.firstByLength.withUnsafeBufferPointer { firstByLength in
-        table.nextSameLength.withUnsafeBufferPointer { nextSameLength in
-        values.withUnsafeMutableBufferPointer { values in
+        // The values found, by param, on the stack: they point into libfcgi's copy of the params.
+        withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.allCases.count) { values in
+            values.initialize(repeating: nil)
+            let table = Param.table
             var entry = r.envp
             while let pointer = entry?.pointee {
                 // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
                 if let equals = strchr(pointer, Int32(UInt8(ascii: "="))) {
                     let nameLength = equals - pointer
-                    var i = nameLength < firstByLength.count ? firstByLength[nameLength] : -1
+                    var i = nameLength < table.firstByLength.count ? table.firstByLength[nameLength] : -1
                     while i >= 0 {
-                        if values[i] == nil && memcmp(pointer, names[i], nameLength) == 0 {
+                        if values[i] == nil && memcmp(pointer, table.names[i], nameLength) == 0 {
                             let value = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
                             values[i] = UnsafeBufferPointer(start: value, count: strlen(equals + 1))
                             break
                         }
-                        i = nextSameLength[i]
+                        i = table.nextSameLength[i]
                     }
                 }
                 entry = entry! + 1
             }
-        }}}}
+            return request(from: UnsafeBufferPointer(values), &r)
+        }
+    }
+
+    /// The request made from the params found (`values`, by param) and the body read from `r`.
+    private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request) -> Request {
         func param(_ p: Param) -> [UInt8]? { values[p.rawValue].map { Array($0) } }
         func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
         let method = text(.method) ?? "GET"
         let uri = text(.documentURI) ?? text(.scriptName) ?? "/"
         var body: [UInt8] = []
-        if let lengthText = text(.contentLength), let length = Int(lengthText), length > 0 {
+        if let lengthText = values[Param.contentLength.rawValue], let length = decimal(lengthText), length > 0 {
             let wanted = min(length, maxBodyBytes)
             body = [UInt8](repeating: 0, count: wanted)
             let got = body.withUnsafeMutableBufferPointer { b in
@@ -161,6 +166,17 @@ public enum Worker {
         request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false
         request.authorization = text(.authorization)
         return request
+    }
+
+    /// A CONTENT_LENGTH: ASCII digits only (nil for anything else, or more than 18 of them).
+    static func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for b in digits {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return value
     }
 
 }

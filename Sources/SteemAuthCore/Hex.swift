@@ -53,6 +53,24 @@ public enum Hex {
         decodeLower(Array(text.lowercased().utf8))
     }
 
+    /// Whether `text` is exactly `bytes` in lower-case hex (as `encode` writes it), in time that
+    /// depends only on the lengths: a MAC is checked against its hex without decoding the hex.
+    public static func constantTimeEqual<Text: Collection>(hexOf bytes: [UInt8], _ text: Text) -> Bool where Text.Element == UInt8 {
+        guard text.count == 2 * bytes.count else { return false }
+        /// A nibble's lower-case hex digit, without a branch or a table on the (secret) value.
+        func digit(_ n: UInt8) -> UInt8 {
+            let pastNine = UInt8(truncatingIfNeeded: (9 &- Int(n)) >> 8)       // 0xff when n > 9, else 0
+            return UInt8(ascii: "0") &+ n &+ (pastNine & 39)                     // 39 = "a" - "0" - 10
+        }
+        var diff: UInt8 = 0
+        var at = text.startIndex
+        for b in bytes {
+            diff |= text[at] ^ digit(b >> 4); at = text.index(after: at)
+            diff |= text[at] ^ digit(b & 0x0f); at = text.index(after: at)
+        }
+        return diff == 0
+    }
+
     /// Compares two byte strings in time that depends only on their lengths.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

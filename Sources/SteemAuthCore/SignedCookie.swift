@@ -25,13 +25,14 @@ public struct CookieSigner: Sendable {
     public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
         let idLength = 2 * SessionID.byteCount
         guard value.count == idLength + 1 + Self.signatureHexLength,
-              value[value.startIndex + idLength] == UInt8(ascii: "-"),
-              let id = SessionID(hexBytes: value[value.startIndex..<value.startIndex + idLength]),
-              let sig = Hex.decodeLower(value[(value.startIndex + idLength + 1)...])
+              value[value.startIndex + idLength] == UInt8(ascii: "-")
         else { return nil }
-        let message = Array(id.hex.utf8)
-        if Hex.constantTimeEqual(mac(currentKey, message), sig) { return id }
-        if let previousKey, Hex.constantTimeEqual(mac(previousKey, message), sig) { return id }
+        let message = Array(value[value.startIndex..<value.startIndex + idLength])     // the id's hex, as signed
+        guard let id = SessionID(hexBytes: message) else { return nil }
+        // The MAC's hex is compared with the cookie's (lower case only, as issued), not decoded.
+        let signature = value[(value.startIndex + idLength + 1)...]
+        if Hex.constantTimeEqual(hexOf: mac(currentKey, message), signature) { return id }
+        if let previousKey, Hex.constantTimeEqual(hexOf: mac(previousKey, message), signature) { return id }
         return nil
     }
 

@@ -1,4 +1,5 @@
 import FastCGIKit
+import SteemAuthCore
 
 /// A page rendered once by the template engine with placeholder values, then split at them: per
 /// request only the placeholders are filled, by concatenation — no template work on the hot path.
@@ -42,18 +43,17 @@ struct FrozenPage: Sendable {
         }
     }
 
-    /// The page filled, in two parts around the raw slot `slot` (whose value is sent separately: the
-    /// cached report, already compressed).
-    func fill(_ values: [String], splittingAt slot: Int) -> (before: String, after: String) {
-        var before = "", after = ""
+    /// The page filled, as bytes in two parts around the raw slot `slot` (whose value is sent
+    /// separately: the cached report).
+    func fill(_ values: [String], splittingAt slot: Int) -> (before: [UInt8], after: [UInt8]) {
+        var before: [UInt8] = [], after: [UInt8] = []
         var passed = false
-        for (i, chunk) in chunks.enumerated() {
-            if passed { after += chunk } else { before += chunk }
-            guard i < slots.count else { continue }
-            if slots[i] == slot { passed = true; continue }
-            let value = slots[i] < values.count ? values[slots[i]] : ""
-            let text = raw.contains(slots[i]) ? value : Self.escape(value)
-            if passed { after += text } else { before += text }
+        for piece in pieces(values, separating: slot) {
+            switch piece {
+            case .chunk(let i): if passed { after += chunkBytes[i] } else { before += chunkBytes[i] }
+            case .value(let text): if passed { after.appendUTF8(text) } else { before.appendUTF8(text) }
+            case .slot: passed = true
+            }
         }
         return (before, after)
     }

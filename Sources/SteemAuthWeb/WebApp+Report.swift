@@ -35,18 +35,23 @@ extension WebApp {
         }
         let values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
                       proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
-        let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders + extra
         if gzip {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
             let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 1, slotSegment: list))
-            return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
+            return Response(status: 200, headers: extra.isEmpty ? Self.gzipReportHeaders : Self.gzipReportHeaders + extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
         // The cached list goes out as Redis gave it, between the frame's two parts.
-        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
-                        bodyParts: [Array(before.utf8)] + (listHTML ?? []) + [Array(after.utf8)])
+        return Response(status: 200, headers: extra.isEmpty ? Self.reportHeaders : Self.reportHeaders + extra,
+                        bodyParts: [before] + (listHTML ?? []) + [after])
     }
+
+    /// The report page's headers, made once.
+    static let reportHeaders: [(String, String)] =
+        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
+    static let gzipReportHeaders: [(String, String)] =
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
 
     /// A frozen page as deflate segments: its chunks compressed once per worker (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached

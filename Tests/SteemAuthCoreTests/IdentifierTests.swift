@@ -49,6 +49,18 @@ final class IdentifierTests: XCTestCase {
         XCTAssertTrue(Hex.constantTimeEqual([1, 2], [1, 2]))
         XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 3]))
         XCTAssertFalse(Hex.constantTimeEqual([1, 2], [1, 2, 3]))
+        // A MAC against its hex (the cookie check): exactly `encode`'s lower-case text, nothing else.
+        let every = (0...255).map { UInt8($0) }
+        XCTAssertTrue(Hex.constantTimeEqual(hexOf: every, Array(Hex.encode(every).utf8)))
+        XCTAssertTrue(Hex.constantTimeEqual(hexOf: every, Array(Hex.encode(every).utf8)[...]))
+        XCTAssertFalse(Hex.constantTimeEqual(hexOf: every, Array(Hex.encode(every).uppercased().utf8)))
+        XCTAssertFalse(Hex.constantTimeEqual(hexOf: [0xab], Array("ab0".utf8)))
+        XCTAssertFalse(Hex.constantTimeEqual(hexOf: [0xab], Array("a".utf8)))
+        for b in every {
+            for wrong in Array("0123456789abcdefABCDEFg:/` ".utf8) where wrong != Array(Hex.encode([b]).utf8)[1] {
+                XCTAssertFalse(Hex.constantTimeEqual(hexOf: [b], [Array(Hex.encode([b]).utf8)[0], wrong]))
+            }
+        }
         // Client secrets (the OIDC token endpoint) are compared with it too.
         XCTAssertTrue(Hex.constantTimeEqual(Array("secret".utf8), Array("secret".utf8)))
         XCTAssertFalse(Hex.constantTimeEqual(Array("secret".utf8), Array("secreT".utf8)))
