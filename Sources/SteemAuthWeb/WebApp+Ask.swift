@@ -17,12 +17,11 @@ extension WebApp {
             return FrozenPage(rendered: templates.render("ask", values), raw: [3])
         }
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
-        let headers = [("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + Self.securityHeaders
         if gzip {
             let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo)))
-            return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip")] + headers, body: body)
+            return Response(status: 200, headers: Self.gzipPageHeaders, body: body)
         }
-        return Response(status: 200, headers: [("Content-Type", "text/html; charset=utf-8")] + headers,
+        return Response(status: 200, headers: Self.pageHeaders,
                         bodyParts: page.parts(values, separating: 3, slotBytes: payQR(memo: memo).svgBytes))
     }
 

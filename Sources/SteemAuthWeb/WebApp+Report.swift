@@ -39,19 +39,13 @@ extension WebApp {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
             let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 1, slotSegment: list))
-            return Response(status: 200, headers: extra.isEmpty ? Self.gzipReportHeaders : Self.gzipReportHeaders + extra, body: body)
+            return Response(status: 200, headers: extra.isEmpty ? Self.gzipPageHeaders : Self.gzipPageHeaders + extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
         // The cached list goes out as Redis gave it, between the frame's two parts.
-        return Response(status: 200, headers: extra.isEmpty ? Self.reportHeaders : Self.reportHeaders + extra,
+        return Response(status: 200, headers: extra.isEmpty ? Self.pageHeaders : Self.pageHeaders + extra,
                         bodyParts: [before] + (listHTML ?? []) + [after])
     }
-
-    /// The report page's headers, made once.
-    static let reportHeaders: [(String, String)] =
-        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
-    static let gzipReportHeaders: [(String, String)] =
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
 
     /// A frozen page as deflate segments: its chunks compressed once per worker (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached

@@ -340,6 +340,13 @@ public struct WebApp: RequestHandler {
         ("X-Frame-Options", "DENY"),
     ]
 
+    /// An HTML page's headers when its body depends on Accept-Encoding (the report and ask pages),
+    /// made once.
+    static let pageHeaders: [(String, String)] =
+        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
+    static let gzipPageHeaders: [(String, String)] =
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
+
     func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
         Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + Self.securityHeaders + extra)
     }
