@@ -96,23 +96,26 @@ public final class RedisConnection {
         replies.reserveCapacity(count)
         var kept: RedisBulkReply? = nil
         for index in 0..<count {
-            var raw: UnsafeMutableRawPointer? = nil
-            guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
-                throw drop("reading reply: \(errorText(ctx))")
-            }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            let reply = try nextReply(ctx)
             if keepingLastBulk, index == count - 1, reply.pointee.type == REDIS_REPLY_STRING {
                 kept = RedisBulkReply(owning: reply)
                 replies.append(.null)
                 continue
             }
             replies.append(Self.convert(reply))
-            freeReplyObject(raw)
+            freeReplyObject(reply)
         }
         for case .error(let e) in replies where Self.isMasterChange(e) {
             throw drop("the master changed or is not ready: \(e.prefix(80))")
         }
         return (replies, kept)
+    }
+
+    /// The next reply on `ctx`, as hiredis made it: the caller frees it.
+    private func nextReply(_ ctx: UnsafeMutablePointer<redisContext>) throws(RedisError) -> UnsafeMutablePointer<redisReply> {
+        var raw: UnsafeMutableRawPointer? = nil
+        guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else { throw drop("reading reply: \(errorText(ctx))") }
+        return raw.assumingMemoryBound(to: redisReply.self)
     }
 
     /// GET, keeping a string value as hiredis read it (no copy): nil when the key is missing.
@@ -126,34 +129,62 @@ public final class RedisConnection {
         try pipeline([argv])[0]
     }
 
-    /// EVALSHA with a fallback to EVAL when the server has not seen the script (after a restart).
+    /// Runs a script (EVALSHA; the script is loaded first when this connection has not loaded it, or
+    /// again when the server lost it, after a restart or a failover) and returns its reply.
     public func eval(_ script: LuaScript, keys: [String] = [], args: [String]) throws(RedisError) -> RedisReply {
-        if let sha = scriptSHA[script.name] {
-            let ctx = try connectedContext()
-            try appendEvalSHA(ctx, sha, keys: keys, args: args)
-            let reply = try replies(ctx, count: 1).replies[0]
-            guard case .error(let e) = reply, e.hasPrefix("NOSCRIPT") else { return reply }
-        }
-        // First use on this connection, or the server restarted: send the source once and remember its sha.
-        let reply = try pipeline([["SCRIPT", "LOAD", script.source], ["EVAL", script.source, String(keys.count)] + keys + args])
-        if let sha = reply[0].string { scriptSHA[script.name] = sha }
-        return reply[1]
+        try evalSHA(script, keys: keys, args: args, then: nil) { reply throws(RedisError) in reply.converted }.result
     }
 
-    /// A script and one more command in one round trip (EVALSHA, with the EVAL fallback of `eval`).
-    /// A string answer to `next` is kept as hiredis read it (no copy); nil when it is not a string.
-    public func evalPipelined(_ script: LuaScript, args: [String], then next: [String]) throws(RedisError) -> (RedisReply, RedisBulkReply?) {
-        if let sha = scriptSHA[script.name] {
+    /// The same, with the reply read where hiredis made it by `read` (no `RedisReply` made): for the
+    /// scripts of every session request.
+    public func eval<T>(_ script: LuaScript, args: [String], reading read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> T {
+        try evalSHA(script, keys: [], args: args, then: nil, read: read).result
+    }
+
+    /// A script and one more command in one round trip. A string answer to `next` is kept as hiredis
+    /// read it (no copy); nil when it is not a string.
+    public func evalPipelined<T>(_ script: LuaScript, args: [String], then next: [String],
+                                 reading read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> (T, RedisBulkReply?) {
+        try evalSHA(script, keys: [], args: args, then: next, read: read)
+    }
+
+    private func evalSHA<T>(_ script: LuaScript, keys: [String], args: [String], then next: [String]?,
+                            read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> (result: T, kept: RedisBulkReply?) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let sha = try loadedSHA(script)
             let ctx = try connectedContext()
-            try appendEvalSHA(ctx, sha, keys: [], args: args)
-            try append(ctx, next.map { $0.utf8 })
-            let (replies, kept) = try replies(ctx, count: 2, keepingLastBulk: true)
-            guard case .error(let e) = replies[0], e.hasPrefix("NOSCRIPT") else { return (replies[0], kept) }
+            try appendEvalSHA(ctx, sha, keys: keys, args: args)
+            if let next { try append(ctx, next.map { $0.utf8 }) }
+            let reply = try nextReply(ctx)
+            defer { freeReplyObject(reply) }
+            var kept: RedisBulkReply? = nil
+            if next != nil {
+                let second = try nextReply(ctx)
+                if second.pointee.type == REDIS_REPLY_STRING { kept = RedisBulkReply(owning: second) } else {
+                    let converted = Self.convert(second)
+                    freeReplyObject(second)
+                    if case .error(let e) = converted, Self.isMasterChange(e) { throw drop("the master changed or is not ready: \(e.prefix(80))") }
+                }
+            }
+            if case .error(let e) = (reply.pointee.type == REDIS_REPLY_ERROR ? Self.convert(reply) : .null) {
+                if Self.isMasterChange(e) { throw drop("the master changed or is not ready: \(e.prefix(80))") }
+                // The server lost the script: load it again, once.
+                if e.hasPrefix("NOSCRIPT") && attempt == 1 { scriptSHA[script.name] = nil; continue }
+            }
+            return (try read(RedisReplyView(reply)), kept)
         }
-        let (replies, kept) = try run([["SCRIPT", "LOAD", script.source], ["EVAL", script.source, "0"] + args, next].map { argv in argv.map { $0.utf8 } },
-                                      keepingLastBulk: true)
-        if let sha = replies[0].string { scriptSHA[script.name] = sha }
-        return (replies[1], kept)
+    }
+
+    /// The script's sha on this server, loading the script once per connection.
+    private func loadedSHA(_ script: LuaScript) throws(RedisError) -> String {
+        if let sha = scriptSHA[script.name] { return sha }
+        guard let sha = try command(["SCRIPT", "LOAD", script.source]).checked().string else {
+            throw RedisError(kind: .server, message: "SCRIPT LOAD answered no sha")
+        }
+        scriptSHA[script.name] = sha
+        return sha
     }
 
     /// Queues `EVALSHA sha numkeys keys… args…` from its parts, without joining them into one array
@@ -374,6 +405,51 @@ public final class RedisBulkReply: @unchecked Sendable {     // immutable once m
 
     /// A copy, for the rare caller that needs an array.
     public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+}
+
+/// A reply read where hiredis made it, without converting it into a `RedisReply` (no arrays, no
+/// copies of its strings unless asked); valid only inside the closure it is handed to.
+public struct RedisReplyView {
+    private let reply: UnsafeMutablePointer<redisReply>
+    fileprivate init(_ reply: UnsafeMutablePointer<redisReply>) { self.reply = reply }
+
+    /// The number of elements of an array reply; nil for any other.
+    public var count: Int? { reply.pointee.type == REDIS_REPLY_ARRAY ? Int(reply.pointee.elements) : nil }
+
+    /// An array reply's element; nil past its end or for any other reply.
+    public subscript(index: Int) -> RedisReplyView? {
+        guard let count, index >= 0, index < count, let element = reply.pointee.element[index] else { return nil }
+        return RedisReplyView(element)
+    }
+
+    private var text: UnsafeBufferPointer<UInt8> {
+        guard let str = reply.pointee.str, reply.pointee.len > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(start: UnsafeRawPointer(str).assumingMemoryBound(to: UInt8.self), count: Int(reply.pointee.len))
+    }
+
+    /// As `RedisReply.string`: a string or status reply's text, an integer's digits, else nil.
+    public var string: String? {
+        switch reply.pointee.type {
+        case REDIS_REPLY_STRING, REDIS_REPLY_STATUS: return String(decoding: text, as: UTF8.self)
+        case REDIS_REPLY_INTEGER: return String(reply.pointee.integer)
+        default: return nil
+        }
+    }
+
+    /// As `RedisReply.integer`: an integer reply, or a string reply that is one.
+    public var integer: Int64? {
+        switch reply.pointee.type {
+        case REDIS_REPLY_INTEGER: return reply.pointee.integer
+        case REDIS_REPLY_STRING: return string.flatMap { Int64($0) }
+        default: return nil
+        }
+    }
+
+    /// A string reply's bytes (copied); nil for any other reply.
+    public var bytes: [UInt8]? { reply.pointee.type == REDIS_REPLY_STRING ? Array(text) : nil }
+
+    /// The reply converted, for messages and the rare caller that keeps it.
+    public var converted: RedisReply { RedisConnection.convert(reply) }
 }
 
 extension RedisBulkReply: Equatable {

@@ -73,8 +73,9 @@ public struct SessionStore {
     /// `needsFreshValues` and nothing changed.
     public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
                      now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
-        try parseView(redis.eval(SessionScripts.view, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo,
-                                                                     now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)))
+        try redis.eval(SessionScripts.view, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo,
+                                                           now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL),
+                       reading: parseView)
     }
 
     /// Page mode: the session, and the bound account's cached page by a plain GET. With `accountHint`
@@ -90,11 +91,10 @@ public struct SessionStore {
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
         if let accountHint {
-            let (script, page) = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)])
-            view = try parseView(script)
-            prefetched = page
+            (view, prefetched) = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
+                                                         reading: parseView)
         } else {
-            view = try parseView(redis.eval(SessionScripts.view, args: args))
+            view = try redis.eval(SessionScripts.view, args: args, reading: parseView)
         }
         if view.needsFreshValues { return view }
         let account: String
@@ -122,39 +122,39 @@ public struct SessionStore {
          String(denyTTL), watcherKey]
     }
 
-    private func parseView(_ reply: RedisReply) throws(RedisError) -> SessionView {
-        if reply.array?.count == 1, reply.array?[0].string == "again" {
+    /// The view script's reply, read where hiredis made it.
+    private func parseView(_ reply: RedisReplyView) throws(RedisError) -> SessionView {
+        if reply.count == 1, reply[0]?.string == "again" {
             var view = SessionView(state: .none, behindSeconds: nil)
             view.needsFreshValues = true
             return view
         }
-        guard let items = reply.array, items.count >= 4, let outcome = items[0].string else {
-            throw RedisError(kind: .server, message: "unexpected view reply \(reply)")
+        guard let count = reply.count, count >= 4, let outcome = reply[0]?.string else {
+            throw RedisError(kind: .server, message: "unexpected view reply \(reply.converted)")
         }
-        let behind = items[3].string.flatMap(Double.init)
-        let text = items[1].string ?? ""
+        let behind = reply[3]?.string.flatMap(Double.init)
+        let text = reply[1]?.string ?? ""
         var proof: BindingProof? = nil
-        if items.count >= 10, items[8].string == "signature", let key = items[9].string, !key.isEmpty {
-            proof = BindingProof(block: 0, transactionID: "", time: items[6].string ?? "", method: .signature, publicKey: key)
-        } else if items.count >= 7, let block = items[4].integer, let tx = items[5].string, !tx.isEmpty {
-            proof = BindingProof(block: block, transactionID: tx, time: items[6].string ?? "")
+        if count >= 10, reply[8]?.string == "signature", let key = reply[9]?.string, !key.isEmpty {
+            proof = BindingProof(block: 0, transactionID: "", time: reply[6]?.string ?? "", method: .signature, publicKey: key)
+        } else if count >= 7, let block = reply[4]?.integer, let tx = reply[5]?.string, !tx.isEmpty {
+            proof = BindingProof(block: block, transactionID: tx, time: reply[6]?.string ?? "")
         }
-        var cached: [UInt8]? = nil
-        if items.count >= 8, case .bulk(let bytes) = items[7], !bytes.isEmpty { cached = bytes }
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)
         case "unbound":
-            var view = SessionView(state: .unbound(memo: text, expiresIn: Int(items[2].integer ?? 0)), behindSeconds: behind)
-            if items.count >= 5 { view.codeExpiresAt = items[4].integer }
-            view.createdSession = items.count >= 6 && items[5].string == "new"
-            if items.count >= 7, case .bulk(let pending) = items[6], !pending.isEmpty { view.oidcPending = pending }
+            var view = SessionView(state: .unbound(memo: text, expiresIn: Int(reply[2]?.integer ?? 0)), behindSeconds: behind)
+            if count >= 5 { view.codeExpiresAt = reply[4]?.integer }
+            view.createdSession = count >= 6 && reply[5]?.string == "new"
+            if count >= 7, let pending = reply[6]?.bytes, !pending.isEmpty { view.oidcPending = pending }
             return view
         case "bound", "rotated":
             let account = text
+            let cached = count >= 8 ? reply[7]?.bytes.flatMap { $0.isEmpty ? nil : $0 } : nil
             var view = SessionView(state: outcome == "bound" ? .bound(account: account, proof: proof) : .rotated(account: account, proof: proof),
                                    behindSeconds: behind, cachedReport: cached)
-            if items.count >= 11, case .bulk(let pending) = items[10], !pending.isEmpty { view.oidcPending = pending }
+            if count >= 11, let pending = reply[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
             return view
         default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }

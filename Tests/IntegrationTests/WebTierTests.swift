@@ -121,6 +121,31 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
     }
 
+    /// A Redis that lost its scripts (a restart, a failover, SCRIPT FLUSH) answers NOSCRIPT: each
+    /// worker loads the script again and the request is served, on every route that runs one.
+    func testScriptsLostByRedisAreLoadedAgain() throws {
+        let b = Browser(cluster.baseURL)
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
+        let memo = try b.startLogin()
+        for _ in 0..<4 { XCTAssertEqual(try b.status().1["memo"] as? String, memo) }
+        XCTAssertEqual(try cluster.redis().command(["SCRIPT", "FLUSH"]), .status("OK"))
+        for _ in 0..<4 {
+            XCTAssertEqual(try b.status().1["memo"] as? String, memo)
+            XCTAssertEqual(Browser.memo(in: try b.get("/steemauth").text), memo)
+        }
+        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+                                                 blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1), .bound)
+        for _ in 0..<4 { XCTAssertTrue(try b.get("/steemauth").text.contains("Logged in as @alice")) }
+        // The report page's script rides with the cached page's GET in one round trip: both replies are read.
+        XCTAssertEqual(try cluster.redis().command(["SCRIPT", "FLUSH"]), .status("OK"))
+        for _ in 0..<4 {
+            let page = try b.get("/steemauth")
+            XCTAssertEqual(page.status, 200)
+            XCTAssertTrue(page.text.contains("Logged in as @alice") && page.text.contains("in block 42"), page.text)
+        }
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice")
+    }
+
     func testLogoutNeedsSameOriginAndKillsTheCookie() throws {
         let b = Browser(cluster.baseURL)
         _ = try b.startLogin()
