@@ -2,8 +2,9 @@
    same nginx, pre-forked like the pool. Each process opens its own Redis connection after fork.
      fcgi-ceiling status SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
        finds the steemauth cookie, checks its keyed BLAKE2b (libb2), makes one EVALSHA of a script with
-       a status lookup's reads (deny list, watcher lag, session hash, code TTL) and prints the small JSON
-       with the challenge, as /steemauth/status does for an unbound session.
+       a status lookup's reads (watcher lag, session hash, code TTL; the deny list only for an id with
+       no session, as the pool's script) and prints the small JSON with the challenge, as
+       /steemauth/status does for an unbound session.
      fcgi-ceiling page SOCKET PROCESSES REDIS_PORT KEY
        one GET of a cached page's bytes, written as the response (gzip when KEY holds a gzip body).
      fcgi-ceiling ask SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX PAGEFILE
@@ -24,9 +25,11 @@
 static const char *SCRIPT =
     "local p, id = ARGV[1], ARGV[2] "
     "local w = redis.call('HMGET', ARGV[3], 'behind', 'updated') "
-    "if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
     "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key') "
-    "if not s[1] then return {'none'} end "
+    "if not s[1] then "
+    "  if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
+    "  return {'none'} "
+    "end "
     "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
 
@@ -34,9 +37,11 @@ static const char *SCRIPT =
 static const char *ASK_SCRIPT =
     "local p, id = ARGV[1], ARGV[2] "
     "local w = redis.call('HMGET', ARGV[3], 'behind', 'updated') "
-    "if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
     "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc') "
-    "if not s[1] then return {'none'} end "
+    "if not s[1] then "
+    "  if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
+    "  return {'none'} "
+    "end "
     "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
     "redis.call('EXPIRE', p .. 's:' .. id, tonumber(ARGV[4])) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";

@@ -20,9 +20,12 @@ enum SessionScripts {
     local w = redis.call('HMGET', ARGV[10], 'behind', 'updated')
     local behind = w[1] or ''
     local skey = p .. 's:' .. id
-    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc')
     if not s[1] then
+      -- The deny list is read only for an id without a live session: every script that deny-lists an
+      -- id deletes or renames its session in the same step, and only newSession (after this check)
+      -- gives an id a session again.
+      if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
       if not page then return {'none', '', -1, behind} end
       if newcode == '' then return {'again'} end
       local cexp = newSession(p, id, newcode, now, uttl, cttl)
