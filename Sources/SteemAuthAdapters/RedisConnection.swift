@@ -111,6 +111,12 @@ public final class RedisConnection {
         return (replies, kept)
     }
 
+    /// Several commands in one round trip; a string answer to the last one is kept as hiredis read it
+    /// (no copy; its place in the replies is `.null`).
+    public func pipelineKeepingLastBulk(_ commands: [[String]]) throws(RedisError) -> ([RedisReply], RedisBulkReply?) {
+        try run(commands.map { argv in argv.map { $0.utf8 } }, keepingLastBulk: true)
+    }
+
     /// The next reply on `ctx`, as hiredis made it: the caller frees it.
     private func nextReply(_ ctx: UnsafeMutablePointer<redisContext>) throws(RedisError) -> UnsafeMutablePointer<redisReply> {
         var raw: UnsafeMutableRawPointer? = nil

@@ -90,7 +90,11 @@ public struct SessionStore {
                             now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
-        if let accountHint {
+        if let accountHint, let read = try readBoundSession(id: id, account: accountHint, gzip: gzip) {
+            // A session this worker saw bound, and still bound under an id already rotated: for it the
+            // view script would only read, so plain reads did (no Lua), with the page in the same round trip.
+            (view, prefetched) = read
+        } else if let accountHint {
             (view, prefetched) = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
                                                          reading: parseView)
         } else {
@@ -114,6 +118,35 @@ public struct SessionStore {
         return view
     }
 
+    /// The fields the view script reads from a session hash, in its order.
+    private static let sessionFields = ["st", "code", "acct", "rot", "blk", "tx", "btime", "cexp", "method", "key", "oidc"]
+
+    /// The watcher's lag, the session's fields and `account`'s cached page in one round trip of plain
+    /// reads. nil unless the session is bound to `account` and its id was rotated already (anything
+    /// else, even a session gone, goes to the view script, which decides).
+    private func readBoundSession(id: SessionID, account: String, gzip: Bool) throws(RedisError) -> (SessionView, RedisBulkReply?)? {
+        let (replies, page) = try redis.pipelineKeepingLastBulk([["HMGET", watcherKey, "behind", "updated"],
+                                                                  ["HMGET", prefix + "s:" + id.hex] + Self.sessionFields,
+                                                                  ["GET", pageKey(account, gzip: gzip)]])
+        guard let fields = replies[1].array, fields.count == Self.sessionFields.count,
+              fields[0].string == "b", fields[2].string == account, fields[3].string == "1" else { return nil }
+        var view = SessionView(state: .bound(account: account, proof: Self.proof(block: fields[4].integer, transactionID: fields[5].string,
+                                                                                 time: fields[6].string, method: fields[8].string,
+                                                                                 publicKey: fields[9].string)),
+                               behindSeconds: replies[0].array?.first?.string.flatMap(Double.init))
+        if case .bulk(let pending) = fields[10], !pending.isEmpty { view.oidcPending = pending }
+        return (view, page)
+    }
+
+    /// A bound session's proof from its fields: a signature's public key, or a transfer's block and tx.
+    private static func proof(block: Int64?, transactionID: String?, time: String?, method: String?, publicKey: String?) -> BindingProof? {
+        if method == "signature", let publicKey, !publicKey.isEmpty {
+            return BindingProof(block: 0, transactionID: "", time: time ?? "", method: .signature, publicKey: publicKey)
+        }
+        if let block, let transactionID, !transactionID.isEmpty { return BindingProof(block: block, transactionID: transactionID, time: time ?? "") }
+        return nil
+    }
+
     private func pageKey(_ account: String, gzip: Bool) -> String { prefix + (gzip ? "rz:" : "rh:") + account }
 
     private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
@@ -134,12 +167,8 @@ public struct SessionStore {
         }
         let behind = reply[3]?.string.flatMap(Double.init)
         let text = reply[1]?.string ?? ""
-        var proof: BindingProof? = nil
-        if count >= 10, reply[8]?.string == "signature", let key = reply[9]?.string, !key.isEmpty {
-            proof = BindingProof(block: 0, transactionID: "", time: reply[6]?.string ?? "", method: .signature, publicKey: key)
-        } else if count >= 7, let block = reply[4]?.integer, let tx = reply[5]?.string, !tx.isEmpty {
-            proof = BindingProof(block: block, transactionID: tx, time: reply[6]?.string ?? "")
-        }
+        let proof = count >= 7 ? Self.proof(block: reply[4]?.integer, transactionID: reply[5]?.string, time: reply[6]?.string,
+                                            method: count >= 10 ? reply[8]?.string : nil, publicKey: count >= 10 ? reply[9]?.string : nil) : nil
         switch outcome {
         case "denied": return SessionView(state: .denied, behindSeconds: behind)
         case "none": return SessionView(state: .none, behindSeconds: behind)

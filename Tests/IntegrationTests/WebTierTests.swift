@@ -144,6 +144,15 @@ final class WebTierTests: XCTestCase {
             XCTAssertTrue(page.text.contains("Logged in as @alice") && page.text.contains("in block 42"), page.text)
         }
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
+        // After a logout, the old cookie's report page starts over on every worker (each one served
+        // it bound above, and reads a session it saw bound without the script).
+        let old = try XCTUnwrap(b.cookie)
+        XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Origin: http://127.0.0.1:\(cluster.httpPort)"]).status, 303)
+        for _ in 0..<6 {
+            let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(old)"])
+            XCTAssertEqual(page.status, 302)
+            XCTAssertFalse(page.text.contains("Logged in"))
+        }
     }
 
     func testLogoutNeedsSameOriginAndKillsTheCookie() throws {
@@ -296,10 +305,21 @@ extension WebTierEdgeTests {
         XCTAssertTrue(listing.contains("tx0") && listing.contains("tx1"))
         let fullIDs = browsers.compactMap { $0.cookie.map { String($0.prefix(32)) } }
         for id in fullIDs { XCTAssertFalse(listing.contains(id), "full session ids are never printed") }
+        // Every worker has served these bound pages (and remembers which account each session had).
+        for b in browsers { for _ in 0..<6 { XCTAssertTrue(try b.get("/steemauth").text.contains("Logged in as @alice")) } }
         let (revoked, out) = try runAdmin(["revoke", "alice"])
         XCTAssertEqual(revoked, 0, out)
         XCTAssertTrue(out.contains("2 session(s) revoked"), out)
         for b in browsers { XCTAssertEqual(try b.status().0, 401, "revoked everywhere") }
+        // What a worker remembers never outlives the session: the page starts over on every worker.
+        for b in browsers {
+            let cookie = try XCTUnwrap(b.cookie)
+            for _ in 0..<6 {
+                let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(cookie)"])
+                XCTAssertEqual(page.status, 302)
+                XCTAssertFalse(page.text.contains("Logged in"))
+            }
+        }
         XCTAssertEqual(try other.status().1["account"] as? String, "bob", "other accounts untouched")
         XCTAssertNotEqual(try runAdmin(["sessions", "not an account"]).0, 0)
     }
