@@ -33,6 +33,14 @@ static const char *SCRIPT =
     "local ttl = redis.call('TTL', p .. 'c:' .. s[2]) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
 
+/* The headers the pool sends with its HTML pages (after Content-Type and Content-Encoding): a
+   responder doing the same work sends them too. */
+static const char *PAGE_HEADERS =
+    "Cache-Control: no-store\r\nVary: Accept-Encoding, Cookie\r\n"
+    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: same-origin\r\nX-Frame-Options: DENY\r\n";
+
 /* The ask page's script: the same reads, and the session's TTL refreshed (ARGV[4] seconds). */
 static const char *ASK_SCRIPT =
     "local p, id = ARGV[1], ARGV[2] "
@@ -112,10 +120,9 @@ int main(int argc, char **argv) {
                 redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s %s", sha, argv[5], id, watcher, "86400");
                 int ok = v && v->type == REDIS_REPLY_ARRAY && v->elements == 5;
                 if (v) freeReplyObject(v);
-                char head[384];
-                int h = snprintf(head, sizeof head, "Status: %s\r\nContent-Type: text/html; charset=utf-8\r\n%sCache-Control: no-store\r\n"
-                                 "Vary: Accept-Encoding, Cookie\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %ld\r\n\r\n",
-                                 ok ? "200 OK" : "502 Bad Gateway", page_gz ? "Content-Encoding: gzip\r\n" : "", ok ? page_len : 0);
+                char head[640];
+                int h = snprintf(head, sizeof head, "Status: %s\r\nContent-Type: text/html; charset=utf-8\r\n%s%sContent-Length: %ld\r\n\r\n",
+                                 ok ? "200 OK" : "502 Bad Gateway", page_gz ? "Content-Encoding: gzip\r\n" : "", PAGE_HEADERS, ok ? page_len : 0);
                 FCGX_PutStr(head, h, q.out);
                 if (ok) FCGX_PutStr(page, (int)page_len, q.out);
             } else if (status_mode) {
@@ -145,9 +152,9 @@ int main(int argc, char **argv) {
             } else {
                 redisReply *v = redisCommand(r, "GET %s", argv[5]);
                 int gz = v && v->len > 2 && (unsigned char)v->str[0] == 0x1f && (unsigned char)v->str[1] == 0x8b;
-                char head[256];
-                int h = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n%sContent-Length: %zu\r\n\r\n",
-                                 gz ? "Content-Encoding: gzip\r\n" : "", v ? v->len : 0);
+                char head[640];
+                int h = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n%s%sContent-Length: %zu\r\n\r\n",
+                                 gz ? "Content-Encoding: gzip\r\n" : "", PAGE_HEADERS, v ? v->len : 0);
                 FCGX_PutStr(head, h, q.out);
                 if (v && v->len) FCGX_PutStr(v->str, (int)v->len, q.out);
                 if (v) freeReplyObject(v);

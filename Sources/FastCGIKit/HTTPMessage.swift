@@ -93,6 +93,8 @@ public struct Request: Sendable {
 
 public struct Response: Sendable {
     public var status: Int
+    /// A fixed list of headers already in wire form, written before `headers`.
+    public var prepared: PreparedHeaders? = nil
     public var headers: [(String, String)]
     public var body: [UInt8]
     /// When not empty, the body is these parts in order, written one after the other without being
@@ -105,6 +107,17 @@ public struct Response: Sendable {
 
     public init(status: Int, headers: [(String, String)], bodyParts: [any ResponseBytes]) {
         self.status = status; self.headers = headers; self.body = []; self.bodyParts = bodyParts
+    }
+
+    /// A response whose fixed headers were prepared once; `headers` (such as a Set-Cookie) follow them.
+    public init(status: Int, prepared: PreparedHeaders, headers: [(String, String)] = [], body: [UInt8]) {
+        self.init(status: status, headers: headers, body: body)
+        self.prepared = prepared
+    }
+
+    public init(status: Int, prepared: PreparedHeaders, headers: [(String, String)] = [], bodyParts: [any ResponseBytes]) {
+        self.init(status: status, headers: headers, bodyParts: bodyParts)
+        self.prepared = prepared
     }
 
     public var bodyLength: Int { bodyParts.isEmpty ? body.count : bodyParts.reduce(0) { $0 + $1.count } }
@@ -124,8 +137,8 @@ public struct Response: Sendable {
     func head() -> [UInt8] {
         // Measured first, then copied into one buffer of that size: no growth, no per-append checks.
         let reason = Self.reason(status)
-        var capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount         // two numbers of at most 20 characters
-        for (name, value) in headers { capacity += name.utf8.count + value.utf8.count + 4 }
+        let prepared = self.prepared?.bytes ?? []
+        let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + Self.headerLinesCapacity(headers)   // 20: a number's most digits
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             var at = 0
             func put(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -134,17 +147,6 @@ public struct Response: Sendable {
                 at += bytes.count
             }
             func put(_ s: StaticString) { put(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-            /// Header text without CR, LF or NUL: no route, present or future, can split a header or
-            /// end the header block early, whatever bytes it puts in a name or value.
-            func putHeaderText(_ s: String) {
-                var s = s
-                s.withUTF8 { utf8 in
-                    // Almost every header is clean: libc's (vectorised) scans, then one bulk copy.
-                    func has(_ byte: UInt8) -> Bool { utf8.count > 0 && memchr(utf8.baseAddress!, Int32(byte), utf8.count) != nil }
-                    if !has(0x0d) && !has(0x0a) && !has(0x00) { put(utf8); return }
-                    for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
-                }
-            }
             func putDecimal(_ value: Int) {
                 var v = value.magnitude, digits = 1
                 while v >= 10 { v /= 10; digits += 1 }
@@ -154,12 +156,45 @@ public struct Response: Sendable {
                 at += digits
             }
             put("Status: "); putDecimal(status); put(" "); put(reason); put("\r\n")
-            for (name, value) in headers {
-                putHeaderText(name); put(": "); putHeaderText(value); put("\r\n")
-            }
+            prepared.withUnsafeBufferPointer { put($0) }
+            at = Self.writeHeaderLines(headers, into: buffer, at: at)
             put("Content-Length: "); putDecimal(bodyLength); put("\r\n\r\n")
             count = at
         }
+    }
+
+    /// Room for `writeHeaderLines` of these headers.
+    static func headerLinesCapacity(_ headers: [(String, String)]) -> Int {
+        headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
+    }
+
+    /// `name: value\r\n` for each header, written at `start`; returns the end. Without CR, LF or NUL:
+    /// no route, present or future, can split a header or end the header block early, whatever bytes
+    /// it puts in a name or value.
+    static func writeHeaderLines(_ headers: [(String, String)], into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var at = start
+        func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            (buffer.baseAddress! + at).initialize(from: base, count: bytes.count)
+            at += bytes.count
+        }
+        func putHeaderText(_ s: String) {
+            var s = s
+            s.withUTF8 { utf8 in
+                // Almost every header is clean: libc's (vectorised) scans, then one bulk copy.
+                func has(_ byte: UInt8) -> Bool { utf8.count > 0 && memchr(utf8.baseAddress!, Int32(byte), utf8.count) != nil }
+                if !has(0x0d) && !has(0x0a) && !has(0x00) { put(utf8); return }
+                for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
+            }
+        }
+        let separator: StaticString = ": ", end: StaticString = "\r\n"
+        for (name, value) in headers {
+            putHeaderText(name)
+            put(UnsafeBufferPointer(start: separator.utf8Start, count: separator.utf8CodeUnitCount))
+            putHeaderText(value)
+            put(UnsafeBufferPointer(start: end.utf8Start, count: end.utf8CodeUnitCount))
+        }
+        return at
     }
 
     static func reason(_ status: Int) -> StaticString {
@@ -181,6 +216,20 @@ public struct Response: Sendable {
         case 503: return "Service Unavailable"
         case 504: return "Gateway Timeout"
         default: return "Status"
+        }
+    }
+}
+
+/// A fixed list of headers in wire form, made once (with the same CR/LF/NUL stripping as any
+/// header): a hot route copies its bytes instead of checking and writing each header per request.
+public struct PreparedHeaders: Sendable {
+    public let list: [(String, String)]
+    let bytes: [UInt8]
+
+    public init(_ list: [(String, String)]) {
+        self.list = list
+        bytes = [UInt8](unsafeUninitializedCapacity: Response.headerLinesCapacity(list)) { buffer, count in
+            count = Response.writeHeaderLines(list, into: buffer, at: 0)
         }
     }
 }

@@ -39,11 +39,11 @@ extension WebApp {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
             let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 1, slotSegment: list))
-            return Response(status: 200, headers: extra.isEmpty ? Self.gzipPageHeaders : Self.gzipPageHeaders + extra, body: body)
+            return Response(status: 200, prepared: Self.gzipPageHeaders, headers: extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
         // The cached list goes out as Redis gave it, between the frame's two parts.
-        return Response(status: 200, headers: extra.isEmpty ? Self.pageHeaders : Self.pageHeaders + extra,
+        return Response(status: 200, prepared: Self.pageHeaders, headers: extra,
                         bodyParts: [before] + (listHTML ?? []) + [after])
     }
 

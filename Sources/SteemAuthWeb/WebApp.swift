@@ -331,7 +331,7 @@ public struct WebApp: RequestHandler {
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
     /// A JSON answer's headers, made once (the status route's every poll uses them).
-    static let jsonHeaders: [(String, String)] = [("Content-Type", "application/json")] + sessionHeaders + [("X-Content-Type-Options", "nosniff")]
+    static let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + sessionHeaders + [("X-Content-Type-Options", "nosniff")])
 
     static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
@@ -342,10 +342,11 @@ public struct WebApp: RequestHandler {
 
     /// An HTML page's headers when its body depends on Accept-Encoding (the report and ask pages),
     /// made once.
-    static let pageHeaders: [(String, String)] =
-        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
-    static let gzipPageHeaders: [(String, String)] =
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders
+    static let pageHeaders = PreparedHeaders(
+        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders)
+    static let gzipPageHeaders = PreparedHeaders(
+        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")]
+        + securityHeaders)
 
     func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
         Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + Self.securityHeaders + extra)
@@ -356,7 +357,7 @@ public struct WebApp: RequestHandler {
     }
 
     func json(_ status: Int, bytes body: [UInt8], extra: [(String, String)] = []) -> Response {
-        Response(status: status, headers: extra.isEmpty ? Self.jsonHeaders : Self.jsonHeaders + extra, body: body)
+        Response(status: status, prepared: Self.jsonHeaders, headers: extra, body: body)
     }
 
     func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = []) -> Response {

@@ -24,6 +24,18 @@ final class ResponseTests: XCTestCase {
         let text = String(decoding: r.serialized(includeBody: false), as: UTF8.self)
         XCTAssertEqual(text, "Status: 302 Found\r\nLocation: /steemauth?c=1\r\nSet-Cookie: steemauth=abc; Path=/; HttpOnly\r\nContent-Length: 2\r\n\r\n")
     }
+
+    /// Headers prepared once are written as the same lines, stripped the same way, before the others.
+    func testPreparedHeadersWriteTheSameLines() {
+        let fixed = [("Content-Type", "text/html"), ("X-Bad\r\nName", "v\u{0}\n")]
+        let prepared = Response(status: 200, prepared: PreparedHeaders(fixed), headers: [("Set-Cookie", "a=b")], body: Array("hi".utf8))
+        let plain = Response(status: 200, headers: fixed + [("Set-Cookie", "a=b")], body: Array("hi".utf8))
+        XCTAssertEqual(prepared.serialized(includeBody: true), plain.serialized(includeBody: true))
+        XCTAssertEqual(String(decoding: prepared.serialized(includeBody: true), as: UTF8.self),
+                       "Status: 200 OK\r\nContent-Type: text/html\r\nX-BadName: v\r\nSet-Cookie: a=b\r\nContent-Length: 2\r\n\r\nhi")
+        XCTAssertEqual(Response(status: 204, prepared: PreparedHeaders([]), body: []).serialized(includeBody: true),
+                       Array("Status: 204 No Content\r\nContent-Length: 0\r\n\r\n".utf8))
+    }
 }
 
 final class AcceptEncodingTests: XCTestCase {
