@@ -223,11 +223,9 @@ public struct Response: Sendable {
 /// A fixed list of headers in wire form, made once (with the same CR/LF/NUL stripping as any
 /// header): a hot route copies its bytes instead of checking and writing each header per request.
 public struct PreparedHeaders: Sendable {
-    public let list: [(String, String)]
     let bytes: [UInt8]
 
     public init(_ list: [(String, String)]) {
-        self.list = list
         bytes = [UInt8](unsafeUninitializedCapacity: Response.headerLinesCapacity(list)) { buffer, count in
             count = Response.writeHeaderLines(list, into: buffer, at: 0)
         }

@@ -4,40 +4,6 @@ import Glibc
 #endif
 import SteemAuthCore
 
-public enum RedisReply: Equatable, Sendable {
-    case status(String), error(String), integer(Int64), bulk([UInt8]), array([RedisReply]), null
-
-    public var string: String? {
-        switch self {
-        case .bulk(let b): return String(decoding: b, as: UTF8.self)
-        case .status(let s): return s
-        case .integer(let i): return String(i)
-        default: return nil
-        }
-    }
-    public var integer: Int64? {
-        switch self {
-        case .integer(let i): return i
-        case .bulk: return string.flatMap { Int64($0) }
-        default: return nil
-        }
-    }
-    public var array: [RedisReply]? { if case .array(let a) = self { return a }; return nil }
-
-    /// The reply itself, or the error Redis answered, thrown.
-    public func checked() throws(RedisError) -> RedisReply {
-        if case .error(let e) = self { throw RedisError(kind: .server, message: e) }
-        return self
-    }
-}
-
-public struct RedisError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unavailable, connectionLost, server, leaseLost }
-    public let kind: Kind
-    public let message: String
-    public var description: String { "redis \(kind): \(message)" }
-}
-
 /// One blocking hiredis connection. A context that saw an I/O error is dropped, never reused, and
 /// re-opened on a later call after a backoff (50 ms doubling to 1 s). Under Sentinel the master is
 /// found anew on every reconnect, confirmed with ROLE, and a `READONLY`, `LOADING` or `MASTERDOWN`
@@ -105,10 +71,13 @@ public final class RedisConnection {
             replies.append(Self.convert(reply))
             freeReplyObject(reply)
         }
-        for case .error(let e) in replies where Self.isMasterChange(e) {
-            throw drop("the master changed or is not ready: \(e.prefix(80))")
-        }
+        for case .error(let e) in replies { try dropIfMasterChanged(e) }
         return (replies, kept)
+    }
+
+    /// A demoted or not yet ready master's error drops the context, so the next call resolves again.
+    private func dropIfMasterChanged(_ error: String) throws(RedisError) {
+        if Self.isMasterChange(error) { throw drop("the master changed or is not ready: \(error.prefix(80))") }
     }
 
     /// Several commands in one round trip; a string answer to the last one is kept as hiredis read it
@@ -171,11 +140,11 @@ public final class RedisConnection {
                 if second.pointee.type == REDIS_REPLY_STRING { kept = RedisBulkReply(owning: second) } else {
                     let converted = Self.convert(second)
                     freeReplyObject(second)
-                    if case .error(let e) = converted, Self.isMasterChange(e) { throw drop("the master changed or is not ready: \(e.prefix(80))") }
+                    if case .error(let e) = converted { try dropIfMasterChanged(e) }
                 }
             }
-            if case .error(let e) = (reply.pointee.type == REDIS_REPLY_ERROR ? Self.convert(reply) : .null) {
-                if Self.isMasterChange(e) { throw drop("the master changed or is not ready: \(e.prefix(80))") }
+            if reply.pointee.type == REDIS_REPLY_ERROR, case .error(let e) = Self.convert(reply) {
+                try dropIfMasterChanged(e)
                 // The server lost the script: load it again, once.
                 if e.hasPrefix("NOSCRIPT") && attempt == 1 { scriptSHA[script.name] = nil; continue }
             }
@@ -462,11 +431,4 @@ extension RedisBulkReply: Equatable {
     public static func == (a: RedisBulkReply, b: RedisBulkReply) -> Bool {
         a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
-}
-
-/// A server-side script, run atomically by Redis.
-public struct LuaScript: Sendable {
-    public let name: String
-    public let source: String
-    public init(name: String, source: String) { self.name = name; self.source = source }
 }
