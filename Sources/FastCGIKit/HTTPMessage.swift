@@ -138,63 +138,15 @@ public struct Response: Sendable {
         // Measured first, then copied into one buffer of that size: no growth, no per-append checks.
         let reason = Self.reason(status)
         let prepared = self.prepared?.bytes ?? []
-        let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + Self.headerLinesCapacity(headers)   // 20: a number's most digits
+        let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + HeadWriter.capacity(headers)   // 20: a number's most digits
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            var at = 0
-            func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-                (buffer.baseAddress! + at).initialize(from: base, count: bytes.count)
-                at += bytes.count
-            }
-            func put(_ s: StaticString) { put(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-            func putDecimal(_ value: Int) {
-                var v = value.magnitude, digits = 1
-                while v >= 10 { v /= 10; digits += 1 }
-                if value < 0 { buffer[at] = UInt8(ascii: "-"); at += 1 }
-                v = value.magnitude
-                for i in stride(from: at + digits - 1, through: at, by: -1) { buffer[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
-                at += digits
-            }
-            put("Status: "); putDecimal(status); put(" "); put(reason); put("\r\n")
-            prepared.withUnsafeBufferPointer { put($0) }
-            at = Self.writeHeaderLines(headers, into: buffer, at: at)
-            put("Content-Length: "); putDecimal(bodyLength); put("\r\n\r\n")
-            count = at
+            var out = HeadWriter(buffer)
+            out.put("Status: "); out.putDecimal(status); out.put(" "); out.put(reason); out.put("\r\n")
+            prepared.withUnsafeBufferPointer { out.put($0) }
+            out.putHeaderLines(headers)
+            out.put("Content-Length: "); out.putDecimal(bodyLength); out.put("\r\n\r\n")
+            count = out.at
         }
-    }
-
-    /// Room for `writeHeaderLines` of these headers.
-    static func headerLinesCapacity(_ headers: [(String, String)]) -> Int {
-        headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
-    }
-
-    /// `name: value\r\n` for each header, written at `start`; returns the end. Without CR, LF or NUL:
-    /// no route, present or future, can split a header or end the header block early, whatever bytes
-    /// it puts in a name or value.
-    static func writeHeaderLines(_ headers: [(String, String)], into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        var at = start
-        func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-            (buffer.baseAddress! + at).initialize(from: base, count: bytes.count)
-            at += bytes.count
-        }
-        func putHeaderText(_ s: String) {
-            var s = s
-            s.withUTF8 { utf8 in
-                // Almost every header is clean: libc's (vectorised) scans, then one bulk copy.
-                func has(_ byte: UInt8) -> Bool { utf8.count > 0 && memchr(utf8.baseAddress!, Int32(byte), utf8.count) != nil }
-                if !has(0x0d) && !has(0x0a) && !has(0x00) { put(utf8); return }
-                for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
-            }
-        }
-        let separator: StaticString = ": ", end: StaticString = "\r\n"
-        for (name, value) in headers {
-            putHeaderText(name)
-            put(UnsafeBufferPointer(start: separator.utf8Start, count: separator.utf8CodeUnitCount))
-            putHeaderText(value)
-            put(UnsafeBufferPointer(start: end.utf8Start, count: end.utf8CodeUnitCount))
-        }
-        return at
     }
 
     static func reason(_ status: Int) -> StaticString {
@@ -220,14 +172,63 @@ public struct Response: Sendable {
     }
 }
 
+/// Writes a header block into a buffer sized in advance (see `capacity`).
+struct HeadWriter {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private(set) var at = 0
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    /// Room for `putHeaderLines` of these headers.
+    static func capacity(_ headers: [(String, String)]) -> Int {
+        headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 }
+    }
+
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        (buffer.baseAddress! + at).initialize(from: base, count: bytes.count)
+        at += bytes.count
+    }
+
+    mutating func put(_ s: StaticString) { put(UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+
+    mutating func putDecimal(_ value: Int) {
+        var v = value.magnitude, digits = 1
+        while v >= 10 { v /= 10; digits += 1 }
+        if value < 0 { buffer[at] = UInt8(ascii: "-"); at += 1 }
+        v = value.magnitude
+        for i in stride(from: at + digits - 1, through: at, by: -1) { buffer[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+        at += digits
+    }
+
+    /// `name: value\r\n` for each header, without CR, LF or NUL: no route, present or future, can
+    /// split a header or end the header block early, whatever bytes it puts in a name or value.
+    mutating func putHeaderLines(_ headers: [(String, String)]) {
+        for (name, value) in headers {
+            putHeaderText(name); put(": "); putHeaderText(value); put("\r\n")
+        }
+    }
+
+    private mutating func putHeaderText(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            // Almost every header is clean: libc's (vectorised) scans, then one bulk copy.
+            func has(_ byte: UInt8) -> Bool { utf8.count > 0 && memchr(utf8.baseAddress!, Int32(byte), utf8.count) != nil }
+            if !has(0x0d) && !has(0x0a) && !has(0x00) { put(utf8); return }
+            for b in utf8 where b != 0x0d && b != 0x0a && b != 0x00 { buffer[at] = b; at += 1 }
+        }
+    }
+}
+
 /// A fixed list of headers in wire form, made once (with the same CR/LF/NUL stripping as any
 /// header): a hot route copies its bytes instead of checking and writing each header per request.
 public struct PreparedHeaders: Sendable {
     let bytes: [UInt8]
 
     public init(_ list: [(String, String)]) {
-        bytes = [UInt8](unsafeUninitializedCapacity: Response.headerLinesCapacity(list)) { buffer, count in
-            count = Response.writeHeaderLines(list, into: buffer, at: 0)
+        bytes = [UInt8](unsafeUninitializedCapacity: HeadWriter.capacity(list)) { buffer, count in
+            var out = HeadWriter(buffer)
+            out.putHeaderLines(list)
+            count = out.at
         }
     }
 }

@@ -4,10 +4,7 @@ public enum JSONText {
         // On bytes: every character that needs an escape is ASCII, and UTF-8 never hides one
         // inside a multi-byte sequence.
         var s = s
-        let clean = s.withUTF8 { utf8 in
-            for b in utf8 where b < 0x20 || b == 0x22 || b == 0x5c || b == 0x3c { return false }
-            return true
-        }
+        let clean = s.withUTF8 { utf8 in !utf8.contains(where: needsEscape) }
         if clean {
             // Almost always (codes, account names): the text as it is, quoted; no re-validation.
             var out = "\""
@@ -22,6 +19,10 @@ public enum JSONText {
             return String(decoding: out, as: UTF8.self)
         }
     }
+
+    /// The bytes a JSON string written here escapes: `"`, `\\`, control characters, and `<` (so the
+    /// text is safe inside HTML too).
+    @inline(__always) static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x3c }
 
     /// The former scalar-by-scalar writer, kept as the reference the byte writer is tested against.
     static func stringByScalars(_ s: String) -> String {
@@ -105,7 +106,7 @@ extension Array where Element == UInt8 {
     public mutating func appendJSONString(_ utf8: UnsafeBufferPointer<UInt8>) {
         append(0x22)
         var cleanFrom = 0
-        for (i, b) in utf8.enumerated() where b < 0x20 || b == 0x22 || b == 0x5c || b == 0x3c {
+        for (i, b) in utf8.enumerated() where JSONText.needsEscape(b) {
             append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom..<i]))      // the clean run, in one copy
             cleanFrom = i + 1
             // Two bytes per short escape, six for \u00XX (no array literal per character).
