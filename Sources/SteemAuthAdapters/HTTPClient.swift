@@ -30,18 +30,31 @@ public final class HTTPClient {
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-    private let handle: UnsafeMutableRawPointer
+    private let cookieJar: Bool
+    private var madeHandle: UnsafeMutableRawPointer?
     nonisolated(unsafe) private static let emptyBody = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// libcurl's (and so OpenSSL's) one-time set-up. A pre-forking master calls it before the first
+    /// fork, so its work and memory are shared by every worker instead of redone in each.
+    public static func initializeLibrary() { _ = globalInit }
 
     /// `cookieJar`: keep cookies between requests in memory, as a browser would.
     public init(cookieJar: Bool = false) {
-        _ = Self.globalInit
-        handle = curl_easy_init()
-        if cookieJar { _ = steemauth_curl_set_ptr(handle, CURLOPT_COOKIEFILE, "") }
-        _ = steemauth_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+        self.cookieJar = cookieJar
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    /// Made on first use: a worker that never calls a node never pays for a handle.
+    private var handle: UnsafeMutableRawPointer {
+        if let made = madeHandle { return made }
+        _ = Self.globalInit
+        let made = curl_easy_init()!
+        if cookieJar { _ = steemauth_curl_set_ptr(made, CURLOPT_COOKIEFILE, "") }
+        _ = steemauth_curl_set_long(made, CURLOPT_NOSIGNAL, 1)
+        madeHandle = made
+        return made
+    }
+
+    deinit { if let madeHandle { curl_easy_cleanup(madeHandle) } }
 
     public func request(_ method: String = "GET", url: String, headers: [String] = [], body: [UInt8]? = nil,
                         timeoutSeconds: Double = 5, maxBytes: Int = 16 << 20) throws(Failure) -> Response {

@@ -31,6 +31,7 @@ struct Serve: ParsableCommand {
             return
         }
         var current = (appConfig, templates, oidc)
+        HTTPClient.initializeLibrary()   // once, shared by every worker
         // Mapped before the first fork, so every worker adds to the same counters.
         let metrics = SharedCounters(slots: PoolMetrics.slotCount).map(PoolMetrics.init)
         if metrics == nil { logger.warning("shared counters unavailable: /metrics is off") }
