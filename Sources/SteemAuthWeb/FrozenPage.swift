@@ -10,7 +10,7 @@ struct FrozenPage: Sendable {
     /// The chunks' UTF-8, made once: a filled page is written out from them (see `parts`).
     private let chunkBytes: [[UInt8]]
     private let slots: [Int]            // slots[i] is the value that follows chunks[i]
-    private let raw: Set<Int>
+    private let rawSlots: UInt64        // bit n: slot n is not escaped
 
     static func marker(_ slot: Int) -> String { "\u{E000}\(slot)\u{E001}" }
 
@@ -27,20 +27,24 @@ struct FrozenPage: Sendable {
         self.chunks = chunks
         self.chunkBytes = chunks.map { Array($0.utf8) }
         self.slots = slots
-        self.raw = raw
+        precondition(raw.allSatisfy { (0..<64).contains($0) }, "raw slots are 0...63")
+        self.rawSlots = raw.reduce(0) { $0 | 1 << UInt64($1) }
     }
 
     /// The filled page as the parts a response writes one after the other: the frozen chunks' bytes
     /// as they are, the (escaped) values, and `slotBytes` (kept by the caller, such as a QR code's
     /// SVG) for the raw slot `slot`, so a page is never copied whole per request.
     func parts(_ values: [String], separating slot: Int, slotBytes: [UInt8]) -> [any ResponseBytes] {
-        pieces(values, separating: slot).map { piece -> any ResponseBytes in
+        var out: [any ResponseBytes] = []
+        out.reserveCapacity(chunks.count * 2)
+        walk(values, separating: slot) { piece in
             switch piece {
-            case .chunk(let i): return chunkBytes[i]
-            case .value(let text): return Array(text.utf8)
-            case .slot: return slotBytes
+            case .chunk(let i): out.append(chunkBytes[i])
+            case .value(let text): out.append(Array(text.utf8))
+            case .slot: out.append(slotBytes)
             }
         }
+        return out
     }
 
     /// The page filled, as bytes in two parts around the raw slot `slot` (whose value is sent
@@ -48,7 +52,7 @@ struct FrozenPage: Sendable {
     func fill(_ values: [String], splittingAt slot: Int) -> (before: [UInt8], after: [UInt8]) {
         var before: [UInt8] = [], after: [UInt8] = []
         var passed = false
-        for piece in pieces(values, separating: slot) {
+        walk(values, separating: slot) { piece in
             switch piece {
             case .chunk(let i): if passed { after += chunkBytes[i] } else { before += chunkBytes[i] }
             case .value(let text): if passed { after.appendUTF8(text) } else { before.appendUTF8(text) }
@@ -70,18 +74,27 @@ struct FrozenPage: Sendable {
     func pieces(_ values: [String], separating slot: Int) -> [Piece] {
         var out: [Piece] = []
         out.reserveCapacity(chunks.count * 2)
-        for i in chunks.indices {
-            out.append(.chunk(i))
-            guard i < slots.count else { continue }
-            if slots[i] == slot { out.append(.slot); continue }
-            let value = slots[i] < values.count ? values[slots[i]] : ""
-            out.append(.value(raw.contains(slots[i]) ? value : Self.escape(value)))
-        }
+        walk(values, separating: slot) { out.append($0) }
         return out
     }
 
+    /// The one walk under `parts`, `fill` and `pieces`: the pieces in order, handed to `visit` as
+    /// they come (no list is built); empty values are left out, as they add nothing.
+    @inline(__always)
+    private func walk(_ values: [String], separating slot: Int, _ visit: (Piece) -> Void) {
+        for i in chunks.indices {
+            visit(.chunk(i))
+            guard i < slots.count else { continue }
+            let s = slots[i]
+            if s == slot { visit(.slot); continue }
+            guard s < values.count, !values[s].isEmpty else { continue }
+            visit(.value(rawSlots & (1 << UInt64(s)) != 0 ? values[s] : Self.escape(values[s])))
+        }
+    }
+
     static func escape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 }) else { return s }
+        var s = s   // withUTF8 is mutating; a native string is not copied
+        guard s.withUTF8({ $0.contains { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 } }) else { return s }
         var out = ""
         for c in s.unicodeScalars {
             switch c {
