@@ -24,10 +24,12 @@ public struct Request: Sendable {
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
                 origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: String? = nil,
-                remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, body: [UInt8] = []) {
+                remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, acceptsGzip: Bool = false,
+                authorization: String? = nil, body: [UInt8] = []) {
         self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
         self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
-        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.contentType = contentType; self.body = body
+        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.contentType = contentType
+        self.acceptsGzip = acceptsGzip; self.authorization = authorization; self.body = body
     }
 
     /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.

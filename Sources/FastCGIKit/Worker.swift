@@ -146,7 +146,17 @@ public enum Worker {
     private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request) -> Request {
         func param(_ p: Param) -> [UInt8]? { values[p.rawValue].map { Array($0) } }
         func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
-        let method = text(.method) ?? "GET"
+        func equals(_ p: Param, _ literal: StaticString) -> Bool {
+            guard let v = values[p.rawValue], v.count == literal.utf8CodeUnitCount else { return false }
+            return memcmp(v.baseAddress!, literal.utf8Start, v.count) == 0
+        }
+        func equalsIgnoringCase(_ p: Param, _ lowercase: StaticString) -> Bool {
+            guard let v = values[p.rawValue], v.count == lowercase.utf8CodeUnitCount else { return false }
+            return strncasecmp(UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self),
+                               UnsafeRawPointer(lowercase.utf8Start).assumingMemoryBound(to: CChar.self), v.count) == 0
+        }
+        // The common methods as literals: no decoding, no allocation, nothing to release.
+        let method = equals(.method, "GET") ? "GET" : equals(.method, "POST") ? "POST" : equals(.method, "HEAD") ? "HEAD" : text(.method) ?? "GET"
         let uri = text(.documentURI) ?? text(.scriptName) ?? "/"
         var body: [UInt8] = []
         if let lengthText = values[Param.contentLength.rawValue], let length = decimal(lengthText), length > 0 {
@@ -157,15 +167,13 @@ public enum Worker {
             }
             body.removeLast(wanted - Int(max(got, 0)))
         }
-        let https = text(.https).map { $0.lowercased() == "on" } ?? false
-        var request = Request(method: method, path: uri, query: text(.query) ?? "", cookie: param(.cookie),
-                              host: text(.host), origin: text(.origin), referer: text(.referer),
-                              https: https || text(.scheme) == "https", requestID: text(.requestID) ?? text(.nginxRequestID),
-                              remoteAddress: text(.remoteAddress), serverPort: text(.serverPort),
-                              contentType: text(.contentType), body: body)
-        request.acceptsGzip = values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false
-        request.authorization = text(.authorization)
-        return request
+        // Made in one step: setting fields afterwards costs copies of the whole request.
+        return Request(method: method, path: uri, query: text(.query) ?? "", cookie: param(.cookie),
+                       host: text(.host), origin: text(.origin), referer: text(.referer),
+                       https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"), requestID: text(.requestID) ?? text(.nginxRequestID),
+                       remoteAddress: text(.remoteAddress), serverPort: text(.serverPort), contentType: text(.contentType),
+                       acceptsGzip: values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false,
+                       authorization: text(.authorization), body: body)
     }
 
     /// A CONTENT_LENGTH: ASCII digits only (nil for anything else, or more than 18 of them).

@@ -79,24 +79,24 @@ public struct WebApp: RequestHandler {
     func route(_ request: Request) -> (PoolMetrics.Route, Response) {
         let path = request.path
         switch path {
-        case "/ping": return (.ping, only(["GET", "HEAD"], request) { Response(status: 200, contentType: "text/plain", body: "pong\n") })
-        case "/": return (.home, only(["GET", "HEAD"], request) { home(request) })
-        case "/steemauth": return (.page, only(["GET", "HEAD"], request) { page(request) })
-        case "/steemauth/status": return (.status, only(["GET", "HEAD"], request) { status(request) })
-        case "/steemauth/logout": return (.logout, only(["POST"], request) { logout(request) })
-        case "/steemauth/report.json": return (.reportJSON, only(["GET", "HEAD"], request) { reportJSON(request) })
-        case "/steemauth/report.csv": return (.reportCSV, only(["GET", "HEAD"], request) { reportCSV(request) })
-        case "/steemauth/unfollow": return (.unfollow, only(["GET", "HEAD"], request) { unfollow(request) })
-        case "/favicon.ico": return (.staticFile, only(["GET", "HEAD"], request) { staticResponse("favicon.svg") })
-        case "/steemauth/verify": return (.verify, only(["GET", "HEAD"], request) { verify(request) })
-        case "/steemauth/refresh": return (.refresh, only(["POST"], request) { refresh(request) })
-        case "/steemauth/signin": return (.signIn, only(["POST"], request) { signIn(request) })
-        case "/healthz": return (.healthz, only(["GET", "HEAD"], request) { health() })
-        case "/metrics": return (.metrics, only(["GET", "HEAD"], request) { metricsPage(request) })
+        case "/ping": return (.ping, only(Self.getOrHead, request) { Self.pong })
+        case "/": return (.home, only(Self.getOrHead, request) { home(request) })
+        case "/steemauth": return (.page, only(Self.getOrHead, request) { page(request) })
+        case "/steemauth/status": return (.status, only(Self.getOrHead, request) { status(request) })
+        case "/steemauth/logout": return (.logout, only(Self.postOnly, request) { logout(request) })
+        case "/steemauth/report.json": return (.reportJSON, only(Self.getOrHead, request) { reportJSON(request) })
+        case "/steemauth/report.csv": return (.reportCSV, only(Self.getOrHead, request) { reportCSV(request) })
+        case "/steemauth/unfollow": return (.unfollow, only(Self.getOrHead, request) { unfollow(request) })
+        case "/favicon.ico": return (.staticFile, only(Self.getOrHead, request) { staticResponse("favicon.svg") })
+        case "/steemauth/verify": return (.verify, only(Self.getOrHead, request) { verify(request) })
+        case "/steemauth/refresh": return (.refresh, only(Self.postOnly, request) { refresh(request) })
+        case "/steemauth/signin": return (.signIn, only(Self.postOnly, request) { signIn(request) })
+        case "/healthz": return (.healthz, only(Self.getOrHead, request) { health() })
+        case "/metrics": return (.metrics, only(Self.getOrHead, request) { metricsPage(request) })
         default:
             if let answered = oidcRoute(request) { return answered }
             if path.hasPrefix("/steemauth/static/"), templates.staticFile(String(path.dropFirst(18))) != nil {
-                return (.staticFile, only(["GET", "HEAD"], request) { staticResponse(String(path.dropFirst(18))) })
+                return (.staticFile, only(Self.getOrHead, request) { staticResponse(String(path.dropFirst(18))) })
             }
             return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
@@ -327,6 +327,12 @@ public struct WebApp: RequestHandler {
         r.headers.append(("Allow", methods.joined(separator: ", ")))
         return r
     }
+
+    /// The method lists of `only`, made once (the routing of every request uses one).
+    static let getOrHead = ["GET", "HEAD"]
+    static let postOnly = ["POST"]
+    /// The liveness answer, made once.
+    static let pong = Response(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
