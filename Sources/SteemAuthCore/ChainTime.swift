@@ -25,6 +25,15 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// For people: `2018-09-16 22:06:48 UTC`.
+    public var displayUTC: String {
+        var out = [UInt8](); out.reserveCapacity(23)
+        write(to: &out)
+        if let t = out.firstIndex(of: UInt8(ascii: "T")) { out[t] = UInt8(ascii: " ") }
+        out.append(contentsOf: " UTC".utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// The description's bytes, appended (the status route writes them straight into its JSON).
     public func write(to out: inout [UInt8]) {
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86400 : (secondsSinceEpoch - 86399) / 86400

@@ -170,7 +170,7 @@ extension WebApp {
             "basisNoun": basis == .lastRootPost ? "top-level post" : "post or comment",
             "staleDays": report.staleDays,
             "followingCount": report.followingCount, "staleCount": report.stale.count, "neverCount": report.neverPosted.count,
-            "computedAt": report.computedAt.replacing("T", with: " ").replacing("Z", with: " UTC"),
+            "computedAt": ChainTime(report.computedAt)?.displayUTC ?? report.computedAt,
             "stale": report.stale.map { ["name": $0.name, "url": link($0.name), "days": $0.days, "lastPost": String($0.lastPost.prefix(10))] as [String: Any] },
             "never": report.neverPosted.map { ["name": $0, "url": link($0)] },
         ]

@@ -321,6 +321,7 @@ public struct WebApp: RequestHandler {
                          retry: "/steemauth", extra: [("Retry-After", "2")])
     }
 
+    @inline(__always)   // inlined, the body closure does not copy the whole app per request
     func only(_ methods: [String], _ request: Request, _ body: () -> Response) -> Response {
         if methods.contains(request.method) { return body() }
         var r = htmlError(405, "Method not allowed", "This address does not accept \(request.method.prefix(16)) requests.", retry: "/")

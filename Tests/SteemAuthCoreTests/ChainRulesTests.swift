@@ -28,6 +28,7 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertEqual(ChainTime("2018-09-16T22:06:48Z")?.secondsSinceEpoch, 1537135608)
         XCTAssertEqual(ChainTime("2016-02-29T12:00:00")?.description, "2016-02-29T12:00:00")
         XCTAssertEqual(ChainTime(secondsSinceEpoch: 1537135608).description, "2018-09-16T22:06:48")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 1537135608).displayUTC, "2018-09-16 22:06:48 UTC")   // the report page's "computed at"
         for bad in ["", "2018-09-16 22:06:48", "2018-13-01T00:00:00", "2018-09-16T25:00:00", "garbage-and-more-x", "2018-09-16T22:06"] {
             XCTAssertNil(ChainTime(bad), bad)
         }
