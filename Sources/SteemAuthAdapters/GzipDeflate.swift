@@ -21,6 +21,27 @@ public struct DeflateSegment: Sendable, Equatable {
         combineOp = crc32_combine_gen(off_t(length))
     }
 
+    /// `text` as stored (uncompressed) deflate blocks, none final: per block a byte-aligned header
+    /// byte 0 (not final, type 00), LEN and its one's complement NLEN (little endian), then the bytes
+    /// (RFC 1951, 3.2.4). That is all zlib's level 0 writes for a few bytes; without a stream there
+    /// is nothing to reset per value (a reset clears zlib's tables: thousands of instructions).
+    public static func uncompressed(_ text: String) -> DeflateSegment {
+        var text = text
+        return text.withUTF8 { data in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(data.count + 5 * (data.count / 65535 + 1))
+            var at = 0
+            repeat {
+                let n = min(65535, data.count - at)
+                bytes += [0, UInt8(n & 0xff), UInt8(n >> 8), UInt8(~n & 0xff), UInt8((~n >> 8) & 0xff)]
+                bytes += data[at..<at + n]
+                at += n
+            } while at < data.count
+            let crc = UInt32(crc32(0, data.baseAddress, uInt(data.count)))
+            return DeflateSegment(bytes: bytes, crc: crc, length: data.count)
+        }
+    }
+
     public init?(stored: [UInt8]) {
         guard stored.count >= 8 else { return nil }
         crc = stored[0..<4].reversed().reduce(0) { $0 << 8 | UInt32($1) }

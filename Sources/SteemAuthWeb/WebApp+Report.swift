@@ -61,7 +61,7 @@ extension WebApp {
         for piece in page.pieces(values, separating: slot) {
             switch piece {
             case .chunk(let i): if chunks[i].length > 0 { segments.append(chunks[i]) }
-            case .value(let text): if !text.isEmpty { segments.append(storedDeflate.segment(text, final: false)) }
+            case .value(let text): segments.append(DeflateSegment.uncompressed(text))
             case .slot: segments.append(slotSegment)
             }
         }

@@ -32,9 +32,8 @@ public struct WebApp: RequestHandler {
         /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
         var compressedChunks: [String: [DeflateSegment]] = [:]
     }
-    /// Per-request values of a gzip page go in as stored (uncompressed) deflate blocks: a few bytes
-    /// each, no compression work; and the empty final block that ends every such page.
-    let storedDeflate = GzipDeflate(level: 0, small: true)
+    /// The empty final block that ends every gzip page (its per-request values go in as stored
+    /// blocks, `DeflateSegment.uncompressed`: a few bytes each, no compression work).
     let finalDeflateBlock = GzipDeflate(level: 0, small: true).segment("", final: true)
     let frozenPages = FrozenPages()
     /// The request being handled, for the log lines it writes (read only when a line is written).
