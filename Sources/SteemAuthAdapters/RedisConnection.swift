@@ -80,10 +80,30 @@ public final class RedisConnection {
         if Self.isMasterChange(error) { throw drop("the master changed or is not ready: \(error.prefix(80))") }
     }
 
-    /// Several commands in one round trip; a string answer to the last one is kept as hiredis read it
-    /// (no copy; its place in the replies is `.null`).
-    public func pipelineKeepingLastBulk(_ commands: [[String]]) throws(RedisError) -> ([RedisReply], RedisBulkReply?) {
-        try run(commands.map { argv in argv.map { $0.utf8 } }, keepingLastBulk: true)
+    /// Several commands in one round trip: the replies to all but the last are read where hiredis
+    /// made them, by `read` (no `RedisReply` made); a string answer to the last one is kept as hiredis
+    /// read it (no copy), else nil. For the report page of every logged-in view.
+    public func pipelineKeepingLastBulk<T>(_ commands: [[String]], reading read: ([RedisReplyView]) throws(RedisError) -> T)
+        throws(RedisError) -> (T, RedisBulkReply?) {
+        precondition(!commands.isEmpty)
+        let ctx = try connectedContext()
+        for argv in commands { try append(ctx, strings: argv) }
+        var firsts: [UnsafeMutablePointer<redisReply>] = []
+        firsts.reserveCapacity(commands.count - 1)
+        defer { for reply in firsts { freeReplyObject(reply) } }
+        var kept: RedisBulkReply? = nil, lastError: String? = nil
+        for index in commands.indices {
+            let reply = try nextReply(ctx)
+            if index < commands.count - 1 { firsts.append(reply); continue }
+            if reply.pointee.type == REDIS_REPLY_STRING { kept = RedisBulkReply(owning: reply); continue }
+            if case .error(let e) = Self.convert(reply) { lastError = e }
+            freeReplyObject(reply)
+        }
+        for reply in firsts where reply.pointee.type == REDIS_REPLY_ERROR {
+            if case .error(let e) = Self.convert(reply) { try dropIfMasterChanged(e) }
+        }
+        if let lastError { try dropIfMasterChanged(lastError) }
+        return (try read(firsts.map(RedisReplyView.init)), kept)
     }
 
     /// The next reply on `ctx`, as hiredis made it: the caller frees it.
@@ -189,6 +209,13 @@ public final class RedisConnection {
                 // A native string's UTF-8 or an array: one bulk copy.
                 if arg.withContiguousStorageIfAvailable(put) == nil { Array(arg).withUnsafeBufferPointer(put) }
             }
+        }
+    }
+
+    /// The same for an argument list of strings, each written from its UTF-8 in place.
+    private func append(_ ctx: UnsafeMutablePointer<redisContext>, strings argv: [String]) throws(RedisError) {
+        try append(ctx, count: argv.count, bytes: argv.reduce(0) { $0 + $1.utf8.count }) { put in
+            for var arg in argv { arg.withUTF8(put) }
         }
     }
 

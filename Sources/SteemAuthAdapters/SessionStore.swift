@@ -125,16 +125,20 @@ public struct SessionStore {
     /// reads. nil unless the session is bound to `account` and its id was rotated already (anything
     /// else, even a session gone, goes to the view script, which decides).
     private func readBoundSession(id: SessionID, account: String, gzip: Bool) throws(RedisError) -> (SessionView, RedisBulkReply?)? {
-        let (replies, page) = try redis.pipelineKeepingLastBulk([["HMGET", watcherKey, "behind", "updated"],
-                                                                  ["HMGET", prefix + "s:" + id.hex] + Self.sessionFields,
-                                                                  ["GET", pageKey(account, gzip: gzip)]])
-        guard let fields = replies[1].array, fields.count == Self.sessionFields.count,
-              fields[0].string == "b", fields[2].string == account, fields[3].string == "1" else { return nil }
-        var view = SessionView(state: .bound(account: account, proof: Self.proof(block: fields[4].integer, transactionID: fields[5].string,
-                                                                                 time: fields[6].string, method: fields[8].string,
-                                                                                 publicKey: fields[9].string)),
-                               behindSeconds: replies[0].array?.first?.string.flatMap(Double.init))
-        if case .bulk(let pending) = fields[10], !pending.isEmpty { view.oidcPending = pending }
+        let (view, page) = try redis.pipelineKeepingLastBulk([["HMGET", watcherKey, "behind", "updated"],
+                                                               ["HMGET", prefix + "s:" + id.hex] + Self.sessionFields,
+                                                               ["GET", pageKey(account, gzip: gzip)]]) { replies throws(RedisError) -> SessionView? in
+            let fields = replies[1]
+            guard fields.count == Self.sessionFields.count, fields[0]?.string == "b", fields[2]?.string == account,
+                  fields[3]?.string == "1" else { return nil }
+            var view = SessionView(state: .bound(account: account, proof: Self.proof(block: fields[4]?.integer, transactionID: fields[5]?.string,
+                                                                                     time: fields[6]?.string, method: fields[8]?.string,
+                                                                                     publicKey: fields[9]?.string)),
+                                   behindSeconds: replies[0][0]?.string.flatMap(Double.init))
+            if let pending = fields[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
+            return view
+        }
+        guard let view else { return nil }
         return (view, page)
     }
 
