@@ -7,6 +7,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
 
@@ -49,6 +51,32 @@ static inline int steemauth_wait(int listen_fd, int signal_fd, int timeout_ms) {
     int n = poll(fds, 2, timeout_ms);
     if (n <= 0) return n;
     return ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) ? 1 : 0) | (fds[1].revents ? 2 : 0);
+}
+
+// A worker's own epoll instance over the listen socket and its signalfd. The listen socket is added
+// with EPOLLEXCLUSIVE, so a new connection wakes one waiting worker rather than every one (as a
+// blocking accept would: poll wakes them all, and all but one find nothing to accept). Returns the
+// epoll fd, or -1 (the caller then waits with steemauth_wait).
+static inline int steemauth_waiter_create(int listen_fd, int signal_fd) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) return -1;
+    struct epoll_event listen_event = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data = { .u32 = 1 } };
+    struct epoll_event signal_event = { .events = EPOLLIN, .data = { .u32 = 2 } };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &listen_event) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, signal_fd, &signal_event) != 0) {
+        close(ep);
+        return -1;
+    }
+    return ep;
+}
+
+// As steemauth_wait, on a waiter from steemauth_waiter_create.
+static inline int steemauth_waiter_wait(int ep, int timeout_ms) {
+    struct epoll_event events[2];
+    int n = epoll_wait(ep, events, 2, timeout_ms);
+    if (n <= 0) return n;
+    int ready = 0;
+    for (int i = 0; i < n; i++) ready |= (int)events[i].data.u32;
+    return ready;
 }
 
 // Typed wrapper: prctl is variadic.

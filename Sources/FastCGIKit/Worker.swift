@@ -19,6 +19,10 @@ public enum Worker {
         FCGX_InitRequest(&request, listenFD, 0)
         defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
+        // One wakeup per new connection, not one per waiting worker (EPOLLEXCLUSIVE); poll if not.
+        let waiter = steemauth_waiter_create(listenFD, signalFD)
+        defer { if waiter >= 0 { close(waiter) } }
+        if waiter < 0 { logger.warning("worker: no epoll waiter; waiting with poll", metadata: ["errno": "\(errno)"]) }
         var served = 0
         var servedSinceTrim = 0
         while true {
@@ -30,7 +34,7 @@ public enum Worker {
                     logger.error("worker: accept failed", metadata: ["rc": "\(rc)"])
                     return .shutdown
                 }
-                let ready = steemauth_wait(listenFD, signalFD, 1000)
+                let ready = waiter >= 0 ? steemauth_waiter_wait(waiter, 1000) : steemauth_wait(listenFD, signalFD, 1000)
                 if ready < 0 && errno != EINTR {
                     logger.error("worker: poll failed", metadata: ["errno": "\(errno)"])
                     return .shutdown
