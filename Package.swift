@@ -25,14 +25,13 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CQRencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CMalloc"),   // glibc's <malloc.h>: malloc_trim
 
         // Pure Swift, no I/O, no C: everything that can be decided from values.
         .target(name: "SteemAuthCore"),
 
-        // The only code that calls libb2, hiredis, libcurl, libsecp256k1, OpenSSL, libqrencode, zlib and glibc's malloc extensions.
+        // The only code that calls libb2, hiredis, libcurl, libsecp256k1, OpenSSL, libqrencode and zlib.
         .target(name: "SteemAuthAdapters", dependencies: [
-            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL", "CQRencode", "CZlib", "CMalloc",
+            "SteemAuthCore", "CHiredis", "CCurl", "CBlake2", "CSecp256k1", "COpenSSL", "CQRencode", "CZlib",
             .product(name: "Logging", package: "swift-log"),
         ]),
 

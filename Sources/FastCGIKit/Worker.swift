@@ -41,7 +41,7 @@ public enum Worker {
                 }
                 // A second with nothing to do: give the heap freed since the last time back to the
                 // system (large pages leave free chunks behind), off the hot path.
-                if ready == 0 && servedSinceTrim > 0 { steemauth_release_free_memory(); servedSinceTrim = 0 }
+                if ready == 0 && servedSinceTrim > 0 { releaseFreeMemory(); servedSinceTrim = 0 }
                 if getppid() != masterPID { return .orphaned }
                 continue
             }
@@ -59,6 +59,11 @@ public enum Worker {
             if maxRequests > 0 && served >= maxRequests { return .recycled }
         }
     }
+
+    /// Gives the heap's free memory back to the system. A worker does it after a second with nothing
+    /// to do; a handler calls it after a rare large piece of work (computing a report), whose freed
+    /// memory glibc would otherwise keep for as long as the worker stays busy.
+    public static func releaseFreeMemory() { steemauth_release_free_memory() }
 
     private static func write(_ bytes: some ResponseBytes, to stream: UnsafeMutablePointer<FCGX_Stream>?) {
         guard bytes.count > 0 else { return }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import SteemAuthCore
-import CMalloc
 
 /// Bytes from the OS CSPRNG (getentropy(3), i.e. getrandom(2)); failing is fatal, never a weak fallback.
 public enum SystemRandom {
@@ -49,8 +48,3 @@ public func hostName() -> String {
 }
 
 public func processID() -> Int32 { getpid() }
-
-/// Hands the heap's free pages back to the kernel (glibc malloc_trim). A worker calls it after a
-/// rare large piece of work (computing a report), whose freed memory glibc would otherwise keep
-/// resident for the worker's whole life.
-public func releaseFreedHeap() { _ = malloc_trim(0) }

@@ -72,7 +72,7 @@ extension WebApp {
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
     func computeAndCache(account: String) -> Result<(report: StaleReport, html: String, segment: DeflateSegment), ReportService.Failure> {
         let started = monotonicMilliseconds()
-        defer { releaseFreedHeap() }
+        defer { Worker.releaseFreeMemory() }
         do {
             let report = try reports.compute(account: account)
             metrics?.count(.reportComputed)
