@@ -151,7 +151,7 @@ public final class RedisConnection {
             let sha = try loadedSHA(script)
             let ctx = try connectedContext()
             try appendEvalSHA(ctx, sha, keys: keys, args: args)
-            if let next { try append(ctx, next.map { $0.utf8 }) }
+            if let next { try append(ctx, strings: next) }
             let reply = try nextReply(ctx)
             defer { freeReplyObject(reply) }
             var kept: RedisBulkReply? = nil
