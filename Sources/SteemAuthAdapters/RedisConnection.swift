@@ -91,19 +91,22 @@ public final class RedisConnection {
         var firsts: [UnsafeMutablePointer<redisReply>] = []
         firsts.reserveCapacity(commands.count - 1)
         defer { for reply in firsts { freeReplyObject(reply) } }
-        var kept: RedisBulkReply? = nil, lastError: String? = nil
-        for index in commands.indices {
-            let reply = try nextReply(ctx)
-            if index < commands.count - 1 { firsts.append(reply); continue }
-            if reply.pointee.type == REDIS_REPLY_STRING { kept = RedisBulkReply(owning: reply); continue }
-            if case .error(let e) = Self.convert(reply) { lastError = e }
-            freeReplyObject(reply)
-        }
+        for _ in 1..<commands.count { firsts.append(try nextReply(ctx)) }
+        let kept = try keptBulk(nextReply(ctx))
         for reply in firsts where reply.pointee.type == REDIS_REPLY_ERROR {
             if case .error(let e) = Self.convert(reply) { try dropIfMasterChanged(e) }
         }
-        if let lastError { try dropIfMasterChanged(lastError) }
         return (try read(firsts.map(RedisReplyView.init)), kept)
+    }
+
+    /// Takes `reply`: a string reply is kept as hiredis made it; any other is freed (nil), and an
+    /// error from a master that changed drops the context.
+    private func keptBulk(_ reply: UnsafeMutablePointer<redisReply>) throws(RedisError) -> RedisBulkReply? {
+        if reply.pointee.type == REDIS_REPLY_STRING { return RedisBulkReply(owning: reply) }
+        let converted = Self.convert(reply)
+        freeReplyObject(reply)
+        if case .error(let e) = converted { try dropIfMasterChanged(e) }
+        return nil
     }
 
     /// The next reply on `ctx`, as hiredis made it: the caller frees it.
@@ -154,15 +157,7 @@ public final class RedisConnection {
             if let next { try append(ctx, strings: next) }
             let reply = try nextReply(ctx)
             defer { freeReplyObject(reply) }
-            var kept: RedisBulkReply? = nil
-            if next != nil {
-                let second = try nextReply(ctx)
-                if second.pointee.type == REDIS_REPLY_STRING { kept = RedisBulkReply(owning: second) } else {
-                    let converted = Self.convert(second)
-                    freeReplyObject(second)
-                    if case .error(let e) = converted { try dropIfMasterChanged(e) }
-                }
-            }
+            let kept = next == nil ? nil : try keptBulk(nextReply(ctx))
             if reply.pointee.type == REDIS_REPLY_ERROR, case .error(let e) = Self.convert(reply) {
                 try dropIfMasterChanged(e)
                 // The server lost the script: load it again, once.
