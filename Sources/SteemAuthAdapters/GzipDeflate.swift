@@ -9,7 +9,9 @@ public struct DeflateSegment: Sendable, Equatable {
     public var length: Int
     /// zlib's operator for appending this segment's CRC to another's (crc32_combine_gen of its
     /// length): made once with the segment, so joining a segment made once costs almost nothing.
-    let combineOp: UInt
+    /// nil for stored blocks made per request: making the operator costs more than running the
+    /// member's CRC over their few bytes.
+    let combineOp: UInt?
 
     /// Stored as 4 bytes CRC-32 (little endian), 4 bytes length, then the deflate bytes.
     public var stored: [UInt8] {
@@ -21,6 +23,11 @@ public struct DeflateSegment: Sendable, Equatable {
         combineOp = crc32_combine_gen(off_t(length))
     }
 
+    private init(storedBlocks: [UInt8], crc: UInt32, length: Int) {
+        bytes = storedBlocks; self.crc = crc; self.length = length
+        combineOp = nil
+    }
+
     /// `text` as stored (uncompressed) deflate blocks, none final: per block a byte-aligned header
     /// byte 0 (not final, type 00), LEN and its one's complement NLEN (little endian), then the bytes
     /// (RFC 1951, 3.2.4). That is all zlib's level 0 writes for a few bytes; without a stream there
@@ -29,16 +36,35 @@ public struct DeflateSegment: Sendable, Equatable {
         var text = text
         return text.withUTF8 { data in
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(data.count + 5 * (data.count / 65535 + 1))
-            var at = 0
-            repeat {
-                let n = min(65535, data.count - at)
-                bytes += [0, UInt8(n & 0xff), UInt8(n >> 8), UInt8(~n & 0xff), UInt8((~n >> 8) & 0xff)]
-                bytes += data[at..<at + n]
-                at += n
-            } while at < data.count
+            appendStoredBlocks(data, to: &bytes)
             let crc = UInt32(crc32(0, data.baseAddress, uInt(data.count)))
-            return DeflateSegment(bytes: bytes, crc: crc, length: data.count)
+            return DeflateSegment(storedBlocks: bytes, crc: crc, length: data.count)
+        }
+    }
+
+    static func appendStoredBlocks(_ data: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.reserveCapacity(bytes.count + data.count + 5 * (data.count / 65535 + 1))
+        var at = 0
+        repeat {
+            let n = min(65535, data.count - at)
+            bytes.append(0)
+            bytes.append(UInt8(n & 0xff)); bytes.append(UInt8(n >> 8))
+            bytes.append(UInt8(~n & 0xff)); bytes.append(UInt8((~n >> 8) & 0xff))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: data[at..<at + n]))
+            at += n
+        } while at < data.count
+    }
+
+    /// `crc` continued over this segment's stored blocks' data (the bytes after each 5-byte header).
+    func continuingCRC(_ crc: UInt) -> UInt {
+        bytes.withUnsafeBufferPointer { blocks in
+            var crc = crc, at = 0
+            while at + 5 <= blocks.count {
+                let n = Int(blocks[at + 1]) | Int(blocks[at + 2]) << 8
+                crc = crc32(crc, blocks.baseAddress! + at + 5, uInt(n))
+                at += 5 + n
+            }
+            return crc
         }
     }
 
@@ -97,16 +123,39 @@ public final class GzipDeflate {
 
     /// One gzip member of the segments in order (the last one must be final).
     public static func member(_ segments: [DeflateSegment]) -> [UInt8] {
-        var crc: UInt = 0, length = 0
-        for s in segments {
-            crc = crc32_combine_op(crc, uLong(s.crc), s.combineOp)
-            length += s.length
+        var member = GzipMemberWriter(capacity: segments.reduce(0) { $0 + $1.bytes.count })
+        for s in segments { member.append(s) }
+        return member.finish()
+    }
+}
+
+/// One gzip member (RFC 1952) written as it goes: segments made earlier, and per-request text as
+/// stored blocks straight into the output with the CRC run over it (no segment made per value).
+/// The last thing appended must be a final segment.
+public struct GzipMemberWriter {
+    private var bytes: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
+    private var crc: UInt = 0, length = 0
+
+    public init(capacity: Int) { bytes.reserveCapacity(18 + capacity) }
+
+    public mutating func append(_ segment: DeflateSegment) {
+        if let op = segment.combineOp { crc = crc32_combine_op(crc, uLong(segment.crc), op) } else { crc = segment.continuingCRC(crc) }
+        length += segment.length
+        bytes += segment.bytes
+    }
+
+    public mutating func appendUncompressed(_ text: String) {
+        var text = text
+        text.withUTF8 { data in
+            DeflateSegment.appendStoredBlocks(data, to: &bytes)
+            crc = crc32(crc, data.baseAddress, uInt(data.count))
+            length += data.count
         }
-        var out: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
-        out.reserveCapacity(18 + segments.reduce(0) { $0 + $1.bytes.count })
-        for s in segments { out += s.bytes }
-        out += withUnsafeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian, Array.init)
-        out += withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian, Array.init)
-        return out
+    }
+
+    public consuming func finish() -> [UInt8] {
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian) { bytes += $0 }
+        return bytes
     }
 }

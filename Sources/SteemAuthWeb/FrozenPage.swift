@@ -70,18 +70,10 @@ struct FrozenPage: Sendable {
     /// The frozen chunks, for making something from each once.
     var chunkTexts: [String] { chunks }
 
-    /// The page's pieces with `values` filled in, the raw slot `slot` left to the caller.
-    func pieces(_ values: [String], separating slot: Int) -> [Piece] {
-        var out: [Piece] = []
-        out.reserveCapacity(chunks.count * 2)
-        walk(values, separating: slot) { out.append($0) }
-        return out
-    }
-
-    /// The one walk under `parts`, `fill` and `pieces`: the pieces in order, handed to `visit` as
+    /// The one walk under `parts`, `fill` and the gzip body: the pieces in order, handed to `visit` as
     /// they come (no list is built); empty values are left out, as they add nothing.
     @inline(__always)
-    private func walk(_ values: [String], separating slot: Int, _ visit: (Piece) -> Void) {
+    func walk(_ values: [String], separating slot: Int, _ visit: (Piece) -> Void) {
         for i in chunks.indices {
             visit(.chunk(i))
             guard i < slots.count else { continue }

@@ -18,7 +18,7 @@ extension WebApp {
         }
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         if gzip {
-            let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo)))
+            let body = gzipBody(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
             return Response(status: 200, prepared: Self.gzipPageHeaders, body: body)
         }
         return Response(status: 200, prepared: Self.pageHeaders,

@@ -38,7 +38,7 @@ extension WebApp {
         if gzip {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
-            let body = GzipDeflate.member(gzipSegments(page, key: key, values: values, slot: 1, slotSegment: list))
+            let body = gzipBody(page, key: key, values: values, slot: 1, slotSegment: list)
             return Response(status: 200, prepared: Self.gzipPageHeaders, headers: extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
@@ -47,26 +47,26 @@ extension WebApp {
                         bodyParts: [before] + (listHTML ?? []) + [after])
     }
 
-    /// A frozen page as deflate segments: its chunks compressed once per worker (as well as zlib can),
+    /// A frozen page as one gzip member: its chunks compressed once per worker (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
     /// list, the QR code) in the raw slot `slot`, then the final block.
-    func gzipSegments(_ page: FrozenPage, key: String, values: [String], slot: Int, slotSegment: DeflateSegment) -> [DeflateSegment] {
+    func gzipBody(_ page: FrozenPage, key: String, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
         let chunks: [DeflateSegment]
         if let done = frozenPages.compressedChunks[key] { chunks = done } else {
             let compressor = GzipDeflate(level: 9)
             chunks = page.chunkTexts.map { compressor.segment($0, final: false) }
             frozenPages.compressedChunks[key] = chunks
         }
-        var segments: [DeflateSegment] = []
-        for piece in page.pieces(values, separating: slot) {
+        var member = GzipMemberWriter(capacity: chunks.reduce(slotSegment.bytes.count + 256) { $0 + $1.bytes.count })
+        page.walk(values, separating: slot) { piece in
             switch piece {
-            case .chunk(let i): if chunks[i].length > 0 { segments.append(chunks[i]) }
-            case .value(let text): segments.append(DeflateSegment.uncompressed(text))
-            case .slot: segments.append(slotSegment)
+            case .chunk(let i): if chunks[i].length > 0 { member.append(chunks[i]) }
+            case .value(let text): member.appendUncompressed(text)
+            case .slot: member.append(slotSegment)
             }
         }
-        segments.append(finalDeflateBlock)
-        return segments
+        member.append(finalDeflateBlock)
+        return member.finish()
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
