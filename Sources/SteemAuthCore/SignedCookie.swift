@@ -3,6 +3,7 @@
 public struct CookieSigner: Sendable {
     public typealias MAC = @Sendable (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
     public static let name = "steemauth"
+    static let nameBytes = Array(name.utf8)
     public static let maxHeaderBytes = 8192
     public static let signatureHexLength = 64
 
@@ -40,25 +41,28 @@ public struct CookieSigner: Sendable {
     /// 8 KB counts as no cookie at all.
     public func sessionID(cookieHeader: [UInt8]?) -> SessionID? {
         guard let header = cookieHeader, header.count <= Self.maxHeaderBytes else { return nil }
-        // Walked in place (no split into an array of pairs, no copies): this runs on every session request.
-        var start = header.startIndex
-        while start < header.endIndex {
-            let end = header[start...].firstIndex(of: UInt8(ascii: ";")) ?? header.endIndex
-            let pair = header[start..<end]
-            start = end + 1
-            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
-            let name = trimSpaces(pair[pair.startIndex..<eq])
-            guard name.elementsEqual(Self.name.utf8) else { continue }
-            var value = trimSpaces(pair[(eq + 1)...])
-            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                value = value.dropFirst().dropLast()
+        // Walked in place over the header's buffer (no split into pairs, no copies, no slice
+        // bookkeeping per byte): this runs on every session request.
+        return header.withUnsafeBufferPointer { header in
+            var start = 0
+            while start < header.count {
+                let end = header[start...].firstIndex(of: UInt8(ascii: ";")) ?? header.count
+                let pair = header[start..<end]
+                start = end + 1
+                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let name = trimSpaces(pair[pair.startIndex..<eq])
+                guard name.elementsEqual(Self.nameBytes) else { continue }
+                var value = trimSpaces(pair[(eq + 1)...])
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                    value = value.dropFirst().dropLast()
+                }
+                if let id = verify(value: value) { return id }
             }
-            if let id = verify(value: value) { return id }
+            return nil
         }
-        return nil
     }
 
-    private func trimSpaces(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    private func trimSpaces(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
         var s = s
         while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
         while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
