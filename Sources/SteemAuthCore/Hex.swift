@@ -2,14 +2,24 @@
 public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
+    public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        // Written straight into the string's storage: hex is ASCII, nothing to validate or copy.
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            var at = 0
+            for b in bytes {
+                out[at] = digits[Int(b >> 4)]; out[at + 1] = digits[Int(b & 0x0f)]
+                at += 2
+            }
+            return at
+        }
+    }
+
+    /// The bytes' hex appended to `out` (no string made in between).
+    public static func append<Bytes: Sequence>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0x0f)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes lower-case hex only; upper case, odd length or any other byte is nil.

@@ -19,7 +19,14 @@ public struct CookieSigner: Sendable {
 
     /// The cookie value for an id, signed with the current key.
     public func value(for id: SessionID) -> String {
-        id.hex + "-" + Hex.encode(mac(currentKey, Array(id.hex.utf8)))
+        let message = Array(id.hex.utf8)
+        let signature = mac(currentKey, message)
+        var out: [UInt8] = []
+        out.reserveCapacity(message.count + 1 + Self.signatureHexLength)
+        out += message
+        out.append(UInt8(ascii: "-"))
+        Hex.append(signature, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
@@ -77,6 +84,16 @@ public struct CookieAttributes: Sendable {
     public init(maxAgeSeconds: Int, secure: Bool) { self.maxAgeSeconds = maxAgeSeconds; self.secure = secure }
 
     public func setCookie(value: String) -> String {
-        "\(CookieSigner.name)=\(value); Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax" + (secure ? "; Secure" : "")
+        // Written as bytes: every new visitor gets one (no interpolation pass, no joined strings).
+        var out: [UInt8] = []
+        out.reserveCapacity(80 + value.utf8.count)
+        out.appendUTF8(CookieSigner.name)
+        out.append(UInt8(ascii: "="))
+        out.appendUTF8(value)
+        out.appendLiteral("; Path=/; Max-Age=")
+        out.appendDecimal(Int64(maxAgeSeconds))
+        out.appendLiteral("; HttpOnly; SameSite=Lax")
+        if secure { out.appendLiteral("; Secure") }
+        return String(decoding: out, as: UTF8.self)
     }
 }

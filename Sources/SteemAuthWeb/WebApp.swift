@@ -128,11 +128,8 @@ public struct WebApp: RequestHandler {
 
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
-        var headers = sessionHeaders + [("Location", "/steemauth")]
-        if signer.sessionID(cookieHeader: request.cookie) == nil {
-            headers.append(("Set-Cookie", newCookie(request)))
-        }
-        return Response(status: 302, headers: headers)
+        let fresh = signer.sessionID(cookieHeader: request.cookie) == nil ? [("Set-Cookie", newCookie(request))] : []
+        return Response(status: 302, prepared: Self.homeHeaders, headers: fresh, body: [])
     }
 
     func page(_ request: Request) -> Response {
@@ -336,6 +333,8 @@ public struct WebApp: RequestHandler {
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
+    /// The front door's redirect, made once (its every visit uses it).
+    static let homeHeaders = PreparedHeaders(sessionHeaders + [("Location", "/steemauth")])
     /// A JSON answer's headers, made once (the status route's every poll uses them).
     static let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + sessionHeaders + [("X-Content-Type-Options", "nosniff")])
 
