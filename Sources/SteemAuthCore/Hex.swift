@@ -4,22 +4,18 @@ public enum Hex {
 
     public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         // Written straight into the string's storage: hex is ASCII, nothing to validate or copy.
-        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
-            var at = 0
-            for b in bytes {
-                out[at] = digits[Int(b >> 4)]; out[at + 1] = digits[Int(b & 0x0f)]
-                at += 2
-            }
-            return at
-        }
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { write(bytes, into: $0, at: 0) }
     }
 
-    /// The bytes' hex appended to `out` (no string made in between).
-    public static func append<Bytes: Sequence>(_ bytes: Bytes, to out: inout [UInt8]) where Bytes.Element == UInt8 {
+    /// The bytes' hex written into `out` from `at` (room for two digits a byte); returns the end.
+    public static func write<Bytes: Collection>(_ bytes: Bytes, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int
+        where Bytes.Element == UInt8 {
+        var at = start
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+            out[at] = digits[Int(b >> 4)]; out[at + 1] = digits[Int(b & 0x0f)]
+            at += 2
         }
+        return at
     }
 
     /// Decodes lower-case hex only; upper case, odd length or any other byte is nil.

@@ -88,10 +88,12 @@ extension Array where Element == UInt8 {
     /// A number in decimal (no String made).
     public mutating func appendDecimal(_ value: Int64) {
         if value < 0 { append(UInt8(ascii: "-")) }
-        let start = count
-        var v = value.magnitude
-        repeat { append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 } while v > 0
-        self[start...].reverse()
+        // The digits right to left on the stack, then one append (at most 19 digits and a spare).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value.magnitude, at = digits.count
+            repeat { at -= 1; digits[at] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
+            append(contentsOf: UnsafeBufferPointer(rebasing: digits[at...]))
+        }
     }
 
     /// `s` as a JSON string: quoted, with `"`, `\\`, control characters and `<` (safe inside HTML

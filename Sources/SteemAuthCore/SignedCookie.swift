@@ -21,12 +21,12 @@ public struct CookieSigner: Sendable {
     public func value(for id: SessionID) -> String {
         let message = Array(id.hex.utf8)
         let signature = mac(currentKey, message)
-        var out: [UInt8] = []
-        out.reserveCapacity(message.count + 1 + Self.signatureHexLength)
-        out += message
-        out.append(UInt8(ascii: "-"))
-        Hex.append(signature, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        // `<id hex>-<MAC hex>`, written once into the string's storage (all ASCII).
+        return String(unsafeUninitializedCapacity: message.count + 1 + 2 * signature.count) { out in
+            _ = out.initialize(from: message)
+            out[message.count] = UInt8(ascii: "-")
+            return Hex.write(signature, into: out, at: message.count + 1)
+        }
     }
 
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
