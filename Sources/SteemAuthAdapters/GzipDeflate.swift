@@ -9,9 +9,7 @@ public struct DeflateSegment: Sendable, Equatable {
     public var length: Int
     /// zlib's operator for appending this segment's CRC to another's (crc32_combine_gen of its
     /// length): made once with the segment, so joining a segment made once costs almost nothing.
-    /// nil for stored blocks made per request: making the operator costs more than running the
-    /// member's CRC over their few bytes.
-    let combineOp: UInt?
+    let combineOp: UInt
 
     /// Stored as 4 bytes CRC-32 (little endian), 4 bytes length, then the deflate bytes.
     public var stored: [UInt8] {
@@ -21,51 +19,6 @@ public struct DeflateSegment: Sendable, Equatable {
     public init(bytes: [UInt8], crc: UInt32, length: Int) {
         self.bytes = bytes; self.crc = crc; self.length = length
         combineOp = crc32_combine_gen(off_t(length))
-    }
-
-    private init(storedBlocks: [UInt8], crc: UInt32, length: Int) {
-        bytes = storedBlocks; self.crc = crc; self.length = length
-        combineOp = nil
-    }
-
-    /// `text` as stored (uncompressed) deflate blocks, none final: per block a byte-aligned header
-    /// byte 0 (not final, type 00), LEN and its one's complement NLEN (little endian), then the bytes
-    /// (RFC 1951, 3.2.4). That is all zlib's level 0 writes for a few bytes; without a stream there
-    /// is nothing to reset per value (a reset clears zlib's tables: thousands of instructions).
-    public static func uncompressed(_ text: String) -> DeflateSegment {
-        var text = text
-        return text.withUTF8 { data in
-            var bytes: [UInt8] = []
-            appendStoredBlocks(data, to: &bytes)
-            let crc = UInt32(crc32(0, data.baseAddress, uInt(data.count)))
-            return DeflateSegment(storedBlocks: bytes, crc: crc, length: data.count)
-        }
-    }
-
-    static func appendStoredBlocks(_ data: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        bytes.reserveCapacity(bytes.count + data.count + 5 * (data.count / 65535 + 1))
-        var at = 0
-        repeat {
-            let n = min(65535, data.count - at)
-            bytes.append(0)
-            bytes.append(UInt8(n & 0xff)); bytes.append(UInt8(n >> 8))
-            bytes.append(UInt8(~n & 0xff)); bytes.append(UInt8((~n >> 8) & 0xff))
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: data[at..<at + n]))
-            at += n
-        } while at < data.count
-    }
-
-    /// `crc` continued over this segment's stored blocks' data (the bytes after each 5-byte header).
-    func continuingCRC(_ crc: UInt) -> UInt {
-        bytes.withUnsafeBufferPointer { blocks in
-            var crc = crc, at = 0
-            while at + 5 <= blocks.count {
-                let n = Int(blocks[at + 1]) | Int(blocks[at + 2]) << 8
-                crc = crc32(crc, blocks.baseAddress! + at + 5, uInt(n))
-                at += 5 + n
-            }
-            return crc
-        }
     }
 
     public init?(stored: [UInt8]) {
@@ -139,15 +92,29 @@ public struct GzipMemberWriter {
     public init(capacity: Int) { bytes.reserveCapacity(18 + capacity) }
 
     public mutating func append(_ segment: DeflateSegment) {
-        if let op = segment.combineOp { crc = crc32_combine_op(crc, uLong(segment.crc), op) } else { crc = segment.continuingCRC(crc) }
+        crc = crc32_combine_op(crc, uLong(segment.crc), segment.combineOp)
         length += segment.length
         bytes += segment.bytes
     }
 
+    /// `text` as stored (uncompressed) deflate blocks, none final: per block a byte-aligned header
+    /// byte 0 (not final, type 00), LEN and its one's complement NLEN (little endian), then the bytes
+    /// (RFC 1951, 3.2.4). That is all zlib's level 0 writes for a few bytes; without a stream there
+    /// is nothing to reset per value (a reset clears zlib's tables: thousands of instructions), and
+    /// the CRC runs on over the bytes (cheaper for a short value than a combine operator per value).
     public mutating func appendUncompressed(_ text: String) {
         var text = text
         text.withUTF8 { data in
-            DeflateSegment.appendStoredBlocks(data, to: &bytes)
+            bytes.reserveCapacity(bytes.count + data.count + 5 * (data.count / 65535 + 1))
+            var at = 0
+            repeat {
+                let n = min(65535, data.count - at)
+                bytes.append(0)
+                bytes.append(UInt8(n & 0xff)); bytes.append(UInt8(n >> 8))
+                bytes.append(UInt8(~n & 0xff)); bytes.append(UInt8((~n >> 8) & 0xff))
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: data[at..<at + n]))
+                at += n
+            } while at < data.count
             crc = crc32(crc, data.baseAddress, uInt(data.count))
             length += data.count
         }

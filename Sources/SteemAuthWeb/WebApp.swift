@@ -33,7 +33,7 @@ public struct WebApp: RequestHandler {
         var compressedChunks: [String: [DeflateSegment]] = [:]
     }
     /// The empty final block that ends every gzip page (its per-request values go in as stored
-    /// blocks, `DeflateSegment.uncompressed`: a few bytes each, no compression work).
+    /// blocks, `GzipMemberWriter.appendUncompressed`: a few bytes each, no compression work).
     let finalDeflateBlock = GzipDeflate(level: 0, small: true).segment("", final: true)
     let frozenPages = FrozenPages()
     /// The request being handled, for the log lines it writes (read only when a line is written).
