@@ -31,7 +31,7 @@ public struct DeflateSegment: Sendable, Equatable {
 }
 
 /// Compresses with zlib through one reusable raw-deflate stream (reset per segment, so no allocation
-/// per request), and joins segments into a gzip member (RFC 1952).
+/// per request); `GzipMemberWriter` joins segments into a gzip member (RFC 1952).
 public final class GzipDeflate {
     private let stream: UnsafeMutablePointer<z_stream>
     private var output: [UInt8] = []
@@ -72,13 +72,6 @@ public final class GzipDeflate {
         }
         let crc = UInt32(crc32(0, data.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(data.count)))
         return DeflateSegment(bytes: Array(output[0..<produced]), crc: crc, length: data.count)
-    }
-
-    /// One gzip member of the segments in order (the last one must be final).
-    public static func member(_ segments: [DeflateSegment]) -> [UInt8] {
-        var member = GzipMemberWriter(capacity: segments.reduce(0) { $0 + $1.bytes.count })
-        for s in segments { member.append(s) }
-        return member.finish()
     }
 }
 
