@@ -247,6 +247,13 @@ extension Array: ResponseBytes where Element == UInt8 {}
 /// What a worker runs for each request. One instance per worker process, created after fork.
 public protocol RequestHandler {
     mutating func handle(_ request: Request) -> Response
+    /// Read after each response: true hands the worker's place to a fresh one (as max requests
+    /// does), for a handler whose last request did rare, large work.
+    var recycleAfterThisRequest: Bool { get }
+}
+
+extension RequestHandler {
+    public var recycleAfterThisRequest: Bool { false }
 }
 
 extension String {

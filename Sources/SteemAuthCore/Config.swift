@@ -36,6 +36,7 @@ public struct AppConfig: Sendable {
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
     public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
+    public var recycleAfterReport: Bool        // STEEMAUTH_RECYCLE_AFTER_REPORT: a worker that computed a report hands its place to a fresh one
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
     public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
     public var oidc: OIDCFiles?                // STEEMAUTH_OIDC_*: the OpenID Connect provider, on when ISSUER is set
@@ -63,6 +64,7 @@ public struct AppConfig: Sendable {
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", signInAttempts = "STEEMAUTH_SIGNIN_ATTEMPTS", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
+        case recycleAfterReport = "STEEMAUTH_RECYCLE_AFTER_REPORT"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
         case oidcIssuer = "STEEMAUTH_OIDC_ISSUER", oidcClients = "STEEMAUTH_OIDC_CLIENTS", oidcKey = "STEEMAUTH_OIDC_KEY"
         case oidcPreviousKey = "STEEMAUTH_OIDC_PREVIOUS_KEY"
@@ -123,6 +125,7 @@ public struct AppConfig: Sendable {
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },
             reportTTL: try source.int(.reportTTL, default: 600, range: 0...86400),
             reportTimeout: try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            recycleAfterReport: try source.value(.recycleAfterReport, default: true) { parseBool($0) },
             frontend: try source.value(.frontend, default: chain == .steem ? "https://steemit.com" : "https://peakd.com") { f in
                 (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil },
             metricsAllow: try source.value(.metricsAllow, default: ["127.0.0.1", "::1"]) { text in

@@ -72,9 +72,13 @@ extension WebApp {
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
     func computeAndCache(account: String) -> Result<(report: StaleReport, html: String, segment: DeflateSegment), ReportService.Failure> {
         let started = monotonicMilliseconds()
-        defer { Worker.releaseFreeMemory() }
+        defer { if !requestScope.recycleAfter { Worker.releaseFreeMemory() } }
         do {
             let report = try reports.compute(account: account)
+            // It touched code and heap that pages never need again (the RPC client, the JSON of
+            // thousands of accounts, the list's rendering): a fresh worker takes over after this
+            // response. Not after a failure: a node outage must not turn every view into a fork.
+            requestScope.recycleAfter = config.recycleAfterReport
             metrics?.count(.reportComputed)
             logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
                                                       "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])

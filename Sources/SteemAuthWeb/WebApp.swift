@@ -36,11 +36,15 @@ public struct WebApp: RequestHandler {
     /// blocks, `GzipMemberWriter.appendUncompressed`: a few bytes each, no compression work).
     let finalDeflateBlock = GzipDeflate(level: 0, small: true).segment("", final: true)
     let frozenPages = FrozenPages()
-    /// The request being handled, for the log lines it writes (read only when a line is written).
+    /// The request being handled, for the log lines it writes (read only when a line is written),
+    /// and whether it did work large enough that this worker should hand its place to a fresh one.
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
         var requestID: String?
+        var recycleAfter = false
     }
     let requestScope = RequestScope()
+
+    public var recycleAfterThisRequest: Bool { requestScope.recycleAfter }
 
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil) {
         self.metrics = metrics
@@ -68,6 +72,7 @@ public struct WebApp: RequestHandler {
 
     public mutating func handle(_ request: Request) -> Response {
         requestScope.requestID = request.requestID
+        requestScope.recycleAfter = false
         guard let metrics else { return route(request).1 }
         let started = monotonicMicroseconds()
         let (name, response) = route(request)

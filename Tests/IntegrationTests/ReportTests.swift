@@ -79,6 +79,59 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(try rpcCalls()["get_accounts"], calls["get_accounts"])
     }
 
+    /// The worker that computed a report hands its place to a fresh one (the memory the computation
+    /// touched goes back to the system); nothing is lost: the page came whole, the next view is
+    /// served from the cache by the fresh worker, and the master counts a worker that left, not a crash.
+    func testAWorkerThatComputedAReportHandsItsPlaceToAFreshOne() throws {
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "1500", "--stale", "300", "--never", "20"])
+        let b = try loggedIn(as: "alice")
+        let before = Set(cluster.workerPIDs())
+        XCTAssertEqual(before.count, 2)
+        let first = try b.get("/steemauth")
+        XCTAssertEqual(first.status, 200)
+        XCTAssertTrue(first.text.contains("300</strong> of the <strong>1500"))
+        try waitUntil("one worker replaced", seconds: 30) {
+            let now = Set(self.cluster.workerPIDs())
+            return now.count == 2 && now.intersection(before).count == 1
+        }
+        try waitUntil("the master logs it", seconds: 30) { self.cluster.poolLog().contains("pool: worker left") }
+        XCTAssertFalse(cluster.poolLog().contains("worker died"), "a worker that hands its place over is not a crash")
+        let calls = try rpcCalls()
+        for _ in 0..<4 {
+            let again = try b.get("/steemauth")
+            XCTAssertEqual(again.status, 200)
+            XCTAssertEqual(again.text, first.text)
+        }
+        XCTAssertEqual(try rpcCalls(), calls, "served from the cache: no recomputation, no further recycling")
+        XCTAssertEqual(Set(cluster.workerPIDs()).count, 2)
+        XCTAssertEqual(cluster.poolLog().components(separatedBy: "pool: worker left").count - 1, 1)
+        // A failed computation does not recycle: a node outage must not fork a worker per view.
+        try cluster.devchain(["seed", "--account", "dave", "--follows", "20", "--stale", "2", "--never", "0"])
+        let d = try loggedIn(as: "dave")
+        let steady = Set(cluster.workerPIDs())
+        try cluster.devchain(["fault", "--mode", "garbage", "--count", "3"])
+        XCTAssertEqual(try d.get("/steemauth").status, 502)
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+        XCTAssertEqual(Set(cluster.workerPIDs()), steady)
+    }
+
+    /// STEEMAUTH_RECYCLE_AFTER_REPORT=0: the worker keeps its place after computing a report.
+    func testRecyclingAfterAReportCanBeTurnedOff() throws {
+        cluster.tearDown()
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_RECYCLE_AFTER_REPORT": "0"])
+        try cluster.startRedis()
+        node = try cluster.startDevchain()[0]
+        try cluster.startPool()
+        try cluster.startNginx()
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "200", "--stale", "30", "--never", "2"])
+        let b = try loggedIn(as: "alice")
+        let before = Set(cluster.workerPIDs())
+        XCTAssertEqual(try b.get("/steemauth").status, 200)
+        for _ in 0..<4 { XCTAssertEqual(try b.get("/steemauth/status").status, 200) }
+        XCTAssertEqual(Set(cluster.workerPIDs()), before)
+        XCTAssertFalse(cluster.poolLog().contains("pool: worker left"))
+    }
+
     /// The logged-in page compressed: the list compressed once when cached, the frame per request,
     /// one gzip member that GNU gzip decodes to exactly the plain page, a quarter of its bytes or less.
     func testReportPageIsServedGzipToClientsThatTakeIt() throws {
