@@ -10,7 +10,10 @@
      fcgi-ceiling ask SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX PAGEFILE
        the ask page of an unbound session: the cookie check, one EVALSHA of the status reads that also
        refreshes the session's TTL (as the page does), then the page's bytes as the pool sent them
-       (PAGEFILE, captured by bench/run for this session; gzip when it is gzip). */
+       (PAGEFILE, captured by bench/run for this session; gzip when it is gzip).
+     fcgi-ceiling home SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
+       GET / for a new visitor: 16 bytes from getentropy, their hex signed with keyed BLAKE2b, and the
+       redirect to /steemauth with that Set-Cookie and the pool's headers (no Redis I/O, as the pool). */
 #include <blake2.h>
 #include <fcgiapp.h>
 #include <hiredis/hiredis.h>
@@ -79,7 +82,7 @@ static int cookie_id(const char *cookie, const unsigned char *key, size_t keylen
 
 int main(int argc, char **argv) {
     if (argc < 6) return 2;
-    int ask_mode = strcmp(argv[1], "ask") == 0;
+    int ask_mode = strcmp(argv[1], "ask") == 0, home_mode = strcmp(argv[1], "home") == 0;
     int status_mode = strcmp(argv[1], "status") == 0 || ask_mode;
     char *page = NULL; long page_len = 0;
     if (ask_mode) {
@@ -96,7 +99,7 @@ int main(int argc, char **argv) {
     if (fd < 0) return 1;
     if (argv[2][0] == '/') chmod(argv[2], 0666);
     unsigned char key[64]; size_t keylen = 0;
-    if (status_mode) for (const char *k = argv[6]; k[0] && k[1] && keylen < 64; k += 2) key[keylen++] = (unsigned char)(hexval(k[0]) << 4 | hexval(k[1]));
+    if (status_mode || home_mode) for (const char *k = argv[6]; k[0] && k[1] && keylen < 64; k += 2) key[keylen++] = (unsigned char)(hexval(k[0]) << 4 | hexval(k[1]));
     for (int i = 0; i < atoi(argv[3]); i++) {
         if (fork() != 0) continue;
         redisContext *r = redisConnect("127.0.0.1", atoi(argv[4]));
@@ -116,7 +119,24 @@ int main(int argc, char **argv) {
         FCGX_InitRequest(&q, fd, 0);
         while (FCGX_Accept_r(&q) >= 0) {
             char id[33];
-            if (ask_mode && cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
+            if (home_mode) {
+                if (!cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
+                    static const char hex[] = "0123456789abcdef";
+                    unsigned char raw[16], mac[32];
+                    char value[32 + 1 + 64 + 1], head[512];
+                    if (getentropy(raw, sizeof raw) != 0) _exit(1);
+                    for (int i = 0; i < 16; i++) { value[2 * i] = hex[raw[i] >> 4]; value[2 * i + 1] = hex[raw[i] & 15]; }
+                    blake2b(mac, value, key, 32, 32, keylen);
+                    value[32] = '-';
+                    for (int i = 0; i < 32; i++) { value[33 + 2 * i] = hex[mac[i] >> 4]; value[34 + 2 * i] = hex[mac[i] & 15]; }
+                    value[97] = 0;
+                    int h = snprintf(head, sizeof head, "Status: 302 Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\nVary: Cookie\r\n"
+                                     "Location: /steemauth\r\nSet-Cookie: steemauth=%s; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax\r\n\r\n", value);
+                    FCGX_PutStr(head, h, q.out);
+                } else {
+                    FCGX_PutS("Status: 302 Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\nVary: Cookie\r\nLocation: /steemauth\r\n\r\n", q.out);
+                }
+            } else if (ask_mode && cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
                 redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s %s", sha, argv[5], id, watcher, "86400");
                 int ok = v && v->type == REDIS_REPLY_ARRAY && v->elements == 5;
                 if (v) freeReplyObject(v);
