@@ -12,8 +12,9 @@ public enum Worker {
     static let maxBodyBytes = 16 * 1024
 
     /// Serves requests until a stop signal (read from `signalFD` between requests), recycling (max
-    /// requests, or the handler asks for it), or the master's death. The listen socket is non-blocking: every worker is woken by a new
-    /// connection, one accepts it, the others see EAGAIN and wait again.
+    /// requests, or the handler asks for it), or the master's death. The listen socket is
+    /// non-blocking: every worker is woken by a new connection, one accepts it, the others see
+    /// EAGAIN and wait again.
     public static func run(listenFD: Int32, signalFD: Int32, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
