@@ -57,7 +57,14 @@ public enum Worker {
             FCGX_Finish_r(&request)
             served += 1
             servedSinceTrim += 1
-            if (maxRequests > 0 && served >= maxRequests) || handler.recycleAfterThisRequest { return .recycled }
+            if maxRequests > 0 && served >= maxRequests {
+                logger.info("worker: recycling", metadata: ["reason": "max requests", "served": "\(served)"])
+                return .recycled
+            }
+            if handler.recycleAfterThisRequest {
+                logger.info("worker: recycling", metadata: ["reason": "the request did large work", "served": "\(served)"])
+                return .recycled
+            }
         }
     }
 

@@ -96,6 +96,7 @@ final class ReportTests: XCTestCase {
         }
         try waitUntil("the master logs it", seconds: 30) { self.cluster.poolLog().contains("pool: worker left") }
         XCTAssertFalse(cluster.poolLog().contains("worker died"), "a worker that hands its place over is not a crash")
+        XCTAssertTrue(cluster.poolLog().contains("worker: recycling"), "the worker says why it leaves")
         let calls = try rpcCalls()
         for _ in 0..<4 {
             let again = try b.get("/steemauth")
