@@ -17,8 +17,13 @@ public enum Blake2b {
         return out
     }
 
-    /// The cookie MAC: 32-byte keyed BLAKE2b.
-    public static let cookieMAC: @Sendable ([UInt8], [UInt8]) -> [UInt8] = { key, message in
-        hash(message: message, key: key, outputLength: 32)
+    /// The cookie MAC (`CookieSigner.MAC`): 32-byte keyed BLAKE2b of `message`, into `out`.
+    public static let cookieMAC: @Sendable ([UInt8], UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void = { key, message, out in
+        precondition(out.count == 32 && key.count <= 64)
+        let rc = key.withUnsafeBufferPointer { k in
+            blake2b(out.baseAddress?.assumingMemoryBound(to: UInt8.self), message.baseAddress, key.isEmpty ? nil : k.baseAddress, 32,
+                    message.count, key.count)
+        }
+        precondition(rc == 0, "blake2b failed")
     }
 }

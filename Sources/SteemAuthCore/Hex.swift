@@ -61,7 +61,8 @@ public enum Hex {
 
     /// Whether `text` is exactly `bytes` in lower-case hex (as `encode` writes it), in time that
     /// depends only on the lengths: a MAC is checked against its hex without decoding the hex.
-    public static func constantTimeEqual<Text: Collection>(hexOf bytes: [UInt8], _ text: Text) -> Bool where Text.Element == UInt8 {
+    public static func constantTimeEqual<Bytes: Collection, Text: Collection>(hexOf bytes: Bytes, _ text: Text) -> Bool
+        where Bytes.Element == UInt8, Text.Element == UInt8 {
         guard text.count == 2 * bytes.count else { return false }
         /// A nibble's lower-case hex digit, without a branch or a table on the (secret) value.
         func digit(_ n: UInt8) -> UInt8 {

@@ -1,11 +1,14 @@
 /// `steemauth=<32 hex id>-<64 hex keyed BLAKE2b(id)>`. The MAC itself is computed by an adapter
 /// (libb2); this type only knows the shape and which key to trust.
 public struct CookieSigner: Sendable {
-    public typealias MAC = @Sendable (_ key: [UInt8], _ message: [UInt8]) -> [UInt8]
+    /// Writes the MAC of `message` under `key` into `out` (`macLength` bytes). Into the caller's
+    /// buffer: every session request checks a cookie, and an array per MAC cost more than libb2.
+    public typealias MAC = @Sendable (_ key: [UInt8], _ message: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer) -> Void
     public static let name = "steemauth"
     static let nameBytes = Array(name.utf8)
     public static let maxHeaderBytes = 8192
-    public static let signatureHexLength = 64
+    public static let macLength = 32
+    public static let signatureHexLength = 2 * macLength
 
     let currentKey: [UInt8]
     let previousKey: [UInt8]?
@@ -19,29 +22,43 @@ public struct CookieSigner: Sendable {
 
     /// The cookie value for an id, signed with the current key.
     public func value(for id: SessionID) -> String {
-        let message = Array(id.hex.utf8)
-        let signature = mac(currentKey, message)
-        // `<id hex>-<MAC hex>`, written once into the string's storage (all ASCII).
-        return String(unsafeUninitializedCapacity: message.count + 1 + 2 * signature.count) { out in
-            _ = out.initialize(from: message)
-            out[message.count] = UInt8(ascii: "-")
-            return Hex.write(signature, into: out, at: message.count + 1)
+        var hex = id.hex        // withUTF8 is mutating; a native string is not copied
+        return hex.withUTF8 { message in
+            withUnsafeTemporaryAllocation(byteCount: Self.macLength, alignment: 1) { signature in
+                mac(currentKey, UnsafeRawBufferPointer(message), signature)
+                // `<id hex>-<MAC hex>`, written once into the string's storage (all ASCII).
+                return String(unsafeUninitializedCapacity: message.count + 1 + Self.signatureHexLength) { out in
+                    _ = out.initialize(from: message)
+                    out[message.count] = UInt8(ascii: "-")
+                    return Hex.write(signature, into: out, at: message.count + 1)
+                }
+            }
         }
     }
 
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
     public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
-        let idLength = 2 * SessionID.byteCount
-        guard value.count == idLength + 1 + Self.signatureHexLength,
-              value[value.startIndex + idLength] == UInt8(ascii: "-")
+        guard value.count == 2 * SessionID.byteCount + 1 + Self.signatureHexLength,
+              value[value.startIndex + 2 * SessionID.byteCount] == UInt8(ascii: "-")
         else { return nil }
-        let message = Array(value[value.startIndex..<value.startIndex + idLength])     // the id's hex, as signed
+        if let checked = value.withContiguousStorageIfAvailable({ verify(contiguous: $0) }) { return checked }
+        return Array(value).withUnsafeBufferPointer { verify(contiguous: $0) }
+    }
+
+    /// `verify` on the value's bytes in place: the id's hex is the message, the MAC goes to the stack.
+    private func verify(contiguous value: UnsafeBufferPointer<UInt8>) -> SessionID? {
+        let idLength = 2 * SessionID.byteCount
+        let message = UnsafeBufferPointer(rebasing: value[..<idLength])          // the id's hex, as signed
         guard let id = SessionID(hexBytes: message) else { return nil }
         // The MAC's hex is compared with the cookie's (lower case only, as issued), not decoded.
-        let signature = value[(value.startIndex + idLength + 1)...]
-        if Hex.constantTimeEqual(hexOf: mac(currentKey, message), signature) { return id }
-        if let previousKey, Hex.constantTimeEqual(hexOf: mac(previousKey, message), signature) { return id }
-        return nil
+        let signature = UnsafeBufferPointer(rebasing: value[(idLength + 1)...])
+        return withUnsafeTemporaryAllocation(byteCount: Self.macLength, alignment: 1) { expected in
+            mac(currentKey, UnsafeRawBufferPointer(message), expected)
+            if Hex.constantTimeEqual(hexOf: expected, signature) { return id }
+            guard let previousKey else { return nil }
+            mac(previousKey, UnsafeRawBufferPointer(message), expected)
+            return Hex.constantTimeEqual(hexOf: expected, signature) ? id : nil
+        }
     }
 
     /// Scans a raw Cookie header: the first `steemauth` cookie that verifies wins. A header over
