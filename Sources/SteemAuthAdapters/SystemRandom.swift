@@ -6,14 +6,25 @@ import SteemAuthCore
 /// Bytes from the OS CSPRNG (getentropy(3), i.e. getrandom(2)); failing is fatal, never a weak fallback.
 public enum SystemRandom {
     public static func bytes(_ count: Int) -> [UInt8] {
-        precondition(count <= 256, "getentropy gives at most 256 bytes per call")
         var out = [UInt8](repeating: 0, count: count)
-        let rc = out.withUnsafeMutableBytes { getentropy($0.baseAddress!, count) }
-        if rc != 0 { fatalError("getentropy failed: errno \(errno)") }
+        out.withUnsafeMutableBytes { fill($0) }
         return out
     }
 
-    public static func sessionID() -> SessionID { SessionID(randomBytes: bytes(SessionID.byteCount))! }
+    /// Fills `buffer` from getentropy (at most 256 bytes).
+    static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count <= 256, "getentropy gives at most 256 bytes per call")
+        guard let start = buffer.baseAddress else { return }
+        if getentropy(start, buffer.count) != 0 { fatalError("getentropy failed: errno \(errno)") }
+    }
+
+    /// A new visitor's id, its random bytes on the stack (no array: this runs for every new visitor).
+    public static func sessionID() -> SessionID {
+        withUnsafeTemporaryAllocation(byteCount: SessionID.byteCount, alignment: 1) { raw in
+            fill(raw)
+            return SessionID(randomBytes: UnsafeRawBufferPointer(raw))!
+        }
+    }
     public static func loginCode(prefix: String) -> LoginCode { LoginCode(randomBytes: bytes(LoginCode.randomByteCount), prefix: prefix)! }
 
     /// Both at once, from one getentropy call (the session hot path needs a spare of each).

@@ -9,6 +9,12 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
         hex = Hex.encode(randomBytes)
     }
 
+    /// The same from bytes where the caller keeps them (a new visitor's id: no array made).
+    public init?(randomBytes: UnsafeRawBufferPointer) {
+        guard randomBytes.count == Self.byteCount else { return nil }
+        hex = Hex.encode(randomBytes)
+    }
+
     /// Accepts exactly 32 lower-case hex characters.
     public init?<Bytes: Collection>(hexBytes: Bytes) where Bytes.Element == UInt8 {
         guard hexBytes.count == 2 * Self.byteCount, Hex.isLower(hexBytes) else { return nil }
