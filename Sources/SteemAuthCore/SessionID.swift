@@ -4,15 +4,16 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
     public let hex: String
 
     /// From 16 bytes of CSPRNG output (the caller owns the randomness; the core does no I/O).
-    public init?(randomBytes: [UInt8]) {
+    /// From bytes where the caller keeps them (a new visitor's id: no array made). Concrete, not
+    /// generic: called from another module, a generic one ran unspecialized (1k instructions more).
+    public init?(randomBytes: UnsafeRawBufferPointer) {
         guard randomBytes.count == Self.byteCount else { return nil }
         hex = Hex.encode(randomBytes)
     }
 
-    /// The same from bytes where the caller keeps them (a new visitor's id: no array made).
-    public init?(randomBytes: UnsafeRawBufferPointer) {
-        guard randomBytes.count == Self.byteCount else { return nil }
-        hex = Hex.encode(randomBytes)
+    public init?(randomBytes: [UInt8]) {
+        guard let id = randomBytes.withUnsafeBytes({ SessionID(randomBytes: $0) }) else { return nil }
+        self = id
     }
 
     /// Accepts exactly 32 lower-case hex characters.
