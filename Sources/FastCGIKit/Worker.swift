@@ -57,12 +57,10 @@ public enum Worker {
             FCGX_Finish_r(&request)
             served += 1
             servedSinceTrim += 1
-            if maxRequests > 0 && served >= maxRequests {
-                logger.info("worker: recycling", metadata: ["reason": "max requests", "served": "\(served)"])
-                return .recycled
-            }
-            if handler.recycleAfterThisRequest {
-                logger.info("worker: recycling", metadata: ["reason": "the request did large work", "served": "\(served)"])
+            let recycleReason = maxRequests > 0 && served >= maxRequests ? "max requests"
+                : handler.recycleAfterThisRequest ? "the request did large work" : nil
+            if let recycleReason {
+                logger.info("worker: recycling", metadata: ["reason": "\(recycleReason)", "served": "\(served)"])
                 return .recycled
             }
         }
