@@ -13,7 +13,7 @@ public struct Request: Sendable {
     public var origin: String?
     public var referer: String?
     public var https: Bool
-    public var requestID: String?
+    public var requestID: RequestID?
     public var remoteAddress: String?
     public var contentType: String?
     /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
@@ -23,7 +23,7 @@ public struct Request: Sendable {
     public var body: [UInt8]
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
-                origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: String? = nil,
+                origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: RequestID? = nil,
                 remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, acceptsGzip: Bool = false,
                 authorization: String? = nil, body: [UInt8] = []) {
         self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
@@ -90,6 +90,30 @@ public struct Request: Sendable {
             if kv[0] == name { return kv.count > 1 ? String(kv[1]) : "" }
         }
         return nil
+    }
+}
+
+/// The id of a request for its log lines (nginx's `$request_id`: 32 hex characters), kept inline:
+/// every request has one, and it is read only when a line is written (a String of more than 15
+/// bytes would be an allocation per request). An id over 64 bytes is cut to its first 64.
+public struct RequestID: Sendable, CustomStringConvertible {
+    public static let maxLength = 64
+    private var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var length = 0
+
+    public init(_ id: UnsafeBufferPointer<UInt8>) {
+        length = min(id.count, Self.maxLength)
+        let kept = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(id)[..<length])
+        withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: kept) }
+    }
+
+    public init(_ text: String) {
+        var text = text
+        self = text.withUTF8 { RequestID($0) }
+    }
+
+    public var description: String {
+        withUnsafeBytes(of: bytes) { String(decoding: $0[..<length], as: UTF8.self) }
     }
 }
 

@@ -185,7 +185,7 @@ public enum Worker {
         // Made in one step: setting fields afterwards costs copies of the whole request.
         return Request(method: method, path: uri, query: text(.query) ?? "", cookie: param(.cookie),
                        host: text(.host), origin: text(.origin), referer: text(.referer),
-                       https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"), requestID: text(.requestID) ?? text(.nginxRequestID),
+                       https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"), requestID: (values[Param.requestID.rawValue] ?? values[Param.nginxRequestID.rawValue]).map(RequestID.init),
                        remoteAddress: text(.remoteAddress), serverPort: text(.serverPort), contentType: text(.contentType),
                        acceptsGzip: values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false,
                        authorization: text(.authorization), body: body)

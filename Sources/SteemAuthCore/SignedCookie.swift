@@ -20,25 +20,29 @@ public struct CookieSigner: Sendable {
         self.mac = mac
     }
 
+    /// The cookie value's length: the id's hex, a dash, the MAC's hex.
+    public static let valueLength = 2 * SessionID.byteCount + 1 + signatureHexLength
+
     /// The cookie value for an id, signed with the current key.
     public func value(for id: SessionID) -> String {
+        String(unsafeUninitializedCapacity: Self.valueLength) { write(valueFor: id, into: $0) }
+    }
+
+    /// `<id hex>-<MAC hex>` written into `out` (`valueLength` bytes; returns that). The MAC is taken
+    /// over the id's hex where it was just written, into a stack buffer: no string or array is made.
+    public func write(valueFor id: SessionID, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         var hex = id.hex        // withUTF8 is mutating; a native string is not copied
-        return hex.withUTF8 { message in
-            withUnsafeTemporaryAllocation(byteCount: Self.macLength, alignment: 1) { signature in
-                mac(currentKey, UnsafeRawBufferPointer(message), signature)
-                // `<id hex>-<MAC hex>`, written once into the string's storage (all ASCII).
-                return String(unsafeUninitializedCapacity: message.count + 1 + Self.signatureHexLength) { out in
-                    _ = out.initialize(from: message)
-                    out[message.count] = UInt8(ascii: "-")
-                    return Hex.write(signature, into: out, at: message.count + 1)
-                }
-            }
+        let idLength = hex.withUTF8 { out.initialize(fromContentsOf: $0) }
+        out[idLength] = UInt8(ascii: "-")
+        return withUnsafeTemporaryAllocation(byteCount: Self.macLength, alignment: 1) { signature in
+            mac(currentKey, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[..<idLength])), signature)
+            return Hex.write(signature, into: out, at: idLength + 1)
         }
     }
 
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
     public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
-        guard value.count == 2 * SessionID.byteCount + 1 + Self.signatureHexLength,
+        guard value.count == Self.valueLength,
               value[value.startIndex + 2 * SessionID.byteCount] == UInt8(ascii: "-")
         else { return nil }
         if let checked = value.withContiguousStorageIfAvailable({ verify(contiguous: $0) }) { return checked }
@@ -96,21 +100,38 @@ public struct CookieSigner: Sendable {
 
 /// The Set-Cookie header for a session id.
 public struct CookieAttributes: Sendable {
-    public var maxAgeSeconds: Int
-    public var secure: Bool
-    public init(maxAgeSeconds: Int, secure: Bool) { self.maxAgeSeconds = maxAgeSeconds; self.secure = secure }
+    public let maxAgeSeconds: Int
+    public let secure: Bool
+    /// What follows the value, made once: with and without `; Secure`.
+    private let suffix: [UInt8], secureSuffix: [UInt8]
 
-    public func setCookie(value: String) -> String {
-        // Written as bytes: every new visitor gets one (no interpolation pass, no joined strings).
-        var out: [UInt8] = []
-        out.reserveCapacity(80 + value.utf8.count)
-        out.appendUTF8(CookieSigner.name)
-        out.append(UInt8(ascii: "="))
-        out.appendUTF8(value)
-        out.appendLiteral("; Path=/; Max-Age=")
-        out.appendDecimal(Int64(maxAgeSeconds))
-        out.appendLiteral("; HttpOnly; SameSite=Lax")
-        if secure { out.appendLiteral("; Secure") }
-        return String(decoding: out, as: UTF8.self)
+    public init(maxAgeSeconds: Int, secure: Bool) {
+        self.maxAgeSeconds = maxAgeSeconds; self.secure = secure
+        suffix = Array("; Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax".utf8)
+        secureSuffix = suffix + Array("; Secure".utf8)
+    }
+
+    /// The header for `id`, signed by `signer`, written once into one string: every new visitor
+    /// gets one. `overHTTPS` adds `Secure` when the attributes do not already.
+    public func setCookie(for id: SessionID, signedBy signer: CookieSigner, overHTTPS: Bool = false) -> String {
+        setCookie(valueLength: CookieSigner.valueLength, overHTTPS: overHTTPS) { signer.write(valueFor: id, into: $0) }
+    }
+
+    public func setCookie(value: String, overHTTPS: Bool = false) -> String {
+        var value = value
+        return value.withUTF8 { bytes in
+            setCookie(valueLength: bytes.count, overHTTPS: overHTTPS) { $0.initialize(fromContentsOf: bytes) }
+        }
+    }
+
+    /// `steemauth=<value><suffix>`, the value written by `writeValue` into its place.
+    private func setCookie(valueLength: Int, overHTTPS: Bool, writeValue: (UnsafeMutableBufferPointer<UInt8>) -> Int) -> String {
+        let name = CookieSigner.nameBytes, suffix = secure || overHTTPS ? secureSuffix : suffix
+        return String(unsafeUninitializedCapacity: name.count + 1 + valueLength + suffix.count) { out in
+            var at = out.initialize(fromContentsOf: name)
+            out[at] = UInt8(ascii: "="); at += 1
+            at += writeValue(UnsafeMutableBufferPointer(rebasing: out[at..<(at + valueLength)]))
+            return UnsafeMutableBufferPointer(rebasing: out[at...]).initialize(fromContentsOf: suffix) + at
+        }
     }
 }

@@ -9,6 +9,7 @@ struct FrozenPage: Sendable {
     private let chunks: [String]
     /// The chunks' UTF-8, made once: a filled page is written out from them (see `parts`).
     private let chunkBytes: [[UInt8]]
+    private let chunkByteCount: Int
     private let slots: [Int]            // slots[i] is the value that follows chunks[i]
     private let rawSlots: UInt64        // bit n: slot n is not escaped
 
@@ -26,22 +27,25 @@ struct FrozenPage: Sendable {
         chunks.append(String(rest))
         self.chunks = chunks
         self.chunkBytes = chunks.map { Array($0.utf8) }
+        self.chunkByteCount = chunkBytes.reduce(0) { $0 + $1.count }
         self.slots = slots
         precondition(raw.allSatisfy { (0..<64).contains($0) }, "raw slots are 0...63")
         self.rawSlots = raw.reduce(0) { $0 | 1 << UInt64($1) }
     }
 
-    /// The filled page as the parts a response writes one after the other: the frozen chunks' bytes
-    /// as they are, the (escaped) values, and `slotBytes` (kept by the caller, such as a QR code's
-    /// SVG) for the raw slot `slot`, so a page is never copied whole per request.
-    func parts(_ values: [String], separating slot: Int, slotBytes: [UInt8]) -> [any ResponseBytes] {
-        var out: [any ResponseBytes] = []
-        out.reserveCapacity(chunks.count * 2)
+    /// The filled page in one buffer, with `slotBytes` (kept by the caller, such as a QR code's SVG)
+    /// in the raw slot `slot`. For a small page one copy costs less than writing it out in pieces:
+    /// one allocation, then a memcpy per piece.
+    func filled(_ values: [String], slot: Int, slotBytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        // Room for every slot's value escaped (at most 6 bytes a byte), so the buffer never grows.
+        let longestValue = values.reduce(0) { max($0, $1.utf8.count) }
+        out.reserveCapacity(chunkByteCount + slotBytes.count + 6 * longestValue * slots.count)
         walk(values, separating: slot) { piece in
             switch piece {
-            case .chunk(let i): out.append(chunkBytes[i])
-            case .value(let text): out.append(Array(text.utf8))
-            case .slot: out.append(slotBytes)
+            case .chunk(let i): out += chunkBytes[i]
+            case .value(let text): out.appendUTF8(text)
+            case .slot: out += slotBytes
             }
         }
         return out

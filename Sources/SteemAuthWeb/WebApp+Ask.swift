@@ -21,8 +21,7 @@ extension WebApp {
             let body = gzipBody(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
             return Response(status: 200, prepared: Self.gzipPageHeaders, body: body)
         }
-        return Response(status: 200, prepared: Self.pageHeaders,
-                        bodyParts: page.parts(values, separating: 3, slotBytes: payQR(memo: memo).svgBytes))
+        return Response(status: 200, prepared: Self.pageHeaders, body: page.filled(values, slot: 3, slotBytes: payQR(memo: memo).svgBytes))
     }
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;

@@ -39,7 +39,7 @@ public struct WebApp: RequestHandler {
     /// The request being handled, for the log lines it writes (read only when a line is written),
     /// and whether it did work large enough that this worker should hand its place to a fresh one.
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
-        var requestID: String?
+        var requestID: RequestID?
         var recycleAfter = false
     }
     let requestScope = RequestScope()
@@ -54,7 +54,7 @@ public struct WebApp: RequestHandler {
         var logger = logger
         // Every log line of a request carries nginx's $request_id, looked up only when a line is written.
         logger.handler.metadataProvider = Logger.MetadataProvider { [requestScope] in
-            requestScope.requestID.map { ["request_id": .string($0)] } ?? [:]
+            requestScope.requestID.map { ["request_id": .string($0.description)] } ?? [:]
         }
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
@@ -305,9 +305,7 @@ public struct WebApp: RequestHandler {
 
     /// `Secure` when configured or when nginx says the visitor came over https.
     func setCookie(_ id: SessionID, _ request: Request) -> String {
-        var attributes = cookie
-        attributes.secure = attributes.secure || request.https
-        return attributes.setCookie(value: signer.value(for: id))
+        cookie.setCookie(for: id, signedBy: signer, overHTTPS: request.https)
     }
 
     func noteRedisDown(_ error: RedisError) {

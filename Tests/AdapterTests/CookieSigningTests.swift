@@ -86,6 +86,20 @@ final class CookieSigningTests: XCTestCase {
         let plain = CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v")
         XCTAssertEqual(plain, "steemauth=v; Path=/; Max-Age=100; HttpOnly; SameSite=Lax")
         XCTAssertTrue(CookieAttributes(maxAgeSeconds: 100, secure: true).setCookie(value: "v").hasSuffix("; Secure"))
+        XCTAssertTrue(CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v", overHTTPS: true).hasSuffix("; Secure"))
+    }
+
+    /// The header written in one pass (a new visitor's) is the signed value inside the same attributes.
+    func testSetCookieForAnIdIsTheSignedValue() {
+        let id = SystemRandom.sessionID()
+        for (secure, overHTTPS) in [(false, false), (false, true), (true, false)] {
+            let attributes = CookieAttributes(maxAgeSeconds: 86400, secure: secure)
+            let header = attributes.setCookie(for: id, signedBy: signer, overHTTPS: overHTTPS)
+            XCTAssertEqual(header, attributes.setCookie(value: signer.value(for: id), overHTTPS: overHTTPS))
+            XCTAssertEqual(header.hasSuffix("; Secure"), secure || overHTTPS)
+            let value = String(header.dropFirst("steemauth=".count).prefix(CookieSigner.valueLength))
+            XCTAssertEqual(signer.verify(value: Array(value.utf8)), id)
+        }
     }
 
     func testRandomIdsAndCodesDiffer() {

@@ -83,3 +83,18 @@ final class AcceptEncodingTests: XCTestCase {
         }
     }
 }
+
+/// A request's id is kept inline for its log lines: nginx's 32 hex characters come back as they
+/// went in, and an id longer than 64 bytes (another proxy's) is cut to its first 64.
+final class RequestIDTests: XCTestCase {
+    func testIdsRoundTripAndLongOnesAreCut() {
+        let nginx = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+        XCTAssertEqual(RequestID(nginx).description, nginx)
+        XCTAssertEqual(RequestID("").description, "")
+        let exact = String(repeating: "a", count: RequestID.maxLength)
+        XCTAssertEqual(RequestID(exact).description, exact)
+        XCTAssertEqual(RequestID(exact + "tail").description, exact)
+        let bytes = Array("req-7".utf8)
+        XCTAssertEqual(bytes.withUnsafeBufferPointer { RequestID($0) }.description, "req-7")
+    }
+}

@@ -162,6 +162,10 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(try b.post("/steemauth/logout").status, 403, "no Origin and no Referer")
         XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Origin: http://evil.example"]).status, 403)
         XCTAssertEqual(try b.status().0, 200, "refused logouts changed nothing")
+        // The refusal's log line carries nginx's $request_id (32 hex characters), as every line of a request does.
+        let refusals = cluster.poolLog().split(separator: "\n").filter { $0.contains("request refused: cross-origin") }
+        XCTAssertFalse(refusals.isEmpty, "the refusal is logged")
+        for line in refusals { XCTAssertNotNil(line.range(of: "request_id=[0-9a-f]{32}( |$)", options: .regularExpression), String(line)) }
         let r = try b.post("/steemauth/logout", headers: ["Origin: http://127.0.0.1:\(cluster.httpPort)"])
         XCTAssertEqual(r.status, 303)
         XCTAssertEqual(r.header("Location"), "/")
