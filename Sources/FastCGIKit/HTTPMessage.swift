@@ -2,34 +2,48 @@
 import Glibc
 #endif
 
-/// A request as nginx passed it: the FastCGI params we use, as raw bytes (they are not always UTF-8).
+/// A request as nginx passed it. What every route reads is decoded when the request is read (the
+/// method, the path, https, gzip, the request id, the body); the other params are kept as nginx sent
+/// them, in one buffer, and decoded only when a route reads them (they are not always UTF-8).
 public struct Request: Sendable {
     public var method: String
     public var path: String
-    public var query: String
-    public var cookie: [UInt8]?
-    public var host: String?
-    public var serverPort: String?
-    public var origin: String?
-    public var referer: String?
     public var https: Bool
-    public var requestID: RequestID?
-    public var remoteAddress: String?
-    public var contentType: String?
     /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
-    public var acceptsGzip: Bool = false
-    /// The Authorization header (OpenID Connect's token and userinfo endpoints).
-    public var authorization: String? = nil
+    public var acceptsGzip: Bool
+    public var requestID: RequestID?
     public var body: [UInt8]
+    private let fields: RequestFields
+
+    public var query: String { fields.text(.query) ?? "" }
+    /// The raw Cookie header.
+    public var cookie: ArraySlice<UInt8>? { fields.bytes(.cookie) }
+    public var host: String? { fields.text(.host) }
+    public var serverPort: String? { fields.text(.serverPort) }
+    public var origin: String? { fields.text(.origin) }
+    public var referer: String? { fields.text(.referer) }
+    public var remoteAddress: String? { fields.text(.remoteAddress) }
+    public var contentType: String? { fields.text(.contentType) }
+    /// The Authorization header (OpenID Connect's token and userinfo endpoints).
+    public var authorization: String? { fields.text(.authorization) }
 
     public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
                 origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: RequestID? = nil,
                 remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, acceptsGzip: Bool = false,
                 authorization: String? = nil, body: [UInt8] = []) {
-        self.method = method; self.path = path; self.query = query; self.cookie = cookie; self.host = host
-        self.origin = origin; self.referer = referer; self.https = https; self.requestID = requestID
-        self.remoteAddress = remoteAddress; self.serverPort = serverPort; self.contentType = contentType
-        self.acceptsGzip = acceptsGzip; self.authorization = authorization; self.body = body
+        let texts: [RequestFields.Name: String] = [.query: query, .host: host, .origin: origin, .referer: referer,
+                                                   .remoteAddress: remoteAddress, .serverPort: serverPort,
+                                                   .contentType: contentType, .authorization: authorization].compactMapValues { $0 }
+        let fields = RequestFields { name in
+            if name == .cookie { return cookie }
+            return texts[name].map { Array($0.utf8) }
+        }
+        self.init(method: method, path: path, https: https, acceptsGzip: acceptsGzip, requestID: requestID, body: body, fields: fields)
+    }
+
+    init(method: String, path: String, https: Bool, acceptsGzip: Bool, requestID: RequestID?, body: [UInt8], fields: RequestFields) {
+        self.method = method; self.path = path; self.https = https; self.acceptsGzip = acceptsGzip
+        self.requestID = requestID; self.body = body; self.fields = fields
     }
 
     /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.
@@ -93,18 +107,63 @@ public struct Request: Sendable {
     }
 }
 
+/// The params a route reads now and then, as nginx sent them: copied into one buffer (one
+/// allocation a request, instead of a string or an array each), decoded when read.
+struct RequestFields: Sendable {
+    enum Name: Int, CaseIterable { case query, cookie, host, serverPort, origin, referer, remoteAddress, contentType, authorization }
+
+    private var storage: [UInt8] = []
+    private var starts = InlineArray<9, Int>(repeating: 0)
+    private var lengths = InlineArray<9, Int>(repeating: -1)      // -1: the param was not sent
+
+    /// `value(name)` is each param's bytes, or nil when it was not sent; each is asked for twice
+    /// (measured, then copied).
+    init(_ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
+        let total = Name.allCases.reduce(0) { $0 + (value($1)?.count ?? 0) }
+        var at = 0
+        storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            for name in Name.allCases {
+                guard let v = value(name) else { continue }
+                if let base = v.baseAddress { (buffer.baseAddress! + at).initialize(from: base, count: v.count) }
+                starts[name.rawValue] = at; lengths[name.rawValue] = v.count
+                at += v.count
+            }
+            count = at
+        }
+    }
+
+    /// The same from arrays (a request made in code).
+    init(_ value: (Name) -> [UInt8]?) {
+        for name in Name.allCases {
+            guard let v = value(name) else { continue }
+            starts[name.rawValue] = storage.count; lengths[name.rawValue] = v.count
+            storage += v
+        }
+    }
+
+    func bytes(_ name: Name) -> ArraySlice<UInt8>? {
+        let length = lengths[name.rawValue]
+        guard length >= 0 else { return nil }
+        let start = starts[name.rawValue]
+        return storage[start..<(start + length)]
+    }
+
+    func text(_ name: Name) -> String? {
+        bytes(name).map { slice in slice.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) } }
+    }
+}
+
 /// The id of a request for its log lines (nginx's `$request_id`: 32 hex characters), kept inline:
 /// every request has one, and it is read only when a line is written (a String of more than 15
 /// bytes would be an allocation per request). An id over 64 bytes is cut to its first 64.
 public struct RequestID: Sendable, CustomStringConvertible {
     public static let maxLength = 64
-    private var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private var bytes = InlineArray<64, UInt8>(repeating: 0)
     private var length = 0
 
     public init(_ id: UnsafeBufferPointer<UInt8>) {
         length = min(id.count, Self.maxLength)
-        let kept = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(id)[..<length])
-        withUnsafeMutableBytes(of: &bytes) { $0.copyMemory(from: kept) }
+        for i in 0..<length { bytes[i] = id[i] }
     }
 
     public init(_ text: String) {
@@ -113,7 +172,10 @@ public struct RequestID: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        withUnsafeBytes(of: bytes) { String(decoding: $0[..<length], as: UTF8.self) }
+        String(unsafeUninitializedCapacity: length) { out in
+            for i in 0..<length { out[i] = bytes[i] }
+            return length
+        }
     }
 }
 
@@ -160,18 +222,22 @@ public struct Response: Sendable {
     }
 
     /// The CGI-style header block, ending with the blank line.
-    func head() -> [UInt8] {
-        // Measured first, then copied into one buffer of that size: no growth, no per-append checks.
+    func head() -> [UInt8] { withHead { Array($0) } }
+
+    /// The header block in a temporary buffer (on the stack when it fits), handed to `body`: a
+    /// worker writes it out from there, with no array made per response.
+    func withHead<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        // Measured first, then written into one buffer of that size: no growth, no per-append checks.
         let reason = Self.reason(status)
         let prepared = self.prepared?.bytes ?? []
         let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + HeadWriter.capacity(headers)   // 20: a number's most digits
-        return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var out = HeadWriter(buffer)
             out.put("Status: "); out.putDecimal(status); out.put(" "); out.put(reason); out.put("\r\n")
             prepared.withUnsafeBufferPointer { out.put($0) }
             out.putHeaderLines(headers)
             out.put("Content-Length: "); out.putDecimal(bodyLength); out.put("\r\n\r\n")
-            count = out.at
+            return body(UnsafeBufferPointer(rebasing: buffer[..<out.at]))
         }
     }
 

@@ -49,7 +49,7 @@ public enum Worker {
             let parsed = readRequest(&request)
             let response = handler.handle(parsed)
             // The header block, then the body as it is (or its parts): no joined copy of a large page.
-            write(response.head(), to: request.out)
+            response.withHead { _ = FCGX_PutStr(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), request.out) }
             if parsed.method != "HEAD" {
                 if response.bodyParts.isEmpty { write(response.body, to: request.out) }
                 else { for part in response.bodyParts { write(part, to: request.out) } }
@@ -159,7 +159,6 @@ public enum Worker {
 
     /// The request made from the params found (`values`, by param) and the body read from `r`.
     private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request) -> Request {
-        func param(_ p: Param) -> [UInt8]? { values[p.rawValue].map { Array($0) } }
         func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
         func equals(_ p: Param, _ literal: StaticString) -> Bool {
             guard let v = values[p.rawValue], v.count == literal.utf8CodeUnitCount else { return false }
@@ -182,13 +181,23 @@ public enum Worker {
             }
             body.removeLast(wanted - Int(max(got, 0)))
         }
-        // Made in one step: setting fields afterwards costs copies of the whole request.
-        return Request(method: method, path: uri, query: text(.query) ?? "", cookie: param(.cookie),
-                       host: text(.host), origin: text(.origin), referer: text(.referer),
-                       https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"), requestID: (values[Param.requestID.rawValue] ?? values[Param.nginxRequestID.rawValue]).map(RequestID.init),
-                       remoteAddress: text(.remoteAddress), serverPort: text(.serverPort), contentType: text(.contentType),
+        let fields = RequestFields { name -> UnsafeBufferPointer<UInt8>? in
+            switch name {
+            case .query: return values[Param.query.rawValue]
+            case .cookie: return values[Param.cookie.rawValue]
+            case .host: return values[Param.host.rawValue]
+            case .serverPort: return values[Param.serverPort.rawValue]
+            case .origin: return values[Param.origin.rawValue]
+            case .referer: return values[Param.referer.rawValue]
+            case .remoteAddress: return values[Param.remoteAddress.rawValue]
+            case .contentType: return values[Param.contentType.rawValue]
+            case .authorization: return values[Param.authorization.rawValue]
+            }
+        }
+        return Request(method: method, path: uri, https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"),
                        acceptsGzip: values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false,
-                       authorization: text(.authorization), body: body)
+                       requestID: (values[Param.requestID.rawValue] ?? values[Param.nginxRequestID.rawValue]).map(RequestID.init),
+                       body: body, fields: fields)
     }
 
     /// A CONTENT_LENGTH: ASCII digits only (nil for anything else, or more than 18 of them).

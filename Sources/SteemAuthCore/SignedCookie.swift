@@ -67,7 +67,9 @@ public struct CookieSigner: Sendable {
 
     /// Scans a raw Cookie header: the first `steemauth` cookie that verifies wins. A header over
     /// 8 KB counts as no cookie at all.
-    public func sessionID(cookieHeader: [UInt8]?) -> SessionID? {
+    public func sessionID(cookieHeader: [UInt8]?) -> SessionID? { sessionID(cookieHeader: cookieHeader?[...]) }
+
+    public func sessionID(cookieHeader: ArraySlice<UInt8>?) -> SessionID? {
         guard let header = cookieHeader, header.count <= Self.maxHeaderBytes else { return nil }
         // Walked in place over the header's buffer (no split into pairs, no copies, no slice
         // bookkeeping per byte): this runs on every session request.

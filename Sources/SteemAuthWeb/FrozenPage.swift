@@ -33,11 +33,11 @@ struct FrozenPage: Sendable {
         self.rawSlots = raw.reduce(0) { $0 | 1 << UInt64($1) }
     }
 
-    /// The filled page in one buffer, with `slotBytes` (kept by the caller, such as a QR code's SVG)
-    /// in the raw slot `slot`. For a small page one copy costs less than writing it out in pieces:
-    /// one allocation, then a memcpy per piece.
-    func filled(_ values: [String], slot: Int, slotBytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
+    /// The filled page written into `out` (emptied first, its capacity kept), with `slotBytes` (kept
+    /// by the caller, such as a QR code's SVG) in the raw slot `slot`. For a small page one copy
+    /// costs less than writing it out in pieces: a memcpy per piece, into a buffer a worker reuses.
+    func fill(_ values: [String], slot: Int, slotBytes: [UInt8], into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
         // Room for every slot's value escaped (at most 6 bytes a byte), so the buffer never grows.
         let longestValue = values.reduce(0) { max($0, $1.utf8.count) }
         out.reserveCapacity(chunkByteCount + slotBytes.count + 6 * longestValue * slots.count)
@@ -48,7 +48,6 @@ struct FrozenPage: Sendable {
             case .slot: out += slotBytes
             }
         }
-        return out
     }
 
     /// The page filled, as bytes in two parts around the raw slot `slot` (whose value is sent

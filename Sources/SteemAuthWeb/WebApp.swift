@@ -31,6 +31,8 @@ public struct WebApp: RequestHandler {
         var accountBySession: [SessionID: String] = [:]
         /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
         var compressedChunks: [String: [DeflateSegment]] = [:]
+        /// The buffer small pages are filled into, reused from one request to the next.
+        var pageBuffer: [UInt8] = []
     }
     /// The empty final block that ends every gzip page (its per-request values go in as stored
     /// blocks, `GzipMemberWriter.appendUncompressed`: a few bytes each, no compression work).

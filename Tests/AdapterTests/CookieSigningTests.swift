@@ -65,7 +65,7 @@ final class CookieSigningTests: XCTestCase {
                       id.hex + "-" + sig + "-", "-" + id.hex + "-" + sig, id.hex + "-" + String(sig.dropLast()) + "g",
                       id.hex + "-" + String(repeating: "0", count: 64), String(repeating: "z", count: 97)]
         for s in shapes { XCTAssertNil(signer.verify(value: Array(s.utf8)), s) }
-        XCTAssertNil(signer.sessionID(cookieHeader: nil))
+        XCTAssertNil(signer.sessionID(cookieHeader: nil as [UInt8]?))
         XCTAssertNil(signer.sessionID(cookieHeader: []))
         XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth".utf8)))
         XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth=".utf8)))
