@@ -37,7 +37,7 @@ static inline int steemauth_set_nonblocking(int fd) {
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// Is a stop signal waiting? (one cheap syscall, checked before each accept)
+// Is a stop signal waiting? (one cheap syscall: checked before every 16th accept and after each wait)
 static inline int steemauth_stop_pending(void) {
     sigset_t pending;
     if (sigpending(&pending) != 0) return 0;

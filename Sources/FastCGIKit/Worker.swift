@@ -10,8 +10,9 @@ public enum Worker {
     public enum ExitReason: Sendable { case shutdown, recycled, orphaned }
 
     static let maxBodyBytes = 16 * 1024
+    static let acceptsBetweenStopChecks = 16
 
-    /// Serves requests until a stop signal (read from `signalFD` between requests), recycling (max
+    /// Serves requests until a stop signal (pending on `signalFD`, looked for between requests), recycling (max
     /// requests, or the handler asks for it), or the master's death. The listen socket is
     /// non-blocking: every worker is woken by a new connection, one accepts it, the others see
     /// EAGAIN and wait again.
@@ -26,9 +27,16 @@ public enum Worker {
         if waiter < 0 { logger.warning("worker: no epoll waiter; waiting with poll", metadata: ["errno": "\(errno)"]) }
         var served = 0
         var servedSinceTrim = 0
+        var acceptsUntilStopCheck = 0
         while true {
+            // A stop signal is looked for (a syscall) before every 16th accept, and at once after
+            // each wait (the wait wakes for it): under load a stop is seen within 16 requests.
+            if acceptsUntilStopCheck == 0 {
+                if steemauth_stop_pending() != 0 { return getppid() == masterPID ? .shutdown : .orphaned }
+                acceptsUntilStopCheck = Self.acceptsBetweenStopChecks
+            }
+            acceptsUntilStopCheck -= 1
             // Under load a connection is usually already waiting: try it first, poll only when idle.
-            if steemauth_stop_pending() != 0 { return getppid() == masterPID ? .shutdown : .orphaned }
             let rc = FCGX_Accept_r(&request)
             if rc < 0 {
                 guard rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED else {
@@ -44,6 +52,7 @@ public enum Worker {
                 // system (large pages leave free chunks behind), off the hot path.
                 if ready == 0 && servedSinceTrim > 0 { releaseFreeMemory(); servedSinceTrim = 0 }
                 if getppid() != masterPID { return .orphaned }
+                acceptsUntilStopCheck = 0
                 continue
             }
             let parsed = readRequest(&request)
