@@ -184,6 +184,8 @@ public struct Response: Sendable {
     /// A fixed list of headers already in wire form, written before `headers`.
     public var prepared: PreparedHeaders? = nil
     public var headers: [(String, String)]
+    /// One Set-Cookie header, written after `prepared`: a new visitor's redirect needs no header list.
+    public var setCookie: String? = nil
     public var body: [UInt8]
     /// When not empty, the body is these parts in order, written one after the other without being
     /// joined first (a cached page between its per-request frame: no copy of the large part).
@@ -198,9 +200,10 @@ public struct Response: Sendable {
     }
 
     /// A response whose fixed headers were prepared once; `headers` (such as a Set-Cookie) follow them.
-    public init(status: Int, prepared: PreparedHeaders, headers: [(String, String)] = [], body: [UInt8]) {
+    public init(status: Int, prepared: PreparedHeaders, setCookie: String? = nil, headers: [(String, String)] = [], body: [UInt8]) {
         self.init(status: status, headers: headers, body: body)
         self.prepared = prepared
+        self.setCookie = setCookie
     }
 
     public init(status: Int, prepared: PreparedHeaders, headers: [(String, String)] = [], bodyParts: [any ResponseBytes]) {
@@ -230,11 +233,13 @@ public struct Response: Sendable {
         // Measured first, then written into one buffer of that size: no growth, no per-append checks.
         let reason = Self.reason(status)
         let prepared = self.prepared?.bytes ?? []
-        let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + HeadWriter.capacity(headers)   // 20: a number's most digits
+        let cookieLine = setCookie.map { 14 + $0.utf8.count } ?? 0      // "Set-Cookie: " and CRLF
+        let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + cookieLine + HeadWriter.capacity(headers)   // 20: a number's most digits
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
             var out = HeadWriter(buffer)
             out.put("Status: "); out.putDecimal(status); out.put(" "); out.put(reason); out.put("\r\n")
             prepared.withUnsafeBufferPointer { out.put($0) }
+            if let setCookie { out.put("Set-Cookie: "); out.putHeaderText(setCookie); out.put("\r\n") }
             out.putHeaderLines(headers)
             out.put("Content-Length: "); out.putDecimal(bodyLength); out.put("\r\n\r\n")
             return body(UnsafeBufferPointer(rebasing: buffer[..<out.at]))
@@ -300,7 +305,7 @@ struct HeadWriter {
         }
     }
 
-    private mutating func putHeaderText(_ s: String) {
+    mutating func putHeaderText(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             // Almost every header is clean: libc's (vectorised) scans, then one bulk copy.

@@ -46,6 +46,18 @@ public enum Hex {
         return valid ? out : nil
     }
 
+    /// A lower-case hex digit's value, else nil.
+    @inline(__always) static func lowerNibble(_ c: UInt8) -> UInt8? {
+        let n = nibble(c)
+        return n <= 0x0f ? n : nil
+    }
+
+    /// A nibble's lower-case hex digit, without a branch or a table on the (secret) value.
+    @inline(__always) static func digit(_ n: UInt8) -> UInt8 {
+        let pastNine = UInt8(truncatingIfNeeded: (9 &- Int(n)) >> 8)       // 0xff when n > 9, else 0
+        return UInt8(ascii: "0") &+ n &+ (pastNine & 39)                     // 39 = "a" - "0" - 10
+    }
+
     /// A lower-case hex digit's value, else 0xff.
     @inline(__always) private static func nibble(_ c: UInt8) -> UInt8 {
         let digit = c &- UInt8(ascii: "0")
@@ -64,11 +76,6 @@ public enum Hex {
     public static func constantTimeEqual<Bytes: Collection, Text: Collection>(hexOf bytes: Bytes, _ text: Text) -> Bool
         where Bytes.Element == UInt8, Text.Element == UInt8 {
         guard text.count == 2 * bytes.count else { return false }
-        /// A nibble's lower-case hex digit, without a branch or a table on the (secret) value.
-        func digit(_ n: UInt8) -> UInt8 {
-            let pastNine = UInt8(truncatingIfNeeded: (9 &- Int(n)) >> 8)       // 0xff when n > 9, else 0
-            return UInt8(ascii: "0") &+ n &+ (pastNine & 39)                     // 39 = "a" - "0" - 10
-        }
         var diff: UInt8 = 0
         var at = text.startIndex
         for b in bytes {

@@ -1,14 +1,18 @@
-/// A session id: 128 random bits, shown as 32 lower-case hex characters.
+/// A session id: 128 random bits, shown as 32 lower-case hex characters. The bits are kept inline
+/// (two words): making, hashing and comparing an id allocates nothing; `hex` is written when asked.
 public struct SessionID: Hashable, Sendable, CustomStringConvertible {
     public static let byteCount = 16
-    public let hex: String
+    public static let hexLength = 2 * byteCount
+    private let high: UInt64, low: UInt64       // the bytes in order, big-endian
 
-    /// From 16 bytes of CSPRNG output (the caller owns the randomness; the core does no I/O).
-    /// From bytes where the caller keeps them (a new visitor's id: no array made). Concrete, not
-    /// generic: called from another module, a generic one ran unspecialized (1k instructions more).
+    /// From 16 bytes of CSPRNG output (the caller owns the randomness; the core does no I/O), where
+    /// the caller keeps them (a new visitor's id: no array made). Concrete, not generic: called from
+    /// another module, a generic one ran unspecialized (1k instructions more).
     public init?(randomBytes: UnsafeRawBufferPointer) {
         guard randomBytes.count == Self.byteCount else { return nil }
-        hex = Hex.encode(randomBytes)
+        var high: UInt64 = 0, low: UInt64 = 0
+        for i in 0..<8 { high = high << 8 | UInt64(randomBytes[i]); low = low << 8 | UInt64(randomBytes[8 + i]) }
+        self.high = high; self.low = low
     }
 
     public init?(randomBytes: [UInt8]) {
@@ -18,11 +22,28 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
 
     /// Accepts exactly 32 lower-case hex characters.
     public init?<Bytes: Collection>(hexBytes: Bytes) where Bytes.Element == UInt8 {
-        guard hexBytes.count == 2 * Self.byteCount, Hex.isLower(hexBytes) else { return nil }
-        hex = String(decoding: hexBytes, as: UTF8.self)
+        guard hexBytes.count == Self.hexLength else { return nil }
+        var words: (UInt64, UInt64) = (0, 0)
+        for (i, c) in hexBytes.enumerated() {
+            guard let nibble = Hex.lowerNibble(c) else { return nil }
+            if i < 16 { words.0 = words.0 << 4 | UInt64(nibble) } else { words.1 = words.1 << 4 | UInt64(nibble) }
+        }
+        (high, low) = words
     }
 
     public init?(_ text: String) { self.init(hexBytes: Array(text.utf8)) }
+
+    /// The 32 hex characters.
+    public var hex: String { String(unsafeUninitializedCapacity: Self.hexLength) { writeHex(into: $0) } }
+
+    /// The 32 hex characters written at the start of `out` (room for 32); returns 32.
+    public func writeHex(into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        for i in 0..<16 {
+            out[i] = Hex.digit(UInt8(truncatingIfNeeded: high >> (60 - 4 * UInt64(i))) & 0x0f)
+            out[16 + i] = Hex.digit(UInt8(truncatingIfNeeded: low >> (60 - 4 * UInt64(i))) & 0x0f)
+        }
+        return Self.hexLength
+    }
 
     /// Deliberately redacted: session ids are bearer secrets and must not reach logs.
     public var description: String { "session(\(hex.prefix(4))…)" }

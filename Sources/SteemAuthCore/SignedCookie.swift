@@ -21,7 +21,7 @@ public struct CookieSigner: Sendable {
     }
 
     /// The cookie value's length: the id's hex, a dash, the MAC's hex.
-    public static let valueLength = 2 * SessionID.byteCount + 1 + signatureHexLength
+    public static let valueLength = SessionID.hexLength + 1 + signatureHexLength
 
     /// The cookie value for an id, signed with the current key.
     public func value(for id: SessionID) -> String {
@@ -31,8 +31,7 @@ public struct CookieSigner: Sendable {
     /// `<id hex>-<MAC hex>` written into `out` (`valueLength` bytes; returns that). The MAC is taken
     /// over the id's hex where it was just written, into a stack buffer: no string or array is made.
     public func write(valueFor id: SessionID, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        var hex = id.hex        // withUTF8 is mutating; a native string is not copied
-        let idLength = hex.withUTF8 { out.initialize(fromContentsOf: $0) }
+        let idLength = id.writeHex(into: out)
         out[idLength] = UInt8(ascii: "-")
         return withUnsafeTemporaryAllocation(byteCount: Self.macLength, alignment: 1) { signature in
             mac(currentKey, UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: out[..<idLength])), signature)
@@ -43,7 +42,7 @@ public struct CookieSigner: Sendable {
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
     public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
         guard value.count == Self.valueLength,
-              value[value.startIndex + 2 * SessionID.byteCount] == UInt8(ascii: "-")
+              value[value.startIndex + SessionID.hexLength] == UInt8(ascii: "-")
         else { return nil }
         if let checked = value.withContiguousStorageIfAvailable({ verify(contiguous: $0) }) { return checked }
         return Array(value).withUnsafeBufferPointer { verify(contiguous: $0) }
@@ -51,7 +50,7 @@ public struct CookieSigner: Sendable {
 
     /// `verify` on the value's bytes in place: the id's hex is the message, the MAC goes to the stack.
     private func verify(contiguous value: UnsafeBufferPointer<UInt8>) -> SessionID? {
-        let idLength = 2 * SessionID.byteCount
+        let idLength = SessionID.hexLength
         let message = UnsafeBufferPointer(rebasing: value[..<idLength])          // the id's hex, as signed
         guard let id = SessionID(hexBytes: message) else { return nil }
         // The MAC's hex is compared with the cookie's (lower case only, as issued), not decoded.

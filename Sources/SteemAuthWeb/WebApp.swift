@@ -135,8 +135,8 @@ public struct WebApp: RequestHandler {
 
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
-        let fresh = signer.sessionID(cookieHeader: request.cookie) == nil ? [("Set-Cookie", newCookie(request))] : []
-        return Response(status: 302, prepared: Self.homeHeaders, headers: fresh, body: [])
+        let fresh = signer.sessionID(cookieHeader: request.cookie) == nil ? newCookie(request) : nil
+        return Response(status: 302, prepared: Self.homeHeaders, setCookie: fresh, body: [])
     }
 
     func page(_ request: Request) -> Response {

@@ -36,6 +36,16 @@ final class ResponseTests: XCTestCase {
         XCTAssertEqual(Response(status: 204, prepared: PreparedHeaders([]), body: []).serialized(includeBody: true),
                        Array("Status: 204 No Content\r\nContent-Length: 0\r\n\r\n".utf8))
     }
+
+    /// A response's one Set-Cookie field is the same line as a Set-Cookie in the header list, stripped the same way.
+    func testTheSetCookieFieldWritesTheSameLine() {
+        let prepared = PreparedHeaders([("Location", "/steemauth")])
+        let field = Response(status: 302, prepared: prepared, setCookie: "steemauth=v\r\nX-Evil: 1; Path=/", body: [])
+        let listed = Response(status: 302, prepared: prepared, headers: [("Set-Cookie", "steemauth=v\r\nX-Evil: 1; Path=/")], body: [])
+        XCTAssertEqual(field.serialized(includeBody: true), listed.serialized(includeBody: true))
+        XCTAssertEqual(String(decoding: field.serialized(includeBody: true), as: UTF8.self),
+                       "Status: 302 Found\r\nLocation: /steemauth\r\nSet-Cookie: steemauth=vX-Evil: 1; Path=/\r\nContent-Length: 0\r\n\r\n")
+    }
 }
 
 final class AcceptEncodingTests: XCTestCase {
