@@ -18,14 +18,25 @@ public struct PoolSettings: Sendable, Equatable {
     }
 }
 
+/// What a forked worker is given: the listen socket, its stop signals' descriptor, its request
+/// limit, and its number (1, 2, …: the lowest free among the live workers).
+public struct WorkerContext: Sendable {
+    public let listenFD: Int32
+    public let signalFD: Int32
+    public let maxRequests: Int
+    public let number: Int
+}
+
 /// The pre-fork master, after php-fpm's `pm = static`: it owns the listen socket and its workers,
 /// turns signals into actions in one loop (sigtimedwait; no async handlers), reaps and respawns.
 public final class Supervisor {
-    private struct Child { let pid: pid_t; let started: Int64; var draining: Bool; var drainStarted: Int64 }
+    /// `number`: the lowest not held by another live worker, from 1 (so a replacement reuses its
+    /// predecessor's: per-worker state such as a counter bank stays bounded).
+    private struct Child { let pid: pid_t; let number: Int; let started: Int64; var draining: Bool; var drainStarted: Int64 }
 
     private var settings: PoolSettings
     private let logger: Logger
-    private let workerMain: (Int32, Int32, Int) -> Int32
+    private let workerMain: (WorkerContext) -> Int32
     private let reload: () -> PoolSettings?
     private var listenFD: Int32 = -1
     private var children: [pid_t: Child] = [:]
@@ -38,10 +49,10 @@ public final class Supervisor {
     /// Called in the master for each worker event (metrics).
     public var onEvent: (Event) -> Void = { _ in }
 
-    /// `workerMain(listenFD, signalFD, maxRequests)` runs in each forked child and returns its exit code.
+    /// `workerMain` runs in each forked child and returns its exit code.
     /// `reload` runs in the master on SIGHUP; nil keeps the old state (and logs why).
     public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?,
-                workerMain: @escaping (Int32, Int32, Int) -> Int32) {
+                workerMain: @escaping (WorkerContext) -> Int32) {
         self.settings = settings
         self.logger = logger
         self.reload = reload
@@ -100,6 +111,8 @@ public final class Supervisor {
     }
 
     private func spawn() {
+        let busy = Set(children.values.map(\.number))
+        let number = (1...).first { !busy.contains($0) }!
         let pid = fork()
         if pid < 0 {
             logger.error("pool: fork failed", metadata: ["errno": "\(errno)"])
@@ -111,11 +124,11 @@ public final class Supervisor {
             if signalFD < 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(listenFD, signalFD, settings.maxRequests))
+            _exit(workerMain(WorkerContext(listenFD: listenFD, signalFD: signalFD, maxRequests: settings.maxRequests, number: number)))
         }
         let now = monotonicNow()
         lastSpawn = now
-        children[pid] = Child(pid: pid, started: now, draining: false, drainStarted: 0)
+        children[pid] = Child(pid: pid, number: number, started: now, draining: false, drainStarted: 0)
         onEvent(.started)
         logger.info("pool: worker started", metadata: ["pid": "\(pid)"])
     }

@@ -55,7 +55,7 @@ public struct PoolMetrics: Sendable {
     private static let eventBase = countSlot + 1
     public static let slotCount = eventBase + Event.allCases.count
 
-    let counters: SharedCounters
+    public let counters: SharedCounters
 
     public init(counters: SharedCounters) { self.counters = counters }
 

@@ -47,9 +47,12 @@ struct Serve: ParsableCommand {
                     return nil
                 }
             },
-            workerMain: { listenFD, signalFD, maxRequests in
+            workerMain: { worker in
+                // Each worker counts into its own bank of the shared counters (no cache line bounces
+                // between workers on every request); /metrics sums the banks.
+                metrics?.counters.useBank(worker.number)
                 var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2)
-                let reason = Worker.run(listenFD: listenFD, signalFD: signalFD, maxRequests: maxRequests, handler: &app, logger: logger)
+                let reason = Worker.run(listenFD: worker.listenFD, signalFD: worker.signalFD, maxRequests: worker.maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
             })

@@ -108,3 +108,27 @@ final class RequestIDTests: XCTestCase {
         XCTAssertEqual(bytes.withUnsafeBufferPointer { RequestID($0) }.description, "req-7")
     }
 }
+
+/// Each worker counts into its own bank; a read is the sum over the banks, whoever added.
+final class SharedCountersTests: XCTestCase {
+    func testBanksAddUpAndAChildsAddsAreSeen() throws {
+        let counters = try XCTUnwrap(SharedCounters(slots: 3))
+        counters.add(1, 5)                          // the master: bank 0
+        counters.useBank(SharedCounters.banks + 7)  // out of range: bank 0 too
+        counters.add(1)
+        let pid = fork()
+        if pid == 0 {                               // a worker numbered 2, in its own process
+            counters.useBank(2)
+            counters.add(1, 10); counters.add(2, 1)
+            _exit(0)
+        }
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        counters.useBank(1)
+        counters.add(1, 100)
+        XCTAssertEqual(counters.load(1), 116)
+        XCTAssertEqual(counters.load(2), 1)
+        XCTAssertEqual(counters.load(0), 0)
+        XCTAssertEqual(counters.load(3), 0, "out of range reads as 0")
+    }
+}
