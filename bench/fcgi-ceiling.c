@@ -13,7 +13,8 @@
        (PAGEFILE, captured by bench/run for this session; gzip when it is gzip).
      fcgi-ceiling home SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
        GET / for a new visitor: 16 bytes from getentropy, their hex signed with keyed BLAKE2b, and the
-       redirect to /steemauth with that Set-Cookie and the pool's headers (no Redis I/O, as the pool). */
+       redirect to /steemauth with that Set-Cookie and the pool's headers (no Redis I/O, as the pool).
+   Each closes a connection as the pool does: at once when the request was read to its end. */
 #include <blake2.h>
 #include <fcgiapp.h>
 #include <hiredis/hiredis.h>
@@ -179,6 +180,9 @@ int main(int argc, char **argv) {
                 if (v && v->len) FCGX_PutStr(v->str, (int)v->len, q.out);
                 if (v) freeReplyObject(v);
             }
+            /* The pool's close: a request read to its end (stdin's end seen) is closed at once,
+               without libfcgi's lingering close (shutdown, wait for nginx to close, read). */
+            if (FCGX_HasSeenEOF(q.in) || FCGX_GetChar(q.in) == EOF) FCGX_Detach(&q);
             FCGX_Finish_r(&q);
         }
         _exit(0);

@@ -63,6 +63,12 @@ public enum Worker {
                 if response.bodyParts.isEmpty { write(response.body, to: request.out) }
                 else { for part in response.bodyParts { write(part, to: request.out) } }
             }
+            // With the request read to its end (stdin's end record seen: a GET's is already in
+            // libfcgi's buffer), nothing unread is left for a lingering close to guard, so the
+            // connection is closed at once: no shutdown, no wait for the server's close, no read.
+            // A body not read to its end (over maxBodyBytes) keeps libfcgi's lingering close, which
+            // drains it: closing over unread input would reset the connection under the response.
+            if FCGX_HasSeenEOF(request.in) != 0 || FCGX_GetChar(request.in) == EOF { _ = FCGX_Detach(&request) }
             FCGX_Finish_r(&request)
             served += 1
             servedSinceTrim += 1

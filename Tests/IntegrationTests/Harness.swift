@@ -282,19 +282,27 @@ final class Cluster {
     }
 
     static func canConnect(unixPath: String) -> Bool {
+        let fd = connectUnix(unixPath)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
+    }
+
+    /// A connected unix stream socket (the caller closes it), or -1.
+    static func connectUnix(_ path: String) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(unixPath.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        let bytes = Array(path.utf8)
+        guard fd >= 0, bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { if fd >= 0 { close(fd) }; return -1 }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
             raw[bytes.count] = 0
         }
-        return withUnsafePointer(to: &addr) { p in
+        let connected = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
         }
+        if !connected { close(fd); return -1 }
+        return fd
     }
 
     static func canConnect(port: Int) -> Bool {
