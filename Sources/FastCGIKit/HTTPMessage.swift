@@ -27,20 +27,6 @@ public struct Request: Sendable {
     /// The Authorization header (OpenID Connect's token and userinfo endpoints).
     public var authorization: String? { fields.text(.authorization) }
 
-    public init(method: String, path: String, query: String = "", cookie: [UInt8]? = nil, host: String? = nil,
-                origin: String? = nil, referer: String? = nil, https: Bool = false, requestID: RequestID? = nil,
-                remoteAddress: String? = nil, serverPort: String? = nil, contentType: String? = nil, acceptsGzip: Bool = false,
-                authorization: String? = nil, body: [UInt8] = []) {
-        let texts: [RequestFields.Name: String] = [.query: query, .host: host, .origin: origin, .referer: referer,
-                                                   .remoteAddress: remoteAddress, .serverPort: serverPort,
-                                                   .contentType: contentType, .authorization: authorization].compactMapValues { $0 }
-        let fields = RequestFields { name in
-            if name == .cookie { return cookie }
-            return texts[name].map { Array($0.utf8) }
-        }
-        self.init(method: method, path: path, https: https, acceptsGzip: acceptsGzip, requestID: requestID, body: body, fields: fields)
-    }
-
     init(method: String, path: String, https: Bool, acceptsGzip: Bool, requestID: RequestID?, body: [UInt8], fields: RequestFields) {
         self.method = method; self.path = path; self.https = https; self.acceptsGzip = acceptsGzip
         self.requestID = requestID; self.body = body; self.fields = fields
@@ -129,15 +115,6 @@ struct RequestFields: Sendable {
                 at += v.count
             }
             count = at
-        }
-    }
-
-    /// The same from arrays (a request made in code).
-    init(_ value: (Name) -> [UInt8]?) {
-        for name in Name.allCases {
-            guard let v = value(name) else { continue }
-            starts[name.rawValue] = storage.count; lengths[name.rawValue] = v.count
-            storage += v
         }
     }
 

@@ -7,7 +7,7 @@ import SteemAuthCore
 /// no URL encoding needed); they are HTML-escaped anyway, except the slots named raw.
 struct FrozenPage: Sendable {
     private let chunks: [String]
-    /// The chunks' UTF-8, made once: a filled page is written out from them (see `parts`).
+    /// The chunks' UTF-8, made once: a filled page is copied from them (see `fill`).
     private let chunkBytes: [[UInt8]]
     private let chunkByteCount: Int
     private let slots: [Int]            // slots[i] is the value that follows chunks[i]

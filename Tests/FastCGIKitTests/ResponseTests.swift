@@ -132,3 +132,32 @@ final class SharedCountersTests: XCTestCase {
         XCTAssertEqual(counters.load(3), 0, "out of range reads as 0")
     }
 }
+
+/// The params kept in one buffer come back as they were sent: absent stays nil, empty stays empty.
+final class RequestFieldsTests: XCTestCase {
+    func testEachParamComesBackAsSent() {
+        let sent: [RequestFields.Name: [UInt8]] = [.query: Array("c=1".utf8), .cookie: Array("steemauth=x; a=\u{00e9}".utf8),
+                                                   .host: [], .authorization: Array("Basic eA==".utf8), .referer: [0xff, 0x41]]
+        let fields = withBuffers(sent) { buffers in RequestFields { buffers[$0] } }
+        for name in RequestFields.Name.allCases {
+            XCTAssertEqual(fields.bytes(name).map(Array.init), sent[name], "\(name)")
+        }
+        XCTAssertEqual(fields.text(.host), "")
+        XCTAssertNil(fields.text(.origin))
+        XCTAssertEqual(fields.text(.referer), "\u{FFFD}A", "not UTF-8: decoded with a replacement, never dropped")
+    }
+}
+
+/// The values' buffers, valid inside `body`.
+private func withBuffers<R>(_ values: [RequestFields.Name: [UInt8]], _ body: ([RequestFields.Name: UnsafeBufferPointer<UInt8>]) -> R) -> R {
+    guard let (name, bytes) = values.first else { return body([:]) }
+    var rest = values
+    rest[name] = nil
+    return bytes.withUnsafeBufferPointer { buffer in
+        withBuffers(rest) { others in
+            var all = others
+            all[name] = buffer
+            return body(all)
+        }
+    }
+}
