@@ -26,11 +26,6 @@ public enum Hex {
         return Array(text).withUnsafeBufferPointer { decodeLower(buffer: $0) }
     }
 
-    /// Whether the bytes are lower-case hex of even length (what `decodeLower` accepts), without decoding.
-    public static func isLower<Bytes: Collection>(_ text: Bytes) -> Bool where Bytes.Element == UInt8 {
-        text.count % 2 == 0 && text.allSatisfy { nibble($0) <= 0x0f }
-    }
-
     private static func decodeLower(buffer: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var valid = true
         let out = [UInt8](unsafeUninitializedCapacity: buffer.count / 2) { out, initialized in
