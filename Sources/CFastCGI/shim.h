@@ -5,78 +5,45 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <poll.h>
-#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <fcntl.h>
 #include <errno.h>
 
 // Workers never take a signal asynchronously: an interrupted read or write inside libfcgi would
 // cut a request short (and FCGX_ShutdownPending makes libfcgi's reads and writes return 0).
-// TERM/INT/QUIT stay blocked and are read from a signalfd, polled next to the listen socket
-// between requests. Returns the signalfd, or -1.
+// TERM/INT/QUIT stay blocked and are looked for (sigpending) between requests. Returns 0, or -1.
 static inline int steemauth_worker_signals(void) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGHUP);
     if (sigprocmask(SIG_SETMASK, &set, 0) != 0) return -1;
     signal(SIGPIPE, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
-    sigdelset(&set, SIGHUP);   /* the master handles reloads; a worker ignores HUP */
-    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    signal(SIGHUP, SIG_IGN);   /* the master handles reloads; a worker ignores HUP */
+    return 0;
 }
 
-// fcntl is variadic.
-static inline int steemauth_set_nonblocking(int fd) {
+// The listen socket blocks in accept (one system call a connection, as a C responder's; the kernel
+// wakes one waiting worker per connection), but for at most `timeout_ms`: an idle worker then gets
+// EAGAIN, and looks for a stop signal and its master. fcntl is variadic, hence the wrapper.
+static inline int steemauth_set_accept_timeout(int fd, int timeout_ms) {
     int flags = fcntl(fd, F_GETFL, 0);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) return -1;
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-// Is a stop signal waiting? (one cheap syscall: checked before every 16th accept and after each wait)
+// Is a stop signal waiting? (one cheap syscall: checked before every 16th accept and after each
+// accept that timed out)
 static inline int steemauth_stop_pending(void) {
     sigset_t pending;
     if (sigpending(&pending) != 0) return 0;
     return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) || sigismember(&pending, SIGQUIT);
-}
-
-// Waits until the listen socket has a connection (1), a stop signal is pending (2), both (3),
-// or the timeout passes (0); -1 with errno on error.
-static inline int steemauth_wait(int listen_fd, int signal_fd, int timeout_ms) {
-    struct pollfd fds[2] = { { listen_fd, POLLIN, 0 }, { signal_fd, POLLIN, 0 } };
-    int n = poll(fds, 2, timeout_ms);
-    if (n <= 0) return n;
-    return ((fds[0].revents & (POLLIN | POLLERR | POLLHUP)) ? 1 : 0) | (fds[1].revents ? 2 : 0);
-}
-
-// A worker's own epoll instance over the listen socket and its signalfd. The listen socket is added
-// with EPOLLEXCLUSIVE, so a new connection wakes one waiting worker rather than every one (as a
-// blocking accept would: poll wakes them all, and all but one find nothing to accept). Returns the
-// epoll fd, or -1 (the caller then waits with steemauth_wait).
-static inline int steemauth_waiter_create(int listen_fd, int signal_fd) {
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) return -1;
-    struct epoll_event listen_event = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data = { .u32 = 1 } };
-    struct epoll_event signal_event = { .events = EPOLLIN, .data = { .u32 = 2 } };
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &listen_event) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, signal_fd, &signal_event) != 0) {
-        close(ep);
-        return -1;
-    }
-    return ep;
-}
-
-// As steemauth_wait, on a waiter from steemauth_waiter_create.
-static inline int steemauth_waiter_wait(int ep, int timeout_ms) {
-    struct epoll_event events[2];
-    int n = epoll_wait(ep, events, 2, timeout_ms);
-    if (n <= 0) return n;
-    int ready = 0;
-    for (int i = 0; i < n; i++) ready |= (int)events[i].data.u32;
-    return ready;
 }
 
 // Typed wrapper: prctl is variadic.

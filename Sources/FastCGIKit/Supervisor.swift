@@ -18,11 +18,12 @@ public struct PoolSettings: Sendable, Equatable {
     }
 }
 
-/// What a forked worker is given: the listen socket, its stop signals' descriptor, its request
-/// limit, and its number (1, 2, …: the lowest free among the live workers).
+/// What a forked worker is given: the listen socket, its request limit, and its number (1, 2, …:
+/// the lowest free among the live workers).
 public struct WorkerContext: Sendable {
     public let listenFD: Int32
-    public let signalFD: Int32
+    /// How long an idle worker blocks in accept at a time (the listen socket's receive timeout).
+    public let idleTickMs: Int
     public let maxRequests: Int
     public let number: Int
 }
@@ -68,8 +69,10 @@ public final class Supervisor {
         listenFD = FCGX_OpenSocket(settings.listenPath, Int32(settings.backlog))
         guard listenFD >= 0 else { throw StartError(description: "cannot listen on \(settings.listenPath): \(String(cString: strerror(errno)))") }
         if settings.isUnixSocket { chmod(settings.listenPath, mode_t(settings.socketMode)) }
-        // Workers poll it and accept without blocking (see Worker.run).
-        guard steemauth_set_nonblocking(listenFD) == 0 else { throw StartError(description: "cannot make the listen socket non-blocking") }
+        // Workers block in accept, for at most an idle tick at a time (see Worker.run).
+        guard steemauth_set_accept_timeout(listenFD, Int32(Worker.idleTickMs(unixSocket: settings.isUnixSocket))) == 0 else {
+            throw StartError(description: "cannot set the listen socket's accept timeout: \(String(cString: strerror(errno)))")
+        }
         logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "workers": "\(settings.workers)",
                                                   "backlog": "\(settings.backlog)", "max_requests": "\(settings.maxRequests)"])
         var set = signalSet()
@@ -119,12 +122,11 @@ public final class Supervisor {
             return
         }
         if pid == 0 {
-            // Child: stop signals stay blocked and arrive through a signalfd; it dies with the master.
-            let signalFD = steemauth_worker_signals()
-            if signalFD < 0 { _exit(70) }
+            // Child: stop signals stay blocked and are looked for between requests; it dies with the master.
+            if steemauth_worker_signals() != 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(WorkerContext(listenFD: listenFD, signalFD: signalFD, maxRequests: settings.maxRequests, number: number)))
+            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: Worker.idleTickMs(unixSocket: settings.isUnixSocket), maxRequests: settings.maxRequests, number: number)))
         }
         let now = monotonicNow()
         lastSpawn = now

@@ -11,50 +11,51 @@ public enum Worker {
 
     static let maxBodyBytes = 16 * 1024
     static let acceptsBetweenStopChecks = 16
+    /// The longest an idle worker blocks in accept before it looks for a stop signal and its master:
+    /// 100 ms on a unix socket. On TCP a connection inherits its listen socket's receive timeout,
+    /// so there the tick is 1 s, which also bounds how long a worker waits for nginx's next record.
+    public static func idleTickMs(unixSocket: Bool) -> Int { unixSocket ? 100 : 1000 }
+    /// How long with nothing to do before the heap's free memory goes back to the system.
+    static let idleMsBeforeTrim = 1000
 
-    /// Serves requests until a stop signal (pending on `signalFD`, looked for between requests), recycling (max
-    /// requests, or the handler asks for it), or the master's death. The listen socket is
-    /// non-blocking: every worker is woken by a new connection, one accepts it, the others see
-    /// EAGAIN and wait again.
-    public static func run(listenFD: Int32, signalFD: Int32, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    /// Serves requests until a stop signal (blocked, looked for between requests), recycling (max
+    /// requests, or the handler asks for it), or the master's death. The listen socket blocks in
+    /// accept, as a C responder's does: one system call a connection, and the kernel wakes one
+    /// waiting worker per connection. Its receive timeout (`idleTickMs`, set by the master) bounds
+    /// each wait, so an idle worker sees a stop within a tick; a busy one, within 16 requests.
+    public static func run(listenFD: Int32, idleTickMs: Int, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
-        // One wakeup per new connection, not one per waiting worker (EPOLLEXCLUSIVE); poll if not.
-        let waiter = steemauth_waiter_create(listenFD, signalFD)
-        defer { if waiter >= 0 { close(waiter) } }
-        if waiter < 0 { logger.warning("worker: no epoll waiter; waiting with poll", metadata: ["errno": "\(errno)"]) }
         var served = 0
         var servedSinceTrim = 0
         var acceptsUntilStopCheck = 0
+        var idleMs = 0
         while true {
             // A stop signal is looked for (a syscall) before every 16th accept, and at once after
-            // each wait (the wait wakes for it): under load a stop is seen within 16 requests.
+            // an accept that timed out: under load a stop is seen within 16 requests.
             if acceptsUntilStopCheck == 0 {
                 if steemauth_stop_pending() != 0 { return getppid() == masterPID ? .shutdown : .orphaned }
                 acceptsUntilStopCheck = Self.acceptsBetweenStopChecks
             }
             acceptsUntilStopCheck -= 1
-            // Under load a connection is usually already waiting: try it first, poll only when idle.
             let rc = FCGX_Accept_r(&request)
             if rc < 0 {
                 guard rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED else {
                     logger.error("worker: accept failed", metadata: ["rc": "\(rc)"])
                     return .shutdown
                 }
-                let ready = waiter >= 0 ? steemauth_waiter_wait(waiter, 1000) : steemauth_wait(listenFD, signalFD, 1000)
-                if ready < 0 && errno != EINTR {
-                    logger.error("worker: poll failed", metadata: ["errno": "\(errno)"])
-                    return .shutdown
-                }
-                // A second with nothing to do: give the heap freed since the last time back to the
-                // system (large pages leave free chunks behind), off the hot path.
-                if ready == 0 && servedSinceTrim > 0 { releaseFreeMemory(); servedSinceTrim = 0 }
+                // A tick with nothing to accept. After a second of them, give the heap freed since
+                // the last time back to the system (large pages leave free chunks behind), off the
+                // hot path.
+                idleMs += idleTickMs
+                if idleMs >= Self.idleMsBeforeTrim && servedSinceTrim > 0 { releaseFreeMemory(); servedSinceTrim = 0 }
                 if getppid() != masterPID { return .orphaned }
                 acceptsUntilStopCheck = 0
                 continue
             }
+            idleMs = 0
             let parsed = readRequest(&request)
             let response = handler.handle(parsed)
             // The header block, then the body as it is (or its parts): no joined copy of a large page.

@@ -152,6 +152,30 @@ final class PoolTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("pool: stopped"))
     }
 
+    /// Idle workers block in accept for at most a tick (the listen socket's receive timeout), then
+    /// look for a stop signal: an idle pool stops on SIGTERM with no worker killed, on a unix socket
+    /// and on TCP (whose tick is longer: a TCP connection inherits the timeout).
+    func testAnIdlePoolStopsOnSIGTERMWithoutKillingAWorker() throws {
+        for tcp in [false, true] {
+            cluster = try Cluster()
+            if tcp { cluster.listenOnTCP() }
+            try cluster.startAll()
+            let c = HTTPClient()
+            for _ in 0..<4 { XCTAssertEqual(try c.request(url: cluster.baseURL + "/ping").status, 200) }
+            let master = cluster.poolProcess!
+            let workers = cluster.workerPIDs()
+            XCTAssertEqual(workers.count, 2)
+            kill(master.processIdentifier, SIGTERM)
+            XCTAssertTrue(Cluster.waitForExit(master, seconds: 30), "the master exits by itself")
+            XCTAssertEqual(master.terminationStatus, 0)
+            let log = cluster.poolLog()
+            XCTAssertTrue(log.contains("pool: stopped"), "tcp=\(tcp)")
+            XCTAssertFalse(log.contains("killing"), "tcp=\(tcp): an idle worker saw the stop within its tick")
+            XCTAssertTrue(workers.allSatisfy { kill($0, 0) != 0 })
+            cluster.tearDown(); cluster = nil
+        }
+    }
+
     func testMaxRequestsRecyclesWorkers() throws {
         try start(["STEEMAUTH_MAX_REQUESTS": "5"])
         let first = Set(cluster.workerPIDs())
