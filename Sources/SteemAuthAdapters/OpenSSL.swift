@@ -1,9 +1,10 @@
 import COpenSSL
 
-/// Message digests through OpenSSL's libcrypto: SHA-256 (what a wallet signs) and RIPEMD-160 (the
-/// checksum in a chain key's text).
+/// Message digests through OpenSSL's libcrypto: SHA-256 (what a wallet signs), RIPEMD-160 (the
+/// checksum in a chain key's text) and SHA-1 (the name Redis gives a script).
 public enum OpenSSLDigest {
     public static func sha256(_ data: [UInt8]) -> [UInt8] { digest(data, EVP_sha256(), length: 32) }
+    public static func sha1(_ data: [UInt8]) -> [UInt8] { digest(data, EVP_sha1(), length: 20) }
     public static func ripemd160(_ data: [UInt8]) -> [UInt8] { digest(data, EVP_ripemd160(), length: 20) }
 
     private static func digest(_ data: [UInt8], _ md: OpaquePointer?, length: Int) -> [UInt8] {

@@ -22,7 +22,6 @@ public final class RedisConnection {
     private var context: UnsafeMutablePointer<redisContext>?
     private var backoffMs: Int64 = 0
     private var nextAttemptAt: Int64 = 0
-    private var scriptSHA: [String: String] = [:]
 
     public init(endpoint: RedisEndpoint, sentinelPassword: String? = nil, connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
         self.endpoint = endpoint
@@ -151,37 +150,31 @@ public final class RedisConnection {
         var attempt = 0
         while true {
             attempt += 1
-            let sha = try loadedSHA(script)
             let ctx = try connectedContext()
-            try appendEvalSHA(ctx, sha, keys: keys, args: args)
+            try appendEvalSHA(ctx, script.sha, keys: keys, args: args)
             if let next { try append(ctx, strings: next) }
             let reply = try nextReply(ctx)
             defer { freeReplyObject(reply) }
             let kept = next == nil ? nil : try keptBulk(nextReply(ctx))
             if reply.pointee.type == REDIS_REPLY_ERROR, case .error(let e) = Self.convert(reply) {
                 try dropIfMasterChanged(e)
-                // The server lost the script: load it again, once.
-                if e.hasPrefix("NOSCRIPT") && attempt == 1 { scriptSHA[script.name] = nil; continue }
+                // The server does not have the script (new, restarted, or a new master): load it, once.
+                if e.hasPrefix("NOSCRIPT") && attempt == 1 { try load(script); continue }
             }
             return (try read(RedisReplyView(reply)), kept)
         }
     }
 
-    /// The script's sha on this server, loading the script once per connection.
-    private func loadedSHA(_ script: LuaScript) throws(RedisError) -> String {
-        if let sha = scriptSHA[script.name] { return sha }
-        guard let sha = try command(["SCRIPT", "LOAD", script.source]).checked().string else {
-            throw RedisError(kind: .server, message: "SCRIPT LOAD answered no sha")
-        }
-        scriptSHA[script.name] = sha
-        return sha
+    private func load(_ script: LuaScript) throws(RedisError) {
+        let sha = try command(["SCRIPT", "LOAD", script.source]).checked().string
+        guard sha == script.sha else { throw RedisError(kind: .server, message: "SCRIPT LOAD of \(script.name) answered \(sha ?? "no sha"), not \(script.sha)") }
     }
 
     /// Queues `EVALSHA sha numkeys keys… args…` from its parts, without joining them into one array
     /// first (every session request makes this call).
     private func appendEvalSHA(_ ctx: UnsafeMutablePointer<redisContext>, _ sha: String, keys: [String], args: [String]) throws(RedisError) {
         let verb: StaticString = "EVALSHA"
-        let keyCount = String(keys.count)
+        let keyCount = keys.isEmpty ? "0" : String(keys.count)
         var bytes = verb.utf8CodeUnitCount + sha.utf8.count + keyCount.utf8.count
         for key in keys { bytes += key.utf8.count }
         for arg in args { bytes += arg.utf8.count }
@@ -431,6 +424,25 @@ public struct RedisReplyView {
         case REDIS_REPLY_INTEGER: return String(reply.pointee.integer)
         default: return nil
         }
+    }
+
+    /// Whether this is a string or status reply of exactly `literal`'s bytes (no String made).
+    public func isString(_ literal: StaticString) -> Bool {
+        guard reply.pointee.type == REDIS_REPLY_STRING || reply.pointee.type == REDIS_REPLY_STATUS,
+              Int(reply.pointee.len) == literal.utf8CodeUnitCount else { return false }
+        return literal.utf8CodeUnitCount == 0 || memcmp(reply.pointee.str, literal.utf8Start, literal.utf8CodeUnitCount) == 0
+    }
+
+    /// A string reply that is a decimal number (digits, an optional sign, point and exponent, as
+    /// `Double(String)` reads them), without making a String; nil for anything else.
+    public var double: Double? {
+        guard reply.pointee.type == REDIS_REPLY_STRING, let str = reply.pointee.str, reply.pointee.len > 0 else { return nil }
+        for b in text where !(b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) && b != UInt8(ascii: ".") && b != UInt8(ascii: "-")
+            && b != UInt8(ascii: "+") && b != UInt8(ascii: "e") && b != UInt8(ascii: "E") { return nil }
+        // hiredis ends every string reply with a NUL, so strtod stops there at the latest.
+        var end: UnsafeMutablePointer<CChar>? = nil
+        let value = strtod(str, &end)
+        return end == str + Int(reply.pointee.len) ? value : nil
     }
 
     /// As `RedisReply.integer`: an integer reply, or a string reply that is one.

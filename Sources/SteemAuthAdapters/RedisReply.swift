@@ -1,5 +1,6 @@
 // Redis's values as the rest of the code sees them: a reply, an error, a script. No C here: the
 // hiredis calls that make them live in RedisConnection.swift.
+import SteemAuthCore
 
 /// A reply converted from hiredis's objects.
 public enum RedisReply: Equatable, Sendable {
@@ -40,5 +41,11 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
 public struct LuaScript: Sendable {
     public let name: String
     public let source: String
-    public init(name: String, source: String) { self.name = name; self.source = source }
+    /// The SHA-1 of the source, in hex: the name EVALSHA calls it by, known before any server has it
+    /// (so a request makes no lookup of what a connection loaded).
+    public let sha: String
+    public init(name: String, source: String) {
+        self.name = name; self.source = source
+        sha = Hex.encode(OpenSSLDigest.sha1(Array(source.utf8)))
+    }
 }

@@ -86,8 +86,11 @@ public struct SessionStore {
     /// session, an expired code, a rotation), having changed nothing.
     public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID?, freshMemo: String?,
                          now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
-        let args = viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
-                            now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
+        // Made only when the script runs (a bound session this worker knows reads without it).
+        var args: [String] {
+            viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
+                     now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
+        }
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
         if let accountHint, let read = try readBoundSession(id: id, account: accountHint, gzip: gzip) {
@@ -161,36 +164,38 @@ public struct SessionStore {
 
     /// The view script's reply, read where hiredis made it.
     private func parseView(_ reply: RedisReplyView) throws(RedisError) -> SessionView {
-        if reply.count == 1, reply[0]?.string == "again" {
+        if reply.count == 1, reply[0]?.isString("again") == true {
             var view = SessionView(state: .none, behindSeconds: nil)
             view.needsFreshValues = true
             return view
         }
-        guard let count = reply.count, count >= 4, let outcome = reply[0]?.string else {
+        guard let count = reply.count, count >= 4, let outcome = reply[0] else {
             throw RedisError(kind: .server, message: "unexpected view reply \(reply.converted)")
         }
-        let behind = reply[3]?.string.flatMap(Double.init)
+        let behind = reply[3]?.double
         let text = reply[1]?.string ?? ""
-        let proof = count >= 7 ? Self.proof(block: reply[4]?.integer, transactionID: reply[5]?.string, time: reply[6]?.string,
-                                            method: count >= 10 ? reply[8]?.string : nil, publicKey: count >= 10 ? reply[9]?.string : nil) : nil
-        switch outcome {
-        case "denied": return SessionView(state: .denied, behindSeconds: behind)
-        case "none": return SessionView(state: .none, behindSeconds: behind)
-        case "unbound":
+        // The outcome is compared as bytes: no String for a word every session request reads.
+        if outcome.isString("unbound") {
             var view = SessionView(state: .unbound(memo: text, expiresIn: Int(reply[2]?.integer ?? 0)), behindSeconds: behind)
             if count >= 5 { view.codeExpiresAt = reply[4]?.integer }
-            view.createdSession = count >= 6 && reply[5]?.string == "new"
+            view.createdSession = count >= 6 && reply[5]?.isString("new") == true
             if count >= 7, let pending = reply[6]?.bytes, !pending.isEmpty { view.oidcPending = pending }
             return view
-        case "bound", "rotated":
-            let account = text
-            let cached = count >= 8 ? reply[7]?.bytes.flatMap { $0.isEmpty ? nil : $0 } : nil
-            var view = SessionView(state: outcome == "bound" ? .bound(account: account, proof: proof) : .rotated(account: account, proof: proof),
-                                   behindSeconds: behind, cachedReport: cached)
-            if count >= 11, let pending = reply[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
-            return view
-        default: throw RedisError(kind: .server, message: "unexpected view outcome \(outcome)")
         }
+        if outcome.isString("denied") { return SessionView(state: .denied, behindSeconds: behind) }
+        if outcome.isString("none") { return SessionView(state: .none, behindSeconds: behind) }
+        let bound = outcome.isString("bound")
+        guard bound || outcome.isString("rotated") else {
+            throw RedisError(kind: .server, message: "unexpected view outcome \(outcome.string ?? "(not a string)")")
+        }
+        let account = text
+        let proof = count >= 7 ? Self.proof(block: reply[4]?.integer, transactionID: reply[5]?.string, time: reply[6]?.string,
+                                            method: count >= 10 ? reply[8]?.string : nil, publicKey: count >= 10 ? reply[9]?.string : nil) : nil
+        let cached = count >= 8 ? reply[7]?.bytes.flatMap { $0.isEmpty ? nil : $0 } : nil
+        var view = SessionView(state: bound ? .bound(account: account, proof: proof) : .rotated(account: account, proof: proof),
+                               behindSeconds: behind, cachedReport: cached)
+        if count >= 11, let pending = reply[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
+        return view
     }
 
     /// Deletes a session and deny-lists its id; returns the account it was bound to, if any.
