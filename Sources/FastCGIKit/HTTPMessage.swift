@@ -97,6 +97,8 @@ public struct Request: Sendable {
 /// allocation a request, instead of a string or an array each), decoded when read.
 struct RequestFields: Sendable {
     enum Name: Int, CaseIterable { case query, cookie, host, serverPort, origin, referer, remoteAddress, contentType, authorization }
+    /// Made once: `allCases` makes a new array at every use, and every request reads all of them.
+    private static let names = Name.allCases
 
     private var storage: [UInt8] = []
     private var starts = InlineArray<9, Int>(repeating: 0)
@@ -105,10 +107,10 @@ struct RequestFields: Sendable {
     /// `value(name)` is each param's bytes, or nil when it was not sent; each is asked for twice
     /// (measured, then copied).
     init(_ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
-        let total = Name.allCases.reduce(0) { $0 + (value($1)?.count ?? 0) }
+        let total = Self.names.reduce(0) { $0 + (value($1)?.count ?? 0) }
         var at = 0
         storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
-            for name in Name.allCases {
+            for name in Self.names {
                 guard let v = value(name) else { continue }
                 if let base = v.baseAddress { (buffer.baseAddress! + at).initialize(from: base, count: v.count) }
                 starts[name.rawValue] = at; lengths[name.rawValue] = v.count

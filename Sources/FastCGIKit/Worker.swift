@@ -121,6 +121,8 @@ public enum Worker {
             case .authorization: return "HTTP_AUTHORIZATION"
             }
         }
+        /// How many there are (`allCases` makes a new array at every use).
+        static let count = allCases.count
         /// The params as one flat table, made once and kept for the process's life (so reading it
         /// retains nothing): name bytes (static), name length, and the next param with a name of the
         /// same length (-1 ends the chain); `firstByLength[n]` starts the chain of names n bytes long.
@@ -149,7 +151,7 @@ public enum Worker {
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
     private static func readRequest(_ r: inout FCGX_Request) -> Request {
         // The values found, by param, on the stack: they point into libfcgi's copy of the params.
-        withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.allCases.count) { values in
+        withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.count) { values in
             values.initialize(repeating: nil)
             let table = Param.table
             var entry = r.envp

@@ -158,8 +158,8 @@ public struct SessionStore {
 
     private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
                           now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) -> [String] {
-        [prefix, id.hex, replacementID?.hex ?? "", freshMemo ?? "", String(now), String(unboundTTL), String(codeTTL), mode.rawValue,
-         String(denyTTL), watcherKey]
+        [prefix, id.hex, replacementID?.hex ?? "", freshMemo ?? "", JSONText.decimal(now), JSONText.decimal(Int64(unboundTTL)),
+         JSONText.decimal(Int64(codeTTL)), mode.rawValue, JSONText.decimal(Int64(denyTTL)), watcherKey]
     }
 
     /// The view script's reply, read where hiredis made it.

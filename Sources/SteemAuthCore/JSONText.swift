@@ -45,6 +45,12 @@ public enum JSONText {
         return out + "\""
     }
 
+    /// A number in decimal, made without `String(_:)`'s generic path (a protocol call, then the
+    /// generic digit writer): the session script's integer arguments are made on every request.
+    public static func decimal(_ value: Int64) -> String {
+        withDecimalText(value) { String(decoding: $0, as: UTF8.self) }
+    }
+
     public static func optionalString(_ s: String?) -> String { s.map(string) ?? "null" }
     public static func optionalInt(_ i: Int?) -> String { i.map { String($0) } ?? "null" }
     public static func optionalNumber(_ d: Double?) -> String {
@@ -87,13 +93,7 @@ extension Array where Element == UInt8 {
 
     /// A number in decimal (no String made).
     public mutating func appendDecimal(_ value: Int64) {
-        if value < 0 { append(UInt8(ascii: "-")) }
-        // The digits right to left on the stack, then one append (at most 19 digits and a spare).
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = value.magnitude, at = digits.count
-            repeat { at -= 1; digits[at] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
-            append(contentsOf: UnsafeBufferPointer(rebasing: digits[at...]))
-        }
+        withDecimalText(value) { append(contentsOf: $0) }
     }
 
     /// `s` as a JSON string: quoted, with `"`, `\\`, control characters and `<` (safe inside HTML
@@ -125,5 +125,17 @@ extension Array where Element == UInt8 {
         }
         append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom...]))
         append(0x22)
+    }
+}
+
+/// `value` in decimal, written right to left on the stack (at most a sign and 19 digits) and handed
+/// to `body`.
+@inline(__always)
+func withDecimalText<R>(_ value: Int64, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+        var v = value.magnitude, at = digits.count
+        repeat { at -= 1; digits[at] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 } while v > 0
+        if value < 0 { at -= 1; digits[at] = UInt8(ascii: "-") }
+        return body(UnsafeBufferPointer(rebasing: digits[at...]))
     }
 }

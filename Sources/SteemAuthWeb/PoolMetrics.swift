@@ -59,8 +59,11 @@ public struct PoolMetrics: Sendable {
 
     public init(counters: SharedCounters) { self.counters = counters }
 
+    /// Made once: `allCases` makes a new array at every use, and every request is recorded.
+    private static let routes = Route.allCases
+
     public func record(route: Route, status: Int, microseconds: Int64) {
-        let routeIndex = Route.allCases.firstIndex(of: route)!
+        let routeIndex = Self.routes.firstIndex(of: route)!
         let codeIndex = Self.codes.firstIndex(of: status) ?? Self.codes.count
         counters.add(routeIndex * Self.codeSlots + codeIndex)
         let seconds = Double(microseconds) / 1_000_000

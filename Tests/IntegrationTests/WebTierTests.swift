@@ -121,6 +121,21 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
     }
 
+    /// A script's reply read where hiredis made it: words compared as bytes, numbers read without a
+    /// String, and a script is called by the SHA-1 Redis gives its source.
+    func testScriptRepliesAreReadInPlace() throws {
+        let script = LuaScript(name: "reply_test", source: "return {'unbound', '12.5', '-3', '1e3', '', 'abc', 'inf', ' 4', '4x', 7}")
+        let redis = cluster.redis()
+        XCTAssertEqual(try redis.command(["SCRIPT", "LOAD", script.source]).string, script.sha)
+        let read = try redis.eval(script, args: []) { reply throws(RedisError) in
+            (reply[0]?.isString("unbound"), reply[0]?.isString("unbound!"), reply[0]?.isString("bound"), reply[4]?.isString(""),
+             (1...9).map { reply[$0]?.double }, reply[9]?.isString("7"))
+        }
+        XCTAssertEqual(read.0, true); XCTAssertEqual(read.1, false); XCTAssertEqual(read.2, false); XCTAssertEqual(read.3, true)
+        XCTAssertEqual(read.4, [12.5, -3, 1000, nil, nil, nil, nil, nil, nil], "only a decimal number, whole, is read; an integer reply is not a string")
+        XCTAssertEqual(read.5, false)
+    }
+
     /// A Redis that lost its scripts (a restart, a failover, SCRIPT FLUSH) answers NOSCRIPT: each
     /// worker loads the script again and the request is served, on every route that runs one.
     func testScriptsLostByRedisAreLoadedAgain() throws {

@@ -106,6 +106,7 @@ extension PropertyTests {
             var decimal: [UInt8] = []
             decimal.appendDecimal(number)
             XCTAssertEqual(String(decoding: decimal, as: UTF8.self), String(number))
+            XCTAssertEqual(JSONText.decimal(number), String(number))
             let seconds = Int64(rng.below(4_102_444_800))            // 1970 … 2100
             XCTAssertEqual(ChainTime(ChainTime(secondsSinceEpoch: seconds).description)?.secondsSinceEpoch, seconds)
         }
@@ -115,6 +116,7 @@ extension PropertyTests {
             var decimal: [UInt8] = []
             decimal.appendDecimal(extreme)
             XCTAssertEqual(String(decoding: decimal, as: UTF8.self), String(extreme))
+            XCTAssertEqual(JSONText.decimal(extreme), String(extreme))
         }
     }
 }
