@@ -108,15 +108,14 @@ struct RequestFields: Sendable {
     /// (measured, then copied).
     init(_ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
         let total = Self.names.reduce(0) { $0 + (value($1)?.count ?? 0) }
-        var at = 0
-        storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
-            for name in Self.names {
-                guard let v = value(name) else { continue }
-                if let base = v.baseAddress { (buffer.baseAddress! + at).initialize(from: base, count: v.count) }
-                starts[name.rawValue] = at; lengths[name.rawValue] = v.count
-                at += v.count
-            }
-            count = at
+        // Reserved, then appended: these calls are specialized here, whereas the standard library's
+        // `Array(unsafeUninitializedCapacity:)` allocates through its generic path, which looks up
+        // the array's type metadata (a locked cache) on every request.
+        storage.reserveCapacity(total)
+        for name in Self.names {
+            guard let v = value(name) else { continue }
+            starts[name.rawValue] = storage.count; lengths[name.rawValue] = v.count
+            storage.append(contentsOf: v)
         }
     }
 
@@ -160,8 +159,9 @@ public struct RequestID: Sendable, CustomStringConvertible {
 
 public struct Response: Sendable {
     public var status: Int
-    /// A fixed list of headers already in wire form, written before `headers`.
-    public var prepared: PreparedHeaders? = nil
+    /// A fixed list of headers already in wire form, written before `headers` (empty: none; not an
+    /// optional, whose copy the compiler makes through generic value witnesses).
+    public var prepared = PreparedHeaders.none
     public var headers: [(String, String)]
     /// One Set-Cookie header, written after `prepared`: a new visitor's redirect needs no header list.
     public var setCookie: String? = nil
@@ -211,7 +211,7 @@ public struct Response: Sendable {
     func withHead<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         // Measured first, then written into one buffer of that size: no growth, no per-append checks.
         let reason = Self.reason(status)
-        let prepared = self.prepared?.bytes ?? []
+        let prepared = self.prepared.bytes
         let cookieLine = setCookie.map { 14 + $0.utf8.count } ?? 0      // "Set-Cookie: " and CRLF
         let capacity = 40 + 2 * 20 + reason.utf8CodeUnitCount + prepared.count + cookieLine + HeadWriter.capacity(headers)   // 20: a number's most digits
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
@@ -299,6 +299,9 @@ struct HeadWriter {
 /// header): a hot route copies its bytes instead of checking and writing each header per request.
 public struct PreparedHeaders: Sendable {
     let bytes: [UInt8]
+    /// No headers.
+    public static let none = PreparedHeaders(bytes: [])
+    private init(bytes: [UInt8]) { self.bytes = bytes }
 
     public init(_ list: [(String, String)]) {
         bytes = [UInt8](unsafeUninitializedCapacity: HeadWriter.capacity(list)) { buffer, count in

@@ -150,6 +150,9 @@ public enum Worker {
 
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
     private static func readRequest(_ r: inout FCGX_Request) -> Request {
+        // The request leaves the closure through `made`, not as its result: the standard library
+        // carries a closure's result in a `Result`, destroyed through generic value witnesses.
+        var made: Request? = nil
         // The values found, by param, on the stack: they point into libfcgi's copy of the params.
         withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.count) { values in
             values.initialize(repeating: nil)
@@ -171,8 +174,9 @@ public enum Worker {
                 }
                 entry = entry! + 1
             }
-            return request(from: UnsafeBufferPointer(values), &r)
+            made = request(from: UnsafeBufferPointer(values), &r)
         }
+        return made!
     }
 
     /// Whether the `count` bytes of a param's name at `name` are `wanted`'s. Most names are 8 to 16
