@@ -62,6 +62,9 @@ public final class Supervisor {
 
     public struct StartError: Error, CustomStringConvertible { public let description: String }
 
+    /// The listen socket's receive timeout, which every worker is also told (see Worker.idleTickMs).
+    private var idleTickMs: Int { Worker.idleTickMs(unixSocket: settings.isUnixSocket) }
+
     /// Runs until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws(StartError) -> Int32 {
         FCGX_Init()
@@ -70,7 +73,7 @@ public final class Supervisor {
         guard listenFD >= 0 else { throw StartError(description: "cannot listen on \(settings.listenPath): \(String(cString: strerror(errno)))") }
         if settings.isUnixSocket { chmod(settings.listenPath, mode_t(settings.socketMode)) }
         // Workers block in accept, for at most an idle tick at a time (see Worker.run).
-        guard steemauth_set_accept_timeout(listenFD, Int32(Worker.idleTickMs(unixSocket: settings.isUnixSocket))) == 0 else {
+        guard steemauth_set_accept_timeout(listenFD, Int32(idleTickMs)) == 0 else {
             throw StartError(description: "cannot set the listen socket's accept timeout: \(String(cString: strerror(errno)))")
         }
         logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "workers": "\(settings.workers)",
@@ -126,7 +129,7 @@ public final class Supervisor {
             if steemauth_worker_signals() != 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: Worker.idleTickMs(unixSocket: settings.isUnixSocket), maxRequests: settings.maxRequests, number: number)))
+            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: idleTickMs, maxRequests: settings.maxRequests, number: number)))
         }
         let now = monotonicNow()
         lastSpawn = now

@@ -1,5 +1,5 @@
 // Redis's values as the rest of the code sees them: a reply, an error, a script. No C here: the
-// hiredis calls that make them live in RedisConnection.swift.
+// hiredis calls that make them live in RedisConnection.swift and RedisReplies.swift.
 import SteemAuthCore
 
 /// A reply converted from hiredis's objects.
