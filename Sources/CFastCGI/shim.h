@@ -66,6 +66,47 @@ static inline void steemauth_counter_add(uint64_t *base, size_t slot, uint64_t v
 static inline uint64_t steemauth_counter_load(uint64_t *base, size_t slot) {
     return __atomic_load_n(base + slot, __ATOMIC_RELAXED);
 }
+#include <fastcgi.h>
+#include <sys/uio.h>
+
+// A request's stdout written straight from `bytes` to the connection, as FastCGI records of up to
+// 65528 bytes, several to a system call. (FCGX_PutStr copies everything into libfcgi's 8 KB buffer
+// and writes one record per 8 KB: an 80 KB page costs one more copy and ten system calls.) What
+// libfcgi has buffered is flushed first, so the order stays, and FCGX_Finish_r ends the stream as
+// usual. Returns 0; on an error the stream is marked failed as libfcgi marks it, and -1.
+static inline int steemauth_put_direct(FCGX_Request *request, const unsigned char *bytes, size_t length) {
+    FCGX_Stream *out = request->out;
+    if (FCGX_FFlush(out) != 0 || out->isClosed) return -1;
+    enum { RECORD_BYTES = 65528, RECORDS_PER_CALL = 8 };
+    FCGI_Header headers[RECORDS_PER_CALL];
+    struct iovec parts[2 * RECORDS_PER_CALL];
+    while (length > 0) {
+        int n = 0;
+        for (int i = 0; i < RECORDS_PER_CALL && length > 0; i++) {
+            size_t chunk = length < RECORD_BYTES ? length : RECORD_BYTES;
+            headers[i] = (FCGI_Header){ FCGI_VERSION_1, FCGI_STDOUT, (unsigned char)(request->requestId >> 8),
+                                        (unsigned char)request->requestId, (unsigned char)(chunk >> 8), (unsigned char)chunk, 0, 0 };
+            parts[n++] = (struct iovec){ &headers[i], FCGI_HEADER_LEN };
+            parts[n++] = (struct iovec){ (void *)bytes, chunk };
+            bytes += chunk;
+            length -= chunk;
+        }
+        struct iovec *next = parts;
+        while (n > 0) {
+            ssize_t wrote = writev(request->ipcFd, next, n);
+            if (wrote < 0) {
+                if (errno == EINTR) continue;
+                if (out->FCGI_errno == 0) out->FCGI_errno = errno;
+                out->isClosed = 1;
+                return -1;
+            }
+            while (n > 0 && (size_t)wrote >= next->iov_len) { wrote -= (ssize_t)next->iov_len; next++; n--; }
+            if (n > 0) { next->iov_base = (char *)next->iov_base + wrote; next->iov_len -= (size_t)wrote; }
+        }
+    }
+    return 0;
+}
+
 /* Gives the heap's free memory back to the system (glibc). */
 static inline void steemauth_release_free_memory(void) { malloc_trim(0); }
 #endif

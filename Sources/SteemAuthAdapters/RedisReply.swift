@@ -48,4 +48,10 @@ public struct LuaScript: Sendable {
         self.name = name; self.source = source
         sha = Hex.encode(OpenSSLDigest.sha1(Array(source.utf8)))
     }
+
+    /// `text` as a Lua string literal, every byte written as a decimal escape: whatever the text
+    /// holds (a configured prefix), it stays one string in a script's source.
+    public static func literal(_ text: String) -> String {
+        "\"" + text.utf8.map { "\\" + String($0) }.joined() + "\""
+    }
 }

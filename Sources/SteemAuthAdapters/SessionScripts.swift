@@ -2,7 +2,10 @@
 /// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
 enum SessionScripts {
-    /// ARGV: prefix, id, newID, newMemo, now, unboundTTL, codeTTL, mode(page|pagegz|status|verify|report), denyTTL, watcherKey
+    /// ARGV: id, newID, newMemo, now, mode(page|pagegz|status|verify|report)
+    /// The prefix, the watcher's key and the lifetimes are written into its source:
+    /// every session request runs this script, and Redis turns each argument into a Lua string, so a
+    /// store's constants are not sent with each call.
     /// (newID and newMemo may be empty: when the script would need one it returns {'again'} having
     /// changed nothing, and the caller runs it again with fresh values — rotation and a new code are
     /// rare, and most requests skip drawing random bytes)
@@ -13,11 +16,13 @@ enum SessionScripts {
     /// client that takes gzip.)
     /// (`report` mode never creates a session; page mode also returns the cached report's rendered
     /// HTML, report mode its JSON.)
-    static let view = LuaScript(name: "view", source: newSessionFunction + "\n" + """
-    local p, id, newid, newcode = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-    local now, uttl, cttl, mode, dttl = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
+    static func view(prefix: String, watcherKey: String, lifetimes: SessionLifetimes) -> LuaScript {
+        LuaScript(name: "view", source: newSessionFunction + "\n" + """
+    local p, wkey = \(LuaScript.literal(prefix)), \(LuaScript.literal(watcherKey))
+    local uttl, cttl, dttl = \(lifetimes.unbound), \(lifetimes.code), \(lifetimes.deny)
+    local id, newid, newcode, now, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
     local page = mode == 'page' or mode == 'pagegz'
-    local w = redis.call('HMGET', ARGV[10], 'behind', 'updated')
+    local w = redis.call('HMGET', wkey, 'behind', 'updated')
     local behind = w[1] or ''
     local skey = p .. 's:' .. id
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc')
@@ -71,6 +76,7 @@ enum SessionScripts {
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
     return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or '', page and s[11] or ''}
     """)
+    }
 
     /// A new unbound session with its first login code: what the first view of the ask page and an
     /// OpenID Connect authorization from a new browser both create.

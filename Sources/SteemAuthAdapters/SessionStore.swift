@@ -54,16 +54,29 @@ public enum ClaimOutcome: String, Sendable {
     case alreadyBound = "already_bound"
 }
 
+/// How long (seconds) an unbound session, a login code and a bound session live; a bound session's
+/// lifetime is also how long a dead id stays deny-listed.
+public struct SessionLifetimes: Sendable {
+    public var unbound: Int, code: Int, deny: Int
+    public init(unbound: Int, code: Int, deny: Int) { self.unbound = unbound; self.code = code; self.deny = deny }
+    public init(_ config: AppConfig) { self.init(unbound: config.unboundTTL, code: config.codeTTL, deny: config.boundTTL) }
+}
+
 /// Session state in Redis. Every call is one round trip.
 public struct SessionStore {
     public let redis: RedisConnection
     public let prefix: String
     public let watcherKey: String
+    public let lifetimes: SessionLifetimes
+    /// The view script with this store's prefix, watcher key and lifetimes in its source.
+    private let viewScript: LuaScript
 
-    public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain) {
+    public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain, lifetimes: SessionLifetimes) {
         self.redis = redis
         self.prefix = prefix
         self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
+        self.lifetimes = lifetimes
+        viewScript = SessionScripts.view(prefix: prefix, watcherKey: watcherKey, lifetimes: lifetimes)
     }
 
     public enum Mode: String, Sendable { case page, pageGzip = "pagegz", status, verify, report }
@@ -71,10 +84,8 @@ public struct SessionStore {
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
     /// `replacementID` and `freshMemo` may be nil: a view that would need one comes back with
     /// `needsFreshValues` and nothing changed.
-    public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
-                     now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
-        try redis.eval(SessionScripts.view, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo,
-                                                           now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL),
+    public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?, now: Int64) throws(RedisError) -> SessionView {
+        try redis.eval(viewScript, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: now),
                        reading: parseView)
     }
 
@@ -85,12 +96,9 @@ public struct SessionStore {
     /// As with `view`, nil `replacementID`/`freshMemo` may come back with `needsFreshValues` (a new
     /// session, an expired code, a rotation), having changed nothing.
     public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID?, freshMemo: String?,
-                         now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) throws(RedisError) -> SessionView {
+                         now: Int64) throws(RedisError) -> SessionView {
         // Made only when the script runs (a bound session this worker knows reads without it).
-        var args: [String] {
-            viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo,
-                     now: now, unboundTTL: unboundTTL, codeTTL: codeTTL, denyTTL: denyTTL)
-        }
+        var args: [String] { viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo, now: now) }
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
         if let accountHint, let read = try readBoundSession(id: id, account: accountHint, gzip: gzip) {
@@ -98,10 +106,10 @@ public struct SessionStore {
             // view script would only read, so plain reads did (no Lua), with the page in the same round trip.
             (view, prefetched) = read
         } else if let accountHint {
-            (view, prefetched) = try redis.evalPipelined(SessionScripts.view, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
+            (view, prefetched) = try redis.evalPipelined(viewScript, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
                                                          reading: parseView)
         } else {
-            view = try redis.eval(SessionScripts.view, args: args, reading: parseView)
+            view = try redis.eval(viewScript, args: args, reading: parseView)
         }
         if view.needsFreshValues { return view }
         let account: String
@@ -156,10 +164,8 @@ public struct SessionStore {
 
     private func pageKey(_ account: String, gzip: Bool) -> String { prefix + (gzip ? "rz:" : "rh:") + account }
 
-    private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?,
-                          now: Int64, unboundTTL: Int, codeTTL: Int, denyTTL: Int) -> [String] {
-        [prefix, id.hex, replacementID?.hex ?? "", freshMemo ?? "", JSONText.decimal(now), JSONText.decimal(Int64(unboundTTL)),
-         JSONText.decimal(Int64(codeTTL)), mode.rawValue, JSONText.decimal(Int64(denyTTL)), watcherKey]
+    private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?, now: Int64) -> [String] {
+        [id.hex, replacementID?.hex ?? "", freshMemo ?? "", JSONText.decimal(now), mode.rawValue]
     }
 
     /// The view script's reply, read where hiredis made it.

@@ -66,7 +66,7 @@ public struct WebApp: RequestHandler {
             metrics?.count(.redisFailover)
             logger.warning("redis: the master moved (failover)", metadata: ["master": "\(address)"])
         }
-        store = SessionStore(redis: redis, prefix: config.redisPrefix, chain: config.chain)
+        store = SessionStore(redis: redis, prefix: config.redisPrefix, chain: config.chain, lifetimes: SessionLifetimes(config))
         chainName = config.chain == .steem ? "Steem" : "Hive"
         reports = ReportService(config: config, logger: logger)
         accountKeys = AccountKeysService(config: config, logger: logger)
@@ -145,8 +145,7 @@ public struct WebApp: RequestHandler {
         do {
             (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
                 try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
-                                   replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
-                                   unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+                                   replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
         rememberAccount(of: view.state, id: id, replacement: replacement)
@@ -280,8 +279,7 @@ public struct WebApp: RequestHandler {
     /// The returned id is the replacement, meaningful only when the state is `.rotated`.
     func lookUp(_ id: SessionID, _ mode: SessionStore.Mode) throws(RedisError) -> (SessionView, SessionID) {
         try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
-                           unboundTTL: config.unboundTTL, codeTTL: config.codeTTL, denyTTL: config.boundTTL)
+            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
         }
     }
 

@@ -106,7 +106,8 @@ struct Admin: ParsableCommand {
             let name = account.hasPrefix("@") ? String(account.dropFirst()) : account
             guard AppConfig.isValidAccountName(name) else { throw ValidationError("'\(account)' is not an account name") }
             Bootstrap.startLogging(level: cfg.logLevel)
-            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword), prefix: cfg.redisPrefix, chain: cfg.chain), name,
+            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword), prefix: cfg.redisPrefix, chain: cfg.chain,
+                                 lifetimes: SessionLifetimes(cfg)), name,
                     Logger(label: "steemauth-admin"))
         }
     }

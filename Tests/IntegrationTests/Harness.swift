@@ -7,6 +7,8 @@ import XCTest
 /// Real processes on loopback for one test: redis-server, the pool, nginx (and later the devchain
 /// and the watcher). Free ports, one temp dir, everything killed by PID at the end.
 final class Cluster {
+    /// The lifetimes of the sessions the tests make themselves (the pool's defaults, a shorter deny list).
+    static let lifetimes = SessionLifetimes(unbound: 7200, code: 900, deny: 3600)
     let dir: String
     var redisPort: Int
     let poolPort: Int
@@ -186,7 +188,7 @@ final class Cluster {
 
     func redis() -> RedisConnection { RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(redisPort)")!) }
 
-    func store() -> SessionStore { SessionStore(redis: redis(), prefix: "steemauth:", chain: .steem) }
+    func store() -> SessionStore { SessionStore(redis: redis(), prefix: "steemauth:", chain: .steem, lifetimes: Self.lifetimes) }
 
     // MARK: processes
 
@@ -407,8 +409,7 @@ extension Cluster {
     func newSession(store: SessionStore, prefix: String = "") throws -> (SessionID, String) {
         let id = SystemRandom.sessionID()
         let view = try store.view(id: id, mode: .page, replacementID: SystemRandom.sessionID(),
-                                  freshMemo: SystemRandom.loginCode(prefix: prefix).memo, now: unixSeconds(),
-                                  unboundTTL: 7200, codeTTL: 900, denyTTL: 3600)
+                                  freshMemo: SystemRandom.loginCode(prefix: prefix).memo, now: unixSeconds())
         guard case .unbound(let memo, _) = view.state else { throw Timeout(description: "unexpected \(view.state)") }
         return (id, memo)
     }
@@ -430,4 +431,55 @@ final class Locked<Value> {
     init(_ value: Value) { stored = value }
     var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
     func mutate(_ body: (inout Value) -> Void) { lock.lock(); defer { lock.unlock() }; body(&stored) }
+}
+
+/// One request spoken as raw FastCGI on the pool's unix socket, without nginx: the records that
+/// came back, in order, and whether the worker had left the connection once the stream ended.
+struct FastCGIExchange {
+    struct Record { let version: UInt8, type: UInt8, requestID: Int, content: [UInt8], padding: Int }
+    var records: [Record] = []
+    var peerGoneAfterEOF = false
+    /// STDOUT's content, joined.
+    var stdout: [UInt8] { records.filter { $0.type == 6 }.flatMap(\.content) }
+
+    init(socketPath: String, params: [(String, String)], body: [UInt8]) throws {
+        let fd = Cluster.connectUnix(socketPath)
+        guard fd >= 0 else { throw Timeout(description: "connect to \(socketPath): errno \(errno)") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)       // only a stuck worker meets it
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
+            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
+        }
+        func length(_ n: Int) -> [UInt8] { n < 128 ? [UInt8(n)] : [UInt8(0x80 | (n >> 24)), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] }
+        let pairs = params.flatMap { name, value in length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8) }
+        var out = record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + record(4, pairs) + record(4, [])
+        for start in stride(from: 0, to: body.count, by: 32768) { out += record(5, Array(body[start..<min(body.count, start + 32768)])) }
+        out += record(5, [])
+        guard out.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == out.count else {
+            throw Timeout(description: "send: errno \(errno)")
+        }
+        // Records until END_REQUEST, then the end of the stream.
+        var input: [UInt8] = [], ended = false
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n >= 0 else { throw Timeout(description: "recv: errno \(errno)") }
+            if n == 0 { break }
+            input += chunk[..<n]
+            while !ended, input.count >= 8 {
+                let contentLength = Int(input[4]) << 8 | Int(input[5]), total = 8 + contentLength + Int(input[6])
+                guard input.count >= total else { break }
+                records.append(Record(version: input[0], type: input[1], requestID: Int(input[2]) << 8 | Int(input[3]),
+                                      content: Array(input[8..<(8 + contentLength)]), padding: Int(input[6])))
+                if input[1] == 3 { ended = true }
+                input.removeFirst(total)
+            }
+        }
+        guard ended else { throw Timeout(description: "the stream ended before END_REQUEST") }
+        // The stream ended. A worker that closed has left the connection (a write meets EPIPE);
+        // one in its lingering close still reads what the client sends.
+        let wrote = [UInt8](repeating: 0x78, count: 1).withUnsafeBytes { send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
+        peerGoneAfterEOF = wrote < 0 && (errno == EPIPE || errno == ECONNRESET)
+    }
 }

@@ -231,42 +231,8 @@ final class PoolTests: XCTestCase {
         try start()
         let socketPath = cluster.upstream.hasPrefix("unix:") ? String(cluster.upstream.dropFirst(5)) : cluster.upstream
         func exchange(_ params: [(String, String)], body: [UInt8]) throws -> (response: String, peerGoneAfterEOF: Bool) {
-            let fd = Cluster.connectUnix(socketPath)
-            XCTAssertGreaterThanOrEqual(fd, 0, "connect to \(socketPath)")
-            defer { close(fd) }
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)       // only a stuck worker meets it
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            func record(_ type: UInt8, _ content: [UInt8]) -> [UInt8] {
-                [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0] + content
-            }
-            func length(_ n: Int) -> [UInt8] { n < 128 ? [UInt8(n)] : [UInt8(0x80 | (n >> 24)), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] }
-            let pairs = params.flatMap { name, value in length(name.utf8.count) + length(value.utf8.count) + Array(name.utf8) + Array(value.utf8) }
-            var out = record(1, [0, 1, 0, 0, 0, 0, 0, 0]) + record(4, pairs) + record(4, [])
-            for start in stride(from: 0, to: body.count, by: 32768) { out += record(5, Array(body[start..<min(body.count, start + 32768)])) }
-            out += record(5, [])
-            XCTAssertEqual(out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }, out.count)
-            // Records until END_REQUEST, then the end of the stream.
-            var input: [UInt8] = [], stdout: [UInt8] = [], ended = false
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                XCTAssertGreaterThanOrEqual(n, 0, "recv: errno \(errno)")
-                if n <= 0 { break }
-                input += chunk[..<n]
-                while !ended, input.count >= 8 {
-                    let contentLength = Int(input[4]) << 8 | Int(input[5]), total = 8 + contentLength + Int(input[6])
-                    guard input.count >= total else { break }
-                    if input[1] == 6 { stdout += input[8..<(8 + contentLength)] }
-                    if input[1] == 3 { ended = true }
-                    input.removeFirst(total)
-                }
-            }
-            XCTAssertTrue(ended, "END_REQUEST came before the end of the stream")
-            // The stream ended. A worker that closed has left the connection (a write meets EPIPE);
-            // one in its lingering close still reads what the client sends.
-            let wrote = [UInt8](repeating: 0x78, count: 1).withUnsafeBytes { send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
-            let gone = wrote < 0 && (errno == EPIPE || errno == ECONNRESET)
-            return (String(decoding: stdout, as: UTF8.self), gone)
+            let reply = try FastCGIExchange(socketPath: socketPath, params: params, body: body)
+            return (String(decoding: reply.stdout, as: UTF8.self), reply.peerGoneAfterEOF)
         }
         let common = [("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", "127.0.0.1"), ("HTTP_HOST", "127.0.0.1")]
         let ping = try exchange(common + [("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/ping")], body: [])

@@ -160,6 +160,37 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(head.body.isEmpty)
     }
 
+    /// A large page leaves the worker straight from the Redis reply's memory, as FastCGI records of
+    /// up to 64 KB (libfcgi's own are at most 8 KB): spoken as raw FastCGI, every record is well
+    /// formed and for this request, the stream ends as libfcgi ends it, and the body is the page
+    /// nginx serves, byte for byte.
+    func testALargePageGoesOutInWellFormedLargeRecords() throws {
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "1500", "--stale", "300", "--never", "20"])
+        let b = try loggedIn(as: "alice")
+        XCTAssertEqual(try b.get("/steemauth").status, 200)          // computes and caches; the id rotates
+        let viaNginx = try b.get("/steemauth")
+        let cookie = try XCTUnwrap(b.cookie)
+        let socketPath = String(cluster.upstream.dropFirst(5))
+        var params = [("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", "127.0.0.1"), ("HTTP_HOST", "127.0.0.1"),
+                      ("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/steemauth"), ("HTTP_COOKIE", "steemauth=" + cookie)]
+        let reply = try FastCGIExchange(socketPath: socketPath, params: params, body: [])
+        XCTAssertTrue(reply.records.allSatisfy { $0.version == 1 && $0.requestID == 1 }, "version 1, this request's id")
+        XCTAssertEqual(reply.records.map(\.type).filter { $0 != 6 }, [3], "STDOUT records, then END_REQUEST")
+        XCTAssertEqual(reply.records.dropLast().last?.content.count, 0, "an empty STDOUT record ends the stream")
+        XCTAssertGreaterThan(reply.records.map(\.content.count).max() ?? 0, 8192, "the page went out in records over 8 KB")
+        let text = String(decoding: reply.stdout, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let headers = parts[0], body = parts.dropFirst().joined(separator: "\r\n\r\n")
+        XCTAssertTrue(headers.hasPrefix("Status: 200"), headers)
+        XCTAssertTrue(headers.components(separatedBy: "\r\n").contains("Content-Length: \(body.utf8.count)"), headers)
+        XCTAssertEqual(body, viaNginx.text)
+        XCTAssertGreaterThan(body.utf8.count, 40_000)
+        // HEAD: the same headers, no body.
+        params[3] = ("REQUEST_METHOD", "HEAD")
+        let head = String(decoding: try FastCGIExchange(socketPath: socketPath, params: params, body: []).stdout, as: UTF8.self)
+        XCTAssertTrue(head.hasSuffix("\r\n\r\n") && head.hasPrefix("Status: 200"), head)
+    }
+
     /// The ask page compressed too: its frozen parts and QR code compressed once, the memo and the
     /// rest per request; GNU gzip decodes it to exactly the plain page.
     func testAskPageIsServedGzipToClientsThatTakeIt() throws {

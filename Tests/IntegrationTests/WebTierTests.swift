@@ -136,6 +136,28 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(read.5, false)
     }
 
+    /// The view script carries its store's prefix, watcher key and lifetimes in its source: a prefix
+    /// with quotes, backslashes and Lua's long brackets stays one string, and the session, its code
+    /// and their lifetimes are made under it as configured.
+    func testTheViewScriptKeepsAnOddPrefixAsOneString() throws {
+        let prefix = #"o"d\d']]:\"#
+        XCTAssertEqual(LuaScript.literal("a\"b"), #""\97\34\98""#)
+        let store = SessionStore(redis: cluster.redis(), prefix: prefix, chain: .steem, lifetimes: SessionLifetimes(unbound: 600, code: 300, deny: 60))
+        let id = SystemRandom.sessionID()
+        let view = try store.view(id: id, mode: .page, replacementID: nil, freshMemo: "m3mo", now: unixSeconds())
+        guard case .unbound(let memo, let expiresIn) = view.state else { return XCTFail("\(view.state)") }
+        XCTAssertEqual(memo, "m3mo")
+        XCTAssertEqual(expiresIn, 300)
+        let redis = cluster.redis()
+        XCTAssertEqual(try redis.command(["GET", prefix + "c:m3mo"]).string, id.hex)
+        XCTAssertTrue((1...300).contains(try redis.command(["TTL", prefix + "c:m3mo"]).integer ?? 0))
+        XCTAssertTrue((301...600).contains(try redis.command(["TTL", prefix + "s:" + id.hex]).integer ?? 0))
+        guard case .unbound(let polled, let left) = try store.view(id: id, mode: .status, replacementID: nil, freshMemo: nil, now: unixSeconds()).state
+        else { return XCTFail("the status view lost the session") }
+        XCTAssertEqual(polled, "m3mo")
+        XCTAssertTrue((1...300).contains(left))
+    }
+
     /// A Redis that lost its scripts (a restart, a failover, SCRIPT FLUSH) answers NOSCRIPT: each
     /// worker loads the script again and the request is served, on every route that runs one.
     func testScriptsLostByRedisAreLoadedAgain() throws {
