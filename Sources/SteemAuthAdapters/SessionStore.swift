@@ -62,6 +62,14 @@ public struct SessionLifetimes: Sendable {
     public init(_ config: AppConfig) { self.init(unbound: config.unboundTTL, code: config.codeTTL, deny: config.boundTTL) }
 }
 
+/// What a worker remembers of a session it served bound: the account and the proof, neither of which
+/// changes while the session lives (a new binding is a new login, under a new id).
+public struct BoundSessionHint: Sendable {
+    public let account: String
+    public let proof: BindingProof?
+    public init(account: String, proof: BindingProof?) { self.account = account; self.proof = proof }
+}
+
 /// Session state in Redis. Every call is one round trip.
 public struct SessionStore {
     public let redis: RedisConnection
@@ -70,6 +78,9 @@ public struct SessionStore {
     public let lifetimes: SessionLifetimes
     /// The view script with this store's prefix, watcher key and lifetimes in its source.
     private let viewScript: LuaScript
+    /// The watcher's lag as a logged-in page last read it, reused for up to a second: a page shows
+    /// it in whole seconds, and each page view then makes two Redis reads, not three.
+    private let recentLag = RecentWatcherLag()
 
     public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain, lifetimes: SessionLifetimes) {
         self.redis = redis
@@ -89,19 +100,20 @@ public struct SessionStore {
                        reading: parseView)
     }
 
-    /// Page mode: the session, and the bound account's cached page by a plain GET. With `accountHint`
-    /// (the account this worker last saw the session bound to) the GET rides in the same round trip
-    /// as the script and is used only if the script confirms that binding; otherwise it is a second
+    /// Page mode: the session, and the bound account's cached page by a plain GET. With `bound`
+    /// (what this worker last saw the session bound to) the GET rides in the same round trip as the
+    /// session's read and is used only if the read confirms that binding; otherwise it is a second
     /// round trip. For gzip the stored deflate segment is fetched, else (an older cache) the HTML.
     /// As with `view`, nil `replacementID`/`freshMemo` may come back with `needsFreshValues` (a new
     /// session, an expired code, a rotation), having changed nothing.
-    public func viewPage(id: SessionID, gzip: Bool, accountHint: String?, replacementID: SessionID?, freshMemo: String?,
+    public func viewPage(id: SessionID, gzip: Bool, bound hint: BoundSessionHint?, replacementID: SessionID?, freshMemo: String?,
                          now: Int64) throws(RedisError) -> SessionView {
+        let accountHint = hint?.account
         // Made only when the script runs (a bound session this worker knows reads without it).
         var args: [String] { viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo, now: now) }
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
-        if let accountHint, let read = try readBoundSession(id: id, account: accountHint, gzip: gzip) {
+        if let hint, let read = try readBoundSession(id: id, hint: hint, gzip: gzip) {
             // A session this worker saw bound, and still bound under an id already rotated: for it the
             // view script would only read, so plain reads did (no Lua), with the page in the same round trip.
             (view, prefetched) = read
@@ -129,24 +141,30 @@ public struct SessionStore {
         return view
     }
 
-    /// The fields the view script reads from a session hash, in its order.
-    private static let sessionFields = ["st", "code", "acct", "rot", "blk", "tx", "btime", "cexp", "method", "key", "oidc"]
+    /// What a logged-in page reads of a session this worker saw bound: its state, account, whether
+    /// its id was rotated, and a waiting authorization (the proof does not change once bound).
+    private static let boundSessionFields = ["st", "acct", "rot", "oidc"]
 
-    /// The watcher's lag, the session's fields and `account`'s cached page in one round trip of plain
-    /// reads. nil unless the session is bound to `account` and its id was rotated already (anything
-    /// else, even a session gone, goes to the view script, which decides).
-    private func readBoundSession(id: SessionID, account: String, gzip: Bool) throws(RedisError) -> (SessionView, RedisBulkReply?)? {
-        let (view, page) = try redis.pipelineKeepingLastBulk([["HMGET", watcherKey, "behind", "updated"],
-                                                               ["HMGET", prefix + "s:" + id.hex] + Self.sessionFields,
-                                                               ["GET", pageKey(account, gzip: gzip)]]) { replies throws(RedisError) -> SessionView? in
-            let fields = replies[1]
-            guard fields.count == Self.sessionFields.count, fields[0]?.string == "b", fields[2]?.string == account,
-                  fields[3]?.string == "1" else { return nil }
-            var view = SessionView(state: .bound(account: account, proof: Self.proof(block: fields[4]?.integer, transactionID: fields[5]?.string,
-                                                                                     time: fields[6]?.string, method: fields[8]?.string,
-                                                                                     publicKey: fields[9]?.string)),
-                                   behindSeconds: replies[0][0]?.string.flatMap(Double.init))
-            if let pending = fields[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
+    /// The session's state and the hinted account's cached page (and the watcher's lag, unless read
+    /// in the last second) in one round trip of plain reads. nil unless the session is still bound to
+    /// the hinted account and its id was rotated already (anything else, even a session gone, goes
+    /// to the view script, which decides).
+    private func readBoundSession(id: SessionID, hint: BoundSessionHint, gzip: Bool) throws(RedisError) -> (SessionView, RedisBulkReply?)? {
+        let now = monotonicMicroseconds()
+        let knownLag = recentLag.known(at: now)
+        var reads = [["HMGET", prefix + "s:" + id.hex] + Self.boundSessionFields, ["GET", pageKey(hint.account, gzip: gzip)]]
+        if knownLag == nil { reads.insert(["HMGET", watcherKey, "behind", "updated"], at: 0) }
+        let (view, page) = try redis.pipelineKeepingLastBulk(reads) { replies throws(RedisError) -> SessionView? in
+            let behind: Double?
+            if let knownLag { behind = knownLag.behind } else {
+                behind = replies[0][0]?.double
+                recentLag.keep(behind, at: now)
+            }
+            let fields = replies[replies.count - 1]
+            guard fields.count == Self.boundSessionFields.count, fields[0]?.isString("b") == true, fields[1]?.string == hint.account,
+                  fields[2]?.isString("1") == true else { return nil }
+            var view = SessionView(state: .bound(account: hint.account, proof: hint.proof), behindSeconds: behind)
+            if let pending = fields[3]?.bytes, !pending.isEmpty { view.oidcPending = pending }
             return view
         }
         guard let view else { return nil }
@@ -327,4 +345,19 @@ public struct SessionStore {
         }
         return outcome
     }
+}
+
+/// The watcher's lag and when (monotonic microseconds) it was read: a worker's own, reused for a second.
+final class RecentWatcherLag {
+    struct Known { let behind: Double? }     // behind is nil when the watcher has not reported
+    private var readAt: Int64? = nil
+    private var known = Known(behind: nil)
+
+    /// The lag read within the second before `now`, or nil when it must be read again.
+    func known(at now: Int64) -> Known? {
+        guard let readAt, now >= readAt, now - readAt < 1_000_000 else { return nil }
+        return known
+    }
+
+    func keep(_ behind: Double?, at now: Int64) { known = Known(behind: behind); readAt = now }
 }

@@ -26,9 +26,9 @@ public struct WebApp: RequestHandler {
     final class FrozenPages {
         var pages: [String: FrozenPage] = [:]
         var qrCodes: [String: PayQR] = [:]
-        /// The account each recent session was bound to when this worker last served it: lets the
-        /// page's GET ride in the session script's round trip (a hint; the script has the last word).
-        var accountBySession: [SessionID: String] = [:]
+        /// What each recent session was bound to when this worker last served it: lets the page's
+        /// GET ride in the session's round trip (a hint; Redis has the last word).
+        var boundSessions: [SessionID: BoundSessionHint] = [:]
         /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
         var compressedChunks: [String: [DeflateSegment]] = [:]
         /// The buffer small pages are filled into, reused from one request to the next.
@@ -144,7 +144,7 @@ public struct WebApp: RequestHandler {
         let view: SessionView, replacement: SessionID
         do {
             (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-                try store.viewPage(id: id, gzip: request.acceptsGzip, accountHint: frozenPages.accountBySession[id],
+                try store.viewPage(id: id, gzip: request.acceptsGzip, bound: frozenPages.boundSessions[id],
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
@@ -197,11 +197,12 @@ public struct WebApp: RequestHandler {
 
     func rememberAccount(of state: SessionView.State, id: SessionID, replacement: SessionID) {
         let hints = frozenPages
-        if hints.accountBySession.count >= 1024 { hints.accountBySession.removeAll(keepingCapacity: true) }
+        if hints.boundSessions.count >= 1024 { hints.boundSessions.removeAll(keepingCapacity: true) }
         switch state {
-        case .bound(let account, _): hints.accountBySession[id] = account
-        case .rotated(let account, _): hints.accountBySession[id] = nil; hints.accountBySession[replacement] = account
-        default: hints.accountBySession[id] = nil
+        case .bound(let account, let proof): hints.boundSessions[id] = BoundSessionHint(account: account, proof: proof)
+        case .rotated(let account, let proof):
+            hints.boundSessions[id] = nil; hints.boundSessions[replacement] = BoundSessionHint(account: account, proof: proof)
+        default: hints.boundSessions[id] = nil
         }
     }
 
