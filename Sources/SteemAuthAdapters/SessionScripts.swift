@@ -10,6 +10,7 @@ enum SessionScripts {
     /// changed nothing, and the caller runs it again with fresh values — rotation and a new code are
     /// rare, and most requests skip drawing random bytes)
     /// Returns {outcome, memo|account, expiresIn, behind, block|codeExpiresAt, tx, time, cached, method, key}
+    /// (status mode: a bound session's reply ends after `behind`)
     /// (report mode returns the cached report's JSON. Page modes return no page: a value of 80 KB
     /// costs Redis four times as much through Lua as through a plain GET, so the page is fetched by
     /// GET, pipelined with this script — see SessionStore.viewPage. `pagegz` is page mode for a
@@ -22,10 +23,11 @@ enum SessionScripts {
     local uttl, cttl, dttl = \(lifetimes.unbound), \(lifetimes.code), \(lifetimes.deny)
     local id, newid, newcode, now, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
     local page = mode == 'page' or mode == 'pagegz'
-    local w = redis.call('HMGET', wkey, 'behind', 'updated')
-    local behind = w[1] or ''
+    local behind = redis.call('HGET', wkey, 'behind') or ''
     local skey = p .. 's:' .. id
-    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'blk', 'tx', 'btime', 'cexp', 'method', 'key', 'oidc')
+    -- What every mode needs; the proof and a waiting authorization only where they are shown (a
+    -- hash field costs Redis a scan of the hash: the status poll reads five, not eleven).
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp')
     if not s[1] then
       -- The deny list is read only for an id without a live session: every script that deny-lists an
       -- id deletes or renames its session in the same step, and only newSession (after this check)
@@ -40,7 +42,7 @@ enum SessionScripts {
       if mode == 'report' or mode == 'verify' then return {'unbound', '', -1, behind} end
       local code = s[2]
       local ttl = redis.call('TTL', p .. 'c:' .. code)
-      local cexp = tonumber(s[8])
+      local cexp = tonumber(s[5])
       if ttl <= 0 then
         if newcode == '' then return {'again'} end   -- the caller sends fresh values only when asked
         code = newcode
@@ -56,11 +58,13 @@ enum SessionScripts {
       end
       if page then
         redis.call('EXPIRE', skey, uttl)
-        return {'unbound', code, ttl, behind, cexp, '', s[11] or ''}
+        return {'unbound', code, ttl, behind, cexp, '', redis.call('HGET', skey, 'oidc') or ''}
       end
       return {'unbound', code, ttl, behind, cexp}
     end
     local outcome = 'bound'
+    -- block, tx, time, method, key, oidc: read before a rotation renames the hash
+    local f = mode == 'status' and {} or redis.call('HMGET', skey, 'blk', 'tx', 'btime', 'method', 'key', 'oidc')
     if s[4] ~= '1' and mode ~= 'verify' then
       if newid == '' then return {'again'} end
       -- first request after the watcher bound it: a new id for the new privilege (OWASP)
@@ -74,7 +78,8 @@ enum SessionScripts {
     end
     local cached = ''
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
-    return {outcome, s[3], -1, behind, s[5] or '', s[6] or '', s[7] or '', cached, s[9] or '', s[10] or '', page and s[11] or ''}
+    if mode == 'status' then return {outcome, s[3], -1, behind} end
+    return {outcome, s[3], -1, behind, f[1] or '', f[2] or '', f[3] or '', cached, f[4] or '', f[5] or '', page and f[6] or ''}
     """)
     }
 
