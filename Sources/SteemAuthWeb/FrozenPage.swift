@@ -53,7 +53,13 @@ struct FrozenPage: Sendable {
     /// The page filled, as bytes in two parts around the raw slot `slot` (whose value is sent
     /// separately: the cached report).
     func fill(_ values: [String], splittingAt slot: Int) -> (before: [UInt8], after: [UInt8]) {
+        // Each side reserved whole (its chunks, and every value escaped at worst): filled without growing.
+        let split = slots.firstIndex(of: slot) ?? slots.count
+        let chunksBefore = chunkBytes[...split].reduce(0) { $0 + $1.count }
+        let valueRoom = 6 * values.reduce(0) { $0 + $1.utf8.count }
         var before: [UInt8] = [], after: [UInt8] = []
+        before.reserveCapacity(chunksBefore + valueRoom)
+        after.reserveCapacity(chunkByteCount - chunksBefore + valueRoom)
         var passed = false
         walk(values, separating: slot) { piece in
             switch piece {

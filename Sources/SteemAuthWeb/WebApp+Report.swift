@@ -8,6 +8,10 @@ extension WebApp {
     /// The logged-in page: the frame filled per request around the cached report list. For a client
     /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
     /// only the small frame is compressed here, and the parts join into one gzip member.
+    /// The report page's frozen frames: without or with a proof (a transfer's, a signature's), each
+    /// without or with the watcher's lag. Made once, not concatenated per request.
+    static let reportPageKeys = ["report", "report+lag", "report+proof", "report+proof+lag", "report+signed", "report+signed+lag"]
+
     func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
         var listHTML: [any ResponseBytes]? = nil, listSegment: DeflateSegment? = nil
         if let page = view.cachedPage {
@@ -21,8 +25,7 @@ extension WebApp {
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
-        let proofKind = proof.map { $0.method == .signature ? "+signed" : "+proof" } ?? ""
-        let key = "report" + proofKind + (view.behindSeconds == nil ? "" : "+lag")
+        let key = Self.reportPageKeys[(proof.map { $0.method == .signature ? 4 : 2 } ?? 0) + (view.behindSeconds == nil ? 0 : 1)]
         let page = frozen(key) {
             var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
             if view.behindSeconds != nil { values["behind"] = FrozenPage.marker(2) }

@@ -142,13 +142,17 @@ public struct WebApp: RequestHandler {
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
         let view: SessionView, replacement: SessionID
+        let hint = frozenPages.boundSessions[id]
         do {
             (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-                try store.viewPage(id: id, gzip: request.acceptsGzip, bound: frozenPages.boundSessions[id],
+                try store.viewPage(id: id, gzip: request.acceptsGzip, bound: hint,
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
-        rememberAccount(of: view.state, id: id, replacement: replacement)
+        // A session still bound as remembered (most page views) needs nothing written.
+        if case .bound(let account, _) = view.state, account == hint?.account {} else {
+            rememberAccount(of: view.state, id: id, replacement: replacement)
+        }
         switch view.state {
         case .denied, .none:
             return restartSession(request)
