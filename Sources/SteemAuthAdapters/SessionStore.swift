@@ -75,7 +75,6 @@ public struct SessionStore {
     public let redis: RedisConnection
     public let prefix: String
     public let watcherKey: String
-    public let lifetimes: SessionLifetimes
     /// The view script with this store's prefix, watcher key and lifetimes in its source.
     private let viewScript: LuaScript
     /// The watcher's lag as a logged-in page last read it, reused for up to a second: a page shows
@@ -86,7 +85,6 @@ public struct SessionStore {
         self.redis = redis
         self.prefix = prefix
         self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
-        self.lifetimes = lifetimes
         viewScript = SessionScripts.view(prefix: prefix, watcherKey: watcherKey, lifetimes: lifetimes)
     }
 
@@ -153,11 +151,11 @@ public struct SessionStore {
         let now = monotonicMicroseconds()
         let knownLag = recentLag.known(at: now)
         var reads = [["HMGET", prefix + "s:" + id.hex] + Self.boundSessionFields, ["GET", pageKey(hint.account, gzip: gzip)]]
-        if knownLag == nil { reads.insert(["HMGET", watcherKey, "behind", "updated"], at: 0) }
+        if knownLag == nil { reads.insert(["HGET", watcherKey, "behind"], at: 0) }
         let (view, page) = try redis.pipelineKeepingLastBulk(reads) { replies throws(RedisError) -> SessionView? in
             let behind: Double?
             if let knownLag { behind = knownLag.behind } else {
-                behind = replies[0][0]?.double
+                behind = replies[0].double
                 recentLag.keep(behind, at: now)
             }
             let fields = replies[replies.count - 1]
