@@ -79,10 +79,19 @@ public final class GzipDeflate {
 /// stored blocks straight into the output with the CRC run over it (no segment made per value).
 /// The last thing appended must be a final segment.
 public struct GzipMemberWriter {
-    private var bytes: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
+    private var bytes: [UInt8] = []
     private var crc: UInt = 0, length = 0
+    private static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]   // deflate, no name, no time, unknown OS
 
-    public init(capacity: Int) { bytes.reserveCapacity(18 + capacity) }
+    /// Room for `capacity` bytes of deflate data besides the header and trailer, reserved before the
+    /// header goes in. `buffer`: an array to write into, emptied first and its memory kept (a worker
+    /// reuses one from page to page, as a page's buffer of a few kilobytes costs malloc its slow path).
+    public init(capacity: Int, reusing buffer: consuming [UInt8] = []) {
+        bytes = consume buffer
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(18 + capacity)
+        bytes += Self.header
+    }
 
     public mutating func append(_ segment: DeflateSegment) {
         crc = crc32_combine_op(crc, uLong(segment.crc), segment.combineOp)

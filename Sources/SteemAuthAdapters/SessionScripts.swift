@@ -25,9 +25,12 @@ enum SessionScripts {
     local page = mode == 'page' or mode == 'pagegz'
     local behind = redis.call('HGET', wkey, 'behind') or ''
     local skey = p .. 's:' .. id
-    -- What every mode needs; the proof and a waiting authorization only where they are shown (a
-    -- hash field costs Redis a scan of the hash: the status poll reads five, not eleven).
-    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp')
+    -- What every mode needs, and a waiting authorization where a page shows it; the proof only
+    -- where it is shown (a hash field costs Redis a scan of the hash: a status poll reads five, not
+    -- eleven). One HMGET: each redis.call costs the script a call of its own.
+    local s
+    if page then s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp', 'oidc')
+    else s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp') end
     if not s[1] then
       -- The deny list is read only for an id without a live session: every script that deny-lists an
       -- id deletes or renames its session in the same step, and only newSession (after this check)
@@ -58,13 +61,13 @@ enum SessionScripts {
       end
       if page then
         redis.call('EXPIRE', skey, uttl)
-        return {'unbound', code, ttl, behind, cexp, '', redis.call('HGET', skey, 'oidc') or ''}
+        return {'unbound', code, ttl, behind, cexp, '', s[6] or ''}
       end
       return {'unbound', code, ttl, behind, cexp}
     end
     local outcome = 'bound'
-    -- block, tx, time, method, key, oidc: read before a rotation renames the hash
-    local f = mode == 'status' and {} or redis.call('HMGET', skey, 'blk', 'tx', 'btime', 'method', 'key', 'oidc')
+    -- block, tx, time, method, key: read before a rotation renames the hash
+    local f = mode == 'status' and {} or redis.call('HMGET', skey, 'blk', 'tx', 'btime', 'method', 'key')
     if s[4] ~= '1' and mode ~= 'verify' then
       if newid == '' then return {'again'} end
       -- first request after the watcher bound it: a new id for the new privilege (OWASP)
@@ -79,7 +82,7 @@ enum SessionScripts {
     local cached = ''
     if mode == 'report' then cached = redis.call('GET', p .. 'r:' .. s[3]) or '' end
     if mode == 'status' then return {outcome, s[3], -1, behind} end
-    return {outcome, s[3], -1, behind, f[1] or '', f[2] or '', f[3] or '', cached, f[4] or '', f[5] or '', page and f[6] or ''}
+    return {outcome, s[3], -1, behind, f[1] or '', f[2] or '', f[3] or '', cached, f[4] or '', f[5] or '', page and s[6] or ''}
     """)
     }
 

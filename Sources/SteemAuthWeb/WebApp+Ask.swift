@@ -4,11 +4,15 @@ import SteemAuthCore
 
 /// The ask page: the login code to pay (or sign), with the pay link and its QR code.
 extension WebApp {
+    /// The ask page's frozen variants: without or with the watcher's lag, each without or with an
+    /// application waiting for the login. Made once, not concatenated per request.
+    static let askPageKeys = ["ask", "ask+lag", "ask+app", "ask+lag+app"]
+
     /// The ask page: frozen once per worker (per variant), filled per request; for a client that
     /// takes gzip, its frozen chunks and its QR code are compressed once and only the values are not.
     /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
     func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil, gzip: Bool = false) -> Response {
-        let key = (behind == nil ? "ask" : "ask+lag") + (forApp == nil ? "" : "+app")
+        let key = Self.askPageKeys[(behind == nil ? 0 : 1) + (forApp == nil ? 0 : 2)]
         let page = frozen(key) {
             var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
             if behind != nil { values["behind"] = FrozenPage.marker(2) }

@@ -60,7 +60,13 @@ extension WebApp {
             chunks = page.chunkTexts.map { compressor.segment($0, final: false) }
             frozenPages.compressedChunks[key] = chunks
         }
-        var member = GzipMemberWriter(capacity: chunks.reduce(slotSegment.bytes.count + 256) { $0 + $1.bytes.count })
+        // Written into this worker's gzip buffer: the response shares it, and once the response is
+        // written and gone the next gzip page is written in place (as `askPage` fills its plain page).
+        let scratch = frozenPages
+        var buffer: [UInt8] = []
+        swap(&buffer, &scratch.gzipBuffer)
+        if buffer.capacity > 256 * 1024 { buffer = [] }
+        var member = GzipMemberWriter(capacity: chunks.reduce(slotSegment.bytes.count + 256) { $0 + $1.bytes.count }, reusing: consume buffer)
         page.walk(values, separating: slot) { piece in
             switch piece {
             case .chunk(let i): if chunks[i].length > 0 { member.append(chunks[i]) }
@@ -69,7 +75,8 @@ extension WebApp {
             }
         }
         member.append(finalDeflateBlock)
-        return member.finish()
+        scratch.gzipBuffer = member.finish()
+        return scratch.gzipBuffer
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).

@@ -33,6 +33,8 @@ public struct WebApp: RequestHandler {
         var compressedChunks: [String: [DeflateSegment]] = [:]
         /// The buffer small pages are filled into, reused from one request to the next.
         var pageBuffer: [UInt8] = []
+        /// The same for gzip pages (their frame, or the whole small page).
+        var gzipBuffer: [UInt8] = []
     }
     /// The empty final block that ends every gzip page (its per-request values go in as stored
     /// blocks, `GzipMemberWriter.appendUncompressed`: a few bytes each, no compression work).
