@@ -32,6 +32,7 @@ struct Serve: ParsableCommand {
         }
         var current = (appConfig, templates, oidc)
         HTTPClient.initializeLibrary()   // once, shared by every worker
+        OpenSSLDigest.prepare()          // the same for the digests (each worker names its scripts)
         // Mapped before the first fork, so every worker adds to the same counters.
         let metrics = SharedCounters(slots: PoolMetrics.slotCount).map(PoolMetrics.init)
         if metrics == nil { logger.warning("shared counters unavailable: /metrics is off") }
