@@ -4,16 +4,12 @@ import SteemAuthCore
 
 /// The ask page: the login code to pay (or sign), with the pay link and its QR code.
 extension WebApp {
-    /// The ask page's frozen variants: without or with the watcher's lag, each without or with an
-    /// application waiting for the login. Made once, not concatenated per request.
-    static let askPageKeys = ["ask", "ask+lag", "ask+app", "ask+lag+app"]
-
     /// The ask page: frozen once per worker (per variant), filled per request; for a client that
     /// takes gzip, its frozen chunks and its QR code are compressed once and only the values are not.
     /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
     func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil, gzip: Bool = false) -> Response {
-        let key = Self.askPageKeys[(behind == nil ? 0 : 1) + (forApp == nil ? 0 : 2)]
-        let page = frozen(key) {
+        let variant = FrozenVariant.ask(lag: behind != nil, app: forApp != nil)
+        let page = frozen(variant) {
             var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
             if behind != nil { values["behind"] = FrozenPage.marker(2) }
             values["qr"] = FrozenPage.marker(3)
@@ -22,7 +18,7 @@ extension WebApp {
         }
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         if gzip {
-            let body = gzipBody(page, key: key, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
+            let body = gzipBody(page, variant: variant, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
             return Response(status: 200, prepared: Self.gzipPageHeaders, body: body)
         }
         // Filled into this worker's page buffer: the response shares it, and once the response is
@@ -36,18 +32,21 @@ extension WebApp {
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;
     /// kept per memo (a reload shows the same one), with its compressed form once a gzip page needed it.
     final class PayQR {
+        let memo: String
         let svg: String
         let svgBytes: [UInt8]
         var compressed: DeflateSegment?
-        init(svg: String) { self.svg = svg; svgBytes = Array(svg.utf8) }
+        init(memo: String, svg: String) { self.memo = memo; self.svg = svg; svgBytes = Array(svg.utf8) }
     }
 
     func payQR(memo: String) -> PayQR {
-        if let qr = frozenPages.qrCodes[memo] { return qr }
+        if let last = frozenPages.lastQR, last.memo == memo { return last }
+        if let qr = frozenPages.qrCodes[memo] { frozenPages.lastQR = qr; return qr }
         let svg = QRCodeEncoder.modules(signerURL(memo: memo)).map { $0.svg(pixels: 240, label: "QR code of the payment link with the memo") } ?? ""
         if frozenPages.qrCodes.count >= 32 { frozenPages.qrCodes.removeAll() }
-        let qr = PayQR(svg: svg)
+        let qr = PayQR(memo: memo, svg: svg)
         frozenPages.qrCodes[memo] = qr
+        frozenPages.lastQR = qr
         return qr
     }
 

@@ -8,10 +8,6 @@ extension WebApp {
     /// The logged-in page: the frame filled per request around the cached report list. For a client
     /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
     /// only the small frame is compressed here, and the parts join into one gzip member.
-    /// The report page's frozen frames: without or with a proof (a transfer's, a signature's), each
-    /// without or with the watcher's lag. Made once, not concatenated per request.
-    static let reportPageKeys = ["report", "report+lag", "report+proof", "report+proof+lag", "report+signed", "report+signed+lag"]
-
     func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
         var listHTML: [any ResponseBytes]? = nil, listSegment: DeflateSegment? = nil
         if let page = view.cachedPage {
@@ -25,8 +21,8 @@ extension WebApp {
             case .failure(let failure): return reportError(failure, extra: extra)
             }
         }
-        let key = Self.reportPageKeys[(proof.map { $0.method == .signature ? 4 : 2 } ?? 0) + (view.behindSeconds == nil ? 0 : 1)]
-        let page = frozen(key) {
+        let variant = FrozenVariant.report(proof: proof?.method, lag: view.behindSeconds != nil)
+        let page = frozen(variant) {
             var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
             if view.behindSeconds != nil { values["behind"] = FrozenPage.marker(2) }
             if let proof {
@@ -41,7 +37,7 @@ extension WebApp {
         if gzip {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
-            let body = gzipBody(page, key: key, values: values, slot: 1, slotSegment: list)
+            let body = gzipBody(page, variant: variant, values: values, slot: 1, slotSegment: list)
             return Response(status: 200, prepared: Self.gzipPageHeaders, headers: extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
@@ -53,12 +49,12 @@ extension WebApp {
     /// A frozen page as one gzip member: its chunks compressed once per worker (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
     /// list, the QR code) in the raw slot `slot`, then the final block.
-    func gzipBody(_ page: FrozenPage, key: String, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
+    func gzipBody(_ page: FrozenPage, variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
         let chunks: [DeflateSegment]
-        if let done = frozenPages.compressedChunks[key] { chunks = done } else {
+        if let done = frozenPages.compressedChunks[variant.rawValue] { chunks = done } else {
             let compressor = GzipDeflate(level: 9)
             chunks = page.chunkTexts.map { compressor.segment($0, final: false) }
-            frozenPages.compressedChunks[key] = chunks
+            frozenPages.compressedChunks[variant.rawValue] = chunks
         }
         // Written into this worker's gzip buffer: the response shares it, and once the response is
         // written and gone the next gzip page is written in place (as `askPage` fills its plain page).

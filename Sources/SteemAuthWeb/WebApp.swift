@@ -24,13 +24,16 @@ public struct WebApp: RequestHandler {
     /// Pages frozen on first use in this worker (a class, so `handle` need not copy the cache), and
     /// the QR codes of the latest memos this worker showed (a reload shows the same one).
     final class FrozenPages {
-        var pages: [String: FrozenPage] = [:]
+        /// By variant (`FrozenVariant.rawValue`): found by index, no key hashed or made per request.
+        var pages = [FrozenPage?](repeating: nil, count: FrozenVariant.allCases.count)
         var qrCodes: [String: PayQR] = [:]
+        /// The QR code shown last: a reload, and the gzip page's second look, find it without hashing.
+        var lastQR: PayQR?
         /// What each recent session was bound to when this worker last served it: lets the page's
         /// GET ride in the session's round trip (a hint; Redis has the last word).
         var boundSessions: [SessionID: BoundSessionHint] = [:]
         /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
-        var compressedChunks: [String: [DeflateSegment]] = [:]
+        var compressedChunks = [[DeflateSegment]?](repeating: nil, count: FrozenVariant.allCases.count)
         /// The buffer small pages are filled into, reused from one request to the next.
         var pageBuffer: [UInt8] = []
         /// The same for gzip pages (their frame, or the whole small page).
@@ -225,10 +228,26 @@ public struct WebApp: RequestHandler {
         } catch { noteRedisDown(error) }
     }
 
-    func frozen(_ key: String, _ make: () -> FrozenPage) -> FrozenPage {
-        if let page = frozenPages.pages[key] { return page }
+    /// The pages frozen once per worker, each in the variants it is shown in.
+    enum FrozenVariant: Int, CaseIterable {
+        /// The ask page: without or with the watcher's lag, each without or with an application
+        /// waiting for the login.
+        case ask, askLag, askApp, askLagApp
+        /// The report page: without or with a proof (a transfer's, a signature's), each without or
+        /// with the watcher's lag.
+        case report, reportLag, reportProof, reportProofLag, reportSigned, reportSignedLag
+
+        static func ask(lag: Bool, app: Bool) -> Self { Self(rawValue: ask.rawValue + (lag ? 1 : 0) + (app ? 2 : 0))! }
+        static func report(proof: BindingProof.Method?, lag: Bool) -> Self {
+            let shown = proof.map { $0 == .signature ? 4 : 2 } ?? 0
+            return Self(rawValue: report.rawValue + shown + (lag ? 1 : 0))!
+        }
+    }
+
+    func frozen(_ variant: FrozenVariant, _ make: () -> FrozenPage) -> FrozenPage {
+        if let page = frozenPages.pages[variant.rawValue] { return page }
         let page = make()
-        frozenPages.pages[key] = page
+        frozenPages.pages[variant.rawValue] = page
         return page
     }
 
