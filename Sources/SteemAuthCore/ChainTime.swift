@@ -39,18 +39,24 @@ public struct ChainTime: Comparable, Hashable, Sendable, Codable, CustomStringCo
         let days = secondsSinceEpoch >= 0 ? secondsSinceEpoch / 86400 : (secondsSinceEpoch - 86399) / 86400
         let rest = secondsSinceEpoch - days * 86400
         let (y, m, d) = Self.civilFromDays(days)
-        // Bytes, not interpolation: this runs on every status poll (the challenge's expiry).
-        func digits(_ v: Int64, _ width: Int) {
-            let start = out.count
-            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-            var v = max(0, v), i = start + width - 1
-            while v > 0 && i >= start { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; i -= 1 }
-        }
         var yearWidth = 4, big: Int64 = 10_000
         while y >= big { yearWidth += 1; big *= 10 }
-        digits(y, yearWidth); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
-        out.append(UInt8(ascii: "T")); digits(rest / 3600, 2); out.append(UInt8(ascii: ":")); digits(rest % 3600 / 60, 2)
-        out.append(UInt8(ascii: ":")); digits(rest % 60, 2)
+        // Bytes, not interpolation: this runs on every status poll (the challenge's expiry). Written
+        // right to left on the stack, then appended in one copy.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: yearWidth + 15) { text in
+            var at = text.count
+            /// The lowest `width` digits of `v` (zero-padded; below zero writes zeros).
+            func digits(_ v: Int64, _ width: Int) {
+                var v = max(0, v)
+                for _ in 0..<width { at -= 1; text[at] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            }
+            func byte(_ b: UInt8) { at -= 1; text[at] = b }
+            digits(rest % 60, 2); byte(UInt8(ascii: ":")); digits(rest % 3600 / 60, 2); byte(UInt8(ascii: ":"))
+            digits(rest / 3600, 2); byte(UInt8(ascii: "T")); digits(d, 2); byte(UInt8(ascii: "-")); digits(m, 2)
+            byte(UInt8(ascii: "-")); digits(y, yearWidth)
+            assert(at == 0, "every byte written")
+            out.append(contentsOf: UnsafeBufferPointer(text))
+        }
     }
 
     public init(from decoder: any Decoder) throws {

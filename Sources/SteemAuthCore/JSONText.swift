@@ -107,6 +107,17 @@ extension Array where Element == UInt8 {
     /// never hides one inside a multi-byte sequence.
     public mutating func appendJSONString(_ utf8: UnsafeBufferPointer<UInt8>) {
         append(0x22)
+        appendJSONStringContents(utf8)
+        append(0x22)
+    }
+
+    /// The same without the quotes: a part of a JSON string written piece by piece.
+    public mutating func appendJSONStringContents(_ s: String) {
+        var s = s
+        s.withUTF8 { appendJSONStringContents($0) }
+    }
+
+    public mutating func appendJSONStringContents(_ utf8: UnsafeBufferPointer<UInt8>) {
         var cleanFrom = 0
         for (i, b) in utf8.enumerated() where JSONText.needsEscape(b) {
             append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom..<i]))      // the clean run, in one copy
@@ -124,7 +135,6 @@ extension Array where Element == UInt8 {
             }
         }
         append(contentsOf: UnsafeBufferPointer(rebasing: utf8[cleanFrom...]))
-        append(0x22)
     }
 }
 

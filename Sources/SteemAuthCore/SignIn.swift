@@ -12,14 +12,29 @@ public enum SignInChallenge {
     public static func bytes(host: String, code: String, expiresAt: Int64) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(96 + host.utf8.count + code.utf8.count)
+        write(host: host, code: code, expiresAt: expiresAt, asJSONString: false, to: &out)
+        return out
+    }
+
+    /// The same text as a JSON string (quoted, its newlines escaped), written straight into `out`:
+    /// the status poll of an unbound session sends it, with no copy of the text made first.
+    public static func appendJSONString(host: String, code: String, expiresAt: Int64, to out: inout [UInt8]) {
+        write(host: host, code: code, expiresAt: expiresAt, asJSONString: true, to: &out)
+    }
+
+    /// The one writer of the text, as it is or as a JSON string. Only the newlines and the code can
+    /// need an escape: the rest is literal, digits, and the host reduced to `a-z 0-9 . - :`.
+    @inline(__always)
+    private static func write(host: String, code: String, expiresAt: Int64, asJSONString: Bool, to out: inout [UInt8]) {
+        if asJSONString { out.append(UInt8(ascii: "\"")) }
         out.appendLiteral("steemauth login to ")
         appendDisplayHost(host, to: &out)
-        out.appendLiteral("\ncode: ")
-        out.appendUTF8(code)
-        out.appendLiteral("\nexpires: ")
+        if asJSONString { out.appendLiteral("\\ncode: ") } else { out.appendLiteral("\ncode: ") }
+        if asJSONString { out.appendJSONStringContents(code) } else { out.appendUTF8(code) }
+        if asJSONString { out.appendLiteral("\\nexpires: ") } else { out.appendLiteral("\nexpires: ") }
         ChainTime(secondsSinceEpoch: expiresAt).write(to: &out)
         out.append(UInt8(ascii: "Z"))
-        return out
+        if asJSONString { out.append(UInt8(ascii: "\"")) }
     }
 
     /// The Host as nginx passed it, lower-cased, reduced to the characters a host name may have.

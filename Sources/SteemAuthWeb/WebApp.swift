@@ -192,8 +192,8 @@ public struct WebApp: RequestHandler {
             body.appendLiteral(#","behind_seconds":"#); body.appendUTF8(behind)
             // The exact text a wallet signs to log in by signature (it changes whenever the code does).
             body.appendLiteral(#","challenge":"#)
-            SignInChallenge.bytes(host: request.host ?? "", code: memo, expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn))
-                .withUnsafeBufferPointer { body.appendJSONString($0) }
+            SignInChallenge.appendJSONString(host: request.host ?? "", code: memo,
+                                             expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn), to: &body)
             body.append(UInt8(ascii: "}"))
             return json(200, bytes: body)
         case .bound(let account, _):

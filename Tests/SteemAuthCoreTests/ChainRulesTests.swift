@@ -28,6 +28,12 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertEqual(ChainTime("2018-09-16T22:06:48Z")?.secondsSinceEpoch, 1537135608)
         XCTAssertEqual(ChainTime("2016-02-29T12:00:00")?.description, "2016-02-29T12:00:00")
         XCTAssertEqual(ChainTime(secondsSinceEpoch: 1537135608).description, "2018-09-16T22:06:48")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: -1).description, "1969-12-31T23:59:59")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 253_402_300_799).description, "9999-12-31T23:59:59")
+        XCTAssertEqual(ChainTime(secondsSinceEpoch: 253_402_300_800).description, "10000-01-01T00:00:00", "a fifth year digit when needed")
+        var appended = Array("x".utf8)
+        ChainTime(secondsSinceEpoch: 1_795_521_600).write(to: &appended)
+        XCTAssertEqual(String(decoding: appended, as: UTF8.self), "x2026-11-24T12:00:00", "appends after what is there")
         XCTAssertEqual(ChainTime(secondsSinceEpoch: 1537135608).displayUTC, "2018-09-16 22:06:48 UTC")   // the report page's "computed at"
         for bad in ["", "2018-09-16 22:06:48", "2018-13-01T00:00:00", "2018-09-16T25:00:00", "garbage-and-more-x", "2018-09-16T22:06"] {
             XCTAssertNil(ChainTime(bad), bad)

@@ -46,6 +46,25 @@ final class SignInTests: XCTestCase {
                        Array(SignInChallenge.text(host: "Example.org", code: "ab2cdefgh3ijklmn", expiresAt: 1_795_521_600).utf8))
     }
 
+    /// The status poll writes the challenge straight into its JSON: decoded, it must be the very
+    /// text a wallet signs, whatever the host and the code hold.
+    func testChallengeAsJSONStringDecodesToTheSignedText() throws {
+        let hosts = ["Example.org", "", "evil\r\nhost<x>\"\\", "127.0.0.1:8080", String(repeating: "A", count: 300), "ünï.example"]
+        let codes = ["ab2cdefgh3ijklmn", "", "a\"b\\c\nd</script>", "\u{1}\u{1f}é"]
+        for host in hosts {
+            for code in codes {
+                for expiresAt: Int64 in [0, 1_795_521_600, 253_402_300_799] {
+                    var out: [UInt8] = [UInt8(ascii: "[")]
+                    SignInChallenge.appendJSONString(host: host, code: code, expiresAt: expiresAt, to: &out)
+                    out.append(UInt8(ascii: "]"))
+                    let decoded = try JSONDecoder().decode([String].self, from: Data(out))
+                    XCTAssertEqual(decoded, [SignInChallenge.text(host: host, code: code, expiresAt: expiresAt)], "\(host) \(code)")
+                    XCTAssertFalse(out.contains(UInt8(ascii: "<")), "no raw < in the JSON (it can sit in HTML)")
+                }
+            }
+        }
+    }
+
     func testRequestBodyParsing() {
         let sig = "1f" + String(repeating: "ab", count: 64)
         func body(_ fields: [String: JSONValue]) -> JSONValue { .object(fields) }
