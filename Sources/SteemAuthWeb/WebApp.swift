@@ -154,10 +154,15 @@ public struct WebApp: RequestHandler {
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
-        // A session still bound as remembered (most page views) needs nothing written.
-        if case .bound(let account, _) = view.state, account == hint?.account {} else {
-            rememberAccount(of: view.state, id: id, replacement: replacement)
+        // A session still bound as remembered (most page views), and one neither bound nor
+        // remembered (every view of the ask page), need nothing written.
+        let remembered: Bool
+        switch view.state {
+        case .bound(let account, _): remembered = account == hint?.account
+        case .rotated: remembered = false
+        case .unbound, .denied, .none: remembered = hint == nil
         }
+        if !remembered { rememberAccount(of: view.state, id: id, replacement: replacement) }
         switch view.state {
         case .denied, .none:
             return restartSession(request)
