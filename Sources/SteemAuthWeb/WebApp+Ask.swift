@@ -9,13 +9,7 @@ extension WebApp {
     /// `forApp`: the application an OpenID Connect authorization waits to log the visitor in to.
     func askPage(memo: String, expiresIn: Int, behind: Double?, forApp: String? = nil, gzip: Bool = false) -> Response {
         let variant = FrozenVariant.ask(lag: behind != nil, app: forApp != nil)
-        let page = frozen(variant) {
-            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
-            if behind != nil { values["behind"] = FrozenPage.marker(2) }
-            values["qr"] = FrozenPage.marker(3)
-            if forApp != nil { values["clientName"] = FrozenPage.marker(4) }
-            return FrozenPage(rendered: templates.render("ask", values), raw: [3])
-        }
+        let page = frozenPage(variant)
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         if gzip {
             let body = gzipBody(page, variant: variant, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))

@@ -22,16 +22,7 @@ extension WebApp {
             }
         }
         let variant = FrozenVariant.report(proof: proof?.method, lag: view.behindSeconds != nil)
-        let page = frozen(variant) {
-            var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
-            if view.behindSeconds != nil { values["behind"] = FrozenPage.marker(2) }
-            if let proof {
-                let shown: [String: Any] = ["tx": FrozenPage.marker(3), "block": FrozenPage.marker(4), "time": FrozenPage.marker(5),
-                                            "key": FrozenPage.marker(6)]
-                values[proof.method == .signature ? "signed" : "proof"] = shown
-            }
-            return FrozenPage(rendered: templates.render("report", values), raw: [1])
-        }
+        let page = frozenPage(variant)
         let values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
                       proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
         if gzip {
@@ -50,12 +41,7 @@ extension WebApp {
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
     /// list, the QR code) in the raw slot `slot`, then the final block.
     func gzipBody(_ page: FrozenPage, variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
-        let chunks: [DeflateSegment]
-        if let done = frozenPages.compressedChunks[variant.rawValue] { chunks = done } else {
-            let compressor = GzipDeflate(level: 9)
-            chunks = page.chunkTexts.map { compressor.segment($0, final: false) }
-            frozenPages.compressedChunks[variant.rawValue] = chunks
-        }
+        let chunks = compressedChunks(variant)
         // Written into this worker's gzip buffer: the response shares it, and once the response is
         // written and gone the next gzip page is written in place (as `askPage` fills its plain page).
         let scratch = frozenPages

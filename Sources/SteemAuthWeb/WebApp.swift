@@ -53,7 +53,14 @@ public struct WebApp: RequestHandler {
 
     public var recycleAfterThisRequest: Bool { requestScope.recycleAfter }
 
-    public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil) {
+    /// `frozen`: the pages the pool's master froze before it forked (see `frozenPageSet`); without
+    /// them each page is frozen on its first view.
+    public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil,
+                frozen: FrozenPageSet? = nil) {
+        if let frozen {
+            frozenPages.pages = frozen.pages
+            frozenPages.compressedChunks = frozen.compressedChunks
+        }
         self.metrics = metrics
         self.oidc = oidc
         self.config = config
@@ -247,13 +254,67 @@ public struct WebApp: RequestHandler {
             let shown = proof.map { $0 == .signature ? 4 : 2 } ?? 0
             return Self(rawValue: report.rawValue + shown + (lag ? 1 : 0))!
         }
+
+        private var isAsk: Bool { rawValue < Self.report.rawValue }
+        /// Within each page the variants alternate without and with the lag.
+        var showsLag: Bool { (rawValue - (isAsk ? Self.ask : Self.report).rawValue) % 2 == 1 }
+        var showsApp: Bool { isAsk && rawValue - Self.ask.rawValue >= 2 }
+        var proofMethod: BindingProof.Method? {
+            guard !isAsk else { return nil }
+            switch (rawValue - Self.report.rawValue) / 2 { case 1: return .transfer; case 2: return .signature; default: return nil }
+        }
     }
 
-    func frozen(_ variant: FrozenVariant, _ make: () -> FrozenPage) -> FrozenPage {
+    /// The frozen pages made once (see `frozenPageSet`), by variant.
+    public struct FrozenPageSet: Sendable {
+        let pages: [FrozenPage?]
+        let compressedChunks: [[DeflateSegment]?]
+    }
+
+    func frozenPage(_ variant: FrozenVariant) -> FrozenPage {
         if let page = frozenPages.pages[variant.rawValue] { return page }
-        let page = make()
+        let page = render(variant)
         frozenPages.pages[variant.rawValue] = page
         return page
+    }
+
+    /// A frozen page's chunks compressed once, as well as zlib can (gzip pages: only the values are
+    /// per request).
+    func compressedChunks(_ variant: FrozenVariant) -> [DeflateSegment] {
+        if let done = frozenPages.compressedChunks[variant.rawValue] { return done }
+        let compressor = GzipDeflate(level: 9)
+        let chunks = frozenPage(variant).chunkTexts.map { compressor.segment($0, final: false) }
+        frozenPages.compressedChunks[variant.rawValue] = chunks
+        return chunks
+    }
+
+    /// A page's template rendered with placeholders for the values each request fills in.
+    private func render(_ variant: FrozenVariant) -> FrozenPage {
+        switch variant {
+        case .ask, .askLag, .askApp, .askLagApp:
+            var values = askValues(memo: FrozenPage.marker(0), expiresMinutes: FrozenPage.marker(1))
+            if variant.showsLag { values["behind"] = FrozenPage.marker(2) }
+            values["qr"] = FrozenPage.marker(3)
+            if variant.showsApp { values["clientName"] = FrozenPage.marker(4) }
+            return FrozenPage(rendered: templates.render("ask", values), raw: [3])
+        case .report, .reportLag, .reportProof, .reportProofLag, .reportSigned, .reportSignedLag:
+            var values: [String: Any] = ["chainName": chainName, "account": FrozenPage.marker(0), "listHTML": FrozenPage.marker(1)]
+            if variant.showsLag { values["behind"] = FrozenPage.marker(2) }
+            if let method = variant.proofMethod {
+                let shown: [String: Any] = ["tx": FrozenPage.marker(3), "block": FrozenPage.marker(4), "time": FrozenPage.marker(5),
+                                            "key": FrozenPage.marker(6)]
+                values[method == .signature ? "signed" : "proof"] = shown
+            }
+            return FrozenPage(rendered: templates.render("report", values), raw: [1])
+        }
+    }
+
+    /// Every frozen page and its compressed chunks, made at once: the pool's master makes them before
+    /// it forks, so its workers share them (copy-on-write) and none renders a template or runs zlib's
+    /// best compression for them, on its first views or after it replaces a recycled worker.
+    public func frozenPageSet() -> FrozenPageSet {
+        for variant in FrozenVariant.allCases { _ = compressedChunks(variant) }
+        return FrozenPageSet(pages: frozenPages.pages, compressedChunks: frozenPages.compressedChunks)
     }
 
     func logout(_ request: Request) -> Response {

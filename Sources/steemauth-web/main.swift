@@ -30,7 +30,9 @@ struct Serve: ParsableCommand {
             print("steemauth-web: configuration ok (listen \(appConfig.listen), redis \(appConfig.redis),\(provider) \(appConfig.workers) workers)")
             return
         }
-        var current = (appConfig, templates, oidc)
+        // The pages every worker fills in, frozen here once: each worker inherits them.
+        let frozenPages = { (c: AppConfig, t: SiteTemplates) in WebApp(config: c, templates: t, logger: logger).frozenPageSet() }
+        var current = (appConfig, templates, oidc, frozenPages(appConfig, templates))
         HTTPClient.initializeLibrary()   // once, shared by every worker
         OpenSSLDigest.prepare()          // the same for the digests (each worker names its scripts)
         // Mapped before the first fork, so every worker adds to the same counters.
@@ -40,7 +42,8 @@ struct Serve: ParsableCommand {
             settings: Self.poolSettings(appConfig), logger: logger,
             reload: {
                 do {
-                    current = try loadEverything()
+                    let (c, t, o) = try loadEverything()
+                    current = (c, t, o, frozenPages(c, t))
                     logger.notice("configuration and templates re-read")
                     return Self.poolSettings(current.0)
                 } catch {
@@ -52,7 +55,7 @@ struct Serve: ParsableCommand {
                 // Each worker counts into its own bank of the shared counters (no cache line bounces
                 // between workers on every request); /metrics sums the banks.
                 metrics?.counters.useBank(worker.number)
-                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2)
+                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
                 let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, maxRequests: worker.maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0

@@ -115,6 +115,35 @@ final class PoolTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("reloading"))
     }
 
+    /// The master freezes the pages before it forks (every worker inherits them): a reload must
+    /// freeze them again from the templates as they are now, or new workers would keep the old.
+    func testSIGHUPServesPagesFromTheTemplatesAsTheyAreNow() throws {
+        cluster = try Cluster()
+        let templates = cluster.dir + "/templates"
+        try FileManager.default.copyItem(atPath: Cluster.repoRoot.appendingPathComponent("templates").path, toPath: templates)
+        cluster.env["STEEMAUTH_TEMPLATES"] = templates
+        try cluster.startAll()
+        let browser = Browser(cluster.baseURL)
+        _ = try browser.startLogin()
+        let marker = "template-edited-before-the-reload"
+        XCTAssertFalse(String(decoding: try browser.get("/steemauth").body, as: UTF8.self).contains(marker))
+        let ask = templates + "/ask.html"
+        let edited = try String(contentsOfFile: ask, encoding: .utf8).replacingOccurrences(of: "{{/content}}", with: "<p>\(marker)</p>\n{{/content}}")
+        XCTAssertTrue(edited.contains(marker))
+        try edited.write(toFile: ask, atomically: true, encoding: .utf8)
+        let before = Set(cluster.workerPIDs())
+        kill(cluster.poolProcess!.processIdentifier, SIGHUP)
+        try waitUntil("every worker replaced", seconds: 30, interval: 0.02) {
+            let now = Set(self.cluster.workerPIDs())
+            return now.count == 2 && now.isDisjoint(with: before)
+        }
+        for _ in 0..<4 {      // whichever new worker answers
+            let page = try browser.get("/steemauth")
+            XCTAssertEqual(page.status, 200)
+            XCTAssertTrue(String(decoding: page.body, as: UTF8.self).contains(marker), "a new worker serves the edited template")
+        }
+    }
+
     func testSIGTERMLetsInFlightRequestsFinish() throws {
         try start()
         let b1 = Browser(cluster.baseURL), b2 = Browser(cluster.baseURL)
