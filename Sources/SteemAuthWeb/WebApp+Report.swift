@@ -37,7 +37,7 @@ extension WebApp {
                         bodyParts: [before] + (listHTML ?? []) + [after])
     }
 
-    /// A frozen page as one gzip member: its chunks compressed once per worker (as well as zlib can),
+    /// A frozen page as one gzip member: its chunks compressed once (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
     /// list, the QR code) in the raw slot `slot`, then the final block.
     func gzipBody(_ page: FrozenPage, variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
