@@ -12,7 +12,7 @@ extension WebApp {
         let page = frozenPage(variant)
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         if gzip {
-            let body = gzipBody(page, variant: variant, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
+            let body = gzipBody(variant, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
             return Response(status: 200, prepared: Self.gzipPageHeaders, body: body)
         }
         // Filled into this worker's page buffer: the response shares it, and once the response is

@@ -28,7 +28,7 @@ extension WebApp {
         if gzip {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
-            let body = gzipBody(page, variant: variant, values: values, slot: 1, slotSegment: list)
+            let body = gzipBody(variant, values: values, slot: 1, slotSegment: list)
             return Response(status: 200, prepared: Self.gzipPageHeaders, headers: extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
@@ -40,8 +40,8 @@ extension WebApp {
     /// A frozen page as one gzip member: its chunks compressed once (as well as zlib can),
     /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
     /// list, the QR code) in the raw slot `slot`, then the final block.
-    func gzipBody(_ page: FrozenPage, variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
-        let chunks = compressedChunks(variant)
+    func gzipBody(_ variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
+        let page = frozenPage(variant), chunks = compressedChunks(variant)
         // Written into this worker's gzip buffer: the response shares it, and once the response is
         // written and gone the next gzip page is written in place (as `askPage` fills its plain page).
         let scratch = frozenPages
