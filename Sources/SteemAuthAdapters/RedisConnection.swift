@@ -98,6 +98,21 @@ public final class RedisConnection {
         return (try read(firsts.map(RedisReplyView.init)), kept)
     }
 
+    /// Several commands in one round trip, every reply read where hiredis made it by `read` (no
+    /// `RedisReply` made): the plain reads of a session this worker has seen.
+    public func pipeline<T>(_ commands: [[String]], reading read: ([RedisReplyView]) throws(RedisError) -> T) throws(RedisError) -> T {
+        let ctx = try connectedContext()
+        for argv in commands { try append(ctx, strings: argv) }
+        var replies: [UnsafeMutablePointer<redisReply>] = []
+        replies.reserveCapacity(commands.count)
+        defer { for reply in replies { freeReplyObject(reply) } }
+        for _ in commands { replies.append(try nextReply(ctx)) }
+        for reply in replies where reply.pointee.type == REDIS_REPLY_ERROR {
+            if case .error(let e) = Self.convert(reply) { try dropIfMasterChanged(e) }
+        }
+        return try read(replies.map(RedisReplyView.init))
+    }
+
     /// Takes `reply`: a string reply is kept as hiredis made it; any other is freed (nil), and an
     /// error from a master that changed drops the context.
     private func keptBulk(_ reply: UnsafeMutablePointer<redisReply>) throws(RedisError) -> RedisBulkReply? {

@@ -70,8 +70,9 @@ public struct BoundSessionHint: Sendable {
     public init(account: String, proof: BindingProof?) { self.account = account; self.proof = proof }
 }
 
-/// Session state in Redis. Every call is one round trip.
-public struct SessionStore {
+/// Session state in Redis. Every call is one round trip. A class: the closures of each call capture
+/// one reference, not a copy of every field (each a retain and a release per request).
+public final class SessionStore {
     public let redis: RedisConnection
     public let prefix: String
     public let watcherKey: String
@@ -80,22 +81,32 @@ public struct SessionStore {
     /// The watcher's lag as a logged-in page last read it, reused for up to a second: a page shows
     /// it in whole seconds, and each page view then makes two Redis reads, not three.
     private let recentLag = RecentWatcherLag()
+    /// An unbound session's lifetime, renewed by each view of the ask page (by the script, or skipped
+    /// by the plain reads while less than `renewalSlack` of it has passed).
+    private let unboundTTL: Int
+    private var renewalSlack: Int { min(60, unboundTTL / 10) }
 
     public init(redis: RedisConnection, prefix: String, chain: AppConfig.Chain, lifetimes: SessionLifetimes) {
         self.redis = redis
         self.prefix = prefix
         self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
         viewScript = SessionScripts.view(prefix: prefix, watcherKey: watcherKey, lifetimes: lifetimes)
+        unboundTTL = lifetimes.unbound
     }
 
     public enum Mode: String, Sendable { case page, pageGzip = "pagegz", status, verify, report }
 
     /// Reads (and, where the rules say so, creates, re-issues or rotates) a session.
     /// `replacementID` and `freshMemo` may be nil: a view that would need one comes back with
-    /// `needsFreshValues` and nothing changed.
-    public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?, now: Int64) throws(RedisError) -> SessionView {
-        try redis.eval(viewScript, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: now),
-                       reading: parseView)
+    /// `needsFreshValues` and nothing changed. `unboundCode`: the code this worker last saw the session
+    /// unbound with; a status poll then reads with plain commands (see `readUnboundSession`).
+    public func view(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?, now: Int64,
+                     unboundCode: String? = nil) throws(RedisError) -> SessionView {
+        if mode == .status, freshMemo == nil, let unboundCode, let view = try readUnboundSession(id: id, code: unboundCode, page: false) {
+            return view
+        }
+        return try redis.eval(viewScript, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: now),
+                              reading: parseView)
     }
 
     /// Page mode: the session, and the bound account's cached page by a plain GET. With `bound`
@@ -103,9 +114,13 @@ public struct SessionStore {
     /// session's read and is used only if the read confirms that binding; otherwise it is a second
     /// round trip. For gzip the stored deflate segment is fetched, else (an older cache) the HTML.
     /// As with `view`, nil `replacementID`/`freshMemo` may come back with `needsFreshValues` (a new
-    /// session, an expired code, a rotation), having changed nothing.
-    public func viewPage(id: SessionID, gzip: Bool, bound hint: BoundSessionHint?, replacementID: SessionID?, freshMemo: String?,
-                         now: Int64) throws(RedisError) -> SessionView {
+    /// session, an expired code, a rotation), having changed nothing. With `unboundCode` (the code
+    /// this worker last saw the session unbound with) the ask page reads with plain commands.
+    public func viewPage(id: SessionID, gzip: Bool, bound hint: BoundSessionHint?, unboundCode: String? = nil, replacementID: SessionID?,
+                         freshMemo: String?, now: Int64) throws(RedisError) -> SessionView {
+        if hint == nil, freshMemo == nil, let unboundCode, let view = try readUnboundSession(id: id, code: unboundCode, page: true) {
+            return view
+        }
         let accountHint = hint?.account
         // Made only when the script runs (a bound session this worker knows reads without it).
         var args: [String] { viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo, now: now) }
@@ -148,16 +163,11 @@ public struct SessionStore {
     /// the hinted account and its id was rotated already (anything else, even a session gone, goes
     /// to the view script, which decides).
     private func readBoundSession(id: SessionID, hint: BoundSessionHint, gzip: Bool) throws(RedisError) -> (SessionView, RedisBulkReply?)? {
-        let now = monotonicMicroseconds()
-        let knownLag = recentLag.known(at: now)
-        var reads = [["HMGET", prefix + "s:" + id.hex] + Self.boundSessionFields, ["GET", pageKey(hint.account, gzip: gzip)]]
-        if knownLag == nil { reads.insert(["HGET", watcherKey, "behind"], at: 0) }
+        let lag = LagRead(recentLag)
+        let reads = lag.commands([["HMGET", prefix + "s:" + id.hex] + Self.boundSessionFields, ["GET", pageKey(hint.account, gzip: gzip)]],
+                                 watcherKey: watcherKey)
         let (view, page) = try redis.pipelineKeepingLastBulk(reads) { replies throws(RedisError) -> SessionView? in
-            let behind: Double?
-            if let knownLag { behind = knownLag.behind } else {
-                behind = replies[0].double
-                recentLag.keep(behind, at: now)
-            }
+            let behind = lag.behind(replies)
             let fields = replies[replies.count - 1]
             guard fields.count == Self.boundSessionFields.count, fields[0]?.isString("b") == true, fields[1]?.string == hint.account,
                   fields[2]?.isString("1") == true else { return nil }
@@ -167,6 +177,35 @@ public struct SessionStore {
         }
         guard let view else { return nil }
         return (view, page)
+    }
+
+    /// What the ask page and a status poll read of a session this worker saw unbound with `code`.
+    private static let unboundStatusFields = ["st", "code", "cexp"], unboundPageFields = ["st", "code", "cexp", "oidc"]
+
+    /// A session this worker saw unbound with `code`, read with plain commands in one round trip (the
+    /// session's fields, the code's TTL, for a page the session's TTL, and the watcher's lag unless
+    /// read in the last second): a script costs Redis about twice as much. Only reads: nil, for the
+    /// script to decide (and write), unless the session is still unbound with that code, the code
+    /// lives, and — for a page, which renews the session's lifetime — less than `renewalSlack` of
+    /// that lifetime has passed since it was last renewed. Bound, gone, denied, a new code: all nil.
+    private func readUnboundSession(id: SessionID, code: String, page: Bool) throws(RedisError) -> SessionView? {
+        let lag = LagRead(recentLag)
+        let session = prefix + "s:" + id.hex, wanted = page ? Self.unboundPageFields : Self.unboundStatusFields
+        let reads = page ? [["HMGET", session] + wanted, ["TTL", prefix + "c:" + code], ["TTL", session]]
+                         : [["HMGET", session] + wanted, ["TTL", prefix + "c:" + code]]
+        let renewedAtLeast = unboundTTL - renewalSlack
+        return try redis.pipeline(lag.commands(reads, watcherKey: watcherKey)) { replies throws(RedisError) -> SessionView? in
+            let behind = lag.behind(replies)
+            let fields = replies[replies.count - reads.count], codeTTL = replies[replies.count - reads.count + 1]
+            guard fields.count == wanted.count, fields[0]?.isString("u") == true,
+                  fields[1]?.string == code, let codeExpiresAt = fields[2]?.integer,
+                  let expiresIn = codeTTL.integer, expiresIn > 0 else { return nil }
+            if page { guard let left = replies[replies.count - 1].integer, left >= renewedAtLeast else { return nil } }
+            var view = SessionView(state: .unbound(memo: code, expiresIn: Int(expiresIn)), behindSeconds: behind)
+            view.codeExpiresAt = codeExpiresAt
+            if page, let pending = fields[3]?.bytes, !pending.isEmpty { view.oidcPending = pending }
+            return view
+        }
     }
 
     /// A bound session's proof from its fields: a signature's public key, or a transfer's block and tx.
@@ -342,6 +381,25 @@ public struct SessionStore {
             throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
         }
         return outcome
+    }
+}
+
+/// The watcher's lag for a round trip of plain reads: known from the last second, or read first in it.
+private struct LagRead {
+    let recent: RecentWatcherLag
+    let at = monotonicMicroseconds()
+    let known: RecentWatcherLag.Known?
+    init(_ recent: RecentWatcherLag) { self.recent = recent; known = recent.known(at: at) }
+
+    /// `reads`, led by the read of the lag unless it is known.
+    func commands(_ reads: [[String]], watcherKey: String) -> [[String]] { known == nil ? [["HGET", watcherKey, "behind"]] + reads : reads }
+
+    /// The lag: as known, or from the first reply (then kept for the next second).
+    func behind(_ replies: [RedisReplyView]) -> Double? {
+        if let known { return known.behind }
+        let behind = replies[0].double
+        recent.keep(behind, at: at)
+        return behind
     }
 }
 

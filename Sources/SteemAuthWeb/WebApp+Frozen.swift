@@ -13,15 +13,25 @@ extension WebApp {
         var qrCodes: [String: PayQR] = [:]
         /// The QR code shown last: a reload, and the gzip page's second look, find it without hashing.
         var lastQR: PayQR?
-        /// What each recent session was bound to when this worker last served it: lets the page's
-        /// GET ride in the session's round trip (a hint; Redis has the last word).
-        var boundSessions: [SessionID: BoundSessionHint] = [:]
+        /// What each recent session was when this worker last served it (a hint; Redis has the last word).
+        var sessions: [SessionID: SessionHint] = [:]
         /// Each frozen page's chunks compressed once (gzip pages: only the values are per request).
         var compressedChunks = [[DeflateSegment]?](repeating: nil, count: FrozenVariant.allCases.count)
         /// The buffer small pages are filled into, reused from one request to the next.
         var pageBuffer: [UInt8] = []
         /// The same for gzip pages (their frame, or the whole small page).
         var gzipBuffer: [UInt8] = []
+    }
+
+    /// What a worker remembers of a session it served, so that its next request reads with plain
+    /// commands: the account it was bound to (a logged-in page's GET then rides in the session's round
+    /// trip), or the login code it was shown (a status poll and a reload read the code's TTL with it).
+    enum SessionHint {
+        case bound(BoundSessionHint)
+        case unbound(code: String)
+
+        var bound: BoundSessionHint? { if case .bound(let hint) = self { hint } else { nil } }
+        var unboundCode: String? { if case .unbound(let code) = self { code } else { nil } }
     }
 
     /// The pages frozen once, each in the variants it is shown in.
@@ -67,7 +77,7 @@ extension WebApp {
     func compressedChunks(_ variant: FrozenVariant) -> [DeflateSegment] {
         if let done = frozenPages.compressedChunks[variant.rawValue] { return done }
         let compressor = GzipDeflate(level: 9)
-        let chunks = frozenPage(variant).chunkTexts.map { compressor.segment($0, final: false) }
+        let chunks = frozenPage(variant).chunkTexts.map { compressor.segment($0, final: false).kept() }
         frozenPages.compressedChunks[variant.rawValue] = chunks
         return chunks
     }

@@ -136,22 +136,14 @@ public struct WebApp: RequestHandler {
     func page(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return restartSession(request) }
         let view: SessionView, replacement: SessionID
-        let hint = frozenPages.boundSessions[id]
+        let hint = frozenPages.sessions[id]
         do {
             (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-                try store.viewPage(id: id, gzip: request.acceptsGzip, bound: hint,
+                try store.viewPage(id: id, gzip: request.acceptsGzip, bound: hint?.bound, unboundCode: hint?.unboundCode,
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
-        // A session still bound as remembered (most page views), and one neither bound nor
-        // remembered (every view of the ask page), need nothing written.
-        let remembered: Bool
-        switch view.state {
-        case .bound(let account, _): remembered = account == hint?.account
-        case .rotated: remembered = false
-        case .unbound, .denied, .none: remembered = hint == nil
-        }
-        if !remembered { rememberAccount(of: view.state, id: id, replacement: replacement) }
+        remember(view.state, id: id, replacement: replacement, hint: hint)
         switch view.state {
         case .denied, .none:
             return restartSession(request)
@@ -173,7 +165,14 @@ public struct WebApp: RequestHandler {
     func status(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
         let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, .status) } catch { return redisDown(error, html: false) }
+        let hint = frozenPages.sessions[id]
+        do {
+            (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
+                try store.view(id: id, mode: .status, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
+                               unboundCode: hint?.unboundCode)
+            }
+        } catch { return redisDown(error, html: false) }
+        remember(view.state, id: id, replacement: replacement, hint: hint)
         let behind = JSONText.optionalNumber(view.behindSeconds)
         switch view.state {
         case .denied, .none:
@@ -198,14 +197,23 @@ public struct WebApp: RequestHandler {
         }
     }
 
-    func rememberAccount(of state: SessionView.State, id: SessionID, replacement: SessionID) {
-        let hints = frozenPages
-        if hints.boundSessions.count >= 1024 { hints.boundSessions.removeAll(keepingCapacity: true) }
+    /// Keeps what this request learned of the session for its next one (`hint`: what was kept before).
+    /// A session still as remembered (most requests) writes nothing.
+    func remember(_ state: SessionView.State, id: SessionID, replacement: SessionID, hint: SessionHint?) {
         switch state {
-        case .bound(let account, let proof): hints.boundSessions[id] = BoundSessionHint(account: account, proof: proof)
+        case .bound(let account, _) where hint?.bound?.account == account: return
+        case .unbound(let memo, _) where hint?.unboundCode == memo: return
+        case .denied where hint == nil, .none where hint == nil: return
+        default: break
+        }
+        let hints = frozenPages
+        if hints.sessions.count >= 1024 { hints.sessions.removeAll(keepingCapacity: true) }
+        switch state {
+        case .bound(let account, let proof): hints.sessions[id] = .bound(BoundSessionHint(account: account, proof: proof))
         case .rotated(let account, let proof):
-            hints.boundSessions[id] = nil; hints.boundSessions[replacement] = BoundSessionHint(account: account, proof: proof)
-        default: hints.boundSessions[id] = nil
+            hints.sessions[id] = nil; hints.sessions[replacement] = .bound(BoundSessionHint(account: account, proof: proof))
+        case .unbound(let memo, _): hints.sessions[id] = .unbound(code: memo)
+        case .denied, .none: hints.sessions[id] = nil
         }
     }
 
