@@ -288,6 +288,28 @@ final class GzipDeflateTests: XCTestCase {
         XCTAssertEqual(try gunzip(member([perRequest.segment("", final: true)])), "")
     }
 
+    /// A segment kept for joining again and again (a frozen page's chunk) carries zlib's CRC operator
+    /// as lookup tables: every member it joins has the CRC zlib's own combine gives, after any CRC so
+    /// far (many values before it, of many lengths), and gzip takes it.
+    func testKeptSegmentsJoinWithTheCRCZlibGives() throws {
+        let deflate = GzipDeflate(level: 9)
+        let end = GzipDeflate(level: 0, small: true).segment("", final: true)
+        for length in [1, 2, 3, 17, 256, 4_099, 70_000] {
+            let text = String((0..<length).map { i in Character(UnicodeScalar(UInt8(0x21 + (i * 13 + length) % 90))) })
+            let segment = deflate.segment(text, final: false), kept = segment.kept()
+            XCTAssertEqual(kept, segment)
+            for before in ["", "a", "<p>x</p>", String(repeating: "\u{1}\u{ff}~", count: 41)] {
+                var zlibJoined = GzipMemberWriter(capacity: 0), tableJoined = GzipMemberWriter(capacity: 0)
+                zlibJoined.appendUncompressed(before); tableJoined.appendUncompressed(before)
+                zlibJoined.append(segment); tableJoined.append(kept)
+                zlibJoined.append(end); tableJoined.append(end)
+                let joined = tableJoined.finish()
+                XCTAssertEqual(joined, zlibJoined.finish(), "length \(length) after \(before.utf8.count) bytes")
+                XCTAssertEqual(try gunzip(joined), before + text)
+            }
+        }
+    }
+
     /// Values written as stored blocks by hand join compressed segments, at any length: empty, one
     /// byte, a full block (65,535) and more than one block.
     func testUncompressedValuesJoinCompressedSegments() throws {
