@@ -166,12 +166,7 @@ public struct WebApp: RequestHandler {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
         let view: SessionView, replacement: SessionID
         let hint = frozenPages.sessions[id]
-        do {
-            (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-                try store.view(id: id, mode: .status, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(),
-                               unboundCode: hint?.unboundCode)
-            }
-        } catch { return redisDown(error, html: false) }
+        do { (view, replacement) = try lookUp(id, .status, unboundCode: hint?.unboundCode) } catch { return redisDown(error, html: false) }
         remember(view.state, id: id, replacement: replacement, hint: hint)
         let behind = JSONText.optionalNumber(view.behindSeconds)
         switch view.state {
@@ -282,9 +277,10 @@ public struct WebApp: RequestHandler {
     /// One round trip, without random bytes; a second, with a fresh id and code drawn first, only when
     /// the script needs one (a rotation after binding, an expired code): each stays one atomic script.
     /// The returned id is the replacement, meaningful only when the state is `.rotated`.
-    func lookUp(_ id: SessionID, _ mode: SessionStore.Mode) throws(RedisError) -> (SessionView, SessionID) {
+    /// `unboundCode`: the code this worker last saw the session unbound with (see `SessionHint`).
+    func lookUp(_ id: SessionID, _ mode: SessionStore.Mode, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
         try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
+            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
         }
     }
 
