@@ -38,30 +38,31 @@ final class SessionHintTests: XCTestCase {
         try store.viewPage(id: id, gzip: false, bound: nil, unboundCode: code, replacementID: nil, freshMemo: nil, now: unixSeconds())
     }
 
-    /// Unbound with `memo`, and the code's time left as Redis has it (read after: at most a second less).
-    func assertUnbound(_ view: SessionView, memo: String, line: UInt = #line) throws {
-        guard case .unbound(let shown, let expiresIn) = view.state else { return XCTFail("\(view.state)", line: line) }
+    /// `view()` unbound with `memo`, its code's time left between what Redis says just before and
+    /// just after (however long the call takes).
+    func unbound(_ memo: String, line: UInt = #line, _ view: () throws -> SessionView) throws -> SessionView {
+        let before = try XCTUnwrap(redis.command(["TTL", "steemauth:c:" + memo]).integer)
+        let made = try view()
+        let after = try XCTUnwrap(redis.command(["TTL", "steemauth:c:" + memo]).integer)
+        guard case .unbound(let shown, let expiresIn) = made.state else { XCTFail("\(made.state)", line: line); return made }
         XCTAssertEqual(shown, memo, line: line)
-        let left = try XCTUnwrap(redis.command(["TTL", "steemauth:c:" + memo]).integer)
-        XCTAssertTrue((Int(left)...Int(left) + 1).contains(expiresIn), "\(expiresIn) against \(left)", line: line)
+        XCTAssertTrue((Int(after)...Int(before)).contains(expiresIn), "\(expiresIn) not within \(after)...\(before)", line: line)
+        return made
     }
 
     func testAStatusPollAndAReloadOfASessionSeenUnboundRunNoScript() throws {
         let (id, memo) = try cluster.newSession(store: store)
         _ = try redis.command(["HSET", "steemauth:w:steem", "behind", "4"])
         let before = try scriptsRun()
-        let polled = try status(id, code: memo)
-        try assertUnbound(polled, memo: memo)
+        let polled = try unbound(memo) { try status(id, code: memo) }
         XCTAssertEqual(polled.behindSeconds, 4)
         let expiry = try XCTUnwrap(polled.codeExpiresAt)
         XCTAssertTrue((unixSeconds() + 1...unixSeconds() + 900).contains(expiry))
-        let scripted = try status(id, code: nil)
-        try assertUnbound(scripted, memo: memo)
+        let scripted = try unbound(memo) { try status(id, code: nil) }
         XCTAssertEqual(scripted.behindSeconds, polled.behindSeconds, "the script's view and the plain reads' are the same")
         XCTAssertEqual(scripted.codeExpiresAt, expiry)
         _ = try redis.command(["HSET", "steemauth:s:" + id.hex, "oidc", #"{"client_id":"grafana"}"#])
-        let reloaded = try page(id, code: memo)
-        try assertUnbound(reloaded, memo: memo)
+        let reloaded = try unbound(memo) { try page(id, code: memo) }
         XCTAssertEqual(reloaded.codeExpiresAt, expiry)
         XCTAssertEqual(reloaded.oidcPending, Array(#"{"client_id":"grafana"}"#.utf8), "a waiting authorization is read too")
         XCTAssertEqual(try scriptsRun(), before + 1, "only the poll without a hint ran the script")
@@ -75,7 +76,7 @@ final class SessionHintTests: XCTestCase {
         XCTAssertEqual(try scriptsRun(), before, "renewed moments ago: nothing to write")
         _ = try redis.command(["EXPIRE", key, "7000"])       // 200 s since the last renewal
         before = try scriptsRun()
-        try assertUnbound(try page(id, code: memo), memo: memo)
+        _ = try unbound(memo) { try page(id, code: memo) }
         XCTAssertEqual(try scriptsRun(), before + 1)
         XCTAssertTrue((7190...7200).contains(try XCTUnwrap(redis.command(["TTL", key]).integer)), "renewed to the whole 2 h")
         before = try scriptsRun()
