@@ -57,7 +57,7 @@ public struct DeflateSegment: Sendable, Equatable {
 /// bytes' multiplies it by x^(8·length) modulo CRC-32's polynomial (zlib's crc32_combine_op), which
 /// is linear over GF(2): the product of a CRC is the XOR of its nibbles' products. zlib makes each
 /// of the 32 one-bit products once; every nibble value's product is kept (8 positions × 16 values).
-struct CRC32Shift: Sendable, Equatable {
+struct CRC32Shift: Sendable {
     private let table: [UInt32]     // table[16 * position + nibble]
 
     init(combineOp: UInt) {

@@ -92,9 +92,7 @@ public final class RedisConnection {
         defer { for reply in firsts { freeReplyObject(reply) } }
         for _ in 1..<commands.count { firsts.append(try nextReply(ctx)) }
         let kept = try keptBulk(nextReply(ctx))
-        for reply in firsts where reply.pointee.type == REDIS_REPLY_ERROR {
-            if case .error(let e) = Self.convert(reply) { try dropIfMasterChanged(e) }
-        }
+        try dropIfMasterChanged(in: firsts)
         return (try read(firsts.map(RedisReplyView.init)), kept)
     }
 
@@ -107,10 +105,16 @@ public final class RedisConnection {
         replies.reserveCapacity(commands.count)
         defer { for reply in replies { freeReplyObject(reply) } }
         for _ in commands { replies.append(try nextReply(ctx)) }
+        try dropIfMasterChanged(in: replies)
+        return try read(replies.map(RedisReplyView.init))
+    }
+
+    /// The same check over replies still as hiredis made them: any error among them from a master
+    /// that changed drops the context.
+    private func dropIfMasterChanged(in replies: [UnsafeMutablePointer<redisReply>]) throws(RedisError) {
         for reply in replies where reply.pointee.type == REDIS_REPLY_ERROR {
             if case .error(let e) = Self.convert(reply) { try dropIfMasterChanged(e) }
         }
-        return try read(replies.map(RedisReplyView.init))
     }
 
     /// Takes `reply`: a string reply is kept as hiredis made it; any other is freed (nil), and an

@@ -155,7 +155,7 @@ public final class SessionStore {
     }
 
     /// A bound session's proof from its fields: a signature's public key, or a transfer's block and tx.
-    static func proof(block: Int64?, transactionID: String?, time: String?, method: String?, publicKey: String?) -> BindingProof? {
+    private static func proof(block: Int64?, transactionID: String?, time: String?, method: String?, publicKey: String?) -> BindingProof? {
         if method == "signature", let publicKey, !publicKey.isEmpty {
             return BindingProof(block: 0, transactionID: "", time: time ?? "", method: .signature, publicKey: publicKey)
         }
