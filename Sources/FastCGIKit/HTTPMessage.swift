@@ -93,12 +93,14 @@ public struct Request: Sendable {
     }
 }
 
-/// The params a route reads now and then, as nginx sent them: copied into one buffer (one
-/// allocation a request, instead of a string or an array each), decoded when read.
+/// The params a route reads now and then, as nginx sent them: copied into one buffer (not a string
+/// or an array each), decoded when read.
 struct RequestFields: Sendable {
     enum Name: Int, CaseIterable { case query, cookie, host, serverPort, origin, referer, remoteAddress, contentType, authorization }
     /// Made once: `allCases` makes a new array at every use, and every request reads all of them.
     private static let names = Name.allCases
+    /// A worker's reused buffer is dropped rather than kept when a request made it larger than this.
+    static let largestKeptBuffer = 64 * 1024
 
     private var storage: [UInt8] = []
     private var starts = InlineArray<9, Int>(repeating: 0)
@@ -107,16 +109,28 @@ struct RequestFields: Sendable {
     /// `value(name)` is each param's bytes, or nil when it was not sent; each is asked for twice
     /// (measured, then copied).
     init(_ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
+        var buffer: [UInt8] = []
+        self.init(reusing: &buffer, value)
+    }
+
+    /// The same, copied into `buffer`, which a worker keeps from one request to the next. The fields
+    /// share it (copy-on-write): once the request before is gone the worker holds the only reference,
+    /// so emptying it keeps its memory and a request costs no allocation. A request kept longer only
+    /// makes the worker's next one allocate anew.
+    init(reusing buffer: inout [UInt8], _ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
         let total = Self.names.reduce(0) { $0 + (value($1)?.count ?? 0) }
+        if buffer.capacity > Self.largestKeptBuffer { buffer = [] }
+        buffer.removeAll(keepingCapacity: true)
         // Reserved, then appended: these calls are specialized here, whereas the standard library's
         // `Array(unsafeUninitializedCapacity:)` allocates through its generic path, which looks up
         // the array's type metadata (a locked cache) on every request.
-        storage.reserveCapacity(total)
+        buffer.reserveCapacity(total)
         for name in Self.names {
             guard let v = value(name) else { continue }
-            starts[name.rawValue] = storage.count; lengths[name.rawValue] = v.count
-            storage.append(contentsOf: v)
+            starts[name.rawValue] = buffer.count; lengths[name.rawValue] = v.count
+            buffer.append(contentsOf: v)
         }
+        storage = buffer
     }
 
     func bytes(_ name: Name) -> ArraySlice<UInt8>? {
@@ -323,6 +337,9 @@ extension Array: ResponseBytes where Element == UInt8 {}
 
 /// What a worker runs for each request. One instance per worker process, created after fork.
 public protocol RequestHandler {
+    /// The paths the handler routes: a request for one of them gets this very String as its path
+    /// (no decoding, no allocation). Read once, when the worker starts.
+    var routedPaths: [String] { get }
     mutating func handle(_ request: Request) -> Response
     /// Read after each response: true hands the worker's place to a fresh one (as max requests
     /// does), for a handler whose last request did rare, large work.
@@ -331,6 +348,34 @@ public protocol RequestHandler {
 
 extension RequestHandler {
     public var recycleAfterThisRequest: Bool { false }
+    public var routedPaths: [String] { [] }
+}
+
+/// A handler's routed paths, found by their bytes: a request's path that is one of them is the
+/// handler's own String, and any other is decoded.
+struct InternedPaths {
+    private let bytes: [UInt8]              // every path's UTF-8, one after the other
+    private let ends: [Int]                 // where each path's bytes end in `bytes`
+    private let texts: [String]
+
+    init(_ paths: [String]) {
+        var bytes: [UInt8] = [], ends: [Int] = []
+        for path in paths { bytes += Array(path.utf8); ends.append(bytes.count) }
+        self.bytes = bytes; self.ends = ends; texts = paths
+    }
+
+    /// The interned String whose UTF-8 is `path`, or nil.
+    func text(of path: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let base = path.baseAddress else { return nil }
+        return bytes.withUnsafeBufferPointer { all -> String? in
+            var start = 0
+            for (i, end) in ends.enumerated() {
+                defer { start = end }
+                if end - start == path.count && memcmp(all.baseAddress! + start, base, path.count) == 0 { return texts[i] }
+            }
+            return nil
+        }
+    }
 }
 
 extension String {

@@ -26,6 +26,10 @@ public enum Worker {
     public static func run(listenFD: Int32, idleTickMs: Int, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
+        // Read once here, not per request: a static's every use is a call into the runtime (swift_once).
+        let params = Param.table
+        let paths = InternedPaths(handler.routedPaths)
+        var fieldBytes: [UInt8] = []
         defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
         var served = 0
@@ -56,7 +60,7 @@ public enum Worker {
                 continue
             }
             idleMs = 0
-            let parsed = readRequest(&request)
+            let parsed = readRequest(&request, params, paths, &fieldBytes)
             let response = handler.handle(parsed)
             // The header block, then the body as it is (or its parts): no joined copy of a large page.
             response.withHead { _ = FCGX_PutStr(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), request.out) }
@@ -157,14 +161,13 @@ public enum Worker {
     }
 
     /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
-    private static func readRequest(_ r: inout FCGX_Request) -> Request {
+    private static func readRequest(_ r: inout FCGX_Request, _ table: Param.Table, _ paths: InternedPaths, _ fieldBytes: inout [UInt8]) -> Request {
         // The request leaves the closure through `made`, not as its result: the standard library
         // carries a closure's result in a `Result`, destroyed through generic value witnesses.
         var made: Request? = nil
         // The values found, by param, on the stack: they point into libfcgi's copy of the params.
         withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.count) { values in
             values.initialize(repeating: nil)
-            let table = Param.table
             var entry = r.envp
             while let pointer = entry?.pointee {
                 // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
@@ -182,7 +185,7 @@ public enum Worker {
                 }
                 entry = entry! + 1
             }
-            made = request(from: UnsafeBufferPointer(values), &r)
+            made = request(from: UnsafeBufferPointer(values), &r, paths, &fieldBytes)
         }
         return made!
     }
@@ -202,7 +205,8 @@ public enum Worker {
     }
 
     /// The request made from the params found (`values`, by param) and the body read from `r`.
-    private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request) -> Request {
+    private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request, _ paths: InternedPaths,
+                                _ fieldBytes: inout [UInt8]) -> Request {
         func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
         func equals(_ p: Param, _ literal: StaticString) -> Bool {
             guard let v = values[p.rawValue], v.count == literal.utf8CodeUnitCount else { return false }
@@ -215,7 +219,8 @@ public enum Worker {
         }
         // The common methods as literals: no decoding, no allocation, nothing to release.
         let method = equals(.method, "GET") ? "GET" : equals(.method, "POST") ? "POST" : equals(.method, "HEAD") ? "HEAD" : text(.method) ?? "GET"
-        let uri = text(.documentURI) ?? text(.scriptName) ?? "/"
+        let uriBytes = values[Param.documentURI.rawValue] ?? values[Param.scriptName.rawValue]
+        let uri = uriBytes.map { paths.text(of: $0) ?? String(decoding: $0, as: UTF8.self) } ?? "/"
         var body: [UInt8] = []
         if let lengthText = values[Param.contentLength.rawValue], let length = decimal(lengthText), length > 0 {
             let wanted = min(length, maxBodyBytes)
@@ -225,7 +230,7 @@ public enum Worker {
             }
             body.removeLast(wanted - Int(max(got, 0)))
         }
-        let fields = RequestFields { name -> UnsafeBufferPointer<UInt8>? in
+        let fields = RequestFields(reusing: &fieldBytes) { name -> UnsafeBufferPointer<UInt8>? in
             switch name {
             case .query: return values[Param.query.rawValue]
             case .cookie: return values[Param.cookie.rawValue]

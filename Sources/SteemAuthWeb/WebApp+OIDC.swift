@@ -12,12 +12,12 @@ extension WebApp {
         guard path == OIDCEndpoints.discovery || path.hasPrefix("/steemauth/oidc/") else { return nil }
         guard let oidc else { return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/")) }
         switch path {
-        case OIDCEndpoints.discovery: return (.oidc, only(Self.getOrHead, request) { publicJSON(oidc.discoveryBody) })
-        case OIDCEndpoints.jwks: return (.oidc, only(Self.getOrHead, request) { publicJSON(oidc.jwksBody) })
-        case OIDCEndpoints.authorize: return (.oidc, only(Self.getOrHead, request) { authorize(request, oidc) })
-        case OIDCEndpoints.token: return (.oidc, only(Self.postOnly, request) { token(request, oidc) })
-        case OIDCEndpoints.userinfo: return (.oidc, only(["GET", "POST"], request) { userinfo(request, oidc) })
-        case OIDCEndpoints.endSession: return (.oidc, only(["GET", "POST"], request) { endSession(request, oidc) })
+        case OIDCEndpoints.discovery: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.discoveryBody) })
+        case OIDCEndpoints.jwks: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.jwksBody) })
+        case OIDCEndpoints.authorize: return (.oidc, only(.getOrHead, request) { authorize(request, oidc) })
+        case OIDCEndpoints.token: return (.oidc, only(.postOnly, request) { token(request, oidc) })
+        case OIDCEndpoints.userinfo: return (.oidc, only(.getOrPost, request) { userinfo(request, oidc) })
+        case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { endSession(request, oidc) })
         default: return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
     }

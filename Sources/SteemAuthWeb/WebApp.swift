@@ -25,6 +25,9 @@ public struct WebApp: RequestHandler {
     /// blocks, `GzipMemberWriter.appendUncompressed`: a few bytes each, no compression work).
     let finalDeflateBlock = GzipDeflate(level: 0, small: true).segment("", final: true)
     let frozenPages = FrozenPages()
+    /// The liveness answer. This and the fixed headers below are the worker's own, made when it
+    /// starts: a static's every use is a call into the runtime (swift_once), on every request.
+    let pong = Response(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
     /// The request being handled, for the log lines it writes (read only when a line is written),
     /// and whether it did work large enough that this worker should hand its place to a fresh one.
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
@@ -79,24 +82,24 @@ public struct WebApp: RequestHandler {
     func route(_ request: Request) -> (PoolMetrics.Route, Response) {
         let path = request.path
         switch path {
-        case "/ping": return (.ping, only(Self.getOrHead, request) { Self.pong })
-        case "/": return (.home, only(Self.getOrHead, request) { home(request) })
-        case "/steemauth": return (.page, only(Self.getOrHead, request) { page(request) })
-        case "/steemauth/status": return (.status, only(Self.getOrHead, request) { status(request) })
-        case "/steemauth/logout": return (.logout, only(Self.postOnly, request) { logout(request) })
-        case "/steemauth/report.json": return (.reportJSON, only(Self.getOrHead, request) { reportJSON(request) })
-        case "/steemauth/report.csv": return (.reportCSV, only(Self.getOrHead, request) { reportCSV(request) })
-        case "/steemauth/unfollow": return (.unfollow, only(Self.getOrHead, request) { unfollow(request) })
-        case "/favicon.ico": return (.staticFile, only(Self.getOrHead, request) { staticResponse("favicon.svg") })
-        case "/steemauth/verify": return (.verify, only(Self.getOrHead, request) { verify(request) })
-        case "/steemauth/refresh": return (.refresh, only(Self.postOnly, request) { refresh(request) })
-        case "/steemauth/signin": return (.signIn, only(Self.postOnly, request) { signIn(request) })
-        case "/healthz": return (.healthz, only(Self.getOrHead, request) { health() })
-        case "/metrics": return (.metrics, only(Self.getOrHead, request) { metricsPage(request) })
+        case "/ping": return (.ping, only(.getOrHead, request) { pong })
+        case "/": return (.home, only(.getOrHead, request) { home(request) })
+        case "/steemauth": return (.page, only(.getOrHead, request) { page(request) })
+        case "/steemauth/status": return (.status, only(.getOrHead, request) { status(request) })
+        case "/steemauth/logout": return (.logout, only(.postOnly, request) { logout(request) })
+        case "/steemauth/report.json": return (.reportJSON, only(.getOrHead, request) { reportJSON(request) })
+        case "/steemauth/report.csv": return (.reportCSV, only(.getOrHead, request) { reportCSV(request) })
+        case "/steemauth/unfollow": return (.unfollow, only(.getOrHead, request) { unfollow(request) })
+        case "/favicon.ico": return (.staticFile, only(.getOrHead, request) { staticResponse("favicon.svg") })
+        case "/steemauth/verify": return (.verify, only(.getOrHead, request) { verify(request) })
+        case "/steemauth/refresh": return (.refresh, only(.postOnly, request) { refresh(request) })
+        case "/steemauth/signin": return (.signIn, only(.postOnly, request) { signIn(request) })
+        case "/healthz": return (.healthz, only(.getOrHead, request) { health() })
+        case "/metrics": return (.metrics, only(.getOrHead, request) { metricsPage(request) })
         default:
             if let answered = oidcRoute(request) { return answered }
             if path.hasPrefix("/steemauth/static/"), templates.staticFile(String(path.dropFirst(18))) != nil {
-                return (.staticFile, only(Self.getOrHead, request) { staticResponse(String(path.dropFirst(18))) })
+                return (.staticFile, only(.getOrHead, request) { staticResponse(String(path.dropFirst(18))) })
             }
             return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
@@ -130,7 +133,7 @@ public struct WebApp: RequestHandler {
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
         let fresh = signer.sessionID(cookieHeader: request.cookie) == nil ? newCookie(request) : nil
-        return Response(status: 302, prepared: Self.homeHeaders, setCookie: fresh, body: [])
+        return Response(status: 302, prepared: homeHeaders, setCookie: fresh, body: [])
     }
 
     func page(_ request: Request) -> Response {
@@ -322,25 +325,46 @@ public struct WebApp: RequestHandler {
     }
 
     @inline(__always)   // inlined, the body closure does not copy the whole app per request
-    func only(_ methods: [String], _ request: Request, _ body: () -> Response) -> Response {
-        if methods.contains(request.method) { return body() }
+    func only(_ methods: AllowedMethods, _ request: Request, _ body: () -> Response) -> Response {
+        if methods.allow(request.method) { return body() }
         var r = htmlError(405, "Method not allowed", "This address does not accept \(request.method.prefix(16)) requests.", retry: "/")
-        r.headers.append(("Allow", methods.joined(separator: ", ")))
+        r.headers.append(("Allow", methods.allowHeader))
         return r
     }
 
-    /// The method lists of `only`, made once (the routing of every request uses one).
-    static let getOrHead = ["GET", "HEAD"]
-    static let postOnly = ["POST"]
-    /// The liveness answer, made once.
-    static let pong = Response(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
+    /// The methods a route answers (`only`): a switch, not a list, since every request's routing asks.
+    enum AllowedMethods {
+        case getOrHead, postOnly, getOrPost
+        func allow(_ method: String) -> Bool {
+            switch self {
+            case .getOrHead: return method == "GET" || method == "HEAD"
+            case .postOnly: return method == "POST"
+            case .getOrPost: return method == "GET" || method == "POST"
+            }
+        }
+        var allowHeader: String {
+            switch self {
+            case .getOrHead: return "GET, HEAD"
+            case .postOnly: return "POST"
+            case .getOrPost: return "GET, POST"
+            }
+        }
+    }
+
+    /// The paths `route` answers by name, interned by the worker (the OpenID Connect endpoints too:
+    /// they are only routed when the provider is on, and a path interned for nothing costs nothing).
+    public var routedPaths: [String] {
+        ["/ping", "/", "/steemauth", "/steemauth/status", "/steemauth/logout", "/steemauth/report.json", "/steemauth/report.csv",
+         "/steemauth/unfollow", "/favicon.ico", "/steemauth/verify", "/steemauth/refresh", "/steemauth/signin", "/healthz", "/metrics",
+         OIDCEndpoints.discovery, OIDCEndpoints.jwks, OIDCEndpoints.authorize, OIDCEndpoints.token, OIDCEndpoints.userinfo, OIDCEndpoints.endSession]
+    }
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
     /// The front door's redirect, made once (its every visit uses it).
-    static let homeHeaders = PreparedHeaders(sessionHeaders + [("Location", "/steemauth")])
+    let homeHeaders = PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")])
     /// A JSON answer's headers, made once (the status route's every poll uses them).
-    static let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + sessionHeaders + [("X-Content-Type-Options", "nosniff")])
+    let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + Self.sessionHeaders + [("X-Content-Type-Options", "nosniff")])
 
     static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
@@ -366,7 +390,7 @@ public struct WebApp: RequestHandler {
     }
 
     func json(_ status: Int, bytes body: [UInt8], extra: [(String, String)] = []) -> Response {
-        Response(status: status, prepared: Self.jsonHeaders, headers: extra, body: body)
+        Response(status: status, prepared: jsonHeaders, headers: extra, body: body)
     }
 
     func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = []) -> Response {

@@ -148,6 +148,52 @@ final class RequestFieldsTests: XCTestCase {
     }
 }
 
+/// A worker's params buffer, reused from one request to the next.
+final class ReusedRequestFieldsTests: XCTestCase {
+    private func fields(_ sent: [RequestFields.Name: String], into buffer: inout [UInt8]) -> RequestFields {
+        withBuffers(sent.mapValues { Array($0.utf8) }) { buffers in RequestFields(reusing: &buffer) { buffers[$0] } }
+    }
+
+    func testFieldsHandedOutNeverChangeWhenTheBufferIsReused() {
+        var buffer: [UInt8] = []
+        let first = fields([.query: "a=1", .cookie: "steemauth=x"], into: &buffer)
+        let second = fields([.query: "b=22"], into: &buffer)
+        XCTAssertEqual(first.text(.query), "a=1")
+        XCTAssertEqual(first.text(.cookie), "steemauth=x")
+        XCTAssertEqual(second.text(.query), "b=22")
+        XCTAssertNil(second.text(.cookie))
+    }
+
+    func testTheBufferIsReusedOnceTheRequestBeforeIsGone() {
+        var buffer: [UInt8] = []
+        do { let done = fields([.query: "a=1", .cookie: String(repeating: "c", count: 900)], into: &buffer); XCTAssertEqual(done.text(.query), "a=1") }
+        let before = buffer.withUnsafeBufferPointer { $0.baseAddress }
+        let next = fields([.query: "b=2", .cookie: String(repeating: "d", count: 800)], into: &buffer)
+        XCTAssertEqual(buffer.withUnsafeBufferPointer { $0.baseAddress }, before, "same memory: no allocation")
+        XCTAssertEqual(next.bytes(.cookie)?.count, 800)
+    }
+
+    func testAnOversizedBufferIsNotKept() {
+        var buffer: [UInt8] = []
+        do { _ = fields([.cookie: String(repeating: "c", count: RequestFields.largestKeptBuffer + 1)], into: &buffer) }
+        XCTAssertGreaterThan(buffer.capacity, RequestFields.largestKeptBuffer)
+        let small = fields([.query: "q=1"], into: &buffer)
+        XCTAssertLessThanOrEqual(buffer.capacity, RequestFields.largestKeptBuffer)
+        XCTAssertEqual(small.text(.query), "q=1")
+    }
+}
+
+/// A handler's routed paths come back as its own Strings; any other path is not found.
+final class InternedPathsTests: XCTestCase {
+    func testRoutedPathsAreFoundByTheirBytesOnly() {
+        let paths = InternedPaths(["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"])
+        func find(_ path: String) -> String? { Array(path.utf8).withUnsafeBufferPointer { paths.text(of: $0) } }
+        for path in ["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"] { XCTAssertEqual(find(path), path) }
+        for path in ["", "/pin", "/pingx", "/steemauth/", "/Steemauth", "/cafe\u{0301}", "//"] { XCTAssertNil(find(path), path) }
+        XCTAssertNil(Array("/ping".utf8).withUnsafeBufferPointer { InternedPaths([]).text(of: $0) })
+    }
+}
+
 /// The values' buffers, valid inside `body`.
 private func withBuffers<R>(_ values: [RequestFields.Name: [UInt8]], _ body: ([RequestFields.Name: UnsafeBufferPointer<UInt8>]) -> R) -> R {
     guard let (name, bytes) = values.first else { return body([:]) }

@@ -207,7 +207,10 @@ final class OIDCTests: XCTestCase {
         XCTAssertEqual(json["error"] as? String, "invalid_request")
         let raw = try HTTPClient().request("POST", url: cluster.baseURL + OIDCEndpoints.token, headers: ["Content-Type: application/json"], body: Array("{}".utf8))
         XCTAssertEqual(raw.status, 400)
-        XCTAssertEqual(try HTTPClient().request(url: cluster.baseURL + OIDCEndpoints.token).status, 405)
+        let getToken = try HTTPClient().request(url: cluster.baseURL + OIDCEndpoints.token)
+        XCTAssertEqual(getToken.status, 405); XCTAssertEqual(getToken.header("Allow"), "POST")
+        let putUserinfo = try HTTPClient().request("PUT", url: cluster.baseURL + OIDCEndpoints.userinfo)
+        XCTAssertEqual(putUserinfo.status, 405); XCTAssertEqual(putUserinfo.header("Allow"), "GET, POST")
         XCTAssertFalse(cluster.poolLog().contains("Status: 500"))
     }
 
