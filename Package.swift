@@ -69,6 +69,7 @@ let package = Package(
 
         .testTarget(name: "SteemAuthCoreTests", dependencies: ["SteemAuthCore"]),
         .testTarget(name: "FastCGIKitTests", dependencies: ["FastCGIKit"]),
+        .testTarget(name: "SteemAuthWebTests", dependencies: ["SteemAuthWeb", "FastCGIKit"]),
         .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters",
                                                          .product(name: "Logging", package: "swift-log")]),
         // Drives the real executables (built by the same `swift build --build-tests`) through real

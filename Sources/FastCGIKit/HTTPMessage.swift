@@ -7,6 +7,9 @@ import Glibc
 /// them, in one buffer, and decoded only when a route reads them (they are not always UTF-8).
 public struct Request: Sendable {
     public var method: String
+    /// Whether the request was a HEAD (the body is not sent), decided from its bytes when it was
+    /// read: a worker asks after every response, and comparing two different Strings is a call.
+    let isHead: Bool
     public var path: String
     public var https: Bool
     /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
@@ -27,8 +30,8 @@ public struct Request: Sendable {
     /// The Authorization header (OpenID Connect's token and userinfo endpoints).
     public var authorization: String? { fields.text(.authorization) }
 
-    init(method: String, path: String, https: Bool, acceptsGzip: Bool, requestID: RequestID?, body: [UInt8], fields: RequestFields) {
-        self.method = method; self.path = path; self.https = https; self.acceptsGzip = acceptsGzip
+    init(method: String, isHead: Bool, path: String, https: Bool, acceptsGzip: Bool, requestID: RequestID?, body: [UInt8], fields: RequestFields) {
+        self.method = method; self.isHead = isHead; self.path = path; self.https = https; self.acceptsGzip = acceptsGzip
         self.requestID = requestID; self.body = body; self.fields = fields
     }
 

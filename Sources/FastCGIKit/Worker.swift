@@ -64,7 +64,7 @@ public enum Worker {
             let response = handler.handle(parsed)
             // The header block, then the body as it is (or its parts): no joined copy of a large page.
             response.withHead { _ = FCGX_PutStr(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), request.out) }
-            if parsed.method != "HEAD" {
+            if !parsed.isHead {
                 if response.bodyParts.isEmpty { write(response.body, to: &request) }
                 else { for part in response.bodyParts { write(part, to: &request) } }
             }
@@ -218,7 +218,8 @@ public enum Worker {
                                UnsafeRawPointer(lowercase.utf8Start).assumingMemoryBound(to: CChar.self), v.count) == 0
         }
         // The common methods as literals: no decoding, no allocation, nothing to release.
-        let method = equals(.method, "GET") ? "GET" : equals(.method, "POST") ? "POST" : equals(.method, "HEAD") ? "HEAD" : text(.method) ?? "GET"
+        let isHead = equals(.method, "HEAD")
+        let method = equals(.method, "GET") ? "GET" : equals(.method, "POST") ? "POST" : isHead ? "HEAD" : text(.method) ?? "GET"
         let uriBytes = values[Param.documentURI.rawValue] ?? values[Param.scriptName.rawValue]
         let uri = uriBytes.map { paths.text(of: $0) ?? String(decoding: $0, as: UTF8.self) } ?? "/"
         var body: [UInt8] = []
@@ -243,7 +244,7 @@ public enum Worker {
             case .authorization: return values[Param.authorization.rawValue]
             }
         }
-        return Request(method: method, path: uri, https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"),
+        return Request(method: method, isHead: isHead, path: uri, https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"),
                        acceptsGzip: values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false,
                        requestID: (values[Param.requestID.rawValue] ?? values[Param.nginxRequestID.rawValue]).map(RequestID.init),
                        body: body, fields: fields)

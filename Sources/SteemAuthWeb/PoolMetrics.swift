@@ -4,8 +4,29 @@ import SteemAuthCore
 /// The pool's own metrics, kept in counters shared by all workers; `/metrics` adds the watcher's
 /// numbers from Redis and renders the Prometheus text format. Every name starts with `steemauth_`.
 public struct PoolMetrics: Sendable {
-    public enum Route: String, CaseIterable, Sendable {
-        case ping, home, page, status, logout, reportJSON = "report_json", reportCSV = "report_csv", unfollow, verify, refresh, signIn = "signin", healthz, metrics, staticFile = "static", oidc, other
+    /// A route's raw value is its place among the request counters; `label` is its name in them.
+    public enum Route: Int, CaseIterable, Sendable {
+        case ping, home, page, status, logout, reportJSON, reportCSV, unfollow, verify, refresh, signIn, healthz, metrics, staticFile, oidc, other
+        var label: String {
+            switch self {
+            case .ping: return "ping"
+            case .home: return "home"
+            case .page: return "page"
+            case .status: return "status"
+            case .logout: return "logout"
+            case .reportJSON: return "report_json"
+            case .reportCSV: return "report_csv"
+            case .unfollow: return "unfollow"
+            case .verify: return "verify"
+            case .refresh: return "refresh"
+            case .signIn: return "signin"
+            case .healthz: return "healthz"
+            case .metrics: return "metrics"
+            case .staticFile: return "static"
+            case .oidc: return "oidc"
+            case .other: return "other"
+            }
+        }
     }
     static let codes = [200, 302, 303, 400, 401, 403, 404, 405, 409, 429, 500, 502, 503, 504]
     static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -59,18 +80,55 @@ public struct PoolMetrics: Sendable {
 
     public init(counters: SharedCounters) { self.counters = counters }
 
-    /// Made once: `allCases` makes a new array at every use, and every request is recorded.
-    private static let routes = Route.allCases
-
+    /// Every request is recorded, so its slots come from switches: no lookup in the lists above
+    /// (each use of a static array is a call into the runtime, and a cold line to read).
     public func record(route: Route, status: Int, microseconds: Int64) {
-        let routeIndex = Self.routes.firstIndex(of: route)!
-        let codeIndex = Self.codes.firstIndex(of: status) ?? Self.codes.count
-        counters.add(routeIndex * Self.codeSlots + codeIndex)
-        let seconds = Double(microseconds) / 1_000_000
-        let bucket = Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count
-        counters.add(Self.bucketBase + bucket)
+        counters.add(route.rawValue * Self.codeSlots + Self.codeSlot(status))
+        counters.add(Self.bucketBase + Self.bucketSlot(microseconds))
         counters.add(Self.sumSlot, UInt64(max(0, microseconds)))
         counters.add(Self.countSlot)
+    }
+
+    /// `status`'s place in `codes`, or `codes.count` for any other.
+    static func codeSlot(_ status: Int) -> Int {
+        switch status {
+        case 200: return 0
+        case 302: return 1
+        case 303: return 2
+        case 400: return 3
+        case 401: return 4
+        case 403: return 5
+        case 404: return 6
+        case 405: return 7
+        case 409: return 8
+        case 429: return 9
+        case 500: return 10
+        case 502: return 11
+        case 503: return 12
+        case 504: return 13
+        default: return 14
+        }
+    }
+
+    /// The first of `buckets` (seconds) that `microseconds` is within, or `buckets.count`.
+    static func bucketSlot(_ microseconds: Int64) -> Int {
+        switch microseconds {
+        case ...500: return 0
+        case ...1_000: return 1
+        case ...2_500: return 2
+        case ...5_000: return 3
+        case ...10_000: return 4
+        case ...25_000: return 5
+        case ...50_000: return 6
+        case ...100_000: return 7
+        case ...250_000: return 8
+        case ...500_000: return 9
+        case ...1_000_000: return 10
+        case ...2_500_000: return 11
+        case ...5_000_000: return 12
+        case ...10_000_000: return 13
+        default: return 14
+        }
     }
 
     public func count(_ event: Event) { counters.add(Self.eventBase + event.rawValue) }
@@ -93,7 +151,7 @@ public struct PoolMetrics: Sendable {
                 let n = counters.load(r * Self.codeSlots + c)
                 if n == 0 { continue }
                 let code = c < Self.codes.count ? String(Self.codes[c]) : "other"
-                out += "steemauth_http_requests_total{route=\"\(route.rawValue)\",code=\"\(code)\"} \(n)\n"
+                out += "steemauth_http_requests_total{route=\"\(route.label)\",code=\"\(code)\"} \(n)\n"
             }
         }
         header("steemauth_http_request_duration_seconds", "histogram", "Time the pool spent on a request.")
