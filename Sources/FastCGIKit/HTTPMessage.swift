@@ -110,16 +110,10 @@ struct RequestFields: Sendable {
     private var lengths = InlineArray<9, Int>(repeating: -1)      // -1: the param was not sent
 
     /// `value(name)` is each param's bytes, or nil when it was not sent; each is asked for twice
-    /// (measured, then copied).
-    init(_ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
-        var buffer: [UInt8] = []
-        self.init(reusing: &buffer, value)
-    }
-
-    /// The same, copied into `buffer`, which a worker keeps from one request to the next. The fields
-    /// share it (copy-on-write): once the request before is gone the worker holds the only reference,
-    /// so emptying it keeps its memory and a request costs no allocation. A request kept longer only
-    /// makes the worker's next one allocate anew.
+    /// (measured, then copied). They are copied into `buffer`, which a worker keeps from one request
+    /// to the next. The fields share it (copy-on-write): once the request before is gone the worker
+    /// holds the only reference, so emptying it keeps its memory and a request costs no allocation.
+    /// A request kept longer only makes the worker's next one allocate anew.
     init(reusing buffer: inout [UInt8], _ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
         let total = Self.names.reduce(0) { $0 + (value($1)?.count ?? 0) }
         if buffer.capacity > Self.largestKeptBuffer { buffer = [] }

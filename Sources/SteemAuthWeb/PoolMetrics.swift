@@ -146,9 +146,9 @@ public struct PoolMetrics: Sendable {
         var out = ""
         func header(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
         header("steemauth_http_requests_total", "counter", "Requests answered by the pool, by route and status code.")
-        for (r, route) in Route.allCases.enumerated() {
+        for route in Route.allCases {
             for c in 0..<Self.codeSlots {
-                let n = counters.load(r * Self.codeSlots + c)
+                let n = counters.load(route.rawValue * Self.codeSlots + c)
                 if n == 0 { continue }
                 let code = c < Self.codes.count ? String(Self.codes[c]) : "other"
                 out += "steemauth_http_requests_total{route=\"\(route.label)\",code=\"\(code)\"} \(n)\n"
