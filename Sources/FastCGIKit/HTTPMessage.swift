@@ -2,37 +2,46 @@
 import Glibc
 #endif
 
-/// A request as nginx passed it. What every route reads is decoded when the request is read (the
-/// method, the path, https, gzip, the request id, the body); the other params are kept as nginx sent
-/// them, in one buffer, and decoded only when a route reads them (they are not always UTF-8).
+/// A request as nginx passed it. What every route reads is read when the request is (the method,
+/// the path, the body); the other params are found and decoded only when a route reads them (they
+/// are not always UTF-8, and most routes read few of them). A request is valid until its response
+/// is written: reading its params after that traps (the worker's `RequestParams` says why).
 public struct Request: Sendable {
-    public var method: String
+    public let method: String
     /// Whether the request was a HEAD (the body is not sent), decided from its bytes when it was
     /// read: a worker asks after every response, and comparing two different Strings is a call.
     let isHead: Bool
-    public var path: String
-    public var https: Bool
+    public let path: String
+    public let body: [UInt8]
+    private let params: RequestParams
+    /// The request `params` held when this one was made.
+    private let generation: Int
+
+    /// Whether nginx says the visitor came over https (HTTPS=on, or REQUEST_SCHEME=https).
+    public var https: Bool {
+        params.equalsIgnoringCase(.https, "on", of: generation) || params.equals(.scheme, "https", of: generation)
+    }
     /// Whether the client takes `Content-Encoding: gzip` (Accept-Encoding names gzip with q > 0).
-    public var acceptsGzip: Bool
-    public var requestID: RequestID?
-    public var body: [UInt8]
-    private let fields: RequestFields
-
-    public var query: String { fields.text(.query) ?? "" }
+    public var acceptsGzip: Bool { params.value(.acceptEncoding, of: generation).map { Request.acceptsGzip($0) } ?? false }
+    /// The id for the request's log lines: the X-Request-ID nginx passes, else its $request_id.
+    public var requestID: RequestID? { params.checkCurrent(generation); return logID.requestID }
+    /// The request's id as its log lines read it, to be kept while the request is handled.
+    public var logID: RequestLogID { RequestLogID(params: params, generation: generation) }
+    public var query: String { params.text(.query, of: generation) ?? "" }
     /// The raw Cookie header.
-    public var cookie: ArraySlice<UInt8>? { fields.bytes(.cookie) }
-    public var host: String? { fields.text(.host) }
-    public var serverPort: String? { fields.text(.serverPort) }
-    public var origin: String? { fields.text(.origin) }
-    public var referer: String? { fields.text(.referer) }
-    public var remoteAddress: String? { fields.text(.remoteAddress) }
-    public var contentType: String? { fields.text(.contentType) }
+    public var cookie: ArraySlice<UInt8>? { params.cookie(of: generation) }
+    public var host: String? { params.text(.host, of: generation) }
+    public var serverPort: String? { params.text(.serverPort, of: generation) }
+    public var origin: String? { params.text(.origin, of: generation) }
+    public var referer: String? { params.text(.referer, of: generation) }
+    public var remoteAddress: String? { params.text(.remoteAddress, of: generation) }
+    public var contentType: String? { params.text(.contentType, of: generation) }
     /// The Authorization header (OpenID Connect's token and userinfo endpoints).
-    public var authorization: String? { fields.text(.authorization) }
+    public var authorization: String? { params.text(.authorization, of: generation) }
 
-    init(method: String, isHead: Bool, path: String, https: Bool, acceptsGzip: Bool, requestID: RequestID?, body: [UInt8], fields: RequestFields) {
-        self.method = method; self.isHead = isHead; self.path = path; self.https = https; self.acceptsGzip = acceptsGzip
-        self.requestID = requestID; self.body = body; self.fields = fields
+    init(method: String, isHead: Bool, path: String, body: [UInt8], params: RequestParams) {
+        self.method = method; self.isHead = isHead; self.path = path; self.body = body
+        self.params = params; generation = params.generation
     }
 
     /// `Accept-Encoding: gzip, deflate, br` → true; `gzip;q=0` or no gzip → false.
@@ -96,49 +105,20 @@ public struct Request: Sendable {
     }
 }
 
-/// The params a route reads now and then, as nginx sent them: copied into one buffer (not a string
-/// or an array each), decoded when read.
-struct RequestFields: Sendable {
-    enum Name: Int, CaseIterable { case query, cookie, host, serverPort, origin, referer, remoteAddress, contentType, authorization }
-    /// Made once: `allCases` makes a new array at every use, and every request reads all of them.
-    private static let names = Name.allCases
-    /// A worker's reused buffer is dropped rather than kept when a request made it larger than this.
-    static let largestKeptBuffer = 64 * 1024
+/// A request's id for its log lines, looked up only when a line is written. Unlike the request it
+/// may be kept past the response: it then has no id, rather than read params libfcgi has freed.
+public struct RequestLogID: Sendable {
+    private let params: RequestParams?
+    private let generation: Int
+    /// No request.
+    public static let none = RequestLogID(params: nil, generation: 0)
 
-    private var storage: [UInt8] = []
-    private var starts = InlineArray<9, Int>(repeating: 0)
-    private var lengths = InlineArray<9, Int>(repeating: -1)      // -1: the param was not sent
+    init(params: RequestParams?, generation: Int) { self.params = params; self.generation = generation }
 
-    /// `value(name)` is each param's bytes, or nil when it was not sent; each is asked for twice
-    /// (measured, then copied). They are copied into `buffer`, which a worker keeps from one request
-    /// to the next. The fields share it (copy-on-write): once the request before is gone the worker
-    /// holds the only reference, so emptying it keeps its memory and a request costs no allocation.
-    /// A request kept longer only makes the worker's next one allocate anew.
-    init(reusing buffer: inout [UInt8], _ value: (Name) -> UnsafeBufferPointer<UInt8>?) {
-        let total = Self.names.reduce(0) { $0 + (value($1)?.count ?? 0) }
-        if buffer.capacity > Self.largestKeptBuffer { buffer = [] }
-        buffer.removeAll(keepingCapacity: true)
-        // Reserved, then appended: these calls are specialized here, whereas the standard library's
-        // `Array(unsafeUninitializedCapacity:)` allocates through its generic path, which looks up
-        // the array's type metadata (a locked cache) on every request.
-        buffer.reserveCapacity(total)
-        for name in Self.names {
-            guard let v = value(name) else { continue }
-            starts[name.rawValue] = buffer.count; lengths[name.rawValue] = v.count
-            buffer.append(contentsOf: v)
-        }
-        storage = buffer
-    }
-
-    func bytes(_ name: Name) -> ArraySlice<UInt8>? {
-        let length = lengths[name.rawValue]
-        guard length >= 0 else { return nil }
-        let start = starts[name.rawValue]
-        return storage[start..<(start + length)]
-    }
-
-    func text(_ name: Name) -> String? {
-        bytes(name).map { slice in slice.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) } }
+    /// The X-Request-ID nginx passes, else its $request_id; nil once the response is written.
+    public var requestID: RequestID? {
+        guard let params, params.generation == generation else { return nil }
+        return (params.value(.requestID) ?? params.value(.nginxRequestID)).map(RequestID.init)
     }
 }
 
@@ -169,17 +149,35 @@ public struct RequestID: Sendable, CustomStringConvertible {
 }
 
 public struct Response: Sendable {
-    public var status: Int
+    // A change to any part after `fixed` made the response drops its serialized form (`wire`).
+    public var status: Int { didSet { wire = .none } }
     /// A fixed list of headers already in wire form, written before `headers` (empty: none; not an
     /// optional, whose copy the compiler makes through generic value witnesses).
-    public var prepared = PreparedHeaders.none
-    public var headers: [(String, String)]
+    public var prepared = PreparedHeaders.none { didSet { wire = .none } }
+    public var headers: [(String, String)] { didSet { wire = .none } }
     /// One Set-Cookie header, written after `prepared`: a new visitor's redirect needs no header list.
-    public var setCookie: String? = nil
-    public var body: [UInt8]
+    public var setCookie: String? = nil { didSet { wire = .none } }
+    public var body: [UInt8] { didSet { wire = .none } }
     /// When not empty, the body is these parts in order, written one after the other without being
     /// joined first (a cached page between its per-request frame: no copy of the large part).
-    public var bodyParts: [any ResponseBytes] = []
+    public var bodyParts: [any ResponseBytes] = [] { didSet { wire = .none } }
+    /// The whole response as a worker writes it, made once by `fixed` (empty: none).
+    private(set) var wire = WireBytes.none
+
+    /// A response that never changes (the liveness answer, a returning visitor's redirect), serialized
+    /// once when it is made: a worker writes its bytes as they are, with no header block to build.
+    public static func fixed(status: Int, prepared: PreparedHeaders, body: [UInt8]) -> Response {
+        var response = Response(status: status, prepared: prepared, body: body)
+        response.wire = WireBytes(bytes: response.serialized(includeBody: true), headLength: response.head().count)
+        return response
+    }
+
+    /// A serialized response and where its header block ends (a HEAD gets only that).
+    struct WireBytes: Sendable {
+        let bytes: [UInt8]
+        let headLength: Int
+        static let none = WireBytes(bytes: [], headLength: 0)
+    }
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status; self.headers = headers; self.body = body

@@ -26,10 +26,8 @@ public enum Worker {
     public static func run(listenFD: Int32, idleTickMs: Int, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
-        // Read once here, not per request: a static's every use is a call into the runtime (swift_once).
-        let params = Param.table
+        let params = RequestParams()
         let paths = InternedPaths(handler.routedPaths)
-        var fieldBytes: [UInt8] = []
         defer { FCGX_Free(&request, 1) }
         let masterPID = getppid()
         var served = 0
@@ -60,11 +58,18 @@ public enum Worker {
                 continue
             }
             idleMs = 0
-            let parsed = readRequest(&request, params, paths, &fieldBytes)
+            params.begin(request.envp)
+            let parsed = readRequest(&request, params, paths)
             let response = handler.handle(parsed)
-            // The header block, then the body as it is (or its parts): no joined copy of a large page.
-            response.withHead { _ = FCGX_PutStr(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), request.out) }
-            if !parsed.isHead {
+            // A fixed response's bytes as they are; else the header block, then the body as it is (or
+            // its parts): no joined copy of a large page.
+            let wire = response.wire
+            if !wire.bytes.isEmpty {
+                wire.bytes.withUnsafeBufferPointer { write(UnsafeBufferPointer(rebasing: $0[..<(parsed.isHead ? wire.headLength : $0.count)]), to: &request) }
+            } else {
+                response.withHead { _ = FCGX_PutStr(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), request.out) }
+            }
+            if wire.bytes.isEmpty && !parsed.isHead {
                 if response.bodyParts.isEmpty { write(response.body, to: &request) }
                 else { for part in response.bodyParts { write(part, to: &request) } }
             }
@@ -74,6 +79,7 @@ public enum Worker {
             // A body not read to its end (over maxBodyBytes) keeps libfcgi's lingering close, which
             // drains it: closing over unread input would reset the connection under the response.
             if FCGX_HasSeenEOF(request.in) != 0 || FCGX_GetChar(request.in) == EOF { _ = FCGX_Detach(&request) }
+            params.end()    // before libfcgi frees them: a request kept past here can no longer read them
             FCGX_Finish_r(&request)
             served += 1
             servedSinceTrim += 1
@@ -96,22 +102,64 @@ public enum Worker {
     static let directWriteMinimum = 16 * 1024
 
     private static func write(_ bytes: some ResponseBytes, to request: inout FCGX_Request) {
-        guard bytes.count > 0 else { return }
-        bytes.withUnsafeBytes { b in
-            if b.count >= directWriteMinimum {
-                _ = steemauth_put_direct(&request, b.baseAddress!.assumingMemoryBound(to: UInt8.self), b.count)
-            } else {
-                _ = FCGX_PutStr(b.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(b.count), request.out)
-            }
+        bytes.withUnsafeBytes { raw in write(raw.assumingMemoryBound(to: UInt8.self), to: &request) }
+    }
+
+    private static func write(_ b: UnsafeBufferPointer<UInt8>, to request: inout FCGX_Request) {
+        guard let base = b.baseAddress, b.count > 0 else { return }
+        if b.count >= directWriteMinimum {
+            _ = steemauth_put_direct(&request, base, b.count)
+        } else {
+            _ = FCGX_PutStr(UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(b.count), request.out)
         }
     }
 
-    /// The params a request uses, by name; everything else nginx sends is skipped.
-    private enum Param: Int, CaseIterable {
+    /// The request's method, path and body, read now (every route needs them); its other params are
+    /// found in `params` when a route first asks (`Request`).
+    private static func readRequest(_ r: inout FCGX_Request, _ params: RequestParams, _ paths: InternedPaths) -> Request {
+        // The common methods as literals: no decoding, no allocation, nothing to release.
+        let isHead = params.equals(.method, "HEAD")
+        let method = params.equals(.method, "GET") ? "GET" : params.equals(.method, "POST") ? "POST" : isHead ? "HEAD"
+            : params.value(.method).map { String(decoding: $0, as: UTF8.self) } ?? "GET"
+        let uriBytes = params.value(.documentURI) ?? params.value(.scriptName)
+        let uri = uriBytes.map { paths.text(of: $0) ?? String(decoding: $0, as: UTF8.self) } ?? "/"
+        var body: [UInt8] = []
+        if let lengthText = params.value(.contentLength), let length = decimal(lengthText), length > 0 {
+            let wanted = min(length, maxBodyBytes)
+            body = [UInt8](repeating: 0, count: wanted)
+            let got = body.withUnsafeMutableBufferPointer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: wanted) { FCGX_GetStr($0, Int32(wanted), r.in) }
+            }
+            body.removeLast(wanted - Int(max(got, 0)))
+        }
+        return Request(method: method, isHead: isHead, path: uri, body: body, params: params)
+    }
+
+    /// A CONTENT_LENGTH: ASCII digits only (nil for anything else, or more than 18 of them).
+    static func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value = 0
+        for b in digits {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+/// The params of the request a worker is serving, where libfcgi keeps them (`NAME=value` strings),
+/// each looked for only when first asked for: one pass over them that stops at the param asked for
+/// and goes on from there at the next question, keeping the first of each name. A `/ping` reads
+/// the first seven of nginx's twenty-odd; nothing is copied until a route reads it. One per worker,
+/// reused for every request; `end` makes a request kept past its response trap rather than read
+/// params libfcgi has freed.
+final class RequestParams: @unchecked Sendable {    // one worker process, one thread
+    /// The params a request can read, by name; everything else nginx sends is skipped.
+    enum Name: Int, CaseIterable {
         case method, documentURI, scriptName, contentLength, https, scheme, requestID, nginxRequestID, remoteAddress, serverPort
         case host, origin, referer, query, cookie, contentType, acceptEncoding, authorization
 
-        var name: StaticString {
+        var text: StaticString {
             switch self {
             case .method: return "REQUEST_METHOD"
             case .documentURI: return "DOCUMENT_URI"
@@ -133,68 +181,133 @@ public enum Worker {
             case .authorization: return "HTTP_AUTHORIZATION"
             }
         }
-        /// How many there are (`allCases` makes a new array at every use).
-        static let count = allCases.count
-        /// The params as one flat table, made once and kept for the process's life (so reading it
-        /// retains nothing): name bytes (static), name length, and the next param with a name of the
-        /// same length (-1 ends the chain); `firstByLength[n]` starts the chain of names n bytes long.
-        struct Table: @unchecked Sendable {     // immutable once made; the names are static literals
-            let names: UnsafeBufferPointer<UnsafePointer<UInt8>>
-            let nextSameLength: UnsafeBufferPointer<Int>
-            let firstByLength: UnsafeBufferPointer<Int>
-        }
-        static let table: Table = {
-            let lengths = allCases.map { $0.name.utf8CodeUnitCount }
-            let names = UnsafeMutableBufferPointer<UnsafePointer<UInt8>>.allocate(capacity: allCases.count)
-            _ = names.initialize(from: allCases.map { $0.name.utf8Start })
-            let firstByLength = UnsafeMutableBufferPointer<Int>.allocate(capacity: (lengths.max() ?? 0) + 1)
-            firstByLength.initialize(repeating: -1)
-            let nextSameLength = UnsafeMutableBufferPointer<Int>.allocate(capacity: allCases.count)
-            nextSameLength.initialize(repeating: -1)
-            for i in allCases.indices.reversed() {
-                nextSameLength[i] = firstByLength[lengths[i]]
-                firstByLength[lengths[i]] = i
-            }
-            return Table(names: UnsafeBufferPointer(names), nextSameLength: UnsafeBufferPointer(nextSameLength),
-                         firstByLength: UnsafeBufferPointer(firstByLength))
-        }()
     }
 
-    /// One pass over nginx's params (not one linear lookup per param), keeping the first of each.
-    private static func readRequest(_ r: inout FCGX_Request, _ table: Param.Table, _ paths: InternedPaths, _ fieldBytes: inout [UInt8]) -> Request {
-        // The request leaves the closure through `made`, not as its result: the standard library
-        // carries a closure's result in a `Result`, destroyed through generic value witnesses.
-        var made: Request? = nil
-        // The values found, by param, on the stack: they point into libfcgi's copy of the params.
-        withUnsafeTemporaryAllocation(of: UnsafeBufferPointer<UInt8>?.self, capacity: Param.count) { values in
-            values.initialize(repeating: nil)
-            var entry = r.envp
-            while let pointer = entry?.pointee {
-                // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
-                if let equals = strchr(pointer, Int32(UInt8(ascii: "="))) {
-                    let nameLength = equals - pointer
-                    var i = nameLength < table.firstByLength.count ? table.firstByLength[nameLength] : -1
-                    while i >= 0 {
-                        if values[i] == nil && sameName(pointer, table.names[i], nameLength) {
-                            let value = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
-                            values[i] = UnsafeBufferPointer(start: value, count: strlen(equals + 1))
-                            break
-                        }
-                        i = table.nextSameLength[i]
-                    }
-                }
-                entry = entry! + 1
-            }
-            made = request(from: UnsafeBufferPointer(values), &r, paths, &fieldBytes)
+    /// The names as one flat table, made once per worker: name bytes (static), and the next name of
+    /// the same length (-1 ends the chain); `firstByLength[n]` starts the chain of names n bytes long.
+    private let names: UnsafeMutableBufferPointer<UnsafePointer<UInt8>>
+    private let nextSameLength: UnsafeMutableBufferPointer<Int>
+    private let firstByLength: UnsafeMutableBufferPointer<Int>
+    /// The values found so far, by name; they point into libfcgi's copy of the params.
+    private let values: UnsafeMutableBufferPointer<UnsafeBufferPointer<UInt8>?>
+    /// The first entry not looked at yet; nil once every entry has been.
+    private var next: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    /// Which request the params are (a `Request` carries the number it was made with).
+    private(set) var generation = 0
+    /// The Cookie header's copy (`cookie`): kept from one request to the next, so a request costs no
+    /// allocation; `cookieGeneration` says which request filled it.
+    @exclusivity(unchecked) private var cookieBytes: [UInt8] = []   // one thread, no overlapping access
+    private var cookieGeneration = -1
+    /// A worker's cookie copy is dropped rather than kept when a request made it larger than this.
+    static let largestKeptCookie = 16 * 1024
+
+    init() {
+        let all = Name.allCases
+        let lengths = all.map { $0.text.utf8CodeUnitCount }
+        names = .allocate(capacity: all.count)
+        _ = names.initialize(from: all.map { $0.text.utf8Start })
+        firstByLength = .allocate(capacity: (lengths.max() ?? 0) + 1)
+        firstByLength.initialize(repeating: -1)
+        nextSameLength = .allocate(capacity: all.count)
+        nextSameLength.initialize(repeating: -1)
+        for i in all.indices.reversed() {
+            nextSameLength[i] = firstByLength[lengths[i]]
+            firstByLength[lengths[i]] = i
         }
-        return made!
+        values = .allocate(capacity: all.count)
+        values.initialize(repeating: nil)
+    }
+
+    deinit {
+        names.deallocate(); nextSameLength.deallocate(); firstByLength.deallocate(); values.deallocate()
+    }
+
+    /// A new request's params (libfcgi's `envp`): nothing is read from them yet.
+    func begin(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+        generation &+= 1
+        next = envp
+        values.update(repeating: nil)
+    }
+
+    /// The response is written: from here on the request's params are libfcgi's to free.
+    func end() {
+        generation &+= 1
+        next = nil
+    }
+
+    /// The value of the first param of this name, or nil when nginx did not send one.
+    func value(_ name: Name) -> UnsafeBufferPointer<UInt8>? {
+        if let found = values[name.rawValue] { return found }
+        var entry = next      // a local while scanning: the class's field is written once, at the end
+        while let current = entry, let pointer = current.pointee {
+            entry = current + 1
+            // Only the name is scanned (values such as cookies can be long); only a wanted value is measured.
+            guard let equals = strchr(pointer, Int32(UInt8(ascii: "="))) else { continue }
+            let nameLength = equals - pointer
+            var i = nameLength < firstByLength.count ? firstByLength[nameLength] : -1
+            while i >= 0 {
+                if sameName(pointer, names[i], nameLength) {
+                    if values[i] == nil {
+                        let start = UnsafeRawPointer(equals + 1).assumingMemoryBound(to: UInt8.self)
+                        values[i] = UnsafeBufferPointer(start: start, count: strlen(equals + 1))
+                        if i == name.rawValue { next = entry; return values[i] }
+                    }
+                    break
+                }
+                i = nextSameLength[i]
+            }
+        }
+        next = nil
+        return nil
+    }
+
+    /// `value`, for a `Request` made with `generation`: a request read after its response traps.
+    func value(_ name: Name, of generation: Int) -> UnsafeBufferPointer<UInt8>? {
+        checkCurrent(generation)
+        return value(name)
+    }
+
+    /// Traps unless `generation` is the request being served.
+    func checkCurrent(_ generation: Int) {
+        precondition(generation == self.generation, "a request's params were read after its response was written")
+    }
+
+    /// Whether the param is exactly `literal`.
+    func equals(_ name: Name, _ literal: StaticString, of generation: Int? = nil) -> Bool {
+        guard let v = generation.map({ value(name, of: $0) }) ?? value(name), v.count == literal.utf8CodeUnitCount else { return false }
+        return memcmp(v.baseAddress!, literal.utf8Start, v.count) == 0
+    }
+
+    /// Whether the param is `lowercase`, in any case.
+    func equalsIgnoringCase(_ name: Name, _ lowercase: StaticString, of generation: Int) -> Bool {
+        guard let v = value(name, of: generation), v.count == lowercase.utf8CodeUnitCount else { return false }
+        return strncasecmp(UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self),
+                           UnsafeRawPointer(lowercase.utf8Start).assumingMemoryBound(to: CChar.self), v.count) == 0
+    }
+
+    /// The param decoded as UTF-8 (invalid bytes replaced).
+    func text(_ name: Name, of generation: Int) -> String? {
+        value(name, of: generation).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The Cookie header's bytes, copied once per request into a buffer the worker keeps (a copy, not
+    /// a view of libfcgi's memory: the slice stays valid however long it is kept).
+    func cookie(of generation: Int) -> ArraySlice<UInt8>? {
+        guard let header = value(.cookie, of: generation) else { return nil }
+        if cookieGeneration != generation {
+            if cookieBytes.capacity > Self.largestKeptCookie { cookieBytes = [] }
+            cookieBytes.removeAll(keepingCapacity: true)
+            cookieBytes.append(contentsOf: header)
+            cookieGeneration = generation
+        }
+        return cookieBytes[...]
     }
 
     /// Whether the `count` bytes of a param's name at `name` are `wanted`'s. Most names are 8 to 16
     /// bytes: two unaligned 8-byte loads each decide it without a call (the first of them alone
     /// tells apart most names of one length); other lengths go to memcmp.
     @inline(__always)
-    private static func sameName(_ name: UnsafePointer<CChar>, _ wanted: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+    private func sameName(_ name: UnsafePointer<CChar>, _ wanted: UnsafePointer<UInt8>, _ count: Int) -> Bool {
         guard count >= 8 else { return memcmp(name, wanted, count) == 0 }
         let a = UnsafeRawPointer(name), b = UnsafeRawPointer(wanted)
         guard a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self) else { return false }
@@ -203,62 +316,4 @@ public enum Worker {
         }
         return memcmp(a + 8, b + 8, count - 8) == 0
     }
-
-    /// The request made from the params found (`values`, by param) and the body read from `r`.
-    private static func request(from values: UnsafeBufferPointer<UnsafeBufferPointer<UInt8>?>, _ r: inout FCGX_Request, _ paths: InternedPaths,
-                                _ fieldBytes: inout [UInt8]) -> Request {
-        func text(_ p: Param) -> String? { values[p.rawValue].map { String(decoding: $0, as: UTF8.self) } }
-        func equals(_ p: Param, _ literal: StaticString) -> Bool {
-            guard let v = values[p.rawValue], v.count == literal.utf8CodeUnitCount else { return false }
-            return memcmp(v.baseAddress!, literal.utf8Start, v.count) == 0
-        }
-        func equalsIgnoringCase(_ p: Param, _ lowercase: StaticString) -> Bool {
-            guard let v = values[p.rawValue], v.count == lowercase.utf8CodeUnitCount else { return false }
-            return strncasecmp(UnsafeRawPointer(v.baseAddress!).assumingMemoryBound(to: CChar.self),
-                               UnsafeRawPointer(lowercase.utf8Start).assumingMemoryBound(to: CChar.self), v.count) == 0
-        }
-        // The common methods as literals: no decoding, no allocation, nothing to release.
-        let isHead = equals(.method, "HEAD")
-        let method = equals(.method, "GET") ? "GET" : equals(.method, "POST") ? "POST" : isHead ? "HEAD" : text(.method) ?? "GET"
-        let uriBytes = values[Param.documentURI.rawValue] ?? values[Param.scriptName.rawValue]
-        let uri = uriBytes.map { paths.text(of: $0) ?? String(decoding: $0, as: UTF8.self) } ?? "/"
-        var body: [UInt8] = []
-        if let lengthText = values[Param.contentLength.rawValue], let length = decimal(lengthText), length > 0 {
-            let wanted = min(length, maxBodyBytes)
-            body = [UInt8](repeating: 0, count: wanted)
-            let got = body.withUnsafeMutableBufferPointer { b in
-                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: wanted) { FCGX_GetStr($0, Int32(wanted), r.in) }
-            }
-            body.removeLast(wanted - Int(max(got, 0)))
-        }
-        let fields = RequestFields(reusing: &fieldBytes) { name -> UnsafeBufferPointer<UInt8>? in
-            switch name {
-            case .query: return values[Param.query.rawValue]
-            case .cookie: return values[Param.cookie.rawValue]
-            case .host: return values[Param.host.rawValue]
-            case .serverPort: return values[Param.serverPort.rawValue]
-            case .origin: return values[Param.origin.rawValue]
-            case .referer: return values[Param.referer.rawValue]
-            case .remoteAddress: return values[Param.remoteAddress.rawValue]
-            case .contentType: return values[Param.contentType.rawValue]
-            case .authorization: return values[Param.authorization.rawValue]
-            }
-        }
-        return Request(method: method, isHead: isHead, path: uri, https: equalsIgnoringCase(.https, "on") || equals(.scheme, "https"),
-                       acceptsGzip: values[Param.acceptEncoding.rawValue].map { Request.acceptsGzip($0) } ?? false,
-                       requestID: (values[Param.requestID.rawValue] ?? values[Param.nginxRequestID.rawValue]).map(RequestID.init),
-                       body: body, fields: fields)
-    }
-
-    /// A CONTENT_LENGTH: ASCII digits only (nil for anything else, or more than 18 of them).
-    static func decimal(_ digits: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard !digits.isEmpty, digits.count <= 18 else { return nil }
-        var value = 0
-        for b in digits {
-            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(b - UInt8(ascii: "0"))
-        }
-        return value
-    }
-
 }

@@ -27,11 +27,14 @@ public struct WebApp: RequestHandler {
     let frozenPages = FrozenPages()
     /// The liveness answer. This and the fixed headers below are the worker's own, made when it
     /// starts: a static's every use is a call into the runtime (swift_once), on every request.
-    let pong = Response(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
-    /// The request being handled, for the log lines it writes (read only when a line is written),
-    /// and whether it did work large enough that this worker should hand its place to a fresh one.
+    let pong = Response.fixed(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
+    /// The front door's redirect for a visitor who has a session, made once (its every visit uses it).
+    let homeRedirect = Response.fixed(status: 302, prepared: PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")]), body: [])
+    /// The request being handled, for the id on the log lines it writes (looked up only when a line
+    /// is written), and whether it did work large enough that this worker should hand its place to
+    /// a fresh one.
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
-        var requestID: RequestID?
+        var requestID = RequestLogID.none
         var recycleAfter = false
     }
     let requestScope = RequestScope()
@@ -53,7 +56,7 @@ public struct WebApp: RequestHandler {
         var logger = logger
         // Every log line of a request carries nginx's $request_id, looked up only when a line is written.
         logger.handler.metadataProvider = Logger.MetadataProvider { [requestScope] in
-            requestScope.requestID.map { ["request_id": .string($0.description)] } ?? [:]
+            requestScope.requestID.requestID.map { ["request_id": .string($0.description)] } ?? [:]
         }
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
@@ -70,7 +73,7 @@ public struct WebApp: RequestHandler {
     }
 
     public mutating func handle(_ request: Request) -> Response {
-        requestScope.requestID = request.requestID
+        requestScope.requestID = request.logID
         requestScope.recycleAfter = false
         guard let metrics else { return route(request).1 }
         let started = monotonicMicroseconds()
@@ -132,8 +135,8 @@ public struct WebApp: RequestHandler {
 
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
-        let fresh = signer.sessionID(cookieHeader: request.cookie) == nil ? newCookie(request) : nil
-        return Response(status: 302, prepared: homeHeaders, setCookie: fresh, body: [])
+        if signer.sessionID(cookieHeader: request.cookie) != nil { return homeRedirect }
+        return Response(status: 302, prepared: homeHeaders, setCookie: newCookie(request), body: [])
     }
 
     func page(_ request: Request) -> Response {
@@ -361,7 +364,7 @@ public struct WebApp: RequestHandler {
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
-    /// The front door's redirect, made once (its every visit uses it).
+    /// The front door's redirect headers for a new visitor (a Set-Cookie follows them), made once.
     let homeHeaders = PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")])
     /// A JSON answer's headers, made once (the status route's every poll uses them).
     let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + Self.sessionHeaders + [("X-Content-Type-Options", "nosniff")])

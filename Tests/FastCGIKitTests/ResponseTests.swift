@@ -37,6 +37,20 @@ final class ResponseTests: XCTestCase {
                        Array("Status: 204 No Content\r\nContent-Length: 0\r\n\r\n".utf8))
     }
 
+    /// A fixed response is serialized once, to the same bytes; any change to it afterwards drops them.
+    func testAFixedResponseIsTheSameBytesAndAChangeDropsThem() {
+        let prepared = PreparedHeaders([("Content-Type", "text/plain")])
+        var fixed = Response.fixed(status: 200, prepared: prepared, body: Array("pong\n".utf8))
+        let plain = Response(status: 200, prepared: prepared, body: Array("pong\n".utf8))
+        XCTAssertEqual(fixed.wire.bytes, plain.serialized(includeBody: true))
+        XCTAssertEqual(Array(fixed.wire.bytes.prefix(fixed.wire.headLength)), plain.serialized(includeBody: false))
+        fixed.headers.append(("Allow", "GET, HEAD"))
+        XCTAssertTrue(fixed.wire.bytes.isEmpty, "a changed response is built again, with its new header")
+        var other = Response.fixed(status: 302, prepared: prepared, body: [])
+        other.setCookie = "steemauth=x"
+        XCTAssertTrue(other.wire.bytes.isEmpty)
+    }
+
     /// A response's one Set-Cookie field is the same line as a Set-Cookie in the header list, stripped the same way.
     func testTheSetCookieFieldWritesTheSameLine() {
         let prepared = PreparedHeaders([("Location", "/steemauth")])
@@ -133,54 +147,116 @@ final class SharedCountersTests: XCTestCase {
     }
 }
 
-/// The params kept in one buffer come back as they were sent: absent stays nil, empty stays empty.
-final class RequestFieldsTests: XCTestCase {
+/// A request's params, found in libfcgi's `NAME=value` array when first read, come back as nginx
+/// sent them: absent stays nil, empty stays empty, the first of a name wins, whatever the order.
+final class RequestParamsTests: XCTestCase {
     func testEachParamComesBackAsSent() {
-        let sent: [RequestFields.Name: [UInt8]] = [.query: Array("c=1".utf8), .cookie: Array("steemauth=x; a=\u{00e9}".utf8),
-                                                   .host: [], .authorization: Array("Basic eA==".utf8), .referer: [0xff, 0x41]]
-        var buffer: [UInt8] = []
-        let fields = withBuffers(sent) { buffers in RequestFields(reusing: &buffer) { buffers[$0] } }
-        for name in RequestFields.Name.allCases {
-            XCTAssertEqual(fields.bytes(name).map(Array.init), sent[name], "\(name)")
+        let params = RequestParams()
+        let sent = ParamArray(["QUERY_STRING=c=1", "REQUEST_METHOD=GET", "no equals sign", "HTTP_HOST=", "HTTP_X_UNKNOWN=1",
+                               "HTTP_COOKIE=steemauth=x; a=\u{00e9}", "HTTP_AUTHORIZATION=Basic eA==", "HTTP_COOKIE=second",
+                               "DOCUMENT_URI=/ping", "=", "HTTPS=ON", "HTTP_ACCEPT_ENCODING=br, gzip", "REQUEST_ID=abc"],
+                              raw: ["HTTP_REFERER=".utf8 + [0xff, 0x41]])
+        params.begin(sent.entries)
+        let request = Request(method: "GET", isHead: false, path: "/ping", body: [], params: params)
+        XCTAssertEqual(request.query, "c=1")
+        XCTAssertEqual(request.cookie.map { Array($0) }, Array("steemauth=x; a=\u{00e9}".utf8), "the first of a name wins")
+        XCTAssertEqual(request.host, "")
+        XCTAssertNil(request.origin)
+        XCTAssertNil(request.contentType)
+        XCTAssertEqual(request.authorization, "Basic eA==")
+        XCTAssertEqual(request.referer, "\u{FFFD}A", "not UTF-8: decoded with a replacement, never dropped")
+        XCTAssertTrue(request.https, "HTTPS=on in any case")
+        XCTAssertTrue(request.acceptsGzip)
+        XCTAssertEqual(request.requestID?.description, "abc", "nginx's $request_id when no X-Request-ID was passed")
+        XCTAssertEqual(String(decoding: params.value(.method)!, as: UTF8.self), "GET", "found before the others, still found")
+        XCTAssertNil(params.value(.serverPort))
+        params.end()
+    }
+
+    func testEachRequestReadsItsOwnParams() {
+        let params = RequestParams()
+        let first = ParamArray(["HTTP_COOKIE=steemauth=first", "REQUEST_SCHEME=https", "HTTP_X_REQUEST_ID=r1"])
+        params.begin(first.entries)
+        let one = Request(method: "GET", isHead: false, path: "/", body: [], params: params)
+        let kept = one.cookie
+        XCTAssertTrue(one.https)
+        XCTAssertEqual(one.requestID?.description, "r1")
+        params.end()
+        let second = ParamArray(["HTTP_COOKIE=steemauth=second!", "REQUEST_SCHEME=http"])
+        params.begin(second.entries)
+        let two = Request(method: "GET", isHead: false, path: "/", body: [], params: params)
+        XCTAssertEqual(two.cookie.map { Array($0) }, Array("steemauth=second!".utf8))
+        XCTAssertEqual(kept.map { Array($0) }, Array("steemauth=first".utf8), "a cookie kept from the request before is a copy, unchanged")
+        XCTAssertFalse(two.https)
+        XCTAssertNil(two.requestID)
+        params.end()
+    }
+
+    func testTheCookieCopyIsReusedAndAnOversizedOneIsNotKept() {
+        let params = RequestParams()
+        func cookieBase(_ cookie: String) -> UnsafePointer<UInt8>? {
+            let sent = ParamArray(["HTTP_COOKIE=" + cookie])
+            params.begin(sent.entries)
+            defer { params.end() }
+            return Request(method: "GET", isHead: false, path: "/", body: [], params: params).cookie?.withUnsafeBufferPointer { $0.baseAddress }
         }
-        XCTAssertEqual(fields.text(.host), "")
-        XCTAssertNil(fields.text(.origin))
-        XCTAssertEqual(fields.text(.referer), "\u{FFFD}A", "not UTF-8: decoded with a replacement, never dropped")
+        let before = cookieBase(String(repeating: "c", count: 900))
+        XCTAssertEqual(cookieBase(String(repeating: "d", count: 800)), before, "same memory: no allocation")
+        _ = cookieBase(String(repeating: "e", count: RequestParams.largestKeptCookie + 1))
+        XCTAssertNotEqual(cookieBase("small"), before)
+    }
+
+    /// The id kept for log lines may outlive the request: after the response it is simply gone.
+    func testTheLogIDHasNoIDAfterTheResponse() {
+        let params = RequestParams()
+        let sent = ParamArray(["HTTP_X_REQUEST_ID=r-1", "REQUEST_ID=nginx-1"])
+        params.begin(sent.entries)
+        let logID = Request(method: "GET", isHead: false, path: "/", body: [], params: params).logID
+        XCTAssertEqual(logID.requestID?.description, "r-1", "X-Request-ID first")
+        params.end()
+        XCTAssertNil(logID.requestID)
+        XCTAssertNil(RequestLogID.none.requestID)
+    }
+
+    /// A request read after its response traps rather than read params libfcgi has freed (in a child
+    /// process, which the trap ends).
+    func testARequestReadAfterItsResponseTraps() {
+        let params = RequestParams()
+        let sent = ParamArray(["HTTP_HOST=example.org"])
+        params.begin(sent.entries)
+        let request = Request(method: "GET", isHead: false, path: "/", body: [], params: params)
+        XCTAssertEqual(request.host, "example.org")
+        params.end()
+        let pid = fork()
+        if pid == 0 {
+            _ = request.host
+            _exit(0)
+        }
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        XCTAssertNotEqual(status & 0x7f, 0, "killed by a signal, not exited")
     }
 }
 
-/// A worker's params buffer, reused from one request to the next.
-final class ReusedRequestFieldsTests: XCTestCase {
-    private func fields(_ sent: [RequestFields.Name: String], into buffer: inout [UInt8]) -> RequestFields {
-        withBuffers(sent.mapValues { Array($0.utf8) }) { buffers in RequestFields(reusing: &buffer) { buffers[$0] } }
+/// A `NAME=value` array as libfcgi makes one (each entry its own allocation, a null pointer last).
+private final class ParamArray {
+    let entries: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let count: Int
+    init(_ texts: [String], raw: [[UInt8]] = []) {
+        let all = texts.map { Array($0.utf8) } + raw
+        count = all.count
+        entries = .allocate(capacity: all.count + 1)
+        for (i, bytes) in all.enumerated() {
+            let entry = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (j, b) in bytes.enumerated() { entry[j] = CChar(bitPattern: b) }
+            entry[bytes.count] = 0
+            entries[i] = entry
+        }
+        entries[all.count] = nil
     }
-
-    func testFieldsHandedOutNeverChangeWhenTheBufferIsReused() {
-        var buffer: [UInt8] = []
-        let first = fields([.query: "a=1", .cookie: "steemauth=x"], into: &buffer)
-        let second = fields([.query: "b=22"], into: &buffer)
-        XCTAssertEqual(first.text(.query), "a=1")
-        XCTAssertEqual(first.text(.cookie), "steemauth=x")
-        XCTAssertEqual(second.text(.query), "b=22")
-        XCTAssertNil(second.text(.cookie))
-    }
-
-    func testTheBufferIsReusedOnceTheRequestBeforeIsGone() {
-        var buffer: [UInt8] = []
-        do { let done = fields([.query: "a=1", .cookie: String(repeating: "c", count: 900)], into: &buffer); XCTAssertEqual(done.text(.query), "a=1") }
-        let before = buffer.withUnsafeBufferPointer { $0.baseAddress }
-        let next = fields([.query: "b=2", .cookie: String(repeating: "d", count: 800)], into: &buffer)
-        XCTAssertEqual(buffer.withUnsafeBufferPointer { $0.baseAddress }, before, "same memory: no allocation")
-        XCTAssertEqual(next.bytes(.cookie)?.count, 800)
-    }
-
-    func testAnOversizedBufferIsNotKept() {
-        var buffer: [UInt8] = []
-        do { _ = fields([.cookie: String(repeating: "c", count: RequestFields.largestKeptBuffer + 1)], into: &buffer) }
-        XCTAssertGreaterThan(buffer.capacity, RequestFields.largestKeptBuffer)
-        let small = fields([.query: "q=1"], into: &buffer)
-        XCTAssertLessThanOrEqual(buffer.capacity, RequestFields.largestKeptBuffer)
-        XCTAssertEqual(small.text(.query), "q=1")
+    deinit {
+        for i in 0..<count { entries[i]?.deallocate() }
+        entries.deallocate()
     }
 }
 
@@ -192,19 +268,5 @@ final class InternedPathsTests: XCTestCase {
         for path in ["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"] { XCTAssertEqual(find(path), path) }
         for path in ["", "/pin", "/pingx", "/steemauth/", "/Steemauth", "/cafe\u{0301}", "//"] { XCTAssertNil(find(path), path) }
         XCTAssertNil(Array("/ping".utf8).withUnsafeBufferPointer { InternedPaths([]).text(of: $0) })
-    }
-}
-
-/// The values' buffers, valid inside `body`.
-private func withBuffers<R>(_ values: [RequestFields.Name: [UInt8]], _ body: ([RequestFields.Name: UnsafeBufferPointer<UInt8>]) -> R) -> R {
-    guard let (name, bytes) = values.first else { return body([:]) }
-    var rest = values
-    rest[name] = nil
-    return bytes.withUnsafeBufferPointer { buffer in
-        withBuffers(rest) { others in
-            var all = others
-            all[name] = buffer
-            return body(all)
-        }
     }
 }
