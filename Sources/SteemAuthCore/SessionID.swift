@@ -22,13 +22,23 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
 
     /// Accepts exactly 32 lower-case hex characters.
     public init?<Bytes: Collection>(hexBytes: Bytes) where Bytes.Element == UInt8 {
+        guard let id = hexBytes.withContiguousStorageIfAvailable({ SessionID(hexBytes: $0) }) ?? Array(hexBytes).withUnsafeBufferPointer({ SessionID(hexBytes: $0) })
+        else { return nil }
+        self = id
+    }
+
+    /// The same on bytes in place (every cookie check): both words are built in one loop, and the
+    /// digits' validity is checked once at its end.
+    public init?(hexBytes: UnsafeBufferPointer<UInt8>) {
         guard hexBytes.count == Self.hexLength else { return nil }
-        var words: (UInt64, UInt64) = (0, 0)
-        for (i, c) in hexBytes.enumerated() {
-            guard let nibble = Hex.lowerNibble(c) else { return nil }
-            if i < 16 { words.0 = words.0 << 4 | UInt64(nibble) } else { words.1 = words.1 << 4 | UInt64(nibble) }
+        var high: UInt64 = 0, low: UInt64 = 0, invalid: UInt8 = 0
+        for i in 0..<16 {
+            let h = Hex.lowerNibbleOrInvalid(hexBytes[i]), l = Hex.lowerNibbleOrInvalid(hexBytes[16 + i])
+            invalid |= h | l
+            high = high << 4 | UInt64(h & 0x0f); low = low << 4 | UInt64(l & 0x0f)
         }
-        (high, low) = words
+        guard invalid <= 0x0f else { return nil }
+        self.high = high; self.low = low
     }
 
     public init?(_ text: String) { self.init(hexBytes: Array(text.utf8)) }

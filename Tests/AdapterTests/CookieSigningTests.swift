@@ -82,6 +82,46 @@ final class CookieSigningTests: XCTestCase {
         XCTAssertEqual(signer.sessionID(cookieHeader: Array(header.utf8)), b)
     }
 
+    /// The header is walked with indexes in place; a plain split-and-trim reading of it, written here,
+    /// must find the same session in every header: thousands of headers built from pieces that put
+    /// spaces, tabs, quotes, `=` and `;` where a walk could slip (a failure names its header).
+    func testTheHeaderWalkFindsWhatAPlainReadingFinds() {
+        func reference(_ header: [UInt8]) -> SessionID? {
+            guard header.count <= CookieSigner.maxHeaderBytes else { return nil }
+            func trim(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+                var s = s
+                while let f = s.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+                while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+                return s
+            }
+            for pair in header.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false) {
+                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), Array(trim(pair[..<eq])) == Array("steemauth".utf8) else { continue }
+                var value = trim(pair[(eq + 1)...])
+                if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") { value = value.dropFirst().dropLast() }
+                if let id = signer.verify(value: Array(value)) { return id }
+            }
+            return nil
+        }
+        let ids = (0..<3).map { _ in SystemRandom.sessionID() }
+        let values = ids.map { signer.value(for: $0) }
+        let names = ["steemauth=", "steemauth =", " steemauth=", "\tsteemauth=\t", "steemauth= ", "steemauth", "steemAuth=", "xsteemauth=",
+                     "a=", "=", "steemauth==", ""]
+        let broken = values.map { String($0.dropLast()) } + values.map { $0 + "0" } + values.map { String($0.prefix(40)) + ";" + String($0.dropFirst(40)) }
+            + [ids[0].hex + "-" + String(repeating: "0", count: 64), "", "b", "\"", "\"\"", " ", "=x"]
+        let valueChoices = values + values.map { "\"\($0)\"" } + values.map { "\($0) \t" } + broken
+        let separators = [";", "; ", " ;", ";\t", ";;", "", "="]
+        var rng = SystemRandomNumberGenerator()
+        var found = 0
+        for _ in 0..<4000 {
+            let pairs = (0..<Int.random(in: 1...4, using: &rng)).map { _ in names.randomElement(using: &rng)! + valueChoices.randomElement(using: &rng)! }
+            let header = Array(pairs.map { $0 + separators.randomElement(using: &rng)! }.joined().utf8)
+            let expected = reference(header)
+            XCTAssertEqual(signer.sessionID(cookieHeader: header), expected, String(decoding: header, as: UTF8.self))
+            if expected != nil { found += 1 }
+        }
+        XCTAssertGreaterThan(found, 400, "the pieces make valid headers too, not only broken ones (\(found))")
+    }
+
     func testSetCookieAttributes() {
         let plain = CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v")
         XCTAssertEqual(plain, "steemauth=v; Path=/; Max-Age=100; HttpOnly; SameSite=Lax")
