@@ -118,8 +118,9 @@ public enum Worker {
     /// found in `params` when a route first asks (`Request`).
     private static func readRequest(_ r: inout FCGX_Request, _ params: RequestParams, _ paths: InternedPaths) -> Request {
         // The common methods as literals: no decoding, no allocation, nothing to release.
-        let isHead = params.equals(.method, "HEAD")
-        let method = params.equals(.method, "GET") ? "GET" : params.equals(.method, "POST") ? "POST" : isHead ? "HEAD"
+        let current = params.generation
+        let isHead = params.equals(.method, "HEAD", of: current)
+        let method = params.equals(.method, "GET", of: current) ? "GET" : params.equals(.method, "POST", of: current) ? "POST" : isHead ? "HEAD"
             : params.value(.method).map { String(decoding: $0, as: UTF8.self) } ?? "GET"
         let uriBytes = params.value(.documentURI) ?? params.value(.scriptName)
         let uri = uriBytes.map { paths.text(of: $0) ?? String(decoding: $0, as: UTF8.self) } ?? "/"
@@ -273,8 +274,8 @@ final class RequestParams: @unchecked Sendable {    // one worker process, one t
     }
 
     /// Whether the param is exactly `literal`.
-    func equals(_ name: Name, _ literal: StaticString, of generation: Int? = nil) -> Bool {
-        guard let v = generation.map({ value(name, of: $0) }) ?? value(name), v.count == literal.utf8CodeUnitCount else { return false }
+    func equals(_ name: Name, _ literal: StaticString, of generation: Int) -> Bool {
+        guard let v = value(name, of: generation), v.count == literal.utf8CodeUnitCount else { return false }
         return memcmp(v.baseAddress!, literal.utf8Start, v.count) == 0
     }
 
