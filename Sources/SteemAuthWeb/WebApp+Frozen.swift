@@ -34,6 +34,30 @@ extension WebApp {
         var unboundCode: String? { if case .unbound(let code) = self { code } else { nil } }
     }
 
+    /// Keeps what this request learned of the session for its next one (`hint`: what was kept before).
+    /// A session still as remembered (most requests) writes nothing. A session is remembered bound
+    /// only from a view that read its proof (`proofRead`: a page's, not a status poll's), since a
+    /// page served from the memory shows the proof remembered.
+    func remember(_ state: SessionView.State, id: SessionID, replacement: SessionID, hint: SessionHint?, proofRead: Bool) {
+        switch state {
+        case .bound(let account, _) where hint?.bound?.account == account: return
+        case .unbound(let memo, _) where hint?.unboundCode == memo: return
+        case .denied where hint == nil, .none where hint == nil: return
+        case .bound where hint == nil && !proofRead, .rotated where hint == nil && !proofRead: return   // nothing to keep or drop
+        default: break
+        }
+        let hints = frozenPages
+        if hints.sessions.count >= 1024 { hints.sessions.removeAll(keepingCapacity: true) }
+        switch state {
+        case .bound(let account, let proof): hints.sessions[id] = proofRead ? .bound(BoundSessionHint(account: account, proof: proof)) : nil
+        case .rotated(let account, let proof):
+            hints.sessions[id] = nil
+            if proofRead { hints.sessions[replacement] = .bound(BoundSessionHint(account: account, proof: proof)) }
+        case .unbound(let memo, _): hints.sessions[id] = .unbound(code: memo)
+        case .denied, .none: hints.sessions[id] = nil
+        }
+    }
+
     /// The pages frozen once, each in the variants it is shown in.
     enum FrozenVariant: Int, CaseIterable {
         /// The ask page: without or with the watcher's lag, each without or with an application

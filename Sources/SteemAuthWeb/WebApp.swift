@@ -28,11 +28,10 @@ public struct WebApp: RequestHandler {
     /// The liveness answer. This and the fixed headers below are the worker's own, made when it
     /// starts: a static's every use is a call into the runtime (swift_once), on every request.
     let pong = Response.fixed(status: 200, prepared: PreparedHeaders([("Content-Type", "text/plain")]), body: Array("pong\n".utf8))
-    /// The front door's redirect for a visitor who has a session, made once (its every visit uses it).
+    /// The front door's redirect, made once (a new visitor's adds a Set-Cookie to its headers).
     let homeRedirect = Response.fixed(status: 302, prepared: PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")]), body: [])
-    /// The request being handled, for the id on the log lines it writes (looked up only when a line
-    /// is written), and whether it did work large enough that this worker should hand its place to
-    /// a fresh one.
+    /// The request being handled, for its log lines' id (looked up only when a line is written), and
+    /// whether it did work large enough that this worker should hand its place to a fresh one.
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
         var requestID = RequestLogID.none
         var recycleAfter = false
@@ -136,7 +135,7 @@ public struct WebApp: RequestHandler {
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
         if signer.sessionID(cookieHeader: request.cookie) != nil { return homeRedirect }
-        return Response(status: 302, prepared: homeHeaders, setCookie: newCookie(request), body: [])
+        return Response(status: 302, prepared: homeRedirect.prepared, setCookie: newCookie(request), body: [])
     }
 
     func page(_ request: Request) -> Response {
@@ -149,7 +148,7 @@ public struct WebApp: RequestHandler {
                                    replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
             }
         } catch { return redisDown(error, html: true) }
-        remember(view.state, id: id, replacement: replacement, hint: hint)
+        remember(view.state, id: id, replacement: replacement, hint: hint, proofRead: true)
         switch view.state {
         case .denied, .none:
             return restartSession(request)
@@ -173,7 +172,7 @@ public struct WebApp: RequestHandler {
         let view: SessionView, replacement: SessionID
         let hint = frozenPages.sessions[id]
         do { (view, replacement) = try lookUp(id, .status, unboundCode: hint?.unboundCode) } catch { return redisDown(error, html: false) }
-        remember(view.state, id: id, replacement: replacement, hint: hint)
+        remember(view.state, id: id, replacement: replacement, hint: hint, proofRead: false)
         let behind = JSONText.optionalNumber(view.behindSeconds)
         switch view.state {
         case .denied, .none:
@@ -195,26 +194,6 @@ public struct WebApp: RequestHandler {
         case .rotated(let account, _):
             return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#,
                         extra: [("Set-Cookie", setCookie(replacement, request))])
-        }
-    }
-
-    /// Keeps what this request learned of the session for its next one (`hint`: what was kept before).
-    /// A session still as remembered (most requests) writes nothing.
-    func remember(_ state: SessionView.State, id: SessionID, replacement: SessionID, hint: SessionHint?) {
-        switch state {
-        case .bound(let account, _) where hint?.bound?.account == account: return
-        case .unbound(let memo, _) where hint?.unboundCode == memo: return
-        case .denied where hint == nil, .none where hint == nil: return
-        default: break
-        }
-        let hints = frozenPages
-        if hints.sessions.count >= 1024 { hints.sessions.removeAll(keepingCapacity: true) }
-        switch state {
-        case .bound(let account, let proof): hints.sessions[id] = .bound(BoundSessionHint(account: account, proof: proof))
-        case .rotated(let account, let proof):
-            hints.sessions[id] = nil; hints.sessions[replacement] = .bound(BoundSessionHint(account: account, proof: proof))
-        case .unbound(let memo, _): hints.sessions[id] = .unbound(code: memo)
-        case .denied, .none: hints.sessions[id] = nil
         }
     }
 
@@ -364,8 +343,6 @@ public struct WebApp: RequestHandler {
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
-    /// The front door's redirect headers for a new visitor (a Set-Cookie follows them), made once.
-    let homeHeaders = PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")])
     /// A JSON answer's headers, made once (the status route's every poll uses them).
     let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + Self.sessionHeaders + [("X-Content-Type-Options", "nosniff")])
 
