@@ -41,9 +41,6 @@ public struct CookieSigner: Sendable {
 
     /// One candidate value: exact shape, then a constant-time MAC check with current or previous key.
     public func verify<Bytes: Collection>(value: Bytes) -> SessionID? where Bytes.Element == UInt8, Bytes.Index == Int {
-        guard value.count == Self.valueLength,
-              value[value.startIndex + SessionID.hexLength] == UInt8(ascii: "-")
-        else { return nil }
         if let checked = value.withContiguousStorageIfAvailable({ verify(contiguous: $0) }) { return checked }
         return Array(value).withUnsafeBufferPointer { verify(contiguous: $0) }
     }
@@ -51,6 +48,7 @@ public struct CookieSigner: Sendable {
     /// `verify` on the value's bytes in place: the id's hex is the message, the MAC goes to the stack.
     private func verify(contiguous value: UnsafeBufferPointer<UInt8>) -> SessionID? {
         let idLength = SessionID.hexLength
+        guard value.count == Self.valueLength, value[idLength] == UInt8(ascii: "-") else { return nil }
         let message = UnsafeBufferPointer(rebasing: value[..<idLength])          // the id's hex, as signed
         guard let id = SessionID(hexBytes: message) else { return nil }
         // The MAC's hex is compared with the cookie's (lower case only, as issued), not decoded.
@@ -98,8 +96,7 @@ public struct CookieSigner: Sendable {
             if valueEnd - valueStart >= 2 && header[valueStart] == UInt8(ascii: "\"") && header[valueEnd - 1] == UInt8(ascii: "\"") {
                 valueStart += 1; valueEnd -= 1
             }
-            let value = UnsafeBufferPointer(rebasing: header[valueStart..<valueEnd])
-            if value.count == Self.valueLength && value[SessionID.hexLength] == UInt8(ascii: "-"), let id = verify(contiguous: value) { return id }
+            if let id = verify(contiguous: UnsafeBufferPointer(rebasing: header[valueStart..<valueEnd])) { return id }
         }
         return nil
     }
