@@ -75,8 +75,10 @@ final class Cluster {
         return listen.hasPrefix("unix:") ? Cluster.canConnect(unixPath: String(listen.dropFirst(5))) : Cluster.canConnect(port: poolPort)
     }
 
-    func startAll() throws {
+    /// Redis (the devchain when asked: before the pool, which is pointed at it), the pool, nginx.
+    func startAll(devchain: Bool = false) throws {
         try startRedis()
+        if devchain { try startDevchain() }
         try startPool()
         try startNginx()
     }

@@ -10,10 +10,7 @@ final class WebTierTests: XCTestCase {
 
     override func setUpWithError() throws {
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool()
-        try cluster.startNginx()
+        try cluster.startAll(devchain: true)
     }
     override func tearDown() {
         if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(4000)) }
@@ -119,6 +116,28 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(try cluster.store().claim(memo: memo, account: "mallory", block: 43, transactionID: "x", blockTime: "t", boundTTL: 3600, now: 2),
                        .unknownOrExpiredCode)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
+    }
+
+    /// A status poll does not read the proof (it does not show it). The worker whose poll saw the
+    /// binding must not remember the session as bound without it: the page it serves next shows the
+    /// proof, as a page served by another worker does.
+    func testThePageAfterThePollThatSawTheBindingShowsTheProof() throws {
+        cluster.tearDown()
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_WORKERS": "1"])    // one worker: the page meets the poll's worker
+        try cluster.startAll(devchain: true)
+        let b = Browser(cluster.baseURL)
+        try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
+        let memo = try b.startLogin()
+        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+                                                 blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1), .bound)
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // the poll that sees the binding (and rotates the id)
+        XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // and one more, on the new id
+        for _ in 0..<2 {     // the first page computes the report (its worker is then replaced), the second reads it cached
+            let page = try b.get("/steemauth")
+            XCTAssertEqual(page.status, 200)
+            XCTAssertTrue(page.text.contains("Logged in as @alice"), page.text)
+            XCTAssertTrue(page.text.contains("in block 42"), page.text)
+        }
     }
 
     /// A script's reply read where hiredis made it: words compared as bytes, numbers read without a
@@ -363,41 +382,5 @@ extension WebTierEdgeTests {
         }
         XCTAssertEqual(try other.status().1["account"] as? String, "bob", "other accounts untouched")
         XCTAssertNotEqual(try runAdmin(["sessions", "not an account"]).0, 0)
-    }
-}
-
-/// With one worker every request of a visitor meets the same worker's memory of the session.
-final class OneWorkerSessionHintTests: XCTestCase {
-    var cluster: Cluster!
-
-    override func setUpWithError() throws {
-        cluster = try Cluster(extraEnv: ["STEEMAUTH_WORKERS": "1"])
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool()
-        try cluster.startNginx()
-    }
-    override func tearDown() {
-        if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(4000)) }
-        cluster?.tearDown()
-    }
-
-    /// A status poll does not read the proof (it does not show it). The worker whose poll saw the
-    /// binding must not remember the session as bound without it: the page it serves next shows the
-    /// proof, as a page served by another worker does.
-    func testThePageAfterThePollThatSawTheBindingShowsTheProof() throws {
-        let b = Browser(cluster.baseURL)
-        try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
-        let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
-                                                 blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1), .bound)
-        XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // the poll that sees the binding (and rotates the id)
-        XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // and one more, on the new id
-        for _ in 0..<2 {     // the first page computes the report (its worker is then replaced), the second reads it cached
-            let page = try b.get("/steemauth")
-            XCTAssertEqual(page.status, 200)
-            XCTAssertTrue(page.text.contains("Logged in as @alice"), page.text)
-            XCTAssertTrue(page.text.contains("in block 42"), page.text)
-        }
     }
 }
