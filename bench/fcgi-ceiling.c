@@ -172,12 +172,14 @@ int main(int argc, char **argv) {
                 }
             } else {
                 redisReply *v = redisCommand(r, "GET %s", argv[5]);
-                int gz = v && v->len > 2 && (unsigned char)v->str[0] == 0x1f && (unsigned char)v->str[1] == 0x8b;
+                /* No page (the key expired): a 502, which wrk counts, never a fast empty 200. */
+                int ok = v && v->type == REDIS_REPLY_STRING && v->len > 0;
+                int gz = ok && v->len > 2 && (unsigned char)v->str[0] == 0x1f && (unsigned char)v->str[1] == 0x8b;
                 char head[640];
-                int h = snprintf(head, sizeof head, "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n%s%sContent-Length: %zu\r\n\r\n",
-                                 gz ? "Content-Encoding: gzip\r\n" : "", PAGE_HEADERS, v ? v->len : 0);
+                int h = snprintf(head, sizeof head, "Status: %s\r\nContent-Type: text/html; charset=utf-8\r\n%s%sContent-Length: %zu\r\n\r\n",
+                                 ok ? "200 OK" : "502 Bad Gateway", gz ? "Content-Encoding: gzip\r\n" : "", PAGE_HEADERS, ok ? v->len : 0);
                 FCGX_PutStr(head, h, q.out);
-                if (v && v->len) FCGX_PutStr(v->str, (int)v->len, q.out);
+                if (ok) FCGX_PutStr(v->str, (int)v->len, q.out);
                 if (v) freeReplyObject(v);
             }
             /* The pool's close: a request read to its end (stdin's end seen) is closed at once,
