@@ -19,10 +19,7 @@ final class BrowserTests: XCTestCase {
 
         let cluster = try Cluster()
         defer { cluster.tearDown() }
-        try cluster.startRedis()
-        let node = try cluster.startDevchain(blockInterval: 1)[0]
-        try cluster.startPool()
-        try cluster.startNginx()
+        let node = try cluster.startAll(devchain: true, blockInterval: 1)[0]
         _ = try cluster.startWatcher()
         try cluster.devchain(["seed", "--account", "alice", "--follows", "120", "--stale", "17", "--never", "3"])
         let key = SignInIntegrationTests.Keys.posting

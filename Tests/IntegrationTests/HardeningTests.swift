@@ -18,9 +18,7 @@ final class HardeningTests: XCTestCase {
     /// works after it without restarting anything, and no binding made before is lost.
     func testRedisOutageUnderLoadLosesNoBinding() throws {
         cluster = try Cluster()
-        try cluster.startRedis(appendOnly: true)
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true, redisAppendOnly: true)
         try cluster.devchain(["seed", "--account", "alice", "--follows", "5", "--stale", "1", "--never", "1"])
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
@@ -148,7 +146,7 @@ final class HardeningTests: XCTestCase {
         cluster = try Cluster()
         // One a minute with a burst of 20: every loop of more than 21 code requests meets the limit,
         // however fast the machine sends them.
-        try cluster.startRedis(); try cluster.startPool(); try cluster.startNginx(codesLimit: .limited(rate: "1r/m", burst: 20))
+        try cluster.startAll(codesLimit: .limited(rate: "1r/m", burst: 20))
         let redis = cluster.redis()
         // What one unbound session costs (the one code request this test makes with a cookie).
         let b = Browser(cluster.baseURL)
@@ -175,8 +173,7 @@ final class HardeningTests: XCTestCase {
     /// browser; and nothing secret reaches the logs.
     func testBindingFollowsTheSenderAndSecretsStayOut() throws {
         cluster = try Cluster()
-        try cluster.startRedis(); try cluster.startDevchain(blockInterval: 0.5)
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true, blockInterval: 0.5)
         _ = try cluster.startWatcher()
         let victim = Browser(cluster.baseURL), attacker = Browser(cluster.baseURL)
         let attackersMemo = try attacker.startLogin()
@@ -280,9 +277,7 @@ extension HardeningTests {
     /// A dead chain node: nothing is skipped, and the trouble shows in /healthz and /metrics.
     func testDeadNodeShowsInHealthAndMetrics() throws {
         cluster = try Cluster(extraEnv: ["STEEMAUTH_MAX_LAG": "2"])
-        try cluster.startRedis()
-        try cluster.startDevchain(blockInterval: 0.5)
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true, blockInterval: 0.5)
         _ = try cluster.startWatcher()
         let c = HTTPClient()
         try waitUntil("healthy", seconds: 30) { try c.request(url: self.cluster.baseURL + "/healthz").status == 200 }

@@ -75,12 +75,16 @@ final class Cluster {
         return listen.hasPrefix("unix:") ? Cluster.canConnect(unixPath: String(listen.dropFirst(5))) : Cluster.canConnect(port: poolPort)
     }
 
-    /// Redis (the devchain when asked: before the pool, which is pointed at it), the pool, nginx.
-    func startAll(devchain: Bool = false) throws {
-        try startRedis()
-        if devchain { try startDevchain() }
+    /// Redis, the devchain when asked (before the pool, which is pointed at it), the pool, nginx.
+    /// Returns the devchain's URLs (none without it).
+    @discardableResult
+    func startAll(devchain: Bool = false, blockInterval: Double = 0, batchLimit: Int? = nil,
+                  redisAppendOnly: Bool = false, codesLimit: CodesLimit = .off) throws -> [String] {
+        try startRedis(appendOnly: redisAppendOnly)
+        let nodes = devchain ? try startDevchain(blockInterval: blockInterval, batchLimit: batchLimit) : []
         try startPool()
-        try startNginx()
+        try startNginx(codesLimit: codesLimit)
+        return nodes
     }
 
     /// A port found free can be taken by another socket before the server binds it: a server that

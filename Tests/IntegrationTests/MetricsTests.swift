@@ -22,9 +22,7 @@ final class MetricsTests: XCTestCase {
 
     func testScrapeCountsRequestsWorkersClaimsAndRPC() throws {
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         _ = try cluster.startWatcher(["--from-block", "1"])
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()

@@ -16,9 +16,7 @@ final class ReportActionsIntegrationTests: XCTestCase {
 
     func start(_ env: [String: String] = [:]) throws {
         cluster = try Cluster(extraEnv: env)
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
     }
 
     func loggedIn(as account: String) throws -> Browser {

@@ -11,10 +11,7 @@ final class ReportTests: XCTestCase {
 
     override func setUpWithError() throws {
         cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_TIMEOUT": "2", "STEEMAUTH_REPORT_TIMEOUT": "3"])
-        try cluster.startRedis()
-        node = try cluster.startDevchain()[0]
-        try cluster.startPool()
-        try cluster.startNginx()
+        node = try cluster.startAll(devchain: true)[0]
     }
     override func tearDown() {
         if let cluster, (testRun?.failureCount ?? 0) > 0 { print("--- pool log ---\n" + cluster.poolLog().suffix(3000)) }
@@ -120,10 +117,7 @@ final class ReportTests: XCTestCase {
     func testRecyclingAfterAReportCanBeTurnedOff() throws {
         cluster.tearDown()
         cluster = try Cluster(extraEnv: ["STEEMAUTH_RECYCLE_AFTER_REPORT": "0"])
-        try cluster.startRedis()
-        node = try cluster.startDevchain()[0]
-        try cluster.startPool()
-        try cluster.startNginx()
+        node = try cluster.startAll(devchain: true)[0]
         try cluster.devchain(["seed", "--account", "alice", "--follows", "200", "--stale", "30", "--never", "2"])
         let b = try loggedIn(as: "alice")
         let before = Set(cluster.workerPIDs())

@@ -24,9 +24,7 @@ final class SignInIntegrationTests: XCTestCase {
             throw XCTSkip("beem is not installed (.build/beem-venv; the README's test command installs it)")
         }
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         try cluster.devchain(["authority", "--account", "alice", "--role", "posting", "--key", Keys.posting.pub + ":1"])
         try cluster.devchain(["authority", "--account", "alice", "--role", "active", "--key", Keys.active.pub + ":1"])
         try cluster.devchain(["authority", "--account", "alice", "--role", "owner", "--key", Keys.stranger.pub + ":0"])
@@ -184,7 +182,7 @@ final class SignInIntegrationTests: XCTestCase {
     func testASlowNodeAnswers504AndBindsNothing() throws {
         cluster.tearDown()
         cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_TIMEOUT": "1"])
-        try cluster.startRedis(); try cluster.startDevchain(); try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         try cluster.devchain(["authority", "--account", "alice", "--role", "posting", "--key", Keys.posting.pub + ":1"])
         let (b, challenge) = try visitor()
         try cluster.devchain(["fault", "--mode", "slow", "--count", "1", "--seconds", "60"])

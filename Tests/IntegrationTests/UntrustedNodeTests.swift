@@ -26,9 +26,7 @@ final class UntrustedNodeTests: XCTestCase {
     /// batch: the watcher halves, binds the claim paid in the middle, and says so in /metrics.
     func testCatchUpThroughAGatewayThatLimitsBatches() throws {
         cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_BATCH": "100"])
-        try cluster.startRedis()
-        let node = try cluster.startDevchain(batchLimit: 50)[0]
-        try cluster.startPool(); try cluster.startNginx()
+        let node = try cluster.startAll(devchain: true, batchLimit: 50)[0]
         let store = cluster.store(), redis = cluster.redis()
         let (id, memo) = try cluster.newSession(store: store)
         try cluster.devchain(["generate", "--blocks", "150", "--transfers-per-block", "3"])
@@ -56,9 +54,7 @@ final class UntrustedNodeTests: XCTestCase {
     func testReportThroughAGatewayThatLimitsBatches() throws {
         for limit in [50, 4] {
             cluster = try Cluster(extraEnv: ["STEEMAUTH_REPORT_TIMEOUT": "60"])
-            try cluster.startRedis()
-            try cluster.startDevchain(batchLimit: limit)
-            try cluster.startPool(); try cluster.startNginx()
+            try cluster.startAll(devchain: true, batchLimit: limit)
             try cluster.devchain(["seed", "--account", "alice", "--follows", "2500", "--stale", "300", "--never", "20"])
             let b = Browser(cluster.baseURL)
             let memo = try b.startLogin()
@@ -79,9 +75,7 @@ final class UntrustedNodeTests: XCTestCase {
     /// (CR/LF and a header inside) binds nothing, leaves the code usable, and is logged on one line.
     func testAHostileSenderNameBindsNothingAndSplitsNoLogLine() throws {
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         let redis = cluster.redis()
         _ = try cluster.startWatcher(["--from-block", "1"])
         let b = Browser(cluster.baseURL)
@@ -129,9 +123,7 @@ final class UntrustedNodeTests: XCTestCase {
     /// the page, report.json, a link or a log line as they came.
     func testHostileNamesInTheFollowListAreDroppedFromTheReport() throws {
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         try cluster.devchain(["seed", "--account", "alice", "--follows", "10", "--stale", "2", "--never", "1"])
         let names: [JSONValue] = [.string(Self.hostile), .string("<script>alert(1)</script>"), .string("good.one"), .string("UPPER")]
         let request: JSONValue = .object(["jsonrpc": .string("2.0"), "id": .int(1), "method": .string("devchain.add_follows"),
@@ -159,9 +151,7 @@ final class UntrustedNodeTests: XCTestCase {
     /// watcher) cannot split a header, break the status JSON or the page.
     func testAHostileAccountInRedisCannotSplitAHeader() throws {
         cluster = try Cluster()
-        try cluster.startRedis()
-        try cluster.startDevchain()
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
         XCTAssertEqual(try cluster.store().claim(memo: memo, account: Self.hostile, block: 7, transactionID: "x\r\ny",

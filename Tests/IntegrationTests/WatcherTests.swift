@@ -20,9 +20,7 @@ final class WatcherTests: XCTestCase {
     }
 
     func testTransferBindsAndStatusTurnsBoundThroughNginx() throws {
-        try cluster.startRedis()
-        try cluster.startDevchain(blockInterval: 1)
-        try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true, blockInterval: 1)
         _ = try cluster.startWatcher()
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()

@@ -345,7 +345,7 @@ extension WebTierEdgeTests {
 
     func testAdminListsAndRevokesAnAccountsSessions() throws {
         cluster = try Cluster()
-        try cluster.startRedis(); try cluster.startDevchain(); try cluster.startPool(); try cluster.startNginx()
+        try cluster.startAll(devchain: true)
         try cluster.devchain(["seed", "--account", "alice", "--follows", "2", "--stale", "1", "--never", "0"])
         var browsers: [Browser] = []
         for i in 0..<2 {
