@@ -190,6 +190,13 @@ enum SessionScripts {
     return 0
     """)
 
+    /// ARGV: prefix, account, token. Deletes the report's computation claim if it is still this token's.
+    static let releaseReportClaim = LuaScript(name: "releaseReportClaim", source: """
+    local key = ARGV[1] .. 'rc:' .. ARGV[2]
+    if redis.call('GET', key) == ARGV[3] then return redis.call('DEL', key) end
+    return 0
+    """)
+
     /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:
     /// the code is consumed and a bound session is never overwritten.
     private static let claimFunction = """

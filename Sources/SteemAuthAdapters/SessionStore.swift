@@ -226,6 +226,17 @@ public final class SessionStore {
         for r in replies { _ = try r.checked() }
     }
 
+    /// Claims the computation of `account`'s report for `milliseconds`, so that one request at a
+    /// time (of every worker and web host) fetches it from the chain; false while another holds it.
+    public func claimReportComputation(account: String, token: String, milliseconds: Int) throws(RedisError) -> Bool {
+        try redis.command(["SET", prefix + "rc:" + account, token, "NX", "PX", String(milliseconds)]).checked() == .status("OK")
+    }
+
+    /// Gives the claim back, unless it expired and another request holds it now.
+    public func releaseReportComputation(account: String, token: String) throws(RedisError) {
+        _ = try redis.eval(SessionScripts.releaseReportClaim, args: [prefix, account, token]).checked()
+    }
+
     /// Drops the cached report so the next view recomputes it; false when refreshed within the last minute.
     public func requestRefresh(account: String) throws(RedisError) -> Bool {
         try redis.eval(SessionScripts.refresh, args: [prefix, account]).integer == 1

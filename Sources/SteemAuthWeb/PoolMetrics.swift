@@ -33,7 +33,7 @@ public struct PoolMetrics: Sendable {
 
     public enum Event: Int, CaseIterable, Sendable {
         case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed, redisFailover, redisWaitTimeout
-        case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused
+        case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused, reportBusy
         var name: String {
             switch self {
             case .workerStarted: return "steemauth_worker_starts_total"
@@ -48,6 +48,7 @@ public struct PoolMetrics: Sendable {
             case .oidcTokenIssued: return "steemauth_oidc_tokens_issued_total"
             case .oidcCodeReplayed: return "steemauth_oidc_code_replays_total"
             case .oidcRefused: return "steemauth_oidc_refusals_total"
+            case .reportBusy: return "steemauth_reports_busy_total"
             }
         }
         var help: String {
@@ -64,6 +65,7 @@ public struct PoolMetrics: Sendable {
             case .oidcTokenIssued: return "OpenID Connect token responses (ID and access tokens) issued."
             case .oidcCodeReplayed: return "Authorization codes presented a second time (their access token is revoked)."
             case .oidcRefused: return "OpenID Connect token and userinfo requests refused (bad client, grant or token)."
+            case .reportBusy: return "Report views told to retry: another request was computing the same account's report."
             }
         }
     }

@@ -9,10 +9,13 @@ final class ReportService {
     enum Failure: Error, CustomStringConvertible {
         case deadline(seconds: Double)
         case nodes(String)
+        /// Another request (of any worker or web host) is computing this account's report.
+        case busy
         var description: String {
             switch self {
             case .deadline(let s): return "the report took longer than \(s) s"
             case .nodes(let reason): return "every node failed: \(reason)"
+            case .busy: return "another request is computing this report"
             }
         }
     }

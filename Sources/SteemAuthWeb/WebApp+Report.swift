@@ -62,8 +62,28 @@ extension WebApp {
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
+    /// One request at a time computes an account's report: a reload, a second tab or a burst of
+    /// requests while it is computed gets `.busy` (a page that retries) instead of holding another
+    /// worker on the chain for the same work.
     func computeAndCache(account: String) -> Result<(report: StaleReport, html: String, segment: DeflateSegment), ReportService.Failure> {
         let started = monotonicMilliseconds()
+        // The claim outlives the report's deadline a little: a worker killed mid-computation
+        // leaves it to expire.
+        let token = Hex.encode(SystemRandom.bytes(16))
+        do {
+            guard try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000) else {
+                metrics?.count(.reportBusy)
+                logger.info("report being computed by another request", metadata: ["account": "\(account)"])
+                return .failure(.busy)
+            }
+        } catch {
+            // The session was just read from Redis; if the claim cannot be made, compute unclaimed.
+            logger.warning("report claim failed, computing without it", metadata: ["account": "\(account)", "error": "\(error)"])
+        }
+        defer {
+            do { try store.releaseReportComputation(account: account, token: token) }
+            catch { logger.warning("report claim not released (it expires)", metadata: ["account": "\(account)", "error": "\(error)"]) }
+        }
         defer { if !requestScope.recycleAfter { Worker.releaseFreeMemory() } }
         do {
             let report = try reports.compute(account: account)
@@ -97,6 +117,9 @@ extension WebApp {
 
     func reportError(_ failure: ReportService.Failure, extra: [(String, String)]) -> Response {
         switch failure {
+        case .busy:
+            return htmlError(503, "Your report is being prepared", "Another request of yours is fetching this report from the chain. This page shows it in a moment.",
+                             retry: "/steemauth", extra: extra + [("Retry-After", "2")], refreshSeconds: 2)
         case .deadline:
             return htmlError(504, "The chain is slow", "Your report took too long to fetch from the chain. Please try again in a moment.",
                              retry: "/steemauth", extra: extra)
@@ -122,6 +145,8 @@ extension WebApp {
         case .success(let report):
             let body = (try? JSONEncoder().encode(ReportDocument(report: report, behindSeconds: view.behindSeconds))) ?? Data()
             return json(200, String(decoding: body, as: UTF8.self), extra: extra)
+        case .failure(.busy):
+            return json(503, #"{"error":"the report is being computed"}"#, extra: extra + [("Retry-After", "2")])
         case .failure(let failure):
             if case .deadline = failure { return json(504, #"{"error":"the report took too long"}"#, extra: extra) }
             return json(502, #"{"error":"no chain node answered"}"#, extra: extra)
@@ -221,6 +246,9 @@ extension WebApp {
             return Response(status: 200, contentType: "text/csv; charset=utf-8", body: StaleReportCSV.text(report),
                             headers: sessionHeaders + [("Content-Disposition", "attachment; filename=\"stale-follows-\(report.account).csv\""),
                                                        ("X-Content-Type-Options", "nosniff")] + extra)
+        case .failure(.busy):
+            return Response(status: 503, contentType: "text/plain; charset=utf-8", body: "the report is being computed: try again in a moment\n",
+                            headers: sessionHeaders + [("Retry-After", "2")] + extra)
         case .failure(let failure):
             let status = { if case .deadline = failure { return 504 }; return 502 }()
             return Response(status: status, contentType: "text/plain; charset=utf-8", body: "the chain cannot be reached: try again\n",

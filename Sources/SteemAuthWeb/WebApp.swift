@@ -373,8 +373,12 @@ public struct WebApp: RequestHandler {
         Response(status: status, prepared: jsonHeaders, headers: extra, body: body)
     }
 
-    func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = []) -> Response {
-        html(status, templates.render("error", ["heading": heading, "message": message, "retry": retry, "chainName": chainName]), extra: extra)
+    /// `refreshSeconds`: the page reloads itself after that long (a wait with a known end).
+    func htmlError(_ status: Int, _ heading: String, _ message: String, retry: String, extra: [(String, String)] = [],
+                   refreshSeconds: Int? = nil) -> Response {
+        var values = ["heading": heading, "message": message, "retry": retry, "chainName": chainName]
+        if let refreshSeconds { values["refreshSeconds"] = String(refreshSeconds) }
+        return html(status, templates.render("error", values), extra: extra)
     }
 
 }

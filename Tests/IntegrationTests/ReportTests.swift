@@ -232,6 +232,59 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("report failed"))
     }
 
+    /// One request at a time computes an account's report (a claim in Redis that every worker and
+    /// web host sees): while another holds it, the page, report.json and report.csv ask for a retry
+    /// and nothing more reaches the chain. A computation gives the claim back, failed or not.
+    func testOneRequestAtATimeComputesAnAccountsReport() throws {
+        try cluster.devchain(["seed", "--account", "dave", "--follows", "30", "--stale", "4", "--never", "1"])
+        let b = try loggedIn(as: "dave")
+        XCTAssertEqual(try b.get("/steemauth").status, 200)       // computed and cached; the id rotated
+        let redis = cluster.redis(), claim = "steemauth:rc:dave", cached = ["steemauth:r:dave", "steemauth:rh:dave", "steemauth:rz:dave"]
+        XCTAssertEqual(try redis.command(["EXISTS", claim]), .integer(0), "given back after computing")
+        _ = try redis.command(["DEL"] + cached)
+        // Another request is computing it (held here for it, as a request of another web host would).
+        XCTAssertEqual(try redis.command(["SET", claim, "another-request", "PX", "600000"]), .status("OK"))
+        let calls = try rpcCalls()["get_following"] ?? 0
+        let page = try b.get("/steemauth")
+        XCTAssertEqual(page.status, 503)
+        XCTAssertTrue(page.text.contains("Your report is being prepared"), page.text)
+        XCTAssertTrue(page.text.contains(#"<meta http-equiv="refresh" content="2">"#), "the page retries by itself")
+        XCTAssertEqual(page.header("Retry-After"), "2")
+        let json = try b.get("/steemauth/report.json")
+        XCTAssertEqual(json.status, 503)
+        XCTAssertEqual(json.text, #"{"error":"the report is being computed"}"#)
+        XCTAssertEqual(json.header("Retry-After"), "2")
+        let csv = try b.get("/steemauth/report.csv")
+        XCTAssertEqual(csv.status, 503)
+        XCTAssertEqual(csv.header("Retry-After"), "2")
+        XCTAssertEqual(try rpcCalls()["get_following"] ?? 0, calls, "no second computation reached the chain")
+        XCTAssertEqual(try redis.command(["GET", claim]), .bulk(Array("another-request".utf8)), "another request's claim is left alone")
+        // That request is done: the next view computes.
+        _ = try redis.command(["DEL", claim])
+        let computed = try b.get("/steemauth")
+        XCTAssertEqual(computed.status, 200)
+        XCTAssertTrue(computed.text.contains("4</strong> of the <strong>30"))
+        XCTAssertEqual(try rpcCalls()["get_following"] ?? 0, calls + 1)
+        XCTAssertEqual(try redis.command(["EXISTS", claim]), .integer(0))
+        // A failed computation gives it back too, so the retry is not held up.
+        _ = try redis.command(["DEL"] + cached)
+        try cluster.devchain(["fault", "--mode", "garbage", "--count", "3"])
+        XCTAssertEqual(try b.get("/steemauth").status, 502)
+        XCTAssertEqual(try redis.command(["EXISTS", claim]), .integer(0))
+        XCTAssertTrue(cluster.poolLog().contains("report being computed by another request"))
+        XCTAssertTrue(try HTTPClient().request(url: cluster.baseURL + "/metrics").text.contains("\nsteemauth_reports_busy_total 3\n"))
+        // The claim itself: one holder at a time; another token does not give it back; it expires.
+        let store = cluster.store()
+        XCTAssertTrue(try store.claimReportComputation(account: "erin", token: "a", milliseconds: 60_000))
+        XCTAssertFalse(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+        try store.releaseReportComputation(account: "erin", token: "b")
+        XCTAssertFalse(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+        let left = try redis.command(["PTTL", "steemauth:rc:erin"]).integer ?? 0
+        XCTAssertTrue(left > 0 && left <= 60_000, "a holder that dies does not hold it for ever (\(left) ms)")
+        try store.releaseReportComputation(account: "erin", token: "a")
+        XCTAssertTrue(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+    }
+
     func testVerifyForAuthRequestAndRefresh() throws {
         try cluster.devchain(["seed", "--account", "carol", "--follows", "10", "--stale", "2", "--never", "0"])
         let anonymous = HTTPClient()
