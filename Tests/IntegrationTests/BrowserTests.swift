@@ -3,7 +3,8 @@ import Glibc
 import XCTest
 
 /// The whole login in headless Chromium (Tests/browser/login_flow.py): ask page, transfer, the page
-/// turning into the report by itself, the stale list, logout. Screenshots go to .build/test-artifacts/browser.
+/// turning into the report by itself, the stale list, the page that waits while another request
+/// computes the report (it reloads itself into the report), logout. Screenshots go to .build/test-artifacts/browser.
 final class BrowserTests: XCTestCase {
     func testLoginInARealBrowser() throws {
         let python = "/usr/bin/python3"
@@ -27,7 +28,7 @@ final class BrowserTests: XCTestCase {
         let out = Cluster.repoRoot.appendingPathComponent(".build/test-artifacts/browser").path
         var args = [Cluster.repoRoot.appendingPathComponent("Tests/browser/login_flow.py").path,
                     "--url", cluster.baseURL, "--node", node, "--out", out, "--payer", "alice",
-                    "--service", "steemauth.demo", "--stale", "17", "--never", "3"]
+                    "--service", "steemauth.demo", "--stale", "17", "--never", "3", "--redis-port", String(cluster.redisPort)]
         // With beem installed, the page's Keychain sign-in too (a stand-in API, a real signature).
         if FileManager.default.isExecutableFile(atPath: SignInIntegrationTests.python) {
             args += ["--beem-python", SignInIntegrationTests.python, "--wif", key.wif, "--pubkey", key.pub]
