@@ -70,8 +70,10 @@ extension WebApp {
         // The claim outlives the report's deadline a little: a worker killed mid-computation
         // leaves it to expire.
         let token = Hex.encode(SystemRandom.bytes(16))
+        var holdsClaim = false
         do {
-            guard try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000) else {
+            holdsClaim = try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000)
+            if !holdsClaim {
                 metrics?.count(.reportBusy)
                 logger.info("report being computed by another request", metadata: ["account": "\(account)"])
                 return .failure(.busy)
@@ -81,8 +83,10 @@ extension WebApp {
             logger.warning("report claim failed, computing without it", metadata: ["account": "\(account)", "error": "\(error)"])
         }
         defer {
-            do { try store.releaseReportComputation(account: account, token: token) }
-            catch { logger.warning("report claim not released (it expires)", metadata: ["account": "\(account)", "error": "\(error)"]) }
+            if holdsClaim {
+                do { try store.releaseReportComputation(account: account, token: token) }
+                catch { logger.warning("report claim not released (it expires)", metadata: ["account": "\(account)", "error": "\(error)"]) }
+            }
         }
         defer { if !requestScope.recycleAfter { Worker.releaseFreeMemory() } }
         do {
