@@ -38,6 +38,35 @@ static inline int steemauth_set_accept_timeout(int fd, int timeout_ms) {
     return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// A worker on a unix socket accepts the connection itself and hands it to libfcgi, which reads the
+// request from it as from a kept connection (FCGX_Accept_r first finishes "the previous request":
+// keepConnection keeps that from closing the new one; the request's own begin record then sets it).
+// libfcgi's accept would ask for the peer's address and poll the connection (up to 2 s) for its
+// first byte; instead the connection gets a receive timeout, which bounds every read of the
+// request. Returns as FCGX_Accept_r: 0, or minus errno (-EAGAIN when the accept timed out), or
+// STEEMAUTH_CONNECTION_DROPPED. This reaches into FCGX_Request's private fields, as
+// steemauth_put_direct does into a stream's: libfcgi's layout, unchanged since 2.4.0.
+#define STEEMAUTH_CONNECTION_DROPPED (-100000)
+static inline int steemauth_accept_unix(FCGX_Request *request, int read_timeout_ms) {
+    int fd = accept4(request->listen_sock, 0, 0, SOCK_CLOEXEC);
+    if (fd < 0) return -errno;
+    struct timeval tv = { read_timeout_ms / 1000, (read_timeout_ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) { int e = errno; close(fd); return -e; }
+    request->ipcFd = fd;
+    request->keepConnection = 1;
+    // A connection libfcgi gives up on (a bad or cut-short begin, a read timed out) is closed at
+    // once (detached: no lingering close for a peer that sends nothing), and libfcgi would then
+    // accept the next one its own way, without the timeout: with no listen socket it cannot, and
+    // the worker accepts it here instead.
+    int listen_fd = request->listen_sock;
+    request->listen_sock = -1;
+    request->detached = 1;
+    int rc = FCGX_Accept_r(request);
+    request->listen_sock = listen_fd;
+    request->detached = 0;
+    return rc == -EBADF ? STEEMAUTH_CONNECTION_DROPPED : rc;
+}
+
 // Is a stop signal waiting? (one cheap syscall: checked before every 16th accept and after each
 // accept that timed out)
 static inline int steemauth_stop_pending(void) {

@@ -24,6 +24,8 @@ public struct WorkerContext: Sendable {
     public let listenFD: Int32
     /// How long an idle worker blocks in accept at a time (the listen socket's receive timeout).
     public let idleTickMs: Int
+    /// A unix socket: the worker accepts its connections itself (see Worker.run).
+    public let unixSocket: Bool
     public let maxRequests: Int
     public let number: Int
 }
@@ -129,7 +131,7 @@ public final class Supervisor {
             if steemauth_worker_signals() != 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: idleTickMs, maxRequests: settings.maxRequests, number: number)))
+            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: idleTickMs, unixSocket: settings.isUnixSocket, maxRequests: settings.maxRequests, number: number)))
         }
         let now = monotonicNow()
         lastSpawn = now

@@ -15,6 +15,9 @@ public enum Worker {
     /// 100 ms on a unix socket. On TCP a connection inherits its listen socket's receive timeout,
     /// so there the tick is 1 s, which also bounds how long a worker waits for nginx's next record.
     public static func idleTickMs(unixSocket: Bool) -> Int { unixSocket ? 100 : 1000 }
+    /// How long a worker waits for each read of a request on a connection it accepted from a unix
+    /// socket (a TCP connection inherits the listen socket's 1 s instead).
+    static let unixReadTimeoutMs: Int32 = 1000
     /// How long with nothing to do before the heap's free memory goes back to the system.
     static let idleMsBeforeTrim = 1000
 
@@ -23,7 +26,12 @@ public enum Worker {
     /// accept, as a C responder's does: one system call a connection, and the kernel wakes one
     /// waiting worker per connection. Its receive timeout (`idleTickMs`, set by the master) bounds
     /// each wait, so an idle worker sees a stop within a tick; a busy one, within 16 requests.
-    public static func run(listenFD: Int32, idleTickMs: Int, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    ///
+    /// On a unix socket the worker accepts each connection itself, without asking for the peer's
+    /// address, and gives it a receive timeout; libfcgi then reads the request from it. libfcgi's own
+    /// accept (kept for TCP, where `FCGI_WEB_SERVER_ADDRS` may check the peer) asks for the address
+    /// and polls the new connection for its first byte: two system calls' work on every request.
+    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool = false, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         let params = RequestParams()
@@ -42,9 +50,13 @@ public enum Worker {
                 acceptsUntilStopCheck = Self.acceptsBetweenStopChecks
             }
             acceptsUntilStopCheck -= 1
-            let rc = FCGX_Accept_r(&request)
+            let rc = unixSocket ? steemauth_accept_unix(&request, Self.unixReadTimeoutMs) : FCGX_Accept_r(&request)
+            if rc == STEEMAUTH_CONNECTION_DROPPED {
+                logger.warning("worker: dropped a connection that sent no whole request in time, or a malformed one")
+                continue
+            }
             if rc < 0 {
-                guard rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED else {
+                guard rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED || rc == -EPROTO else {
                     logger.error("worker: accept failed", metadata: ["rc": "\(rc)"])
                     return .shutdown
                 }

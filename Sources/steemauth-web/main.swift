@@ -56,7 +56,7 @@ struct Serve: ParsableCommand {
                 // between workers on every request); /metrics sums the banks.
                 metrics?.counters.useBank(worker.number)
                 var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
-                let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, maxRequests: worker.maxRequests, handler: &app, logger: logger)
+                let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket, maxRequests: worker.maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
             })

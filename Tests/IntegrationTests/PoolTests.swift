@@ -279,6 +279,38 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(try Browser(cluster.baseURL).get("/ping").text, "pong\n")
     }
 
+    /// A connection that stops partway through a request cannot hold a worker: on a unix socket the
+    /// worker accepts each connection itself and gives it a receive timeout (Worker.unixReadTimeoutMs).
+    /// One worker, two stalled connections queued for it (one stops inside the begin record, one
+    /// inside the params, where libfcgi's own accept never bounded the wait): the worker drops each,
+    /// says so in the log, and then serves nginx's request.
+    func testAStalledConnectionDoesNotHoldAWorker() throws {
+        try start(["STEEMAUTH_WORKERS": "1"])
+        let socketPath = String(cluster.upstream.dropFirst(5))
+        XCTAssertTrue(cluster.upstream.hasPrefix("unix:"))
+        let beginRecord: [UInt8] = [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        let partial: [[UInt8]] = [Array(beginRecord.prefix(3)), beginRecord + [1, 4, 0, 1, 0, 40, 0, 0, 14, 3]]
+        var stalled: [Int32] = []
+        defer { stalled.forEach { close($0) } }
+        for bytes in partial {
+            let fd = Cluster.connectUnix(socketPath)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            var wait = timeval(tv_sec: 60, tv_usec: 0)      // only a worker that never lets go meets it
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            XCTAssertEqual(bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }, bytes.count)
+            stalled.append(fd)
+        }
+        for (i, fd) in stalled.enumerated() {
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, 0)
+            XCTAssertTrue(n == 0 || (n < 0 && errno == ECONNRESET), "stalled connection \(i): the worker still holds it (recv \(n), errno \(errno))")
+        }
+        XCTAssertEqual(try Browser(cluster.baseURL).get("/ping").text, "pong\n")
+        try waitUntil("both drops logged", seconds: 30) {
+            self.cluster.poolLog().components(separatedBy: "dropped a connection that sent no whole request").count - 1 >= 2
+        }
+    }
+
     func testRedisDownAtStartUpIsNotFatal() throws {
         cluster = try Cluster()
         try cluster.startPool()
