@@ -226,10 +226,27 @@ public final class SessionStore {
         for r in replies { _ = try r.checked() }
     }
 
+    public enum ReportClaim: Equatable, Sendable {
+        /// This request computes the report.
+        case claimed
+        /// Another request is computing it.
+        case heldByAnother
+        /// Another request cached it after this one read the session: no computation needed.
+        case cached(json: [UInt8], html: [UInt8], compressedHTML: [UInt8])
+    }
+
     /// Claims the computation of `account`'s report for `milliseconds`, so that one request at a
-    /// time (of every worker and web host) fetches it from the chain; false while another holds it.
-    public func claimReportComputation(account: String, token: String, milliseconds: Int) throws(RedisError) -> Bool {
-        try redis.command(["SET", prefix + "rc:" + account, token, "NX", "PX", String(milliseconds)]).checked() == .status("OK")
+    /// time (of every worker and web host) fetches it from the chain. In the same round trip, a report
+    /// cached since the session was read is returned instead of a claim.
+    public func claimReportComputation(account: String, token: String, milliseconds: Int) throws(RedisError) -> ReportClaim {
+        let reply = try redis.eval(SessionScripts.claimReport, args: [prefix, account, token, String(milliseconds)]).checked()
+        if let parts = reply.array {
+            guard parts.count == 3, case .bulk(let json) = parts[0], case .bulk(let html) = parts[1], case .bulk(let compressed) = parts[2] else {
+                throw RedisError(kind: .server, message: "claimReport: unexpected reply")
+            }
+            return .cached(json: json, html: html, compressedHTML: compressed)
+        }
+        return reply.integer == 1 ? .claimed : .heldByAnother
     }
 
     /// Gives the claim back, unless it expired and another request holds it now.

@@ -72,11 +72,20 @@ extension WebApp {
         let token = Hex.encode(SystemRandom.bytes(16))
         var holdsClaim = false
         do {
-            holdsClaim = try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000)
-            if !holdsClaim {
+            switch try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000) {
+            case .claimed:
+                holdsClaim = true
+            case .heldByAnother:
                 metrics?.count(.reportBusy)
                 logger.info("report being computed by another request", metadata: ["account": "\(account)"])
                 return .failure(.busy)
+            case .cached(let json, let html, let compressedHTML):
+                // Another request cached it after this one read the session.
+                if let report = try? JSONDecoder().decode(StaleReport.self, from: Data(json)) {
+                    let text = String(decoding: html, as: UTF8.self)
+                    return .success((report, text, DeflateSegment(stored: compressedHTML) ?? GzipDeflate(level: 9).segment(text, final: false)))
+                }
+                logger.warning("cached report unreadable, computing it again", metadata: ["account": "\(account)"])
             }
         } catch {
             // The session was just read from Redis; if the claim cannot be made, compute unclaimed.

@@ -275,14 +275,21 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(try HTTPClient().request(url: cluster.baseURL + "/metrics").text.contains("\nsteemauth_reports_busy_total 3\n"))
         // The claim itself: one holder at a time; another token does not give it back; it expires.
         let store = cluster.store()
-        XCTAssertTrue(try store.claimReportComputation(account: "erin", token: "a", milliseconds: 60_000))
-        XCTAssertFalse(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+        XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "a", milliseconds: 60_000), .claimed)
+        XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000), .heldByAnother)
         try store.releaseReportComputation(account: "erin", token: "b")
-        XCTAssertFalse(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+        XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000), .heldByAnother)
         let left = try redis.command(["PTTL", "steemauth:rc:erin"]).integer ?? 0
         XCTAssertTrue(left > 0 && left <= 60_000, "a holder that dies does not hold it for ever (\(left) ms)")
         try store.releaseReportComputation(account: "erin", token: "a")
-        XCTAssertTrue(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000))
+        XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000), .claimed)
+        try store.releaseReportComputation(account: "erin", token: "b")
+        // A report another request cached after this one read the session comes back with the
+        // claim's answer, and nobody claims to compute it again.
+        try store.cacheReport(account: "erin", json: Array("{}".utf8), html: "<li>erin</li>", compressedHTML: [1, 2, 3], ttl: 60)
+        XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "c", milliseconds: 60_000),
+                       .cached(json: Array("{}".utf8), html: Array("<li>erin</li>".utf8), compressedHTML: [1, 2, 3]))
+        XCTAssertEqual(try redis.command(["EXISTS", "steemauth:rc:erin"]), .integer(0))
     }
 
     func testVerifyForAuthRequestAndRefresh() throws {
