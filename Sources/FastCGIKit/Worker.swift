@@ -31,7 +31,7 @@ public enum Worker {
     /// address, and gives it a receive timeout; libfcgi then reads the request from it. libfcgi's own
     /// accept (kept for TCP, where `FCGI_WEB_SERVER_ADDRS` may check the peer) asks for the address
     /// and polls the new connection for its first byte: two system calls' work on every request.
-    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool = false, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         let params = RequestParams()
