@@ -81,7 +81,7 @@ extension WebApp {
                 return .failure(.busy)
             case .cached(let json, let html, let compressedHTML):
                 // Another request cached it after this one read the session.
-                if let report = try? JSONDecoder().decode(StaleReport.self, from: Data(json)) {
+                if let report = Self.decodedReport(json) {
                     let text = String(decoding: html, as: UTF8.self)
                     return .success((report, text, DeflateSegment(stored: compressedHTML) ?? GzipDeflate(level: 9).segment(text, final: false)))
                 }
@@ -124,9 +124,12 @@ extension WebApp {
 
     /// The report from the JSON cached in the same round trip, else from the chain (and cached).
     func report(of account: String, cached: [UInt8]?) -> Result<StaleReport, ReportService.Failure> {
-        if let cached, let report = try? JSONDecoder().decode(StaleReport.self, from: Data(cached)) { return .success(report) }
+        if let cached, let report = Self.decodedReport(cached) { return .success(report) }
         return computeAndCache(account: account).map(\.report)
     }
+
+    /// A report as cached (report.json's JSON); nil when it cannot be read.
+    static func decodedReport(_ json: [UInt8]) -> StaleReport? { try? JSONDecoder().decode(StaleReport.self, from: Data(json)) }
 
     func reportError(_ failure: ReportService.Failure, extra: [(String, String)]) -> Response {
         switch failure {
