@@ -31,11 +31,14 @@ static inline int steemauth_worker_signals(void) {
 // The listen socket blocks in accept (one system call a connection, as a C responder's; the kernel
 // wakes one waiting worker per connection), but for at most `timeout_ms`: an idle worker then gets
 // EAGAIN, and looks for a stop signal and its master. fcntl is variadic, hence the wrapper.
+static inline int steemauth_set_receive_timeout(int fd, int timeout_ms) {
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
 static inline int steemauth_set_accept_timeout(int fd, int timeout_ms) {
     int flags = fcntl(fd, F_GETFL, 0);
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) return -1;
-    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return steemauth_set_receive_timeout(fd, timeout_ms);
 }
 
 // A worker on a unix socket accepts the connection itself and hands it to libfcgi, which reads the
@@ -50,8 +53,7 @@ static inline int steemauth_set_accept_timeout(int fd, int timeout_ms) {
 static inline int steemauth_accept_unix(FCGX_Request *request, int read_timeout_ms) {
     int fd = accept4(request->listen_sock, 0, 0, SOCK_CLOEXEC);
     if (fd < 0) return -errno;
-    struct timeval tv = { read_timeout_ms / 1000, (read_timeout_ms % 1000) * 1000 };
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) { int e = errno; close(fd); return -e; }
+    if (steemauth_set_receive_timeout(fd, read_timeout_ms) != 0) { int e = errno; close(fd); return -e; }
     request->ipcFd = fd;
     request->keepConnection = 1;
     // A connection libfcgi gives up on (a bad or cut-short begin, a read timed out) is closed at
