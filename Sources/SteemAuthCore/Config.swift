@@ -40,6 +40,12 @@ public struct AppConfig: Sendable {
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
     public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
     public var oidc: OIDCFiles?                // STEEMAUTH_OIDC_*: the OpenID Connect provider, on when ISSUER is set
+    public var publicOrigin: PublicOrigin?     // STEEMAUTH_PUBLIC_ORIGIN: the one origin visitors use (default: the OIDC issuer's)
+    public var nodeQuorum: Int                 // STEEMAUTH_NODE_QUORUM: nodes that must agree (2 when two or more are listed, else 1)
+    public var allowPlainHTTPNodes: Bool       // STEEMAUTH_ALLOW_PLAIN_HTTP_NODES: http:// nodes beyond loopback (a private network)
+    public var fcgiAllow: [String]?            // STEEMAUTH_FCGI_ALLOW: FastCGI peers allowed on TCP (required beyond loopback)
+    public var socketGroup: String?            // STEEMAUTH_SOCKET_GROUP: the unix socket's group (nginx's), with STEEMAUTH_SOCKET_MODE
+    public var rpcMaxBytes: Int                // STEEMAUTH_RPC_MAX_BYTES: the largest node reply body accepted
 
     /// Where the OpenID Connect provider's settings are (the files are read by the web tier).
     public struct OIDCFiles: Sendable, Equatable {
@@ -68,6 +74,9 @@ public struct AppConfig: Sendable {
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
         case oidcIssuer = "STEEMAUTH_OIDC_ISSUER", oidcClients = "STEEMAUTH_OIDC_CLIENTS", oidcKey = "STEEMAUTH_OIDC_KEY"
         case oidcPreviousKey = "STEEMAUTH_OIDC_PREVIOUS_KEY"
+        case publicOrigin = "STEEMAUTH_PUBLIC_ORIGIN", nodeQuorum = "STEEMAUTH_NODE_QUORUM"
+        case allowPlainHTTPNodes = "STEEMAUTH_ALLOW_PLAIN_HTTP_NODES", fcgiAllow = "STEEMAUTH_FCGI_ALLOW"
+        case socketGroup = "STEEMAUTH_SOCKET_GROUP", rpcMaxBytes = "STEEMAUTH_RPC_MAX_BYTES"
     }
 
     /// Builds the config. `required` names the keys this executable cannot run without.
@@ -81,6 +90,10 @@ public struct AppConfig: Sendable {
         let defaultAssets = chain == .steem ? "STEEM,SBD" : "HIVE,HBD"
         let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
         let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }
+        let nodes = try source.value(.nodes, default: [defaultNode]) { text in
+            let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+            return !list.isEmpty && list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil }
+        let oidc = try oidcFiles(source)
         let redis = try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) }
         return AppConfig(
             account: try source.value(.account, default: "") { isValidAccountName($0) ? $0 : nil },
@@ -101,9 +114,7 @@ public struct AppConfig: Sendable {
             templates: try source.value(.templates, default: "templates") { $0.isEmpty ? nil : $0 },
             memoPrefix: try source.value(.memoPrefix, default: "") { MemoPrefix.isValid($0) ? $0 : nil },
             chain: chain,
-            nodes: try source.value(.nodes, default: [defaultNode]) { text in
-                let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-                return !list.isEmpty && list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil },
+            nodes: nodes,
             staleDays: try source.int(.staleDays, default: 40, range: 1...36500),
             staleBasis: try source.value(.staleBasis, default: StaleBasis.lastPost) { StaleBasis(rawValue: $0) },
             unboundTTL: try source.int(.unboundTTL, default: 7200, range: 60...86400 * 7),
@@ -131,8 +142,28 @@ public struct AppConfig: Sendable {
             metricsAllow: try source.value(.metricsAllow, default: ["127.0.0.1", "::1"]) { text in
                 let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
                 return list.isEmpty ? nil : list },
-            oidc: try oidcFiles(source)
+            oidc: oidc,
+            publicOrigin: try publicOrigin(source, oidc: oidc),
+            nodeQuorum: try source.int(.nodeQuorum, default: nodes.count >= 2 ? 2 : 1, range: 1...max(1, nodes.count)),
+            allowPlainHTTPNodes: try source.value(.allowPlainHTTPNodes, default: false) { parseBool($0) },
+            fcgiAllow: try source.value(.fcgiAllow, default: nil as [String]?) { text in
+                let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+                return list.isEmpty ? nil : list },
+            socketGroup: try source.value(.socketGroup, default: nil as String?) { g in
+                !g.isEmpty && g.utf8.count <= 32 && g.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? g : nil },
+            // 1,000 accounts in one batched get_accounts reply are about 12 MB on a real node.
+            rpcMaxBytes: try source.int(.rpcMaxBytes, default: 32 << 20, range: (1 << 20)...(256 << 20))
         )
+    }
+
+    /// The public origin: set, or the OpenID Connect issuer's; plain http only on loopback.
+    static func publicOrigin(_ source: ConfigSource, oidc: OIDCFiles?) throws(ConfigError) -> PublicOrigin? {
+        guard let text = source.raw(.publicOrigin), !text.isEmpty else { return oidc.flatMap { PublicOrigin.parse($0.issuer) } }
+        guard let origin = PublicOrigin.parse(text) else {
+            throw ConfigError(key: .publicOrigin, message: "is not scheme://host[:port] (no path), such as https://login.example.org")
+        }
+        if !origin.isHTTPS && !origin.isLoopback { throw ConfigError(key: .publicOrigin, message: "must be https (plain http only on loopback)") }
+        return origin
     }
 
     static func oidcFiles(_ source: ConfigSource) throws(ConfigError) -> OIDCFiles? {

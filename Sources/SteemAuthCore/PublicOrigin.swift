@@ -1,0 +1,66 @@
+/// The one origin visitors reach the service at (`STEEMAUTH_PUBLIC_ORIGIN`): scheme, host and an
+/// optional port, no path. The signature challenge names its host, and every browser POST's
+/// `Origin` must equal it; nothing is taken from the request's own Host header for either.
+public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
+    public let scheme: String      // "https" or "http"
+    public let host: String        // lower case; an IPv6 address keeps its brackets
+    public let port: Int?          // nil: the scheme's default
+
+    /// `https://login.example.org`, `http://127.0.0.1:8080`; nil for anything else (a path, a query,
+    /// userinfo, another scheme, a port out of range).
+    public static func parse(_ text: String) -> PublicOrigin? {
+        guard let parts = URLParts(text), parts.scheme == "https" || parts.scheme == "http",
+              parts.path.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains("@") else { return nil }
+        let afterScheme = text.dropFirst(parts.scheme.utf8.count + 3)
+        let hostEnd: Substring.Index
+        if afterScheme.hasPrefix("[") {
+            guard let close = afterScheme.firstIndex(of: "]") else { return nil }
+            hostEnd = afterScheme.index(after: close)
+        } else {
+            hostEnd = afterScheme.firstIndex(of: ":") ?? afterScheme.endIndex
+        }
+        let portText = afterScheme[hostEnd...]
+        var port: Int? = nil
+        if !portText.isEmpty {
+            guard portText.hasPrefix(":"), let p = Int(portText.dropFirst()), (1...65535).contains(p),
+                  portText.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            port = p == (parts.scheme == "https" ? 443 : 80) ? nil : p
+        }
+        return PublicOrigin(scheme: parts.scheme, host: parts.host, port: port)
+    }
+
+    public var isHTTPS: Bool { scheme == "https" }
+
+    /// Plain http is only for traffic that never leaves the machine.
+    public var isLoopback: Bool { URLParts(description)?.isLoopbackHost ?? false }
+
+    /// The serialized origin, as a browser sends it in `Origin`.
+    public var description: String { port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)" }
+
+    /// The host name alone, without the port: what the wallet shows and what nginx passes as `$host`.
+    public var hostName: String { host }
+
+    /// Whether a request's Host header names this origin's host. Ports are not compared: nginx's
+    /// `$host` has none, and a proxy may map 443 to another port.
+    public func isHost(_ requestHost: String?) -> Bool {
+        guard var h = requestHost?.lowercased(), !h.isEmpty else { return false }
+        if h.hasPrefix("[") {
+            if let close = h.firstIndex(of: "]") { h = String(h[...close]) }
+        } else if let colon = h.firstIndex(of: ":") {
+            h = String(h[..<colon])
+        }
+        if h.hasSuffix(".") { h.removeLast() }
+        return h == host
+    }
+
+    /// Whether an `Origin` header (else the origin of a `Referer`) is exactly this origin.
+    public func isSameOrigin(origin: String?, referer: String?) -> Bool {
+        if let origin, !origin.isEmpty, origin != "null" {
+            return PublicOrigin.parse(origin) == self
+        }
+        guard let referer, let parts = URLParts(referer) else { return false }
+        let rest = referer.dropFirst(parts.scheme.utf8.count + 3)
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        return PublicOrigin.parse("\(parts.scheme)://\(rest[..<end])") == self
+    }
+}
