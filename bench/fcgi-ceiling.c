@@ -60,12 +60,12 @@ static const char *ASK_SCRIPT =
 
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
 
-/* The 32-hex id of a valid `steemauth=<id>-<mac>` cookie, or 0. */
+/* The 32-hex id of a valid `__Host-steemauth=<id>-<mac>` cookie, or 0. */
 static int cookie_id(const char *cookie, const unsigned char *key, size_t keylen, char id[33]) {
     if (!cookie) return 0;
-    const char *v = strstr(cookie, "steemauth=");
+    const char *v = strstr(cookie, "__Host-steemauth=");
     if (!v) return 0;
-    v += 10;
+    v += sizeof "__Host-steemauth=" - 1;
     if (strlen(v) < 97 || v[32] != '-') return 0;
     unsigned char mac[32], given[32];
     for (int i = 0; i < 32; i++) {
@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
                     for (int i = 0; i < 32; i++) { value[33 + 2 * i] = hex[mac[i] >> 4]; value[34 + 2 * i] = hex[mac[i] & 15]; }
                     value[97] = 0;
                     int h = snprintf(head, sizeof head, "Status: 302 Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\nVary: Cookie\r\n"
-                                     "Location: /steemauth\r\nSet-Cookie: steemauth=%s; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax\r\n\r\n", value);
+                                     "Location: /steemauth\r\nSet-Cookie: __Host-steemauth=%s; Path=/; Max-Age=2592000; HttpOnly; SameSite=Lax; Secure\r\n\r\n", value);
                     FCGX_PutStr(head, h, q.out);
                 } else {
                     FCGX_PutS("Status: 302 Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\nVary: Cookie\r\nLocation: /steemauth\r\n\r\n", q.out);

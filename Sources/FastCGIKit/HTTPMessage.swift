@@ -95,6 +95,26 @@ public struct Request: Sendable {
         return false
     }
 
+    /// Whether the Host header names `expected` (lower-case ASCII), ignoring its case, a `:port` and
+    /// a trailing dot. Compared in place: the session routes all ask.
+    public func hostIs(_ expected: [UInt8]) -> Bool {
+        guard !expected.isEmpty, let host = params.value(.host, of: generation) else { return false }
+        var end = host.count
+        if host.first == UInt8(ascii: "[") {
+            guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            end = close + 1
+        } else if let colon = host.firstIndex(of: UInt8(ascii: ":")) {
+            end = colon
+        }
+        if end > 0 && host[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard end == expected.count else { return false }
+        for i in 0..<end {
+            let b = host[i]
+            if (0x41...0x5a).contains(b) ? b | 0x20 != expected[i] : b != expected[i] { return false }
+        }
+        return true
+    }
+
     /// One query parameter's value (`?c=1` → "1").
     public func queryValue(_ name: String) -> String? {
         for pair in query.split(separator: "&") {

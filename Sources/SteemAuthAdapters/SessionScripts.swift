@@ -154,16 +154,28 @@ enum SessionScripts {
     return {'unbound', s[2], s[3] or '0', s[4] or '0'}
     """)
 
-    /// ARGV: prefix, id, denyTTL. Deletes the session and its code, deny-lists the id.
+    /// ARGV: prefix, id, denyTTL. Deletes the session and its code, and deny-lists the id only when
+    /// there was a session to end: a freshly minted cookie costs Redis nothing. Returns
+    /// {'ended', account or ''} or {'none'}.
     static let logout = LuaScript(name: "logout", source: """
     local p, id, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
     local skey = p .. 's:' .. id
-    local s = redis.call('HMGET', skey, 'code', 'acct')
-    if s[1] then redis.call('DEL', p .. 'c:' .. s[1]) end
-    if s[2] then redis.call('SREM', p .. 'a:' .. s[2], id) end
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct')
+    if not s[1] then return {'none'} end
+    if s[2] then redis.call('DEL', p .. 'c:' .. s[2]) end
+    if s[3] then redis.call('SREM', p .. 'a:' .. s[3], id) end
     redis.call('DEL', skey)
     redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
-    return s[2] or ''
+    return {'ended', s[3] or ''}
+    """)
+
+    /// ARGV: prefix, id. Counts a sign-in attempt that is about to reach the node, only for an
+    /// unbound session that still exists (an HINCRBY alone would recreate a deleted session's hash
+    /// with no TTL). Returns the count so far, or -1 when there is no such session.
+    static let countSignInAttempt = LuaScript(name: "signin_attempt", source: """
+    local skey = ARGV[1] .. 's:' .. ARGV[2]
+    if redis.call('HGET', skey, 'st') ~= 'u' then return -1 end
+    return redis.call('HINCRBY', skey, 'tries', 1)
     """)
 
     /// ARGV: prefix, account, denyTTL. Deletes every session bound to the account and deny-lists
@@ -225,6 +237,7 @@ enum SessionScripts {
       redis.call('EXPIRE', skey, bttl)
       redis.call('DEL', ckey)
       redis.call('SADD', p .. 'a:' .. acct, id)
+      redis.call('EXPIRE', p .. 'a:' .. acct, bttl)   -- the newest login is the longest the set holds
       return 'bound'
     end
     """

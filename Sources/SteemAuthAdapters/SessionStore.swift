@@ -205,11 +205,24 @@ public final class SessionStore {
         return view
     }
 
-    /// Deletes a session and deny-lists its id; returns the account it was bound to, if any.
+    /// What a logout found.
+    public enum LogoutOutcome: Equatable, Sendable {
+        /// There was no session under that id: nothing was written.
+        case noSession
+        /// The session was deleted and its id deny-listed; the account it was bound to, if any.
+        case ended(account: String?)
+    }
+
+    /// Deletes a session and deny-lists its id, if there was one.
     @discardableResult
-    public func logout(id: SessionID, denyTTL: Int) throws(RedisError) -> String? {
+    public func logout(id: SessionID, denyTTL: Int) throws(RedisError) -> LogoutOutcome {
         let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)]).checked()
-        return reply.string.flatMap { $0.isEmpty ? nil : $0 }
+        let items = reply.array ?? []
+        switch items.first?.string {
+        case "none": return .noSession
+        case "ended" where items.count == 2: return .ended(account: items[1].string.flatMap { $0.isEmpty ? nil : $0 })
+        default: throw RedisError(kind: .server, message: "unexpected logout reply \(reply)")
+        }
     }
 
     /// Caches a freshly computed report for `ttl` seconds (0 = no caching): its JSON for
@@ -330,9 +343,11 @@ public final class SessionStore {
         }
     }
 
-    /// Counts an attempt that is about to reach the node; returns how many there have been.
-    public func countSignInAttempt(id: SessionID) throws(RedisError) -> Int {
-        Int(try redis.command(["HINCRBY", prefix + "s:" + id.hex, "tries", "1"]).checked().integer ?? 0)
+    /// Counts an attempt that is about to reach the node; returns how many there have been, or nil
+    /// when the session is gone or no longer unbound (nothing is written then).
+    public func countSignInAttempt(id: SessionID) throws(RedisError) -> Int? {
+        let n = try redis.eval(SessionScripts.countSignInAttempt, args: [prefix, id.hex]).checked().integer ?? -1
+        return n < 0 ? nil : Int(n)
     }
 
     /// Binds the session that owns `code` by a signature, through the same atomic rule as a transfer:

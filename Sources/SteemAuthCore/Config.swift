@@ -25,7 +25,6 @@ public struct AppConfig: Sendable {
     public var unboundTTL: Int                 // STEEMAUTH_UNBOUND_TTL seconds
     public var boundTTL: Int                   // STEEMAUTH_BOUND_TTL seconds
     public var codeTTL: Int                    // STEEMAUTH_CODE_TTL seconds
-    public var secureCookies: Bool             // STEEMAUTH_SECURE_COOKIES: always add Secure
     public var assets: [String]                // STEEMAUTH_ASSETS: accepted symbols
     public var minAmount: Asset                // STEEMAUTH_MIN_AMOUNT, e.g. "0.001"
     public var maxLag: Int                     // STEEMAUTH_MAX_LAG seconds
@@ -65,7 +64,7 @@ public struct AppConfig: Sendable {
         case memoPrefix = "STEEMAUTH_MEMO_PREFIX", chain = "STEEMAUTH_CHAIN", nodes = "STEEMAUTH_NODES"
         case staleDays = "STEEMAUTH_STALE_DAYS", staleBasis = "STEEMAUTH_STALE_BASIS", unboundTTL = "STEEMAUTH_UNBOUND_TTL"
         case boundTTL = "STEEMAUTH_BOUND_TTL", codeTTL = "STEEMAUTH_CODE_TTL"
-        case secureCookies = "STEEMAUTH_SECURE_COOKIES", assets = "STEEMAUTH_ASSETS"
+        case assets = "STEEMAUTH_ASSETS"
         case minAmount = "STEEMAUTH_MIN_AMOUNT", maxLag = "STEEMAUTH_MAX_LAG"
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", signInAttempts = "STEEMAUTH_SIGNIN_ATTEMPTS", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
@@ -120,7 +119,6 @@ public struct AppConfig: Sendable {
             unboundTTL: try source.int(.unboundTTL, default: 7200, range: 60...86400 * 7),
             boundTTL: try source.int(.boundTTL, default: 30 * 86400, range: 60...86400 * 366),
             codeTTL: try source.int(.codeTTL, default: 900, range: 30...86400),
-            secureCookies: try source.value(.secureCookies, default: false) { parseBool($0) },
             assets: try source.value(.assets, default: defaultAssets.split(separator: ",").map(String.init)) { text in
                 let list = text.split(separator: ",").map { String($0).trimmingSpaces.uppercased() }
                 return !list.isEmpty && list.allSatisfy { Asset.parseLegacy("1.000 \($0)") != nil } ? list : nil },

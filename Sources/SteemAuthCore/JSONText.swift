@@ -59,26 +59,6 @@ public enum JSONText {
     }
 }
 
-/// Same-origin check for state-changing POSTs: the `Origin` (else `Referer`) must be this site.
-public enum SameOrigin {
-    /// `host` is nginx's HTTP_HOST; Debian's fastcgi_params pass `$host`, without the port, so the
-    /// port comes from SERVER_PORT (browsers leave default ports out of Origin).
-    public static func allows(origin: String?, referer: String?, host: String?, https: Bool, serverPort: String? = nil) -> Bool {
-        guard let host, !host.isEmpty else { return false }
-        var authority = host.lowercased()
-        if !authority.contains(":"), let port = serverPort, !port.isEmpty, port != (https ? "443" : "80") {
-            authority += ":" + port
-        }
-        let expected = (https ? "https://" : "http://") + authority
-        if let origin, !origin.isEmpty, origin != "null" { return origin.lowercased() == expected }
-        if let referer, !referer.isEmpty {
-            let r = referer.lowercased()
-            return r == expected || r.hasPrefix(expected + "/")
-        }
-        return false
-    }
-}
-
 extension Array where Element == UInt8 {
     /// A string's UTF-8 in one bulk copy, for the byte writers of the hot routes.
     public mutating func appendUTF8(_ s: String) {

@@ -29,6 +29,10 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
         return PublicOrigin(scheme: parts.scheme, host: parts.host, port: port)
     }
 
+    /// An origin no request matches: what a pool without STEEMAUTH_PUBLIC_ORIGIN would use (the pool
+    /// refuses to start without one; tests that build the app alone may).
+    public static let unconfigured = PublicOrigin(scheme: "https", host: "", port: nil)
+
     public var isHTTPS: Bool { scheme == "https" }
 
     /// Plain http is only for traffic that never leaves the machine.
@@ -50,7 +54,7 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
             h = String(h[..<colon])
         }
         if h.hasSuffix(".") { h.removeLast() }
-        return h == host
+        return !host.isEmpty && h == host
     }
 
     /// Whether an `Origin` header (else the origin of a `Referer`) is exactly this origin.

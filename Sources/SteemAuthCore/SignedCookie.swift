@@ -1,10 +1,12 @@
-/// `steemauth=<32 hex id>-<64 hex keyed BLAKE2b(id)>`. The MAC itself is computed by an adapter
+/// `__Host-steemauth=<32 hex id>-<64 hex keyed BLAKE2b(id)>`. The `__Host-` prefix is the browser's
+/// own guarantee that only this host set the cookie (Secure, Path=/, no Domain): a sibling subdomain
+/// or a plain-http attacker cannot plant one. The MAC itself is computed by an adapter
 /// (libb2); this type only knows the shape and which key to trust.
 public struct CookieSigner: Sendable {
     /// Writes the MAC of `message` under `key` into `out` (`macLength` bytes). Into the caller's
     /// buffer: every session request checks a cookie, and an array per MAC cost more than libb2.
     public typealias MAC = @Sendable (_ key: [UInt8], _ message: UnsafeRawBufferPointer, _ out: UnsafeMutableRawBufferPointer) -> Void
-    public static let name = "steemauth"
+    public static let name = "__Host-steemauth"
     static let nameBytes = Array(name.utf8)
     public static let maxHeaderBytes = 8192
     public static let macLength = 32
@@ -62,8 +64,9 @@ public struct CookieSigner: Sendable {
         }
     }
 
-    /// Scans a raw Cookie header: the first `steemauth` cookie that verifies wins. A header over
-    /// 8 KB counts as no cookie at all.
+    /// Scans a raw Cookie header for the one session cookie. Two or more cookies of that name mean
+    /// someone planted one: the request has no session (neither is trusted). A header over 8 KB
+    /// counts as no cookie at all.
     public func sessionID(cookieHeader: [UInt8]?) -> SessionID? { sessionID(cookieHeader: cookieHeader?[...]) }
 
     public func sessionID(cookieHeader: ArraySlice<UInt8>?) -> SessionID? {
@@ -78,6 +81,7 @@ public struct CookieSigner: Sendable {
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
         let name = Self.nameBytes
         var start = 0
+        var value: Range<Int>? = nil
         while start < header.count {
             let end = Self.firstIndex(of: UInt8(ascii: ";"), in: header, from: start, to: header.count)
             defer { start = end + 1 }
@@ -96,9 +100,11 @@ public struct CookieSigner: Sendable {
             if valueEnd - valueStart >= 2 && header[valueStart] == UInt8(ascii: "\"") && header[valueEnd - 1] == UInt8(ascii: "\"") {
                 valueStart += 1; valueEnd -= 1
             }
-            if let id = verify(contiguous: UnsafeBufferPointer(rebasing: header[valueStart..<valueEnd])) { return id }
+            if value != nil { return nil }     // a second session cookie
+            value = valueStart..<valueEnd
         }
-        return nil
+        guard let value else { return nil }
+        return verify(contiguous: UnsafeBufferPointer(rebasing: header[value]))
     }
 
     /// Where the first `byte` is in `bytes[from..<to]`, else `to`: eight bytes a step (a cookie's
@@ -120,35 +126,33 @@ public struct CookieSigner: Sendable {
     }
 }
 
-/// The Set-Cookie header for a session id.
+/// The Set-Cookie header for a session id: always `Secure; Path=/` with no `Domain`, as the
+/// `__Host-` prefix requires (browsers accept Secure cookies on http://127.0.0.1 and localhost too).
 public struct CookieAttributes: Sendable {
     public let maxAgeSeconds: Int
-    public let secure: Bool
-    /// What follows the value, made once: with and without `; Secure`.
-    private let suffix: [UInt8], secureSuffix: [UInt8]
+    /// What follows the value, made once.
+    private let suffix: [UInt8]
 
-    public init(maxAgeSeconds: Int, secure: Bool) {
-        self.maxAgeSeconds = maxAgeSeconds; self.secure = secure
-        suffix = Array("; Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax".utf8)
-        secureSuffix = suffix + Array("; Secure".utf8)
+    public init(maxAgeSeconds: Int) {
+        self.maxAgeSeconds = maxAgeSeconds
+        suffix = Array("; Path=/; Max-Age=\(maxAgeSeconds); HttpOnly; SameSite=Lax; Secure".utf8)
     }
 
-    /// The header for `id`, signed by `signer`, written once into one string: every new visitor
-    /// gets one. `overHTTPS` adds `Secure` when the attributes do not already.
-    public func setCookie(for id: SessionID, signedBy signer: CookieSigner, overHTTPS: Bool = false) -> String {
-        setCookie(valueLength: CookieSigner.valueLength, overHTTPS: overHTTPS) { signer.write(valueFor: id, into: $0) }
+    /// The header for `id`, signed by `signer`, written once into one string: every new visitor gets one.
+    public func setCookie(for id: SessionID, signedBy signer: CookieSigner) -> String {
+        setCookie(valueLength: CookieSigner.valueLength) { signer.write(valueFor: id, into: $0) }
     }
 
-    public func setCookie(value: String, overHTTPS: Bool = false) -> String {
+    public func setCookie(value: String) -> String {
         var value = value
         return value.withUTF8 { bytes in
-            setCookie(valueLength: bytes.count, overHTTPS: overHTTPS) { $0.initialize(fromContentsOf: bytes) }
+            setCookie(valueLength: bytes.count) { $0.initialize(fromContentsOf: bytes) }
         }
     }
 
-    /// `steemauth=<value><suffix>`, the value written by `writeValue` into its place.
-    private func setCookie(valueLength: Int, overHTTPS: Bool, writeValue: (UnsafeMutableBufferPointer<UInt8>) -> Int) -> String {
-        let name = CookieSigner.nameBytes, suffix = secure || overHTTPS ? secureSuffix : suffix
+    /// `__Host-steemauth=<value><suffix>`, the value written by `writeValue` into its place.
+    private func setCookie(valueLength: Int, writeValue: (UnsafeMutableBufferPointer<UInt8>) -> Int) -> String {
+        let name = CookieSigner.nameBytes
         return String(unsafeUninitializedCapacity: name.count + 1 + valueLength + suffix.count) { out in
             var at = out.initialize(fromContentsOf: name)
             out[at] = UInt8(ascii: "="); at += 1

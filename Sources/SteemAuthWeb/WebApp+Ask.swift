@@ -13,14 +13,14 @@ extension WebApp {
         let values = [memo, String(max(1, (expiresIn + 59) / 60)), behind.map { String(Int($0)) } ?? "", "", forApp ?? ""]
         if gzip {
             let body = gzipBody(variant, values: values, slot: 3, slotSegment: payQRSegment(memo: memo))
-            return Response(status: 200, prepared: Self.gzipPageHeaders, body: body)
+            return Response(status: 200, prepared: gzipPageHeaders, body: body)
         }
         // Filled into this worker's page buffer: the response shares it, and once the response is
         // written and gone the next page fills it in place (no page-sized allocation per request).
         let scratch = frozenPages
         if scratch.pageBuffer.capacity > 256 * 1024 { scratch.pageBuffer = [] }
         page.fill(values, slot: 3, slotBytes: payQR(memo: memo).svgBytes, into: &scratch.pageBuffer)
-        return Response(status: 200, prepared: Self.pageHeaders, body: scratch.pageBuffer)
+        return Response(status: 200, prepared: pageHeaders, body: scratch.pageBuffer)
     }
 
     /// The pay link as a QR code (inline SVG: the CSP allows no outside image), for a phone wallet;

@@ -315,8 +315,9 @@ extension WebApp {
         if let refused = refuseCrossOrigin(request) { return refused }
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
-                let account = try store.logout(id: id, denyTTL: config.boundTTL)
-                logger.info("oidc: logout", metadata: ["account": "\(account ?? "-")", "client": "\(clientID ?? "-")"])
+                if case .ended(let account) = try store.logout(id: id, denyTTL: config.boundTTL) {
+                    logger.info("oidc: logout", metadata: ["account": "\(account ?? "-")", "client": "\(clientID ?? "-")"])
+                }
             } catch { return redisDown(error, html: true) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", returnTo ?? "/"), ("Set-Cookie", newCookie(request))])

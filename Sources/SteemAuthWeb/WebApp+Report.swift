@@ -29,11 +29,11 @@ extension WebApp {
             // A cache from before gzip: compressed here.
             let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
             let body = gzipBody(variant, values: values, slot: 1, slotSegment: list)
-            return Response(status: 200, prepared: Self.gzipPageHeaders, headers: extra, body: body)
+            return Response(status: 200, prepared: gzipPageHeaders, headers: extra, body: body)
         }
         let (before, after) = page.fill(values, splittingAt: 1)
         // The cached list goes out as Redis gave it, between the frame's two parts.
-        return Response(status: 200, prepared: Self.pageHeaders, headers: extra,
+        return Response(status: 200, prepared: pageHeaders, headers: extra,
                         bodyParts: [before] + (listHTML ?? []) + [after])
     }
 

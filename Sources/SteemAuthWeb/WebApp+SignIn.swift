@@ -35,7 +35,7 @@ extension WebApp {
         }
         guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
 
-        let challenge = SignInChallenge.text(host: request.host ?? "", code: code, expiresAt: expiresAt)
+        let challenge = SignInChallenge.text(host: publicOrigin.hostName, code: code, expiresAt: expiresAt)
         let key: String
         do {
             let raw = try Secp256k1Recovery.recover(body.signature, digest: OpenSSLDigest.sha256(Array(challenge.utf8)))
@@ -48,7 +48,10 @@ extension WebApp {
         }
 
         do {
-            guard try store.countSignInAttempt(id: id) <= config.signInAttempts else { return tooManyAttempts(body.account) }
+            guard let attempts = try store.countSignInAttempt(id: id) else {
+                return signInError(401, "no session: reload the page and try again")
+            }
+            guard attempts <= config.signInAttempts else { return tooManyAttempts(body.account) }
         } catch { return redisDown(error, html: false) }
         let authorities: AccountAuthorities?
         do { authorities = try accountKeys.authorities(of: body.account) } catch {

@@ -19,6 +19,10 @@ public struct WebApp: RequestHandler {
     /// This worker's compressor for the small per-request parts of a gzip page (one stream, reset per use).
     let deflate = GzipDeflate(level: 1, small: true)
     let metrics: PoolMetrics?
+    /// The one origin visitors use (STEEMAUTH_PUBLIC_ORIGIN): what the signature challenge names and
+    /// what a browser POST's Origin must be. Never taken from the request.
+    let publicOrigin: PublicOrigin
+    let publicHostBytes: [UInt8]
     /// The OpenID Connect provider, when STEEMAUTH_OIDC_ISSUER is set.
     let oidc: OIDCProvider?
     /// The empty final block that ends every gzip page (its per-request values go in as stored
@@ -50,6 +54,14 @@ public struct WebApp: RequestHandler {
         }
         self.metrics = metrics
         self.oidc = oidc
+        publicOrigin = config.publicOrigin ?? .unconfigured
+        publicHostBytes = Array(publicOrigin.hostName.utf8)
+        securityHeaders = Self.securityHeaders(for: publicOrigin)
+        pageHeaders = PreparedHeaders(
+            [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders)
+        gzipPageHeaders = PreparedHeaders(
+            [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"),
+             ("Vary", "Accept-Encoding, Cookie")] + securityHeaders)
         self.config = config
         self.templates = templates
         var logger = logger
@@ -59,7 +71,7 @@ public struct WebApp: RequestHandler {
         }
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
-        cookie = CookieAttributes(maxAgeSeconds: config.boundTTL, secure: config.secureCookies)
+        cookie = CookieAttributes(maxAgeSeconds: config.boundTTL)
         let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword)
         redis.onFailover = { [logger, metrics] address in
             metrics?.count(.redisFailover)
@@ -85,18 +97,18 @@ public struct WebApp: RequestHandler {
         let path = request.path
         switch path {
         case "/ping": return (.ping, only(.getOrHead, request) { pong })
-        case "/": return (.home, only(.getOrHead, request) { home(request) })
-        case "/steemauth": return (.page, only(.getOrHead, request) { page(request) })
-        case "/steemauth/status": return (.status, only(.getOrHead, request) { status(request) })
-        case "/steemauth/logout": return (.logout, only(.postOnly, request) { logout(request) })
-        case "/steemauth/report.json": return (.reportJSON, only(.getOrHead, request) { reportJSON(request) })
-        case "/steemauth/report.csv": return (.reportCSV, only(.getOrHead, request) { reportCSV(request) })
-        case "/steemauth/unfollow": return (.unfollow, only(.getOrHead, request) { unfollow(request) })
+        case "/": return (.home, only(.getOrHead, request) { misdirected(request) ?? home(request) })
+        case "/steemauth": return (.page, only(.getOrHead, request) { misdirected(request) ?? page(request) })
+        case "/steemauth/status": return (.status, only(.getOrHead, request) { misdirected(request) ?? status(request) })
+        case "/steemauth/logout": return (.logout, only(.postOnly, request) { misdirected(request) ?? logout(request) })
+        case "/steemauth/report.json": return (.reportJSON, only(.getOrHead, request) { misdirected(request) ?? reportJSON(request) })
+        case "/steemauth/report.csv": return (.reportCSV, only(.getOrHead, request) { misdirected(request) ?? reportCSV(request) })
+        case "/steemauth/unfollow": return (.unfollow, only(.getOrHead, request) { misdirected(request) ?? unfollow(request) })
         case "/favicon.ico": return (.staticFile, only(.getOrHead, request) { staticResponse("favicon.svg") })
         case "/steemauth/verify": return (.verify, only(.getOrHead, request) { verify(request) })
-        case "/steemauth/refresh": return (.refresh, only(.postOnly, request) { refresh(request) })
-        case "/steemauth/signin": return (.signIn, only(.postOnly, request) { signIn(request) })
-        case "/healthz": return (.healthz, only(.getOrHead, request) { health() })
+        case "/steemauth/refresh": return (.refresh, only(.postOnly, request) { misdirected(request) ?? refresh(request) })
+        case "/steemauth/signin": return (.signIn, only(.postOnly, request) { misdirected(request) ?? signIn(request) })
+        case "/healthz": return (.healthz, only(.getOrHead, request) { health(request) })
         case "/metrics": return (.metrics, only(.getOrHead, request) { metricsPage(request) })
         default:
             if let answered = oidcRoute(request) { return answered }
@@ -107,6 +119,15 @@ public struct WebApp: RequestHandler {
         }
     }
 
+    /// 421 for a page, status or form route asked for under another host name (a relaying site picks
+    /// the Host header it sends): every page, link and cookie of ours belongs to the public origin.
+    /// Only host names are compared: nginx's `$host` has no port, and a proxy may map 443 elsewhere.
+    func misdirected(_ request: Request) -> Response? {
+        if request.hostIs(publicHostBytes) { return nil }
+        logger.notice("request refused: another host", metadata: ["path": "\(request.path)", "host": "\(LogText.escape(request.host ?? "-"))"])
+        return htmlError(421, "Misdirected request", "This login service answers at \(publicOrigin).", retry: publicOrigin.description + "/")
+    }
+
     /// One of the pool's own static files (an allow-list read at start-up), or a 404 page.
     func staticResponse(_ name: String) -> Response {
         guard let file = templates.staticFile(name) else { return htmlError(404, "Not found", "There is nothing at this address.", retry: "/") }
@@ -114,10 +135,15 @@ public struct WebApp: RequestHandler {
                                                ("X-Content-Type-Options", "nosniff")], body: file.body)
     }
 
+    /// Whether the client may read /metrics (and /healthz's reasons): STEEMAUTH_METRICS_ALLOW.
+    func isMetricsClient(_ request: Request) -> Bool {
+        config.metricsAllow.contains("any") || config.metricsAllow.contains(request.remoteAddress ?? "")
+    }
+
     /// Prometheus text: the pool's shared counters and the watcher's numbers from Redis.
     /// Loopback only by default (STEEMAUTH_METRICS_ALLOW); nginx restricts it further.
     func metricsPage(_ request: Request) -> Response {
-        guard config.metricsAllow.contains("any") || config.metricsAllow.contains(request.remoteAddress ?? "") else {
+        guard isMetricsClient(request) else {
             return Response(status: 403, contentType: "text/plain", body: "forbidden\n")
         }
         guard let metrics else { return Response(status: 404, contentType: "text/plain", body: "metrics are off\n") }
@@ -185,7 +211,7 @@ public struct WebApp: RequestHandler {
             body.appendLiteral(#","behind_seconds":"#); body.appendUTF8(behind)
             // The exact text a wallet signs to log in by signature (it changes whenever the code does).
             body.appendLiteral(#","challenge":"#)
-            SignInChallenge.appendJSONString(host: request.host ?? "", code: memo,
+            SignInChallenge.appendJSONString(host: publicOrigin.hostName, code: memo,
                                              expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn), to: &body)
             body.append(UInt8(ascii: "}"))
             return json(200, bytes: body)
@@ -214,32 +240,37 @@ public struct WebApp: RequestHandler {
         if let refused = refuseCrossOrigin(request) { return refused }
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
-                let account = try store.logout(id: id, denyTTL: config.boundTTL)
-                logger.info("logout", metadata: ["account": "\(account ?? "-")"])
+                if case .ended(let account) = try store.logout(id: id, denyTTL: config.boundTTL) {
+                    logger.info("logout", metadata: ["account": "\(account ?? "-")"])
+                }
             } catch { return redisDown(error, html: true) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", "/"), ("Set-Cookie", newCookie(request))])
     }
 
-    func health() -> Response {
+    /// `ok` or `unavailable`. The reason (the watcher's lag, a replica count) only for the addresses
+    /// allowed /metrics: it tells an outsider when logins are slow.
+    func health(_ request: Request) -> Response {
+        let detailed = isMetricsClient(request)
+        func answer(_ status: Int, _ brief: String, _ detail: String) -> Response {
+            Response(status: status, contentType: "text/plain", body: (detailed ? detail : brief) + "\n", headers: [("Cache-Control", "no-store")])
+        }
         do {
             if let problem = try store.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
                 logger.warning("healthz: \(problem)")
-                return Response(status: 503, contentType: "text/plain", body: problem + "\n", headers: [("Cache-Control", "no-store")])
+                return answer(503, "unavailable", problem)
             }
             // A master with fewer replicas than configured keeps serving; health says durability is degraded.
             if config.redisMinReplicas > 0, let connected = try? store.redis.connectedReplicaCount() {
                 if connected < config.redisMinReplicas {
                     logger.warning("healthz: redis durability degraded", metadata: ["replicas": "\(connected)", "wanted": "\(config.redisMinReplicas)"])
-                    return Response(status: 200, contentType: "text/plain",
-                                    body: "ok, durability degraded: \(connected) of \(config.redisMinReplicas) replicas connected\n",
-                                    headers: [("Cache-Control", "no-store")])
+                    return answer(200, "ok", "ok, durability degraded: \(connected) of \(config.redisMinReplicas) replicas connected")
                 }
             }
-            return Response(status: 200, contentType: "text/plain", body: "ok\n", headers: [("Cache-Control", "no-store")])
+            return answer(200, "ok", "ok")
         } catch {
             logger.warning("healthz: redis unavailable", metadata: ["error": "\(error)"])
-            return Response(status: 503, contentType: "text/plain", body: "redis unavailable: \(error.kind)\n", headers: [("Cache-Control", "no-store")])
+            return answer(503, "unavailable", "redis unavailable: \(error.kind)")
         }
     }
 
@@ -250,10 +281,11 @@ public struct WebApp: RequestHandler {
         isSameOrigin(request) ? nil : htmlError(403, "Forbidden", "This form must be sent from this site.", retry: "/steemauth")
     }
 
-    /// Whether a state-changing request comes from this site (Origin, else Referer); a refusal is logged.
+    /// Whether a state-changing request comes from this site: its Origin (else its Referer's origin)
+    /// is the configured public origin, whatever Host or scheme the request reached nginx with (a
+    /// TLS-terminating proxy, a port mapping). A refusal is logged.
     func isSameOrigin(_ request: Request) -> Bool {
-        if SameOrigin.allows(origin: request.origin, referer: request.referer, host: request.host, https: request.https,
-                             serverPort: request.serverPort) { return true }
+        if publicOrigin.isSameOrigin(origin: request.origin, referer: request.referer) { return true }
         logger.warning("request refused: cross-origin", metadata: ["path": "\(request.path)", "origin": "\(request.origin ?? "-")",
                                                                  "host": "\(request.host ?? "-")"])
         return false
@@ -289,9 +321,8 @@ public struct WebApp: RequestHandler {
 
     func newCookie(_ request: Request) -> String { setCookie(SystemRandom.sessionID(), request) }
 
-    /// `Secure` when configured or when nginx says the visitor came over https.
     func setCookie(_ id: SessionID, _ request: Request) -> String {
-        cookie.setCookie(for: id, signedBy: signer, overHTTPS: request.https)
+        cookie.setCookie(for: id, signedBy: signer)
     }
 
     func noteRedisDown(_ error: RedisError) {
@@ -352,17 +383,20 @@ public struct WebApp: RequestHandler {
         ("Referrer-Policy", "same-origin"),
         ("X-Frame-Options", "DENY"),
     ]
+    /// Behind an https public origin pages also carry HSTS: a browser that saw one never again
+    /// tries the site over plain http, where a network attacker could answer.
+    static func securityHeaders(for origin: PublicOrigin) -> [(String, String)] {
+        securityHeaders + (origin.isHTTPS ? [("Strict-Transport-Security", "max-age=31536000")] : [])
+    }
+    let securityHeaders: [(String, String)]
 
     /// An HTML page's headers when its body depends on Accept-Encoding (the report and ask pages),
-    /// made once.
-    static let pageHeaders = PreparedHeaders(
-        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders)
-    static let gzipPageHeaders = PreparedHeaders(
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")]
-        + securityHeaders)
+    /// made once per worker.
+    let pageHeaders: PreparedHeaders
+    let gzipPageHeaders: PreparedHeaders
 
     func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
-        Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + Self.securityHeaders + extra)
+        Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + securityHeaders + extra)
     }
 
     func json(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {

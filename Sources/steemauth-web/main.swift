@@ -27,7 +27,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "steemauth-web")
         if checkConfig {
             let provider = oidc.map { " OpenID Connect provider \($0.issuer) with \($0.clients.clients.count) client(s)," } ?? ""
-            print("steemauth-web: configuration ok (listen \(appConfig.listen), redis \(appConfig.redis),\(provider) \(appConfig.workers) workers)")
+            print("steemauth-web: configuration ok (public origin \(appConfig.publicOrigin.map { "\($0)" } ?? "-"), listen \(appConfig.listen), redis \(appConfig.redis),\(provider) \(appConfig.workers) workers)")
             return
         }
         // The pages every worker fills in, frozen here once: each worker inherits them.
@@ -78,6 +78,11 @@ struct Serve: ParsableCommand {
     private func loadEverything() throws -> (AppConfig, SiteTemplates, OIDCProvider?) {
         do {
             let cfg = try Bootstrap.loadConfig(configPath: config, required: [.account, .secret])
+            // Without it the challenge could only name the Host a request arrived with: a relaying site picks that.
+            guard cfg.publicOrigin != nil else {
+                throw ConfigError(key: .publicOrigin, message: "is required: the origin visitors use, such as https://login.example.org "
+                                  + "(scheme, host and optional port; it defaults to STEEMAUTH_OIDC_ISSUER when that is set)")
+            }
             let oidc = try cfg.oidc.map { files throws(ConfigError) in try OIDCProvider.load(files) }
             return (cfg, try SiteTemplates.load(directory: cfg.templates), oidc)
         } catch let error as ConfigError {

@@ -35,8 +35,9 @@ final class CookieSigningTests: XCTestCase {
         let value = signer.value(for: id)
         XCTAssertEqual(value.count, 32 + 1 + 64)
         XCTAssertEqual(signer.verify(value: Array(value.utf8)), id)
-        XCTAssertEqual(signer.sessionID(cookieHeader: Array("steemauth=\(value)".utf8)), id)
-        XCTAssertEqual(signer.sessionID(cookieHeader: Array("a=b; steemauth=\"\(value)\"; c=d".utf8)), id)
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array("__Host-steemauth=\(value)".utf8)), id)
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array("a=b; __Host-steemauth=\"\(value)\"; c=d".utf8)), id)
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth=\(value)".utf8)), "the old name is ignored")
     }
 
     func testTamperingWrongKeyAndRotation() {
@@ -67,19 +68,26 @@ final class CookieSigningTests: XCTestCase {
         for s in shapes { XCTAssertNil(signer.verify(value: Array(s.utf8)), s) }
         XCTAssertNil(signer.sessionID(cookieHeader: nil as [UInt8]?))
         XCTAssertNil(signer.sessionID(cookieHeader: []))
-        XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth".utf8)))
-        XCTAssertNil(signer.sessionID(cookieHeader: Array("steemauth=".utf8)))
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("__Host-steemauth".utf8)))
+        XCTAssertNil(signer.sessionID(cookieHeader: Array("__Host-steemauth=".utf8)))
         XCTAssertNil(signer.sessionID(cookieHeader: Array("other=\(value)".utf8)))
-        let big = "pad=" + String(repeating: "x", count: 10 * 1024) + "; steemauth=" + value
+        let big = "pad=" + String(repeating: "x", count: 10 * 1024) + "; __Host-steemauth=" + value
         XCTAssertNil(signer.sessionID(cookieHeader: Array(big.utf8)), "a Cookie header over 8 KB counts as none")
         XCTAssertNil(signer.sessionID(cookieHeader: [0xff, 0xfe, 0x00, 0x3d, 0x3b]))
     }
 
-    func testFirstVerifyingCookieWins() {
+    /// Two session cookies in one request mean someone planted one: neither is trusted, whichever
+    /// verifies and in whatever order they come.
+    func testTwoSessionCookiesMeanNoSession() {
         let a = SystemRandom.sessionID(), b = SystemRandom.sessionID()
         let forged = a.hex + "-" + String(repeating: "0", count: 64)
-        let header = "steemauth=\(forged); steemauth=\(signer.value(for: b)); steemauth=\(signer.value(for: a))"
-        XCTAssertEqual(signer.sessionID(cookieHeader: Array(header.utf8)), b)
+        let n = CookieSigner.name
+        for header in ["\(n)=\(forged); \(n)=\(signer.value(for: b))", "\(n)=\(signer.value(for: b)); \(n)=\(signer.value(for: a))",
+                       "\(n)=\(signer.value(for: a)); x=1; \(n)=", "\(n)=\(signer.value(for: a)); \(n)=\(signer.value(for: a))"] {
+            XCTAssertNil(signer.sessionID(cookieHeader: Array(header.utf8)), header)
+        }
+        XCTAssertEqual(signer.sessionID(cookieHeader: Array("steemauth=\(signer.value(for: b)); \(n)=\(signer.value(for: a))".utf8)), a,
+                       "a cookie under the old name is another cookie, not a second session cookie")
     }
 
     /// The header is walked with indexes in place; a plain split-and-trim reading of it, written here,
@@ -94,18 +102,19 @@ final class CookieSigningTests: XCTestCase {
                 while let l = s.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
                 return s
             }
+            var values: [ArraySlice<UInt8>] = []
             for pair in header.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false) {
-                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), Array(trim(pair[..<eq])) == Array("steemauth".utf8) else { continue }
+                guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), Array(trim(pair[..<eq])) == Array(CookieSigner.name.utf8) else { continue }
                 var value = trim(pair[(eq + 1)...])
                 if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") { value = value.dropFirst().dropLast() }
-                if let id = signer.verify(value: Array(value)) { return id }
+                values.append(value)
             }
-            return nil
+            return values.count == 1 ? signer.verify(value: Array(values[0])) : nil
         }
         let ids = (0..<3).map { _ in SystemRandom.sessionID() }
         let values = ids.map { signer.value(for: $0) }
-        let names = ["steemauth=", "steemauth =", " steemauth=", "\tsteemauth=\t", "steemauth= ", "steemauth", "steemAuth=", "xsteemauth=",
-                     "a=", "=", "steemauth==", ""]
+        let names = ["__Host-steemauth=", "__Host-steemauth =", " __Host-steemauth=", "\t__Host-steemauth=\t", "__Host-steemauth= ",
+                     "__Host-steemauth", "__host-steemauth=", "x__Host-steemauth=", "steemauth=", "a=", "=", "__Host-steemauth==", ""]
         let broken = values.map { String($0.dropLast()) } + values.map { $0 + "0" } + values.map { String($0.prefix(40)) + ";" + String($0.dropFirst(40)) }
             + [ids[0].hex + "-" + String(repeating: "0", count: 64), "", "b", "\"", "\"\"", " ", "=x"]
         let valueChoices = values + values.map { "\"\($0)\"" } + values.map { "\($0) \t" } + broken
@@ -113,33 +122,30 @@ final class CookieSigningTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var found = 0
         for _ in 0..<4000 {
-            let pairs = (0..<Int.random(in: 1...4, using: &rng)).map { _ in names.randomElement(using: &rng)! + valueChoices.randomElement(using: &rng)! }
+            let pairs = (0..<Int.random(in: 1...3, using: &rng)).map { _ in names.randomElement(using: &rng)! + valueChoices.randomElement(using: &rng)! }
             let header = Array(pairs.map { $0 + separators.randomElement(using: &rng)! }.joined().utf8)
             let expected = reference(header)
             XCTAssertEqual(signer.sessionID(cookieHeader: header), expected, String(decoding: header, as: UTF8.self))
             if expected != nil { found += 1 }
         }
-        XCTAssertGreaterThan(found, 400, "the pieces make valid headers too, not only broken ones (\(found))")
+        XCTAssertGreaterThan(found, 200, "the pieces make valid headers too, not only broken ones (\(found))")
     }
 
+    /// What the `__Host-` prefix requires, and browsers enforce: Secure, Path=/, no Domain.
     func testSetCookieAttributes() {
-        let plain = CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v")
-        XCTAssertEqual(plain, "steemauth=v; Path=/; Max-Age=100; HttpOnly; SameSite=Lax")
-        XCTAssertTrue(CookieAttributes(maxAgeSeconds: 100, secure: true).setCookie(value: "v").hasSuffix("; Secure"))
-        XCTAssertTrue(CookieAttributes(maxAgeSeconds: 100, secure: false).setCookie(value: "v", overHTTPS: true).hasSuffix("; Secure"))
+        let header = CookieAttributes(maxAgeSeconds: 100).setCookie(value: "v")
+        XCTAssertEqual(header, "__Host-steemauth=v; Path=/; Max-Age=100; HttpOnly; SameSite=Lax; Secure")
+        XCTAssertFalse(header.lowercased().contains("domain"))
     }
 
     /// The header written in one pass (a new visitor's) is the signed value inside the same attributes.
     func testSetCookieForAnIdIsTheSignedValue() {
         let id = SystemRandom.sessionID()
-        for (secure, overHTTPS) in [(false, false), (false, true), (true, false)] {
-            let attributes = CookieAttributes(maxAgeSeconds: 86400, secure: secure)
-            let header = attributes.setCookie(for: id, signedBy: signer, overHTTPS: overHTTPS)
-            XCTAssertEqual(header, attributes.setCookie(value: signer.value(for: id), overHTTPS: overHTTPS))
-            XCTAssertEqual(header.hasSuffix("; Secure"), secure || overHTTPS)
-            let value = String(header.dropFirst("steemauth=".count).prefix(CookieSigner.valueLength))
-            XCTAssertEqual(signer.verify(value: Array(value.utf8)), id)
-        }
+        let attributes = CookieAttributes(maxAgeSeconds: 86400)
+        let header = attributes.setCookie(for: id, signedBy: signer)
+        XCTAssertEqual(header, attributes.setCookie(value: signer.value(for: id)))
+        let value = String(header.dropFirst("\(CookieSigner.name)=".count).prefix(CookieSigner.valueLength))
+        XCTAssertEqual(signer.verify(value: Array(value.utf8)), id)
     }
 
     func testRandomIdsAndCodesDiffer() {

@@ -19,6 +19,8 @@ final class Cluster {
     var nginxProcess: Process?
     var extraProcesses: [Process] = []
     var env: [String: String]
+    /// What the last `startPool` added to `env` (a restart on nginx's new port keeps it).
+    var poolExtraEnv: [String: String] = [:]
 
     static var productsDirectory: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -54,6 +56,8 @@ final class Cluster {
             "STEEMAUTH_LOG_LEVEL": "info",
             // Nothing leaves loopback: a closed port until a test starts the devchain.
             "STEEMAUTH_NODES": "http://127.0.0.1:9",
+            // The origin this cluster's nginx serves (moved with its port if nginx must start elsewhere).
+            "STEEMAUTH_PUBLIC_ORIGIN": "http://127.0.0.1:\(httpPort)",
         ].merging(extraEnv) { $1 }
     }
 
@@ -126,6 +130,7 @@ final class Cluster {
     }
 
     func startPool(extraEnv: [String: String] = [:]) throws {
+        poolExtraEnv = extraEnv
         poolProcess = try launch("pool", [], log: dir + "/pool.log", executable: Cluster.binary("steemauth-web"),
                                  environment: env.merging(extraEnv) { $1 })
         try waitUntil("pool accepts connections", seconds: 30) { self.poolAcceptsConnections }
@@ -150,7 +155,14 @@ final class Cluster {
                                                   "limit_req zone=steemauth_signin burst=\(burst) nodelay;")
         }
         for attempt in 0..<4 {
-            if attempt > 0 { httpPort = Cluster.freePort() }
+            if attempt > 0 {
+                // The pool names its public origin, port included: it moves with nginx's port.
+                httpPort = Cluster.freePort()
+                if env["STEEMAUTH_PUBLIC_ORIGIN"]?.hasPrefix("http://127.0.0.1:") == true {
+                    env["STEEMAUTH_PUBLIC_ORIGIN"] = baseURL
+                    if poolProcess != nil { tearDownPool(); try startPool(extraEnv: poolExtraEnv) }
+                }
+            }
             let conf = template.replacingOccurrences(of: "__DIR__", with: dir)
                 .replacingOccurrences(of: "__PORT__", with: String(httpPort))
                 .replacingOccurrences(of: "__UPSTREAM__", with: upstream)
@@ -349,7 +361,7 @@ final class Browser {
     func post(_ path: String, headers: [String] = [], body: String = "") throws -> HTTPClient.Response {
         try http.request("POST", url: base + path, headers: ["Content-Type: application/x-www-form-urlencoded"] + headers, body: Array(body.utf8))
     }
-    var cookie: String? { http.cookieValue(named: "steemauth") }
+    var cookie: String? { http.cookieValue(named: CookieSigner.name) }
 
     /// `/` then `/steemauth`: the path a visitor takes; returns the memo shown on the page.
     func startLogin() throws -> String {

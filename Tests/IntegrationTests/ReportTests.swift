@@ -166,7 +166,7 @@ final class ReportTests: XCTestCase {
         let cookie = try XCTUnwrap(b.cookie)
         let socketPath = String(cluster.upstream.dropFirst(5))
         var params = [("SERVER_PROTOCOL", "HTTP/1.1"), ("REMOTE_ADDR", "127.0.0.1"), ("HTTP_HOST", "127.0.0.1"),
-                      ("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/steemauth"), ("HTTP_COOKIE", "steemauth=" + cookie)]
+                      ("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/steemauth"), ("HTTP_COOKIE", "\(CookieSigner.name)=" + cookie)]
         let reply = try FastCGIExchange(socketPath: socketPath, params: params, body: [])
         XCTAssertTrue(reply.records.allSatisfy { $0.version == 1 && $0.requestID == 1 }, "version 1, this request's id")
         XCTAssertEqual(reply.records.map(\.type).filter { $0 != 6 }, [3], "STDOUT records, then END_REQUEST")

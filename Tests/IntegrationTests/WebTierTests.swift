@@ -23,9 +23,10 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(r.status, 302)
         XCTAssertEqual(r.header("Location"), "/steemauth")
         let setCookie = try XCTUnwrap(r.header("Set-Cookie"))
-        XCTAssertTrue(setCookie.hasPrefix("steemauth="))
-        for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"] { XCTAssertTrue(setCookie.contains(attribute), attribute) }
-        XCTAssertFalse(setCookie.contains("Secure"), "plain http without STEEMAUTH_SECURE_COOKIES")
+        XCTAssertTrue(setCookie.hasPrefix("\(CookieSigner.name)="))
+        // What the __Host- prefix requires (browsers take Secure cookies from http://127.0.0.1 too).
+        for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=2592000", "Secure"] { XCTAssertTrue(setCookie.contains(attribute), attribute) }
+        XCTAssertFalse(setCookie.lowercased().contains("domain="))
         XCTAssertEqual(r.header("Cache-Control"), "no-store")
         let value = try XCTUnwrap(b.cookie)
         XCTAssertNotNil(CookieSigner(currentKey: Hex.decodeLower(Array(cluster.secret.utf8))!, previousKey: nil, mac: Blake2b.cookieMAC)
@@ -108,8 +109,8 @@ final class WebTierTests: XCTestCase {
         XCTAssertNil(page.header("Set-Cookie"), "rotated only once")
         // The old id is deny-listed everywhere.
         let stale = HTTPClient()
-        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: steemauth=\(oldCookie)"]).status, 401)
-        let stalePage = try stale.request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(oldCookie)"])
+        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: \(CookieSigner.name)=\(oldCookie)"]).status, 401)
+        let stalePage = try stale.request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: \(CookieSigner.name)=\(oldCookie)"])
         XCTAssertEqual(stalePage.status, 302, "a dead id starts over with a fresh cookie")
         XCTAssertNotNil(stalePage.header("Set-Cookie"))
         // A second claim of the same memo changes nothing.
@@ -205,7 +206,7 @@ final class WebTierTests: XCTestCase {
         let old = try XCTUnwrap(b.cookie)
         XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Origin: http://127.0.0.1:\(cluster.httpPort)"]).status, 303)
         for _ in 0..<6 {
-            let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(old)"])
+            let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: \(CookieSigner.name)=\(old)"])
             XCTAssertEqual(page.status, 302)
             XCTAssertFalse(page.text.contains("Logged in"))
         }
@@ -228,7 +229,7 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(r.headers("Set-Cookie").count, 1)
         XCTAssertNotEqual(b.cookie, old)
         let stale = HTTPClient()
-        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: steemauth=\(old)"]).status, 401)
+        XCTAssertEqual(try stale.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: \(CookieSigner.name)=\(old)"]).status, 401)
         XCTAssertEqual(try cluster.redis().command(["EXISTS", "steemauth:s:" + String(old.prefix(32))]).integer, 0)
         // Referer works where Origin is absent.
         _ = try b.get("/steemauth")
@@ -256,7 +257,7 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(health.text, "ok\n")
         XCTAssertNil(health.header("Set-Cookie"))
         // Garbage cookies are simply no cookie.
-        for garbage in ["steemauth=", "steemauth=-", "steemauth=" + String(repeating: "a", count: 4096), "steemauth=\u{7f}\u{1}"] {
+        for garbage in ["\(CookieSigner.name)=", "\(CookieSigner.name)=-", "\(CookieSigner.name)=" + String(repeating: "a", count: 4096), "\(CookieSigner.name)=\u{7f}\u{1}"] {
             let r = try c.request(url: cluster.baseURL + "/steemauth/status", headers: ["Cookie: \(garbage)"])
             XCTAssertEqual(r.status, 401, garbage.prefix(30).description)
         }
@@ -283,13 +284,6 @@ final class WebTierTests: XCTestCase {
 final class WebTierEdgeTests: XCTestCase {
     var cluster: Cluster!
     override func tearDown() { cluster?.tearDown() }
-
-    func testSecureCookiesWhenConfigured() throws {
-        cluster = try Cluster(extraEnv: ["STEEMAUTH_SECURE_COOKIES": "true"])
-        try cluster.startAll()
-        let r = try HTTPClient().request(url: cluster.baseURL + "/")
-        XCTAssertTrue(try XCTUnwrap(r.header("Set-Cookie")).hasSuffix("; Secure"))
-    }
 
     func testExpiredCodeIsReplacedOnTheNextView() throws {
         cluster = try Cluster()
@@ -375,7 +369,7 @@ extension WebTierEdgeTests {
         for b in browsers {
             let cookie = try XCTUnwrap(b.cookie)
             for _ in 0..<6 {
-                let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: steemauth=\(cookie)"])
+                let page = try HTTPClient().request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: \(CookieSigner.name)=\(cookie)"])
                 XCTAssertEqual(page.status, 302)
                 XCTAssertFalse(page.text.contains("Logged in"))
             }

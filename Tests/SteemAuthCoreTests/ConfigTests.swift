@@ -37,7 +37,7 @@ final class ConfigTests: XCTestCase {
             ("STEEMAUTH_WORKERS", "many"), ("STEEMAUTH_MAX_REQUESTS", "-1"), ("STEEMAUTH_MEMO_PREFIX", "Bad_Prefix"),
             ("STEEMAUTH_MEMO_PREFIX", String(repeating: "a", count: 17)), ("STEEMAUTH_CHAIN", "eos"),
             ("STEEMAUTH_NODES", "ftp://x"), ("STEEMAUTH_STALE_DAYS", "0"), ("STEEMAUTH_MIN_AMOUNT", "0.0001"),
-            ("STEEMAUTH_ASSETS", "steem dollars"), ("STEEMAUTH_SECURE_COOKIES", "maybe"), ("STEEMAUTH_RPC_TIMEOUT", "-1"),
+            ("STEEMAUTH_ASSETS", "steem dollars"), ("STEEMAUTH_PUBLIC_ORIGIN", "https://login.example.org/path"), ("STEEMAUTH_PUBLIC_ORIGIN", "http://login.example.org"), ("STEEMAUTH_RPC_TIMEOUT", "-1"),
         ]
         for (key, value) in cases {
             XCTAssertThrowsError(try AppConfig.load(environment: base.merging([key: value]) { $1 }), "\(key)=\(value)") { error in

@@ -72,14 +72,33 @@ final class IdentifierTests: XCTestCase {
         XCTAssertEqual(JSONText.string("a\"b\\c\n<\u{1}"), #""a\"b\\c\n\u003c\u0001""#)
         XCTAssertEqual(JSONText.optionalNumber(nil), "null")
         XCTAssertEqual(JSONText.optionalNumber(3), "3")
-        XCTAssertTrue(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost:8080", https: false))
-        XCTAssertFalse(SameOrigin.allows(origin: "http://evil.example", referer: "http://localhost:8080/", host: "localhost:8080", https: false))
-        XCTAssertFalse(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost:8080", https: true))
-        XCTAssertTrue(SameOrigin.allows(origin: nil, referer: "http://localhost:8080/steemauth", host: "localhost:8080", https: false))
-        XCTAssertFalse(SameOrigin.allows(origin: nil, referer: "http://localhost:8080.evil/", host: "localhost:8080", https: false))
-        XCTAssertFalse(SameOrigin.allows(origin: nil, referer: nil, host: "localhost:8080", https: false))
-        XCTAssertTrue(SameOrigin.allows(origin: "http://localhost:8080", referer: nil, host: "localhost", https: false, serverPort: "8080"))
-        XCTAssertTrue(SameOrigin.allows(origin: "https://auth.example", referer: nil, host: "auth.example", https: true, serverPort: "443"))
-        XCTAssertFalse(SameOrigin.allows(origin: "http://localhost", referer: nil, host: "localhost", https: false, serverPort: "8080"))
+    }
+
+    func testPublicOriginIsParsedStrictlyAndComparedExactly() throws {
+        let site = try XCTUnwrap(PublicOrigin.parse("https://Login.Example.org"))
+        XCTAssertEqual(site.description, "https://login.example.org")
+        XCTAssertEqual(PublicOrigin.parse("https://login.example.org:443"), site)
+        XCTAssertEqual(PublicOrigin.parse("http://127.0.0.1:8080")?.description, "http://127.0.0.1:8080")
+        XCTAssertEqual(PublicOrigin.parse("http://[::1]:8080")?.hostName, "[::1]")
+        for bad in ["https://login.example.org/", "https://login.example.org/x", "https://u@login.example.org", "ftp://x",
+                    "https://login.example.org?q", "https://login.example.org:0", "https://login.example.org:99999", "login.example.org"] {
+            XCTAssertNil(PublicOrigin.parse(bad), bad)
+        }
+        // Origin (else Referer) against the configured origin: scheme, host and port.
+        XCTAssertTrue(site.isSameOrigin(origin: "https://login.example.org", referer: nil))
+        XCTAssertFalse(site.isSameOrigin(origin: "http://login.example.org", referer: nil))
+        XCTAssertFalse(site.isSameOrigin(origin: "https://login.example.org:8443", referer: nil))
+        XCTAssertFalse(site.isSameOrigin(origin: "https://evil.example", referer: "https://login.example.org/"))
+        XCTAssertTrue(site.isSameOrigin(origin: nil, referer: "https://login.example.org/steemauth?x=1"))
+        XCTAssertFalse(site.isSameOrigin(origin: nil, referer: "https://login.example.org.evil/"))
+        XCTAssertFalse(site.isSameOrigin(origin: nil, referer: nil))
+        XCTAssertFalse(site.isSameOrigin(origin: "null", referer: nil))
+        // Host names only: nginx's $host has no port, a proxy may map 443 elsewhere.
+        XCTAssertTrue(site.isHost("login.example.org"))
+        XCTAssertTrue(site.isHost("LOGIN.example.org:8443"))
+        XCTAssertTrue(site.isHost("login.example.org."))
+        XCTAssertFalse(site.isHost("phish.example"))
+        XCTAssertFalse(site.isHost(nil))
+        XCTAssertFalse(PublicOrigin.unconfigured.isHost(""))
     }
 }

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 import urllib.parse
+from http.cookiejar import DefaultCookiePolicy
 
 import jwt
 import requests
@@ -135,12 +136,31 @@ def logout(browser):
     check(r.status_code == 303, "logout answers 303")
 
 
+class LoopbackCookieJar(requests.cookies.RequestsCookieJar):
+    """The session cookie is Secure (`__Host-`); like Chromium, this jar sends Secure cookies to the
+    loopback origin the tests serve over plain http. (requests copies a session's jar into a new one
+    for each request, so the policy is set by the class, not on one jar.)"""
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_policy(DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
+
+
+requests.sessions.RequestsCookieJar = LoopbackCookieJar
+
+
+def new_browser():
+    """A browser: a session whose cookie jar is a LoopbackCookieJar."""
+    browser = requests.Session()
+    browser.cookies = LoopbackCookieJar()
+    return browser
+
+
 def first_login():
     """Discovery, then a new browser through authorize, the ask page and a paid memo, back to the
     redirect URI with a code."""
     d = discover()
     oauth = client(d)
-    browser = requests.Session()
+    browser = new_browser()
     r, verifier, nonce, state = start_authorization(d, oauth, browser)
     location = prove_on_ask_page(browser, r, args.account, args.app_name)
     return d, oauth, browser, location, check_redirect(location, state), verifier, nonce
