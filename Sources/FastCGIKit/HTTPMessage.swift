@@ -268,6 +268,7 @@ public struct Response: Sendable {
         case 409: return "Conflict"
         case 429: return "Too Many Requests"
         case 413: return "Payload Too Large"
+        case 421: return "Misdirected Request"
         case 500: return "Internal Server Error"
         case 502: return "Bad Gateway"
         case 503: return "Service Unavailable"

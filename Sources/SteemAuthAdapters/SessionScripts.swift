@@ -75,8 +75,9 @@ enum SessionScripts {
       redis.call('RENAME', skey, nkey)
       redis.call('HSET', nkey, 'rot', '1')
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
-      redis.call('SREM', p .. 'a:' .. s[3], id)
+      -- added before the old id goes, so the set never empties and keeps its expiry
       redis.call('SADD', p .. 'a:' .. s[3], newid)
+      redis.call('SREM', p .. 'a:' .. s[3], id)
       outcome = 'rotated'
     end
     local cached = ''
@@ -155,17 +156,20 @@ enum SessionScripts {
     """)
 
     /// ARGV: prefix, id, denyTTL. Deletes the session and its code, and deny-lists the id only when
-    /// there was a session to end: a freshly minted cookie costs Redis nothing. Returns
-    /// {'ended', account or ''} or {'none'}.
+    /// there was a session to end, and only for the life the session had left (at most denyTTL): past
+    /// that the id could only start a new unbound session. So a freshly minted cookie costs Redis
+    /// nothing, and a logout never turns a two-hour session into a longer-lived key.
+    /// Returns {'ended', account or ''} or {'none'}.
     static let logout = LuaScript(name: "logout", source: """
     local p, id, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
     local skey = p .. 's:' .. id
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct')
     if not s[1] then return {'none'} end
+    local left = redis.call('TTL', skey)
     if s[2] then redis.call('DEL', p .. 'c:' .. s[2]) end
     if s[3] then redis.call('SREM', p .. 'a:' .. s[3], id) end
     redis.call('DEL', skey)
-    redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
+    if left > 0 then redis.call('SET', p .. 'd:' .. id, '1', 'EX', math.min(left, dttl)) end
     return {'ended', s[3] or ''}
     """)
 

@@ -10,7 +10,8 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
     /// userinfo, another scheme, a port out of range).
     public static func parse(_ text: String) -> PublicOrigin? {
         guard let parts = URLParts(text), parts.scheme == "https" || parts.scheme == "http",
-              parts.path.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains("@") else { return nil }
+              parts.path.isEmpty, !text.contains("?"), !text.contains("#"), !text.contains("@"),
+              isHostName(parts.host) else { return nil }
         let afterScheme = text.dropFirst(parts.scheme.utf8.count + 3)
         let hostEnd: Substring.Index
         if afterScheme.hasPrefix("[") {
@@ -32,6 +33,20 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
     /// An origin no request matches: what a pool without STEEMAUTH_PUBLIC_ORIGIN would use (the pool
     /// refuses to start without one; tests that build the app alone may).
     public static let unconfigured = PublicOrigin(scheme: "https", host: "", port: nil)
+
+    /// A name a browser sends as it is: ASCII letters, digits, dots and hyphens (IDNs in punycode),
+    /// no empty label and no trailing dot; or a bracketed IPv6 address. Anything else could never
+    /// equal an Origin header, and every form would be refused.
+    static func isHostName(_ host: String) -> Bool {
+        if host.hasPrefix("[") {
+            return host.count > 2 && host.hasSuffix("]") && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        return !labels.isEmpty && labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        }
+    }
 
     public var isHTTPS: Bool { scheme == "https" }
 

@@ -191,6 +191,39 @@ final class IdentityTrustTests: XCTestCase {
                                        blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
         let ttl = try XCTUnwrap(cluster.redis().command(["TTL", "steemauth:a:alice"]).integer)
         XCTAssertTrue((1...3600).contains(ttl), "a:alice expires (TTL \(ttl))")
+        // The first view after the login rotates the id; the set keeps its expiry.
+        let b = Browser(cluster.baseURL)
+        let bound = try XCTUnwrap(cluster.newSession(store: store)) as (SessionID, String)
+        XCTAssertEqual(try store.claim(memo: bound.1, account: "bob", block: 2, transactionID: String(repeating: "d", count: 40),
+                                       blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
+        XCTAssertEqual(try b.get("/steemauth/status", headers: ["Cookie: \(CookieSigner.name)=\(signer.value(for: bound.0))"]).status, 200)
+        XCTAssertEqual(try cluster.redis().command(["SCARD", "steemauth:a:bob"]).integer, 1, "rotated: the new id replaced the old")
+        let rotated = try XCTUnwrap(cluster.redis().command(["TTL", "steemauth:a:bob"]).integer)
+        XCTAssertTrue((1...3600).contains(rotated), "a:bob keeps its expiry through the rotation (TTL \(rotated))")
+    }
+
+    /// A logout deny-lists the id only for the life its session had left: logging out of a two-hour
+    /// unbound session never leaves a thirty-day key.
+    func testALogoutDenyListsOnlyForTheSessionsRemainingLife() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+        let b = Browser(cluster.baseURL)
+        _ = try b.startLogin()
+        let id = try XCTUnwrap(signer.verify(value: Array(try XCTUnwrap(b.cookie).utf8)))
+        XCTAssertEqual(try b.post("/steemauth/logout", headers: ["Origin: \(cluster.baseURL)"]).status, 303)
+        let ttl = try XCTUnwrap(cluster.redis().command(["TTL", "steemauth:d:" + id.hex]).integer)
+        XCTAssertTrue((1...7200).contains(ttl), "the deny-list key lives no longer than the unbound session would have (TTL \(ttl))")
+    }
+
+    /// Cookie headers on two lines (a client, or a proxy that forwards HTTP/2 cookie crumbs as lines)
+    /// are one Cookie header to the pool: two session cookies, so no session.
+    func testTwoCookieHeaderLinesAreTwoSessionCookies() throws {
+        cluster = try Cluster()
+        try cluster.startAll()
+        let attacker = Browser(cluster.baseURL), victim = Browser(cluster.baseURL)
+        _ = try attacker.startLogin(); _ = try victim.startLogin()
+        let lines = ["Cookie: \(CookieSigner.name)=\(try XCTUnwrap(attacker.cookie))", "Cookie: \(CookieSigner.name)=\(try XCTUnwrap(victim.cookie))"]
+        XCTAssertEqual(try HTTPClient().request(url: cluster.baseURL + "/steemauth/status", headers: lines).status, 401)
     }
 
     /// /healthz says only ok or unavailable, except to the addresses allowed /metrics: the watcher's
@@ -227,7 +260,11 @@ final class IdentityTrustTests: XCTestCase {
                      "/steemauth/report.csv", "/steemauth/signin", "/steemauth/oidc/token", "/steemauth/oidc/authorize"] {
             XCTAssertTrue(limited(path), "\(path) has a limit_req in the shipped site")
         }
-        XCTAssertTrue(site.contains("listen 80 default_server;") && site.contains("return 444;"), "a catch-all server closes other hosts")
+        XCTAssertTrue(site.contains("listen 80 default_server;") && site.contains("listen 443 ssl default_server;") && site.contains("return 444;"),
+                      "a catch-all server closes other hosts, on http and https")
+        // Every FastCGI location joins Cookie lines into one param (the pool reads the first copy of a param).
+        XCTAssertEqual(site.components(separatedBy: "include fastcgi_params;").count,
+                       site.components(separatedBy: "fastcgi_param HTTP_COOKIE $http_cookie if_not_empty;").count)
     }
 
     func freshCookieHeader() -> String { "Cookie: " + freshCookie() }

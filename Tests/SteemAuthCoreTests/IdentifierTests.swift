@@ -81,7 +81,9 @@ final class IdentifierTests: XCTestCase {
         XCTAssertEqual(PublicOrigin.parse("http://127.0.0.1:8080")?.description, "http://127.0.0.1:8080")
         XCTAssertEqual(PublicOrigin.parse("http://[::1]:8080")?.hostName, "[::1]")
         for bad in ["https://login.example.org/", "https://login.example.org/x", "https://u@login.example.org", "ftp://x",
-                    "https://login.example.org?q", "https://login.example.org:0", "https://login.example.org:99999", "login.example.org"] {
+                    "https://login.example.org?q", "https://login.example.org:0", "https://login.example.org:99999", "login.example.org",
+                    "https://login.example.org.", "https://bücher.example", "https://login.example.org ", "https://exa mple.org",
+                    "https://-x.example", "https://a..b"] {
             XCTAssertNil(PublicOrigin.parse(bad), bad)
         }
         // Origin (else Referer) against the configured origin: scheme, host and port.
