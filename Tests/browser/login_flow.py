@@ -52,6 +52,21 @@ def no_sideways_scroll(what):
         fail("%s scrolls sideways at 390 px: %d > %d" % (what, width, inner))
 
 
+def unfollow_controls_whole_and_in_sight(where):
+    """Each row's Unfollow is one line (never "Unfollo / w") and inside the window (never hidden or cut)."""
+    seen = driver.execute_script("""
+        return Array.prototype.slice.call(document.querySelectorAll("table.stale a.unfollow"), 0, 20).map(function (a) {
+            var r = a.getBoundingClientRect();
+            return {lines: a.getClientRects().length, left: r.left, right: r.right, width: r.width};
+        });""")
+    inner = driver.execute_script("return document.documentElement.clientWidth")
+    if not seen:
+        fail("the report has no Unfollow controls %s" % where)
+    for s in seen:
+        if s["lines"] != 1 or s["width"] == 0 or s["left"] < 0 or s["right"] > inner:
+            fail("an Unfollow control is broken or out of sight %s: %r (window %d px)" % (where, s, inner))
+
+
 def qr_text(png):
     out = subprocess.run(["zbarimg", "--raw", "-q", png], capture_output=True, text=True)
     if out.returncode != 0:
@@ -147,6 +162,12 @@ try:
     if days != sorted(days, reverse=True):
         fail("stale accounts are not sorted most stale first: %s" % days)
     driver.save_screenshot(os.path.join(a.out, "2-report.png"))
+    unfollow_controls_whole_and_in_sight("at desktop width")
+    driver.set_window_size(390, 844)
+    no_sideways_scroll("the report page without Keychain")
+    unfollow_controls_whole_and_in_sight("on a 390 px phone")
+    driver.save_screenshot(os.path.join(a.out, "2-report-phone.png"))
+    driver.set_window_size(1000, 1400)
 
     if a.redis_port:
         # Another request is computing the report (its claim held here, as another web host would
