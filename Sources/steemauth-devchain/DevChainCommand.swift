@@ -10,6 +10,7 @@ struct DevChainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steemauth-devchain",
         abstract: "A local Steem/Hive JSON-RPC node over a simulated chain (for development, tests and the demo).",
+        version: SteemAuthVersion.current,
         subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Authority.self, CustomJSON.self])
 }
 

@@ -7,7 +7,7 @@ import SteemAuthWeb
 
 struct WebCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "steemauth-web",
-        abstract: "steemauth web pool: pre-forked FastCGI workers behind nginx.",
+        abstract: "steemauth web pool: pre-forked FastCGI workers behind nginx.", version: SteemAuthVersion.current,
         subcommands: [Serve.self, Admin.self], defaultSubcommand: Serve.self)
 }
 

@@ -57,7 +57,7 @@ final class DeploymentTests: XCTestCase {
     /// re-rooted in a temp directory. The web pool's socket must reach nginx's user (www-data) through
     /// its group, and www-data must read neither the env file nor the OIDC clients file. Needs root.
     func testEachUnitStartsAsItsUserWithItsEnvironmentAndKeepsItsSecretsFromNginx() throws {
-        guard getuid() == 0, let setpriv = Cluster.which("setpriv"), let python = Cluster.which("python3"),
+        guard getuid() == 0, let setpriv = Cluster.which("setpriv"), let python = Cluster.which("python3"), Unit.canStart,
               let openssl = Cluster.which("openssl") else { throw XCTSkip("needs root, setpriv, python3 and openssl") }
         guard getgrnam("www-data") != nil, getgrnam("redis") != nil else { throw XCTSkip("groups www-data and redis are installed with nginx and redis-server") }
         if getpwnam("steemauth") == nil {       // the docs' first step (the Debian package makes the same user)
@@ -104,36 +104,14 @@ final class DeploymentTests: XCTestCase {
 
             """.replacingOccurrences(of: "=/", with: "=" + root + "/"))
 
-        /// Runs `command` of `unit` as the unit says; returns the process (started, not waited for).
-        func start(_ unit: Unit, _ command: [String], log: String) throws -> Process {
-            let groups = unit.values("SupplementaryGroups").flatMap { $0.split(separator: " ").map(String.init) }
-            let args = ["--reuid=\(unit.value("User")!)", "--regid=\(unit.value("Group")!)",
-                        groups.isEmpty ? "--clear-groups" : "--groups=" + groups.joined(separator: ","),
-                        "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--",
-                        "/bin/sh", "-c", "umask \(unit.value("UMask") ?? "0022") && exec \"$0\" \"$@\""] + command
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: setpriv)
-            p.arguments = args
-            p.environment = try unit.environment()
-            p.currentDirectoryURL = URL(fileURLWithPath: unit.value("WorkingDirectory") ?? "/")
-            let out = log.isEmpty ? FileHandle(forWritingAtPath: "/dev/null")! : { fm.createFile(atPath: log, contents: nil); return FileHandle(forWritingAtPath: log)! }()
-            p.standardOutput = out; p.standardError = out
-            try p.run()
-            return p
-        }
         func runToEnd(_ unit: Unit, _ key: String) throws {
-            let command = try XCTUnwrap(unit.value(key)).split(separator: " ").map(String.init)
-            let log = cluster.dir + "/" + command[0].split(separator: "/").last! + "-check.log"
-            let p = try start(unit, command, log: log)
+            let log = cluster.dir + "/" + key + "-" + (unit.value("ExecStart")?.split(separator: "/").last.map(String.init) ?? "unit") + ".log"
+            let p = try unit.start(key, log: log)
             XCTAssertTrue(Cluster.waitForExit(p, seconds: 60))
             XCTAssertEqual(p.terminationStatus, 0, "\(key): " + ((try? String(contentsOfFile: log)) ?? ""))
         }
         func asNginx(_ arguments: [String]) throws -> Int32 {
             try Cluster.run(setpriv, ["--reuid=www-data", "--regid=www-data", "--clear-groups", "--"] + arguments).status
-        }
-        func uid(of pid: pid_t) -> uid_t? {
-            let status = (try? String(contentsOfFile: "/proc/\(pid)/status")) ?? ""
-            return status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().first.flatMap { uid_t($0) }
         }
 
         // The pool.
@@ -143,7 +121,7 @@ final class DeploymentTests: XCTestCase {
         XCTAssertEqual(chown(runtime, steemauthUID, steemauthGID), 0)
         XCTAssertEqual(chmod(runtime, mode_t(web.value("RuntimeDirectoryMode")!, radix: 8)!), 0)
         try runToEnd(web, "ExecStartPre")
-        let pool = try start(web, web.value("ExecStart")!.split(separator: " ").map(String.init), log: cluster.dir + "/pool.log")
+        let pool = try web.start("ExecStart", log: cluster.dir + "/pool.log")
         defer { Cluster.terminate(pool, signal: SIGTERM) }
         let socket = runtime + "/web.sock"
         try waitUntil("the pool's socket", seconds: 30) { fm.fileExists(atPath: socket) || !pool.isRunning }
@@ -155,7 +133,7 @@ final class DeploymentTests: XCTestCase {
         XCTAssertEqual(info.st_gid, getgrnam("www-data")!.pointee.gr_gid, "the socket belongs to nginx's group")
         XCTAssertEqual(info.st_uid, steemauthUID)
         XCTAssertEqual(info.st_mode & 0o777, 0o660)
-        XCTAssertEqual(uid(of: pool.processIdentifier), steemauthUID, "the pool runs as the unit's user")
+        XCTAssertEqual(Unit.uid(of: pool.processIdentifier), steemauthUID, "the pool runs as the unit's user")
         let connect = "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])"
         XCTAssertEqual(try asNginx([python, "-c", connect, socket]), 0, "nginx's user reaches the socket through its group")
         for secret in ["steemauth.env", "oidc-clients.json", "oidc-key.pem"] {
@@ -167,12 +145,12 @@ final class DeploymentTests: XCTestCase {
         // The watcher.
         let watcherUnit = try Unit(shipped: "steemauth-watcher.service", root: root)
         try runToEnd(watcherUnit, "ExecStartPre")
-        let watcher = try start(watcherUnit, watcherUnit.value("ExecStart")!.split(separator: " ").map(String.init), log: cluster.dir + "/watcher.log")
+        let watcher = try watcherUnit.start("ExecStart", log: cluster.dir + "/watcher.log")
         defer { Cluster.terminate(watcher, signal: SIGTERM) }
         let redis = cluster.redis()
         try waitUntil("the watcher's checkpoint", seconds: 60) { cluster.checkpoint(redis: redis) != nil || !watcher.isRunning }
         XCTAssertTrue(watcher.isRunning, cluster.log("watcher.log"))
-        XCTAssertEqual(uid(of: watcher.processIdentifier), steemauthUID, "the watcher runs as the unit's user")
+        XCTAssertEqual(Unit.uid(of: watcher.processIdentifier), steemauthUID, "the watcher runs as the unit's user")
         for p in [watcher, pool] {
             Cluster.terminate(p, signal: SIGTERM)
             XCTAssertEqual(p.terminationStatus, 0, "stops cleanly on SIGTERM")
@@ -203,16 +181,19 @@ final class DeploymentTests: XCTestCase {
     }
 }
 
-/// A shipped systemd unit's settings, with its paths moved under `root`.
+/// A systemd unit's settings, with its paths moved under a temp root, and its commands run as
+/// systemd would as far as that goes without systemd as PID 1 (see DeploymentTests).
 struct Unit {
     let lines: [(String, String)]
-    let root: String
+    /// A unit shipped in deploy/, its paths (/opt/steemauth, /etc/steemauth, /run/steemauth) under `root`.
     init(shipped name: String, root: String) throws {
-        self.root = root
-        let text = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("deploy/" + name))
-            .replacingOccurrences(of: "/opt/steemauth", with: root + "/opt/steemauth")
-            .replacingOccurrences(of: "/etc/steemauth", with: root + "/etc/steemauth")
-            .replacingOccurrences(of: "/run/steemauth", with: root + "/run/steemauth")
+        try self.init(path: Cluster.repoRoot.appendingPathComponent("deploy/" + name).path, root: root,
+                      paths: ["/opt/steemauth", "/etc/steemauth", "/run/steemauth"])
+    }
+    /// Any unit file, each of `paths` moved under `root`.
+    init(path: String, root: String, paths: [String]) throws {
+        var text = try String(contentsOfFile: path)
+        for p in paths { text = text.replacingOccurrences(of: p, with: root + p) }
         lines = text.split(separator: "\n").compactMap { line in
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { return nil }
             return (String(line[..<eq]), String(line[line.index(after: eq)...]))
@@ -220,6 +201,36 @@ struct Unit {
     }
     func values(_ key: String) -> [String] { lines.filter { $0.0 == key }.map(\.1) }
     func value(_ key: String) -> String? { values(key).last }
+
+    static var canStart: Bool { getuid() == 0 && Cluster.which("setpriv") != nil }
+
+    /// Starts the command of `key` (ExecStart, ExecStartPre) with the unit's user, group, the user's
+    /// own groups and SupplementaryGroups, no capabilities and no new privileges (setpriv), its
+    /// environment, working directory and umask. Returns the process, not waited for.
+    func start(_ key: String, log: String) throws -> Process {
+        let command = try XCTUnwrap(value(key), key).split(separator: " ").map(String.init)
+        let own = try Cluster.run("/usr/bin/id", ["-Gn", value("User")!]).output.split(whereSeparator: \.isWhitespace).map(String.init)
+        let groups = own + values("SupplementaryGroups").flatMap { $0.split(separator: " ").map(String.init) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Cluster.which("setpriv")!)
+        p.arguments = ["--reuid=\(value("User")!)", "--regid=\(value("Group")!)", "--groups=" + groups.joined(separator: ","),
+                       "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--",
+                       "/bin/sh", "-c", "umask \(value("UMask") ?? "0022") && exec \"$0\" \"$@\""] + command
+        p.environment = try environment()
+        p.currentDirectoryURL = URL(fileURLWithPath: value("WorkingDirectory") ?? "/")
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let out = FileHandle(forWritingAtPath: log)!
+        p.standardOutput = out; p.standardError = out
+        try p.run()
+        return p
+    }
+
+    /// The real uid of a running process.
+    static func uid(of pid: pid_t) -> uid_t? {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status")) ?? ""
+        return status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?.split(separator: "\t").dropFirst().first.flatMap { uid_t($0) }
+    }
+
     /// Environment= first, then the EnvironmentFile, whose settings win (as systemd does).
     func environment() throws -> [String: String] {
         var env = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -236,4 +247,3 @@ struct Unit {
         return env
     }
 }
-

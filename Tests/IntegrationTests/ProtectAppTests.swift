@@ -46,61 +46,11 @@ final class ProtectAppTests: XCTestCase {
     http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
     """#
 
-    /// nginx as Debian installs it (user www-data, mime types, sites-enabled), under the test's directory.
     func startDebianStyleNginx(appPort: Int) throws {
-        let dir = cluster.dir
-        for sub in ["sites-enabled", "snippets"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
-        try FileManager.default.copyItem(atPath: "/etc/nginx/fastcgi_params", toPath: dir + "/fastcgi_params")
         let recipe = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/protect-app.conf"))
-        try recipe.replacingOccurrences(of: "http://127.0.0.1:3000", with: "http://127.0.0.1:\(appPort)")
-            .write(toFile: dir + "/snippets/steemauth-protect-app.conf", atomically: true, encoding: .utf8)
-        // The site file as shipped, but for what the operator adjusts: the listen address, the server
-        // name, where the pool's socket is, and the recipe's include switched on.
+            .replacingOccurrences(of: "http://127.0.0.1:3000", with: "http://127.0.0.1:\(appPort)")
         let site = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/steemauth.site.conf"))
-        let socket = try XCTUnwrap(cluster.env["STEEMAUTH_LISTEN"])
-        let lines = site.components(separatedBy: "\n").compactMap { line -> String? in
-            let code = line.trimmingCharacters(in: .whitespaces)
-            if code.hasPrefix("listen [::]") { return nil }
-            if code.hasPrefix("listen ") {
-                return "    listen 127.0.0.1:\(cluster.httpPort)" + (code.contains("default_server") ? " default_server;" : ";")
-            }
-            return line
-        }
-        var deployed = lines.joined(separator: "\n")
-            .replacingOccurrences(of: "server_name auth.example.org;", with: "server_name 127.0.0.1;")
-            .replacingOccurrences(of: "unix:/run/steemauth/web.sock", with: socket)
-        let include = "# include /etc/nginx/snippets/steemauth-protect-app.conf;"
-        XCTAssertTrue(deployed.contains(include), "the site file shows where the recipe goes")
-        deployed = deployed.replacingOccurrences(of: include, with: "include \(dir)/snippets/steemauth-protect-app.conf;")
-        try deployed.write(toFile: dir + "/sites-enabled/steemauth", atomically: true, encoding: .utf8)
-        try """
-        user www-data;
-        worker_processes 1;
-        daemon off;
-        pid \(dir)/nginx.pid;
-        error_log \(dir)/nginx-error.log;
-        events { worker_connections 768; }
-        http {
-            sendfile on;
-            tcp_nopush on;
-            types_hash_max_size 2048;
-            include /etc/nginx/mime.types;
-            default_type application/octet-stream;
-            access_log \(dir)/nginx-access.log;
-            client_body_temp_path \(dir)/client_body;
-            fastcgi_temp_path \(dir)/fastcgi_temp;
-            proxy_temp_path \(dir)/proxy_temp;
-            uwsgi_temp_path \(dir)/uwsgi_temp;
-            scgi_temp_path \(dir)/scgi_temp;
-            gzip on;
-            include \(dir)/sites-enabled/*;
-        }
-        """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        let p = try cluster.launch("nginx", ["-c", dir + "/nginx.conf", "-p", dir + "/", "-e", dir + "/nginx-error.log"],
-                                   log: dir + "/nginx.out", executable: Cluster.which("nginx")!)
-        cluster.nginxProcess = p
-        let port = cluster.httpPort
-        _ = try Cluster.waitUntilReady(p, "nginx answers", seconds: 30) { Cluster.canConnect(port: port) }
+        try cluster.startDebianStyleNginx(site: site, protectAppRecipe: recipe)
     }
 
     func testTheRecipeClosesTheAppUntilLoginPassesTheAccountAndNeverTheSessionCookie() throws {
