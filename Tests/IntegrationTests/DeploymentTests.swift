@@ -157,6 +157,15 @@ final class DeploymentTests: XCTestCase {
         }
     }
 
+    /// Every executable answers --version with the release the package is named after.
+    func testEveryExecutableAnswersVersion() throws {
+        for name in ["steemauth-web", "steemauth-watcher", "steemauth-devchain"] {
+            let (status, output) = try Cluster.run(Cluster.binary(name), ["--version"])
+            XCTAssertEqual(status, 0, output)
+            XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), SteemAuthVersion.current, name)
+        }
+    }
+
     /// Every setting the configuration parses is documented, with its default.
     func testEverySettingIsDocumented() throws {
         let doc = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("docs/configuration.md"))
