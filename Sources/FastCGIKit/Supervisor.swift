@@ -12,9 +12,12 @@ public struct PoolSettings: Sendable, Equatable {
     public var workers: Int
     public var maxRequests: Int
     public var shutdownTimeout: Int
-    public init(listenPath: String, isUnixSocket: Bool, socketMode: Int, backlog: Int, workers: Int, maxRequests: Int, shutdownTimeout: Int) {
+    /// The unix socket's group (nginx's), so nginx reaches the socket without joining the service's group.
+    public var socketGroup: String?
+    public init(listenPath: String, isUnixSocket: Bool, socketMode: Int, backlog: Int, workers: Int, maxRequests: Int, shutdownTimeout: Int,
+                socketGroup: String? = nil) {
         self.listenPath = listenPath; self.isUnixSocket = isUnixSocket; self.socketMode = socketMode; self.backlog = backlog
-        self.workers = workers; self.maxRequests = maxRequests; self.shutdownTimeout = shutdownTimeout
+        self.workers = workers; self.maxRequests = maxRequests; self.shutdownTimeout = shutdownTimeout; self.socketGroup = socketGroup
     }
 }
 
@@ -67,18 +70,34 @@ public final class Supervisor {
     /// The listen socket's receive timeout, which every worker is also told (see Worker.idleTickMs).
     private var idleTickMs: Int { Worker.idleTickMs(unixSocket: settings.isUnixSocket) }
 
+    /// Hands the unix socket to `group` (STEEMAUTH_SOCKET_GROUP). The pool's user must be root or a
+    /// member of that group (the unit's SupplementaryGroups); otherwise start-up stops and says so.
+    private func giveSocket(toGroup group: String) throws(StartError) {
+        guard let entry = getgrnam(group) else {
+            throw StartError(description: "STEEMAUTH_SOCKET_GROUP: there is no group named \(group)")
+        }
+        guard chown(settings.listenPath, uid_t.max, entry.pointee.gr_gid) == 0 else {
+            throw StartError(description: "STEEMAUTH_SOCKET_GROUP: cannot give the socket \(settings.listenPath) to group \(group) "
+                + "(\(String(cString: strerror(errno))); the pool's user must be a member of it)")
+        }
+    }
+
     /// Runs until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws(StartError) -> Int32 {
         FCGX_Init()
         if settings.isUnixSocket { unlink(settings.listenPath) }
         listenFD = FCGX_OpenSocket(settings.listenPath, Int32(settings.backlog))
         guard listenFD >= 0 else { throw StartError(description: "cannot listen on \(settings.listenPath): \(String(cString: strerror(errno)))") }
-        if settings.isUnixSocket { chmod(settings.listenPath, mode_t(settings.socketMode)) }
+        if settings.isUnixSocket {
+            if let group = settings.socketGroup { try giveSocket(toGroup: group) }
+            chmod(settings.listenPath, mode_t(settings.socketMode))
+        }
         // Workers block in accept, for at most an idle tick at a time (see Worker.run).
         guard steemauth_set_accept_timeout(listenFD, Int32(idleTickMs)) == 0 else {
             throw StartError(description: "cannot set the listen socket's accept timeout: \(String(cString: strerror(errno)))")
         }
-        logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "workers": "\(settings.workers)",
+        logger.info("pool: listening", metadata: ["listen": "\(settings.listenPath)", "socket_group": "\(settings.socketGroup ?? "-")",
+                                                  "workers": "\(settings.workers)",
                                                   "backlog": "\(settings.backlog)", "max_requests": "\(settings.maxRequests)"])
         var set = signalSet()
         sigprocmask(SIG_BLOCK, &set, nil)

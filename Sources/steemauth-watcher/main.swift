@@ -7,7 +7,8 @@ import SteemAuthWatcher
 /// The chain watcher: the only writer of bindings.
 struct WatcherCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "steemauth-watcher",
-        abstract: "Tails the chain over JSON-RPC and binds login codes to the accounts that paid them.", version: SteemAuthVersion.current)
+        abstract: "Tails the chain over JSON-RPC and binds login codes to the accounts that paid them.",
+        version: SteemAuthVersion.current)
 
     @Option(help: "An env-style config file; STEEMAUTH_* variables override it.") var config: String?
     @Flag(help: "Validate the configuration and exit.") var checkConfig = false

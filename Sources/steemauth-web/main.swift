@@ -96,7 +96,7 @@ struct Serve: ParsableCommand {
         let isUnix: Bool
         if case .unix = c.listen { isUnix = true } else { isUnix = false }
         return PoolSettings(listenPath: c.listen.fcgiSocketPath, isUnixSocket: isUnix, socketMode: c.socketMode, backlog: c.backlog,
-                            workers: c.workers, maxRequests: c.maxRequests, shutdownTimeout: c.shutdownTimeout)
+                            workers: c.workers, maxRequests: c.maxRequests, shutdownTimeout: c.shutdownTimeout, socketGroup: c.socketGroup)
     }
 }
 

@@ -33,6 +33,9 @@ final class BrowserTests: XCTestCase {
         if FileManager.default.isExecutableFile(atPath: SignInIntegrationTests.python) {
             args += ["--beem-python", SignInIntegrationTests.python, "--wif", key.wif, "--pubkey", key.pub]
         }
+        // With axe-core (scripts/test fetches it), the pages' accessibility too.
+        let axe = Cluster.repoRoot.appendingPathComponent(".build/axe/axe.min.js").path
+        if FileManager.default.fileExists(atPath: axe) { args += ["--axe", axe] } else { print("browser: axe-core missing (.build/axe): accessibility not checked") }
         let p = try cluster.launch("browser", args, log: cluster.dir + "/browser.log", executable: python)
         Cluster.waitForExit(p, seconds: 120)
         let log = cluster.log("browser.log")

@@ -241,6 +241,17 @@ final class PoolTests: XCTestCase {
         XCTAssertEqual(ok.terminationStatus, 0, (try? String(contentsOfFile: cluster.dir + "/check.log")) ?? "")
     }
 
+    /// STEEMAUTH_SOCKET_GROUP names a group that does not exist: the pool stops at start-up and says
+    /// which setting, rather than leaving a socket nginx cannot reach.
+    func testAnUnknownSocketGroupStopsStartUpNamingTheKey() throws {
+        cluster = try Cluster(extraEnv: ["STEEMAUTH_SOCKET_GROUP": "no-such-group-x", "STEEMAUTH_SOCKET_MODE": "660"])
+        let p = try cluster.launch("pool", [], log: cluster.dir + "/bad.log", executable: Cluster.binary("steemauth-web"), environment: cluster.env)
+        p.waitUntilExit()
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        let log = try String(contentsOfFile: cluster.dir + "/bad.log")
+        XCTAssertTrue(log.contains("STEEMAUTH_SOCKET_GROUP") && log.contains("no-such-group-x"), log)
+    }
+
     /// TCP stays supported: the same pages through nginx with the pool on 127.0.0.1.
     func testPoolOnTCPServesTheSamePages() throws {
         cluster = try Cluster()

@@ -20,6 +20,7 @@ p.add_argument("--never", type=int, required=True)
 p.add_argument("--beem-python", help="python with beem: signs the challenge for the Keychain stand-in")
 p.add_argument("--wif", help="the payer's posting key (WIF), for the sign-in by signature")
 p.add_argument("--pubkey", help="its public key as the chain writes it")
+p.add_argument("--axe", help="axe-core's axe.min.js: each page is checked for serious and critical accessibility violations")
 p.add_argument("--redis-port", type=int, help="the cluster's Redis: holds the report's claim as another request would")
 a = p.parse_args()
 
@@ -50,6 +51,45 @@ def no_sideways_scroll(what):
     inner = driver.execute_script("return document.documentElement.clientWidth")
     if width > inner:
         fail("%s scrolls sideways at 390 px: %d > %d" % (what, width, inner))
+
+
+def accessible(what):
+    """axe-core over the page as shown: no serious or critical violation (labels, contrast, landmarks, images' text)."""
+    if not a.axe:
+        return
+    with open(a.axe) as f:
+        driver.execute_script(f.read() + "\n;window.axe = axe;")
+    driver.set_script_timeout(60)
+    found = driver.execute_async_script("""
+        var done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ["violations"]}).then(function (r) {
+            done(r.violations.map(function (v) {
+                return {id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.slice(0, 3).map(function (n) { return n.target.join(" "); })};
+            }));
+        }, function (e) { done({error: String(e)}); });""")
+    if isinstance(found, dict):
+        fail("axe-core did not run on %s: %r" % (what, found))
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    if bad:
+        fail("%s has serious or critical accessibility violations: %r" % (what, bad))
+    print("browser: %s: no serious or critical accessibility violations (%d minor or moderate: %s)"
+          % (what, len(found), ", ".join(v["id"] for v in found) or "none"))
+
+
+def unfollow_controls_whole_and_in_sight(where):
+    """Each row's Unfollow is one line (never "Unfollo / w") and inside the window (never hidden or cut)."""
+    seen = driver.execute_script("""
+        return Array.prototype.slice.call(document.querySelectorAll("table.stale a.unfollow"), 0, 20).map(function (a) {
+            var r = a.getBoundingClientRect();
+            return {lines: a.getClientRects().length, left: r.left, right: r.right, width: r.width};
+        });""")
+    inner = driver.execute_script("return document.documentElement.clientWidth")
+    if not seen:
+        fail("the report has no Unfollow controls %s" % where)
+    for s in seen:
+        if s["lines"] != 1 or s["width"] == 0 or s["left"] < 0 or s["right"] > inner:
+            fail("an Unfollow control is broken or out of sight %s: %r (window %d px)" % (where, s, inner))
 
 
 def qr_text(png):
@@ -123,6 +163,7 @@ try:
     if qr.size["width"] < 200 or qr.location["y"] + qr.size["height"] > 1400:
         fail("the QR code should be at least 200 px and visible without scrolling: %r at %r" % (qr.size, qr.location))
     print("browser: the QR code holds %s" % link)
+    accessible("the ask page")
     driver.set_window_size(390, 844)
     driver.get(a.url + "/steemauth")
     no_sideways_scroll("the ask page")
@@ -147,6 +188,13 @@ try:
     if days != sorted(days, reverse=True):
         fail("stale accounts are not sorted most stale first: %s" % days)
     driver.save_screenshot(os.path.join(a.out, "2-report.png"))
+    unfollow_controls_whole_and_in_sight("at desktop width")
+    accessible("the report page")
+    driver.set_window_size(390, 844)
+    no_sideways_scroll("the report page without Keychain")
+    unfollow_controls_whole_and_in_sight("on a 390 px phone")
+    driver.save_screenshot(os.path.join(a.out, "2-report-phone.png"))
+    driver.set_window_size(1000, 1400)
 
     if a.redis_port:
         # Another request is computing the report (its claim held here, as another web host would
@@ -249,6 +297,7 @@ try:
         WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(lambda d: d.find_elements(By.ID, "signin-account"))
         if driver.find_element(By.ID, "signin-account").get_attribute("value") != a.payer:
             fail("the account field should be prefilled with the last name used in this browser")
+        accessible("the ask page with the Keychain sign-in")
         print("browser: signed in with the Keychain stand-in")
     missing = [e for e in driver.get_log("browser") if "404" in e.get("message", "") or "Failed to load" in e.get("message", "")]
     if missing:
