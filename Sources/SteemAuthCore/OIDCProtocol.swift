@@ -225,7 +225,8 @@ public struct AuthorizationRequest: Equatable, Sendable {
     /// level; nil when the browser is not logged in here).
     public func outcome(binding: (authTime: Int64, level: ProofLevel)?, now: Int64) -> AuthorizationOutcome {
         guard let binding else { return .proofNeeded }
-        let tooOld = maxAge.map { now - binding.authTime > Int64($0) } ?? false
+        // max_age=0 asks for a proof made for this request (as prompt=login), whatever the clock says.
+        let tooOld = maxAge.map { $0 == 0 || now - binding.authTime > Int64($0) } ?? false
         if prompt == .login || tooOld || !binding.level.satisfies(requiredLevel) { return .freshProofNeeded }
         return client.needsConsent ? .consentNeeded : .code
     }

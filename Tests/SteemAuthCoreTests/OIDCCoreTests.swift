@@ -126,7 +126,7 @@ final class OIDCCoreTests: XCTestCase {
         XCTAssertEqual(try outcome(grafana, (900, .posting)), .code, "a confidential client: single sign-on")
         XCTAssertEqual(try outcome(cli, (900, .active)), .consentNeeded, "a public client: a click")
         XCTAssertEqual(try outcome(grafana + "&prompt=login", (999, .active)), .freshProofNeeded)
-        XCTAssertEqual(try outcome(grafana + "&max_age=0", (999, .active)), .freshProofNeeded)
+        XCTAssertEqual(try outcome(grafana + "&max_age=0", (1000, .active)), .freshProofNeeded, "max_age=0: even a proof of this second")
         XCTAssertEqual(try outcome(grafana + "&max_age=100", (900, .active)), .code)
         XCTAssertEqual(try outcome(grafana + "&max_age=99", (900, .active)), .freshProofNeeded)
         XCTAssertEqual(try outcome(grafana + "&acr_values=active", (900, .posting)), .freshProofNeeded)
