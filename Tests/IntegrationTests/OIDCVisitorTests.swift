@@ -175,6 +175,9 @@ final class OIDCVisitorTests: XCTestCase {
             .joined(separator: "&")
         XCTAssertEqual(try b.post(OIDCEndpoints.consent, headers: ["Origin: https://evil.example"], body: body).status, 403)
         XCTAssertEqual(try b.post(OIDCEndpoints.consent, body: body).status, 403, "no Origin, no Referer: refused")
+        let garbage = try b.post(OIDCEndpoints.consent, headers: ["Origin: " + cluster.baseURL], body: "client_id=%zz")
+        XCTAssertEqual(garbage.status, 400, "a clear refusal, no redirect, no 500")
+        XCTAssertNil(garbage.header("Location"))
         let allowed = try b.post(OIDCEndpoints.consent, headers: ["Origin: " + cluster.baseURL], body: body)
         XCTAssertEqual(allowed.status, 302)
         XCTAssertTrue(allowed.header("Location")?.hasPrefix(Self.cliRedirect + "?code=") == true, allowed.header("Location") ?? "")
@@ -281,5 +284,26 @@ final class OIDCVisitorTests: XCTestCase {
         XCTAssertEqual(try claims(idToken)["amr"] as? [String], ["signature"])
         let d = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try b.get(OIDCEndpoints.discovery).body)) as? [String: Any])
         XCTAssertEqual(d["acr_values_supported"] as? [String], ["posting", "active"])
+    }
+
+    /// A fresh proof is a new login: paid from another account, it replaces the first (the id rotates,
+    /// the old account no longer lists it), and the code names the account that proved.
+    func testAFreshProofByAnotherAccountIsANewLogin() throws {
+        let (b, _) = try loggedIn("carol")
+        let before = try XCTUnwrap(b.cookie)
+        XCTAssertEqual(try b.get(authorizeURL([("prompt", "login")])).header("Location"), "/steemauth")
+        let memo = try XCTUnwrap(Browser.memo(in: try b.get("/steemauth").text))
+        try pay(memo, from: "dave")
+        try waitUntil("the fresh proof binds", seconds: 30) { (try self.freshStatus(b)["bound"] as? Bool) == true }
+        let onward = try b.get("/steemauth")
+        XCTAssertEqual(onward.status, 302, onward.text)
+        XCTAssertNotEqual(b.cookie, before, "a new login: the id rotated")
+        let idToken = try XCTUnwrap(try token(try XCTUnwrap(Self.query(onward.header("Location"))["code"]))["id_token"] as? String)
+        XCTAssertEqual(try claims(idToken)["sub"] as? String, "dave")
+        try assertStillLoggedIn(b, "dave", "after the fresh proof by @dave")
+        XCTAssertEqual(try cluster.redis().command(["SCARD", "steemauth:a:carol"]).integer, 0, "@carol no longer lists the session")
+        XCTAssertEqual(try cluster.redis().command(["SCARD", "steemauth:a:dave"]).integer, 1)
+        XCTAssertEqual(try HTTPClient().request(url: cluster.baseURL + "/steemauth/verify", headers: ["Cookie: \(CookieSigner.name)=\(before)"])
+            .header("X-SteemAuth-Account"), nil, "the old id is dead")
     }
 }
