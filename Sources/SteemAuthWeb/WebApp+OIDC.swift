@@ -77,7 +77,7 @@ extension WebApp {
         var id = id, setCookieFor: SessionID? = nil
         for _ in 0..<2 {
             if id == nil { id = SystemRandom.sessionID(); setCookieFor = id }
-            let (_, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
+            let freshCode = SystemRandom.loginCode(prefix: config.memoPrefix)
             if try store.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
                                            level: ask.requiredLevel, expiresAt: ask.pending.expiresAt, freshMemo: freshCode.memo,
                                            now: unixSeconds(), unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
