@@ -171,6 +171,18 @@ enum SessionScripts {
     return {'ok', s[2], s[3] or 'transfer', s[4] or '0', lvl, s[7]}
     """)
 
+    /// ARGV: prefix, id, flowHash. The visitor cancels the authorization parked in the session (the
+    /// one their browser started): it and its fresh-proof code are dropped. {pending} or {}.
+    static let oidcCancel = LuaScript(name: "oidc_cancel", source: """
+    local p, id = ARGV[1], ARGV[2]
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'oidc', 'oflow', 'rcode')
+    if not s[1] or s[2] ~= ARGV[3] then return {} end
+    redis.call('HDEL', skey, \(parkedFields))
+    if s[3] and redis.call('GET', p .. 'c:' .. s[3]) == id then redis.call('DEL', p .. 'c:' .. s[3]) end
+    return {s[1]}
+    """)
+
     /// ARGV: prefix, id. The fresh-proof page's poll: {'none'} (no session) | {'done', account} (no
     /// fresh proof is waited for now) | {'waiting', account, code, codeTTL, codeExpiresAt}. Reads only.
     static let oidcFreshState = LuaScript(name: "oidc_fresh_state", source: """

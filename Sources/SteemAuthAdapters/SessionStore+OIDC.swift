@@ -87,6 +87,13 @@ extension SessionStore {
         }
     }
 
+    /// Drops the authorization this browser parked in the session; its request (JSON), or nil.
+    public func cancelParkedAuthorization(id: SessionID, flowHash: String) throws(RedisError) -> [UInt8]? {
+        let items = try redis.eval(SessionScripts.oidcCancel, args: [prefix, id.hex, flowHash]).checked().array ?? []
+        if let first = items.first, case .bulk(let pending) = first { return pending }
+        return nil
+    }
+
     public func freshProofState(id: SessionID) throws(RedisError) -> FreshProofState {
         let items = try redis.eval(SessionScripts.oidcFreshState, args: [prefix, id.hex]).checked().array ?? []
         switch items.first?.string {

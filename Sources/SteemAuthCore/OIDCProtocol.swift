@@ -336,6 +336,8 @@ public enum OIDCEndpoints {
     /// The consent page's form (a same-origin POST) and the fresh-proof page's status poll.
     public static let consent = "/steemauth/oidc/consent"
     public static let freshStatus = "/steemauth/oidc/fresh"
+    /// The fresh-proof page's Cancel (a same-origin POST): the login stays, the app gets `access_denied`.
+    public static let cancel = "/steemauth/oidc/cancel"
 
     public struct Discovery: Codable, Equatable, Sendable {
         var issuer: String

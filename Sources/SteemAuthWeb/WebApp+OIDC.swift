@@ -17,6 +17,7 @@ extension WebApp {
         case OIDCEndpoints.authorize: return (.oidc, only(.getOrHead, request) { authorize(request, oidc, query: request.query) })
         case OIDCEndpoints.consent: return (.oidc, only(.postOnly, request) { consent(request, oidc) })
         case OIDCEndpoints.freshStatus: return (.oidc, only(.getOrHead, request) { freshStatus(request) })
+        case OIDCEndpoints.cancel: return (.oidc, only(.postOnly, request) { cancel(request, oidc) })
         case OIDCEndpoints.token: return (.oidc, only(.postOnly, request) { token(request, oidc) })
         case OIDCEndpoints.userinfo: return (.oidc, only(.getOrPost, request) { userinfo(request, oidc) })
         case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { endSession(request, oidc) })
@@ -178,7 +179,7 @@ extension WebApp {
                 return nil
             case .freshProof(let account, let code, let codeExpiresAt, let level, let bytes):
                 guard let pending = decoded(bytes), let client = oidc.clients[pending.clientID] else { return nil }
-                return freshProofPage(oidc, pending, client: client, account: account, code: code, codeExpiresAt: codeExpiresAt,
+                return freshProofPage(client: client, account: account, code: code, codeExpiresAt: codeExpiresAt,
                                       requiredLevel: level, extra: extra)
             case .taken(let account, let method, let authTime, let level, let bytes):
                 guard let pending = decoded(bytes) else { return nil }
@@ -197,15 +198,34 @@ extension WebApp {
     }
 
     /// The ask page for a fresh proof, beside a login that stays valid: its own code to pay or sign.
-    func freshProofPage(_ oidc: OIDCProvider, _ pending: PendingAuthorization, client: OIDCClient, account: String, code: String,
-                        codeExpiresAt: Int64, requiredLevel: ProofLevel, extra: [(String, String)]) -> Response {
+    func freshProofPage(client: OIDCClient, account: String, code: String, codeExpiresAt: Int64, requiredLevel: ProofLevel,
+                        extra: [(String, String)]) -> Response {
         var values = askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - unixSeconds() + 59) / 60)))
         values["qr"] = payQR(memo: code).svg
         values["clientName"] = client.displayName
         values["loggedInAs"] = account
-        values["cancel"] = accessDeniedURI(oidc, pending)
+        values["cancel"] = OIDCEndpoints.cancel
         if requiredLevel == .active { values["activeLevel"] = true; values["signKey"] = "Active" }
         return html(200, templates.render("oidc_fresh", values), extra: extra)
+    }
+
+    /// `POST /steemauth/oidc/cancel`, the fresh-proof page's Cancel: the authorization this browser
+    /// parked is dropped, the login stays as it is, and the app hears `access_denied`.
+    func cancel(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        if let refused = refuseCrossOrigin(request) { return refused }
+        var location = "/steemauth"
+        if let id = signer.sessionID(cookieHeader: request.cookie) {
+            let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
+            do {
+                if let bytes = try store.cancelParkedAuthorization(id: id, flowHash: flowHash),
+                   let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)),
+                   oidc.clients[pending.clientID]?.allowsRedirect(pending.redirectURI) == true {
+                    logger.info("oidc: the visitor cancelled a waiting authorization", metadata: ["client": "\(pending.clientID)"])
+                    location = accessDeniedURI(oidc, pending)
+                }
+            } catch { return redisDown(error, html: true) }
+        }
+        return Response(status: 303, headers: sessionHeaders + [("Location", location), ("Set-Cookie", FlowCookie.clear)])
     }
 
     /// `GET /steemauth/oidc/fresh`: the fresh-proof page's poll, shaped as the status route's answer.

@@ -339,7 +339,7 @@ public struct WebApp: RequestHandler {
         ["/ping", "/", "/steemauth", "/steemauth/status", "/steemauth/logout", "/steemauth/report.json", "/steemauth/report.csv",
          "/steemauth/unfollow", "/favicon.ico", "/steemauth/verify", "/steemauth/refresh", "/steemauth/signin", "/healthz", "/metrics",
          OIDCEndpoints.discovery, OIDCEndpoints.jwks, OIDCEndpoints.authorize, OIDCEndpoints.token, OIDCEndpoints.userinfo, OIDCEndpoints.endSession,
-         OIDCEndpoints.consent, OIDCEndpoints.freshStatus]
+         OIDCEndpoints.consent, OIDCEndpoints.freshStatus, OIDCEndpoints.cancel]
     }
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }

@@ -306,4 +306,26 @@ final class OIDCVisitorTests: XCTestCase {
         XCTAssertEqual(try HTTPClient().request(url: cluster.baseURL + "/steemauth/verify", headers: ["Cookie: \(CookieSigner.name)=\(before)"])
             .header("X-SteemAuth-Account"), nil, "the old id is dead")
     }
+
+    /// A link with `max_age=0` parks an authorization that asks for a fresh proof; the visitor does
+    /// not want it. Cancel (a same-origin POST) drops it: the login and its report stay, and the app
+    /// hears `access_denied`.
+    func testCancellingAFreshProofKeepsTheLoginAndItsReport() throws {
+        let (b, _) = try loggedIn("carol")
+        XCTAssertEqual(try b.get(authorizeURL([("max_age", "0")])).header("Location"), "/steemauth")
+        let page = try b.get("/steemauth")
+        XCTAssertTrue(page.text.contains(#"action="/steemauth/oidc/cancel""#), page.text)
+        XCTAssertEqual(try b.post(OIDCEndpoints.cancel, headers: ["Origin: https://evil.example"]).status, 403)
+        let cancelled = try b.post(OIDCEndpoints.cancel, headers: ["Origin: " + cluster.baseURL])
+        XCTAssertEqual(cancelled.status, 303)
+        let back = Self.query(cancelled.header("Location"))
+        XCTAssertEqual(back["error"], "access_denied")
+        XCTAssertEqual(back["state"], "st-1")
+        XCTAssertTrue(cancelled.header("Location")?.hasPrefix(Self.grafanaRedirect + "?") == true)
+        let report = try b.get("/steemauth")
+        XCTAssertEqual(report.status, 200)
+        XCTAssertTrue(report.text.contains("Logged in as @carol"))
+        try assertStillLoggedIn(b, "carol", "after cancelling")
+        XCTAssertEqual(try freshStatus(b)["bound"] as? Bool, true, "nothing waits any more")
+    }
 }
