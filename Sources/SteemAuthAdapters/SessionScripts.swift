@@ -99,30 +99,118 @@ enum SessionScripts {
     end
     """
 
-    /// ARGV: prefix, id, newCode, now, unboundTTL, codeTTL, pending (JSON, or empty to only look).
-    /// An OpenID Connect authorization meets the session: {'denied'} | {'bound', account, method,
-    /// boundAt} | {'unbound'} (only looking) | {'pending'} (the request is now kept in the session's
-    /// `oidc` field, which moves with the session when its id rotates).
-    static let oidcBegin = LuaScript(name: "oidc_begin", source: newSessionFunction + "\n" + """
-    local p, id, now = ARGV[1], ARGV[2], ARGV[4]
+    /// ARGV: prefix, id. Where an OpenID Connect authorization finds the session, reading only:
+    /// {'denied'} | {'none'} | {'unbound'} | {'bound', account, method, boundAt, level}.
+    static let oidcLook = LuaScript(name: "oidc_look", source: """
+    local p, id = ARGV[1], ARGV[2]
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end
-    local skey = p .. 's:' .. id
-    local s = redis.call('HMGET', skey, 'st', 'acct', 'method', 'bound_at')
-    if s[1] == 'b' then return {'bound', s[2], s[3] or 'transfer', s[4] or now} end
-    if ARGV[7] == '' then return {'unbound'} end
-    if not s[1] then newSession(p, id, ARGV[3], now, tonumber(ARGV[5]), tonumber(ARGV[6])) end
-    redis.call('HSET', skey, 'oidc', ARGV[7])
-    return {'pending'}
+    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'acct', 'method', 'bound_at', 'lvl')
+    if s[1] == 'b' then return {'bound', s[2], s[3] or 'transfer', s[4] or '0', s[5] or ''} end
+    if s[1] then return {'unbound'} end
+    return {'none'}
     """)
 
-    /// ARGV: prefix, id. Takes (reads and removes) a bound session's pending authorization, so
-    /// exactly one page view continues it: {account, method, boundAt, pending} or {}.
+    /// The fields of an authorization parked in a session: the request (JSON), the hash of its
+    /// browser's flow cookie, the binding generation and level it waits for, its expiry; and the
+    /// fresh-proof code (`rcode`) a logged-in session gets beside its login when one is asked for.
+    private static let parkedFields = "'oidc', 'oflow', 'ogen', 'olvl', 'oexp', 'rcode', 'rcexp'"
+
+    /// ARGV: prefix, id, newCode, now, unboundTTL, codeTTL, pending, flowHash, fresh ('1' or ''),
+    /// level, expiresAt. Parks an authorization until a proof binds: a new session when there is none
+    /// (a new browser), the unbound one as it is, or, for a logged-in one asked for a fresh proof, a
+    /// code of its own beside the login, which stays valid for everything else meanwhile.
+    /// {'denied'} (a dead id: the caller starts a new session) | {'parked'}.
+    static let oidcPark = LuaScript(name: "oidc_park", source: newSessionFunction + "\n" + """
+    local p, id, code, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+    local cttl = tonumber(ARGV[6])
+    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'st', 'gen', 'rcode')
+    local gen = 1
+    if not s[1] then newSession(p, id, code, now, tonumber(ARGV[5]), cttl)
+    elseif s[1] == 'b' and ARGV[9] == '1' then
+      gen = (tonumber(s[2]) or 1) + 1
+      if not (s[3] and redis.call('GET', p .. 'c:' .. s[3]) == id) then
+        redis.call('HSET', skey, 'rcode', code, 'rcexp', tonumber(now) + cttl)
+        redis.call('HDEL', skey, 'tries')
+        redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      end
+    end
+    redis.call('HSET', skey, 'oidc', ARGV[7], 'oflow', ARGV[8], 'ogen', gen, 'olvl', ARGV[10], 'oexp', ARGV[11])
+    return {'parked'}
+    """)
+
+    /// ARGV: prefix, id, flowHash, newCode, now, codeTTL. The page view of a bound session with a
+    /// parked authorization: {'none'} | {'expired', pending} (dropped) | {'elsewhere', pending} (this
+    /// browser did not start it: left alone) | {'fresh', account, code, codeExpiresAt, pending, level} (it
+    /// waits for a fresh proof: the code for it, renewed when it expired) | {'ok', account, method,
+    /// boundAt, level, pending} (taken: exactly one page view continues it).
     static let oidcTake = LuaScript(name: "oidc_take", source: """
-    local skey = ARGV[1] .. 's:' .. ARGV[2]
-    local s = redis.call('HMGET', skey, 'st', 'acct', 'method', 'bound_at', 'oidc')
-    if s[1] ~= 'b' or not s[5] then return {} end
-    redis.call('HDEL', skey, 'oidc')
-    return {s[2], s[3] or 'transfer', s[4] or '', s[5]}
+    local p, id, now, cttl = ARGV[1], ARGV[2], tonumber(ARGV[5]), tonumber(ARGV[6])
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'st', 'acct', 'method', 'bound_at', 'lvl', 'gen', \(parkedFields))
+    if s[1] ~= 'b' or not s[7] then return {'none'} end
+    local function drop()
+      redis.call('HDEL', skey, \(parkedFields))
+      if s[12] and redis.call('GET', p .. 'c:' .. s[12]) == id then redis.call('DEL', p .. 'c:' .. s[12]) end
+    end
+    if (tonumber(s[11]) or 0) <= now then drop() return {'expired', s[7]} end
+    if s[8] ~= ARGV[3] then return {'elsewhere', s[7]} end
+    local lvl = s[5] or (s[3] == 'signature' and 'posting' or 'active')
+    if (tonumber(s[6]) or 1) < (tonumber(s[9]) or 1) or (s[10] == 'active' and lvl ~= 'active') then
+      local code, cexp = s[12], tonumber(s[13])
+      if not (code and redis.call('GET', p .. 'c:' .. code) == id) then
+        code = ARGV[4]
+        cexp = now + cttl
+        redis.call('HSET', skey, 'rcode', code, 'rcexp', cexp)
+        redis.call('HDEL', skey, 'tries')
+        redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      end
+      return {'fresh', s[2], code, cexp, s[7], s[10] or ''}
+    end
+    drop()
+    return {'ok', s[2], s[3] or 'transfer', s[4] or '0', lvl, s[7]}
+    """)
+
+    /// ARGV: prefix, id, flowHash. The visitor cancels the authorization parked in the session (the
+    /// one their browser started): it and its fresh-proof code are dropped. {pending} or {}.
+    static let oidcCancel = LuaScript(name: "oidc_cancel", source: """
+    local p, id = ARGV[1], ARGV[2]
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'oidc', 'oflow', 'rcode')
+    if not s[1] or s[2] ~= ARGV[3] then return {} end
+    redis.call('HDEL', skey, \(parkedFields))
+    if s[3] and redis.call('GET', p .. 'c:' .. s[3]) == id then redis.call('DEL', p .. 'c:' .. s[3]) end
+    return {s[1]}
+    """)
+
+    /// ARGV: prefix, id. The fresh-proof page's poll: {'none'} (no session) | {'done', account} (no
+    /// fresh proof is waited for now) | {'waiting', account, code, codeTTL, codeExpiresAt}. Reads only.
+    static let oidcFreshState = LuaScript(name: "oidc_fresh_state", source: """
+    local p, id = ARGV[1], ARGV[2]
+    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'none'} end
+    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'acct', 'rcode', 'rcexp')
+    if s[1] ~= 'b' then return {'none'} end
+    if not s[3] then return {'done', s[2]} end
+    return {'waiting', s[2], s[3], redis.call('TTL', p .. 'c:' .. s[3]), s[4] or '0'}
+    """)
+
+    /// ARGV: prefix, sessionID, tokenHash, grant, ttl, codeHash. Keeps an access token for `ttl`
+    /// seconds, only while the login it came from lives, listed in that session (field `ot`) so that
+    /// its logout or revocation ends it; remembers which token the code gave. 1, or 0 when the login ended.
+    static let oidcToken = LuaScript(name: "oidc_token", source: """
+    local p, h, ttl = ARGV[1], ARGV[3], tonumber(ARGV[5])
+    local skey = p .. 's:' .. ARGV[2]
+    if redis.call('HGET', skey, 'st') ~= 'b' then return 0 end
+    redis.call('SET', p .. 'ot:' .. h, ARGV[4], 'EX', ttl)
+    redis.call('SET', p .. 'ocu:' .. ARGV[6], h, 'EX', ttl, 'XX')
+    local kept = {}
+    for old in string.gmatch(redis.call('HGET', skey, 'ot') or '', '%x+') do
+      if redis.call('EXISTS', p .. 'ot:' .. old) == 1 then kept[#kept + 1] = old end
+    end
+    kept[#kept + 1] = h
+    redis.call('HSET', skey, 'ot', table.concat(kept, ' '))
+    return 1
     """)
 
     /// ARGV: codeKey, usedKey, tokenPrefix, usedTTL. Redeems a one-time authorization code:
@@ -144,51 +232,71 @@ enum SessionScripts {
     """)
 
     /// ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |
-    /// {'unbound', code, codeExpiresAt, attempts}. Reads only.
+    /// {'unbound', code, codeExpiresAt, attempts, requiredLevel}. A logged-in session asked for a fresh
+    /// proof by an authorization signs its fresh-proof code (`rcode`) as an unbound one signs its code.
+    /// Reads only.
     static let signInState = LuaScript(name: "signin_state", source: """
     local p, id = ARGV[1], ARGV[2]
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'none'} end
-    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'cexp', 'tries')
+    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'cexp', 'tries', 'rcode', 'rcexp', 'olvl')
     if not s[1] then return {'none'} end
-    if s[1] ~= 'u' then return {'bound'} end
+    if s[1] ~= 'u' then
+      if not s[5] or redis.call('GET', p .. 'c:' .. s[5]) ~= id then return {'bound'} end
+      return {'unbound', s[5], s[6] or '0', s[4] or '0', s[7] or ''}
+    end
     if not s[2] or redis.call('GET', p .. 'c:' .. s[2]) ~= id then return {'expired'} end
-    return {'unbound', s[2], s[3] or '0', s[4] or '0'}
+    return {'unbound', s[2], s[3] or '0', s[4] or '0', s[7] or ''}
     """)
 
-    /// ARGV: prefix, id, denyTTL. Deletes the session and its code, and deny-lists the id only when
-    /// there was a session to end, and only for the life the session had left (at most denyTTL): past
-    /// that the id could only start a new unbound session. So a freshly minted cookie costs Redis
-    /// nothing, and a logout never turns a two-hour session into a longer-lived key.
+    /// The OpenID Connect access tokens a session's login gave (its `ot` field), deleted with it.
+    private static let endTokensFunction = """
+    local function endTokens(p, listed)
+      for h in string.gmatch(listed or '', '%x+') do redis.call('DEL', p .. 'ot:' .. h) end
+    end
+    """
+
+    /// ARGV: prefix, id, denyTTL. Deletes the session, its codes and its access tokens, and deny-lists
+    /// the id only when there was a session to end, and only for the life the session had left (at
+    /// most denyTTL): past that the id could only start a new unbound session. So a freshly minted
+    /// cookie costs Redis nothing, and a logout never turns a two-hour session into a longer-lived key.
     /// Returns {'ended', account or ''} or {'none'}.
-    static let logout = LuaScript(name: "logout", source: """
+    static let logout = LuaScript(name: "logout", source: endTokensFunction + "\n" + """
     local p, id, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
     local skey = p .. 's:' .. id
-    local s = redis.call('HMGET', skey, 'st', 'code', 'acct')
+    local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'ot', 'rcode')
     if not s[1] then return {'none'} end
     local left = redis.call('TTL', skey)
     if s[2] then redis.call('DEL', p .. 'c:' .. s[2]) end
+    if s[5] then redis.call('DEL', p .. 'c:' .. s[5]) end
     if s[3] then redis.call('SREM', p .. 'a:' .. s[3], id) end
+    endTokens(p, s[4])
     redis.call('DEL', skey)
     if left > 0 then redis.call('SET', p .. 'd:' .. id, '1', 'EX', math.min(left, dttl)) end
     return {'ended', s[3] or ''}
     """)
 
-    /// ARGV: prefix, id. Counts a sign-in attempt that is about to reach the node, only for an
-    /// unbound session that still exists (an HINCRBY alone would recreate a deleted session's hash
-    /// with no TTL). Returns the count so far, or -1 when there is no such session.
+    /// ARGV: prefix, id. Counts a sign-in attempt that is about to reach the node, only for a session
+    /// that still waits for a proof: unbound, or bound with a live fresh-proof code (an HINCRBY alone
+    /// would recreate a deleted session's hash with no TTL). Returns the count so far, or -1 when
+    /// there is no such session.
     static let countSignInAttempt = LuaScript(name: "signin_attempt", source: """
-    local skey = ARGV[1] .. 's:' .. ARGV[2]
-    if redis.call('HGET', skey, 'st') ~= 'u' then return -1 end
+    local p, id = ARGV[1], ARGV[2]
+    local skey = p .. 's:' .. id
+    local s = redis.call('HMGET', skey, 'st', 'rcode')
+    if not s[1] then return -1 end
+    if s[1] ~= 'u' and (not s[2] or redis.call('GET', p .. 'c:' .. s[2]) ~= id) then return -1 end
     return redis.call('HINCRBY', skey, 'tries', 1)
     """)
 
-    /// ARGV: prefix, account, denyTTL. Deletes every session bound to the account and deny-lists
-    /// their ids (after a compromise or a mistaken login). Returns how many were live.
-    static let revoke = LuaScript(name: "revoke", source: """
+    /// ARGV: prefix, account, denyTTL. Deletes every session bound to the account with the access
+    /// tokens their logins gave, and deny-lists their ids (after a compromise or a mistaken login).
+    /// Returns how many were live.
+    static let revoke = LuaScript(name: "revoke", source: endTokensFunction + "\n" + """
     local p, acct, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
     local ids = redis.call('SMEMBERS', p .. 'a:' .. acct)
     local live = 0
     for _, id in ipairs(ids) do
+      endTokens(p, redis.call('HGET', p .. 's:' .. id, 'ot'))
       live = live + redis.call('DEL', p .. 's:' .. id)
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
     end
@@ -225,18 +333,25 @@ enum SessionScripts {
     """)
 
     /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:
-    /// the code is consumed and a bound session is never overwritten.
+    /// the code is consumed and a bound session is never overwritten, except by the fresh proof an
+    /// authorization asked of it (its `rcode`): that proof is a new login, and its id rotates again
+    /// (`rot` dropped). `gen` counts a session's bindings; `lvl` is the proof's level (a transfer: active).
     private static let claimFunction = """
-    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key)
+    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key, lvl)
       local ckey = p .. 'c:' .. memo
       local id = redis.call('GET', ckey)
       if not id then return 'unknown_or_expired_code' end
       local skey = p .. 's:' .. id
-      local st = redis.call('HGET', skey, 'st')
-      if not st then redis.call('DEL', ckey) return 'session_gone' end
-      if st ~= 'u' then return 'already_bound' end
+      local s = redis.call('HMGET', skey, 'st', 'rcode', 'acct')
+      if not s[1] then redis.call('DEL', ckey) return 'session_gone' end
+      if s[1] ~= 'u' and s[2] ~= memo then return 'already_bound' end
+      if s[1] == 'b' then
+        if s[3] ~= acct then redis.call('SREM', p .. 'a:' .. s[3], id) end
+        redis.call('HDEL', skey, 'rcode', 'rcexp', 'tries', 'rot')
+      end
       redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', blk, 'tx', tx, 'btime', btime, 'bound_at', now,
-                 'method', method or 'transfer', 'key', key or '')
+                 'method', method or 'transfer', 'key', key or '', 'lvl', lvl or 'active')
+      redis.call('HINCRBY', skey, 'gen', 1)
       redis.call('HDEL', skey, 'code')
       redis.call('EXPIRE', skey, bttl)
       redis.call('DEL', ckey)
@@ -246,10 +361,10 @@ enum SessionScripts {
     end
     """
 
-    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey]. The
-    /// watcher's transfers and the sign-in's signatures bind through this same rule.
+    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey, level].
+    /// The watcher's transfers and the sign-in's signatures bind through this same rule.
     static let claim = LuaScript(name: "claim", source: claimFunction + "\n" + """
-    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10])
+    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10], ARGV[11])
     """)
 
     /// The watcher's whole batch, atomically: refused unless this watcher holds the lease (so a

@@ -44,7 +44,8 @@ public enum SignInState: Equatable, Sendable {
     case noSession
     case alreadyBound
     case codeExpired
-    case unbound(code: String, codeExpiresAt: Int64, attempts: Int)
+    /// `requiredLevel`: an authorization waiting for this proof asked for an active-level one.
+    case unbound(code: String, codeExpiresAt: Int64, attempts: Int, requiredLevel: ProofLevel)
 }
 
 public enum ClaimOutcome: String, Sendable {
@@ -337,8 +338,9 @@ public final class SessionStore {
         case "none": return .noSession
         case "bound": return .alreadyBound
         case "expired": return .codeExpired
-        case "unbound" where items.count == 4:
-            return .unbound(code: items[1].string ?? "", codeExpiresAt: items[2].integer ?? 0, attempts: Int(items[3].integer ?? 0))
+        case "unbound" where items.count == 5:
+            return .unbound(code: items[1].string ?? "", codeExpiresAt: items[2].integer ?? 0, attempts: Int(items[3].integer ?? 0),
+                            requiredLevel: items[4].string == ProofLevel.active.rawValue ? .active : .posting)
         default: throw RedisError(kind: .server, message: "unexpected sign-in state \(reply)")
         }
     }
@@ -352,10 +354,10 @@ public final class SessionStore {
 
     /// Binds the session that owns `code` by a signature, through the same atomic rule as a transfer:
     /// first proof wins, a bound session is never overwritten, the code is consumed.
-    public func bindBySignature(code: String, account: String, publicKey: String, time: String,
+    public func bindBySignature(code: String, account: String, publicKey: String, level: ProofLevel, time: String,
                                 boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
         let reply = try redis.eval(SessionScripts.claim, args: [prefix, code, account, "0", "", time, String(boundTTL), String(now),
-                                                                 BindingProof.Method.signature.rawValue, publicKey])
+                                                                 BindingProof.Method.signature.rawValue, publicKey, level.rawValue])
         guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
             throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
         }

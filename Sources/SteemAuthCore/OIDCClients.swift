@@ -12,17 +12,23 @@ public struct OIDCClient: Codable, Equatable, Sendable {
     public var clientName: String?
     /// Where RP-initiated logout may send the browser back to (OpenID Connect RP-Initiated Logout).
     public var postLogoutRedirectURIs: [String]
+    /// A visitor already logged in clicks to allow each code (always so for a public client).
+    public var requireConsent: Bool
+    /// PKCE (S256) on every authorization; `false` only for a confidential relying party that cannot send it.
+    public var requirePKCE: Bool
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id", clientSecret = "client_secret", redirectURIs = "redirect_uris"
         case authMethod = "token_endpoint_auth_method", clientName = "client_name"
         case postLogoutRedirectURIs = "post_logout_redirect_uris"
+        case requireConsent = "require_consent", requirePKCE = "require_pkce"
     }
 
     public init(clientID: String, clientSecret: String?, redirectURIs: [String], authMethod: AuthMethod,
-                clientName: String? = nil, postLogoutRedirectURIs: [String] = []) {
+                clientName: String? = nil, postLogoutRedirectURIs: [String] = [], requireConsent: Bool = false, requirePKCE: Bool = true) {
         self.clientID = clientID; self.clientSecret = clientSecret; self.redirectURIs = redirectURIs
         self.authMethod = authMethod; self.clientName = clientName; self.postLogoutRedirectURIs = postLogoutRedirectURIs
+        self.requireConsent = requireConsent; self.requirePKCE = requirePKCE
     }
 
     public init(from decoder: Decoder) throws {
@@ -33,10 +39,21 @@ public struct OIDCClient: Codable, Equatable, Sendable {
         authMethod = try c.decode(AuthMethod.self, forKey: .authMethod)
         clientName = try c.decodeIfPresent(String.self, forKey: .clientName)
         postLogoutRedirectURIs = try c.decodeIfPresent([String].self, forKey: .postLogoutRedirectURIs) ?? []
+        requireConsent = try c.decodeIfPresent(Bool.self, forKey: .requireConsent) ?? false
+        requirePKCE = try c.decodeIfPresent(Bool.self, forKey: .requirePKCE) ?? true
     }
 
-    /// A public client (no secret) must prove possession of the code with PKCE.
+    /// A public client (no secret): whoever holds its redirect URI (a loopback port) can redeem a code.
     public var isPublic: Bool { authMethod == .none }
+    /// Whether a code needs the visitor's click on the consent page: a GET alone proves nothing about
+    /// who sent the browser, and only a confidential client's code is useless to someone else.
+    public var needsConsent: Bool { isPublic || requireConsent }
+
+    /// Whether `uri` is one of the registered redirect URIs: byte for byte, except that a loopback
+    /// one may come back on any port (RFC 8252 §7.3: a native app takes whatever port is free).
+    public func allowsRedirect(_ uri: String) -> Bool {
+        redirectURIs.contains { $0 == uri || RedirectURI.sameLoopbackURIOnAnotherPort($0, uri) }
+    }
     /// The name visitors see on the ask page.
     public var displayName: String { clientName ?? clientID }
 }
@@ -66,6 +83,7 @@ public struct OIDCClientRegistry: Sendable {
             switch client.authMethod {
             case .none:
                 if client.clientSecret != nil { throw OIDCConfigProblem("client '\(id)': a public client (token_endpoint_auth_method none) has no client_secret") }
+                if !client.requirePKCE { throw OIDCConfigProblem("client '\(id)': a public client cannot turn PKCE off (require_pkce false): PKCE is what protects its codes") }
             case .clientSecretBasic, .clientSecretPost:
                 guard let secret = client.clientSecret, secret.utf8.count >= 16 else {
                     throw OIDCConfigProblem("client '\(id)': client_secret is missing or shorter than 16 characters")
@@ -121,6 +139,34 @@ public enum RedirectURI {
     }
 }
 
+extension RedirectURI {
+    /// `http://127.0.0.1:PORT/rest` or `http://[::1]:PORT/rest` (the port optional in the registered
+    /// one) against the same with another port: the same host literal, the same rest byte for byte.
+    public static func sameLoopbackURIOnAnotherPort(_ registered: String, _ requested: String) -> Bool {
+        guard let a = loopbackParts(registered), let b = loopbackParts(requested), b.hasPort else { return false }
+        return a.host == b.host && a.rest == b.rest
+    }
+
+    private static func loopbackParts(_ uri: String) -> (host: Substring, hasPort: Bool, rest: Substring)? {
+        guard uri.hasPrefix("http://") else { return nil }
+        let afterScheme = uri.dropFirst(7)
+        let host: Substring
+        if afterScheme.hasPrefix("127.0.0.1") { host = afterScheme.prefix(9) }
+        else if afterScheme.hasPrefix("[::1]") { host = afterScheme.prefix(5) }
+        else { return nil }
+        var rest = afterScheme[host.endIndex...]
+        var hasPort = false
+        if rest.first == ":" {
+            let digits = rest.dropFirst().prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, digits.count <= 5, let port = Int(digits), (1...65535).contains(port) else { return nil }
+            rest = rest[digits.endIndex...]
+            hasPort = true
+        }
+        guard rest.isEmpty || rest.first == "/" || rest.first == "?" else { return nil }
+        return (host, hasPort, rest)
+    }
+}
+
 /// scheme://authority/path?query of an absolute http(s) URL, as far as the rules above need it.
 public struct URLParts: Sendable {
     public let scheme: String
@@ -137,7 +183,7 @@ public struct URLParts: Sendable {
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        var host: Substring
+        let host: Substring
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             host = authority[...close]

@@ -112,6 +112,23 @@ public enum PKCE {
     }
 }
 
+/// How much authority a proof showed, the ID token's `acr`: a transfer needs the active key, and a
+/// signature shows the role of the key that made it (owner counts as active).
+public enum ProofLevel: String, Codable, Equatable, Sendable {
+    case posting, active
+
+    public static func of(signatureRole role: String) -> ProofLevel { role == "posting" ? .posting : .active }
+
+    /// A session's stored level; a binding older than the field is judged by its method (a signature
+    /// could have been a posting key's).
+    public static func stored(_ level: String?, method: String) -> ProofLevel {
+        if let level, let known = ProofLevel(rawValue: level) { return known }
+        return method == "signature" ? .posting : .active
+    }
+
+    public func satisfies(_ required: ProofLevel) -> Bool { required == .posting || self == .active }
+}
+
 /// A validated authorization request, kept with the visitor's session until they prove the account.
 public struct PendingAuthorization: Codable, Equatable, Sendable {
     public var clientID: String
@@ -136,6 +153,8 @@ public struct AuthorizationRequest: Equatable, Sendable {
     public var pending: PendingAuthorization
     public var prompt: Prompt
     public var maxAge: Int?
+    /// `acr_values` naming `active`: only an active-level proof gets a code.
+    public var requiredLevel: ProofLevel
 
     /// How an authorize request is refused: before the redirect URI is trusted only a page can say
     /// so; after, the error goes back to the client (RFC 6749 §4.1.2.1).
@@ -155,8 +174,8 @@ public struct AuthorizationRequest: Equatable, Sendable {
               let redirect = first["redirect_uri"] else {
             return .failure(.page("The request gives no single return address (redirect_uri)."))
         }
-        // Exact string comparison, no normalisation: the only safe redirect URI check.
-        guard client.redirectURIs.contains(redirect) else {
+        // Exact string comparison, no normalisation (but a loopback port): the only safe redirect URI check.
+        guard client.allowsRedirect(redirect) else {
             return .failure(.page("The return address in the request is not one registered for \(client.displayName)."))
         }
         let state = first["state"]
@@ -180,8 +199,8 @@ public struct AuthorizationRequest: Equatable, Sendable {
         if let challenge {
             guard params["code_challenge_method"] == "S256" else { return refuse("invalid_request", "code_challenge_method must be S256 (plain is not accepted)") }
             guard PKCE.isWellFormed(challenge) else { return refuse("invalid_request", "code_challenge is not 43 to 128 base64url characters") }
-        } else if client.isPublic {
-            return refuse("invalid_request", "a public client must send a PKCE code_challenge (S256)")
+        } else if client.requirePKCE {
+            return refuse("invalid_request", "a PKCE code_challenge (S256) is required")
         }
         let prompts = Set((params["prompt"] ?? "").split(separator: " ").map(String.init))
         if prompts.contains("none") && prompts.count > 1 { return refuse("invalid_request", "prompt=none cannot be combined with other values") }
@@ -192,14 +211,34 @@ public struct AuthorizationRequest: Equatable, Sendable {
         }
         if let nonce = params["nonce"], nonce.utf8.count > 512 { return refuse("invalid_request", "nonce is longer than 512 bytes") }
         if let state, state.utf8.count > 1024 { return refuse("invalid_request", "state is longer than 1024 bytes") }
+        let acrValues = (params["acr_values"] ?? "").split(separator: " ")
         let pending = PendingAuthorization(clientID: client.clientID, redirectURI: redirect,
                                            scope: scopes.filter { $0 == "openid" || $0 == "profile" }.joined(separator: " "),
                                            state: state, nonce: params["nonce"], codeChallenge: challenge,
                                            expiresAt: now + Int64(lifetime))
         return .success(AuthorizationRequest(client: client, pending: pending,
                                              prompt: prompts.contains("none") ? .none : prompts.contains("login") ? .login : .normal,
-                                             maxAge: maxAge))
+                                             maxAge: maxAge, requiredLevel: acrValues.contains("active") ? .active : .posting))
     }
+
+    /// What this request needs of the browser's login (`binding`: when it was proven and at what
+    /// level; nil when the browser is not logged in here).
+    public func outcome(binding: (authTime: Int64, level: ProofLevel)?, now: Int64) -> AuthorizationOutcome {
+        guard let binding else { return .proofNeeded }
+        // max_age=0 asks for a proof made for this request (as prompt=login), whatever the clock says.
+        let tooOld = maxAge.map { $0 == 0 || now - binding.authTime > Int64($0) } ?? false
+        if prompt == .login || tooOld || !binding.level.satisfies(requiredLevel) { return .freshProofNeeded }
+        return client.needsConsent ? .consentNeeded : .code
+    }
+}
+
+/// What an authorization does with the browser's login. A GET never ends a login: a fresh proof is
+/// asked for beside it, and the login stays valid for everything else until that proof binds.
+public enum AuthorizationOutcome: Equatable, Sendable {
+    case code               // a confidential client and a login that meets the request
+    case consentNeeded      // the login meets it, but the visitor must click to allow this client
+    case proofNeeded        // not logged in here
+    case freshProofNeeded   // logged in, but prompt=login, max_age or acr_values ask for a new proof
 }
 
 /// What a one-time authorization code stands for (kept in Redis for 60 s under the code's hash).
@@ -213,15 +252,20 @@ public struct AuthorizationGrant: Codable, Equatable, Sendable {
     public var chain: String
     public var method: String
     public var authTime: Int64
+    public var level: ProofLevel
+    /// The login (session id) the code came from: its logout or revocation ends the access tokens.
+    public var session: String
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id", redirectURI = "redirect_uri", scope, nonce, codeChallenge = "code_challenge"
-        case account, chain, method = "amr", authTime = "auth_time"
+        case account, chain, method = "amr", authTime = "auth_time", level = "acr", session = "sid"
     }
 
-    public init(pending: PendingAuthorization, account: String, chain: String, method: String, authTime: Int64) {
+    public init(pending: PendingAuthorization, account: String, chain: String, method: String, authTime: Int64,
+                level: ProofLevel, session: String) {
         clientID = pending.clientID; redirectURI = pending.redirectURI; scope = pending.scope; nonce = pending.nonce
         codeChallenge = pending.codeChallenge; self.account = account; self.chain = chain; self.method = method; self.authTime = authTime
+        self.level = level; self.session = session
     }
 }
 
@@ -252,9 +296,11 @@ public struct IDTokenClaims: Codable, Equatable, Sendable {
     public var preferredUsername: String
     public var chain: String
     public var amr: [String]
+    /// `active` (a transfer, or an active or owner key's signature) or `posting` (a posting key's).
+    public var acr: String?
 
     enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, iat, authTime = "auth_time", nonce, azp, preferredUsername = "preferred_username", chain, amr
+        case iss, sub, aud, exp, iat, authTime = "auth_time", nonce, azp, preferredUsername = "preferred_username", chain, amr, acr
     }
 
     public init(issuer: String, grant: AuthorizationGrant, now: Int64, lifetime: Int) {
@@ -262,6 +308,7 @@ public struct IDTokenClaims: Codable, Equatable, Sendable {
         authTime = grant.authTime; nonce = grant.nonce; azp = grant.clientID
         preferredUsername = grant.account; chain = grant.chain
         amr = [grant.method == "signature" ? "signature" : "transfer"]
+        acr = grant.level.rawValue
     }
 }
 
@@ -286,6 +333,11 @@ public enum OIDCEndpoints {
     public static let userinfo = "/steemauth/oidc/userinfo"
     public static let jwks = "/steemauth/oidc/jwks.json"
     public static let endSession = "/steemauth/oidc/logout"
+    /// The consent page's form (a same-origin POST) and the fresh-proof page's status poll.
+    public static let consent = "/steemauth/oidc/consent"
+    public static let freshStatus = "/steemauth/oidc/fresh"
+    /// The fresh-proof page's Cancel (a same-origin POST): the login stays, the app gets `access_denied`.
+    public static let cancel = "/steemauth/oidc/cancel"
 
     public struct Discovery: Codable, Equatable, Sendable {
         var issuer: String
@@ -302,8 +354,9 @@ public enum OIDCEndpoints {
         var scopes_supported = ["openid", "profile"]
         var token_endpoint_auth_methods_supported = ["client_secret_basic", "client_secret_post", "none"]
         var code_challenge_methods_supported = ["S256"]
-        var claims_supported = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr",
+        var claims_supported = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr", "acr",
                                 "preferred_username", "chain", "profile"]
+        var acr_values_supported = ["posting", "active"]
         var prompt_values_supported = ["none", "login"]
         var authorization_response_iss_parameter_supported = true
         var request_parameter_supported = false

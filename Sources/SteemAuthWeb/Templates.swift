@@ -5,7 +5,7 @@ import Mustache
 public struct SiteTemplates: Sendable {
     let library: MustacheLibrary
     let staticFiles: [String: (contentType: String, body: [UInt8])]
-    static let pages = ["base", "ask", "report", "report_list", "error", "cookies", "logout", "oidc_logout"]
+    static let pages = ["base", "ask", "prove", "report", "report_list", "error", "cookies", "logout", "oidc_logout", "oidc_consent", "oidc_fresh"]
     static let statics: [String: String] = ["app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
                                             "favicon.svg": "image/svg+xml"]
 

@@ -69,6 +69,7 @@ extension WebApp {
             "asset": asset, "memo": memo, "expiresMinutes": expiresMinutes,
             "signerURL": signerURL(memo: memo), "signerName": config.chain == .steem ? "SteemLogin" : "HiveSigner",
             "keychainName": config.chain == .steem ? "Steem Keychain" : "Hive Keychain",
+            "signKey": "Posting",   // the key the wallet is asked to sign with (the fresh-proof page may ask for Active)
         ]
     }
 }

@@ -14,19 +14,29 @@ extension WebApp {
         switch path {
         case OIDCEndpoints.discovery: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.discoveryBody) })
         case OIDCEndpoints.jwks: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.jwksBody) })
-        case OIDCEndpoints.authorize: return (.oidc, only(.getOrHead, request) { authorize(request, oidc) })
+        // The browser's own routes answer only under the public host (421); the token, userinfo,
+        // discovery and key routes are called server to server, or are public.
+        case OIDCEndpoints.authorize:
+            return (.oidc, only(.getOrHead, request) { misdirected(request) ?? authorize(request, oidc, query: request.query) })
+        case OIDCEndpoints.consent: return (.oidc, only(.postOnly, request) { misdirected(request) ?? consent(request, oidc) })
+        case OIDCEndpoints.freshStatus: return (.oidc, only(.getOrHead, request) { misdirected(request) ?? freshStatus(request) })
+        case OIDCEndpoints.cancel: return (.oidc, only(.postOnly, request) { misdirected(request) ?? cancel(request, oidc) })
         case OIDCEndpoints.token: return (.oidc, only(.postOnly, request) { token(request, oidc) })
         case OIDCEndpoints.userinfo: return (.oidc, only(.getOrPost, request) { userinfo(request, oidc) })
-        case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { endSession(request, oidc) })
+        case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { misdirected(request) ?? endSession(request, oidc) })
         default: return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
         }
     }
 
     // MARK: authorize
 
-    func authorize(_ request: Request, _ oidc: OIDCProvider) -> Response {
+    /// A GET never ends a login and never gives a code a click should have: it answers a code (a
+    /// confidential client, a login that meets the request), the consent page (the login meets it,
+    /// the client needs a click), or parks the request until a proof binds — a first one, or a fresh
+    /// one beside a login that stays valid meanwhile. `prompt=none` only reads.
+    func authorize(_ request: Request, _ oidc: OIDCProvider, query: String, consented: Bool = false) -> Response {
         let ask: AuthorizationRequest
-        switch AuthorizationRequest.parse(query: request.query, clients: oidc.clients, now: unixSeconds(), lifetime: config.codeTTL) {
+        switch AuthorizationRequest.parse(query: query, clients: oidc.clients, now: unixSeconds(), lifetime: config.codeTTL) {
         case .success(let parsed): ask = parsed
         case .failure(.page(let reason)):
             logger.warning("oidc: authorization refused", metadata: ["reason": "\(reason)"])
@@ -35,50 +45,96 @@ extension WebApp {
             logger.info("oidc: authorization refused", metadata: ["error": "\(error)", "reason": "\(description)"])
             return authorizationError(oidc, uri: uri, error: error, description: description, state: state)
         }
-        let pendingJSON = Array(try! JSONEncoder().encode(ask.pending))
-        var id = signer.sessionID(cookieHeader: request.cookie)
-        var setCookieFor: SessionID? = nil
-        if id == nil {
-            if ask.prompt == .none { return loginRequired(oidc, ask) }
-            id = SystemRandom.sessionID(); setCookieFor = id
+        let id = signer.sessionID(cookieHeader: request.cookie)
+        let now = unixSeconds()
+        var state = AuthorizationSessionState.none
+        if let id {
+            do { state = try store.authorizationState(id: id, now: now) } catch { return redisDown(error, html: true) }
         }
+        var login: (account: String, method: String, authTime: Int64, level: ProofLevel)? = nil
+        if case .bound(let account, let method, let authTime, let level) = state { login = (account, method, authTime, level) }
+        let outcome = ask.outcome(binding: login.map { ($0.authTime, $0.level) }, now: now)
         do {
-            for _ in 0..<2 {
-                let (_, freshCode) = SystemRandom.sessionIDAndLoginCode(prefix: config.memoPrefix)
-                let now = unixSeconds()
-                let state = try store.beginAuthorization(id: id!, freshMemo: freshCode.memo, now: now, unboundTTL: config.unboundTTL,
-                                                         codeTTL: config.codeTTL, pending: ask.prompt == .none ? nil : pendingJSON)
-                switch state {
-                case .denied:
-                    if ask.prompt == .none { return loginRequired(oidc, ask) }
-                    id = SystemRandom.sessionID(); setCookieFor = id
-                case .unbound:
-                    return loginRequired(oidc, ask)
-                case .pending:
-                    logger.info("oidc: authorization waits for a proof", metadata: ["client": "\(ask.client.clientID)"])
-                    var headers = sessionHeaders + [("Location", "/steemauth")]
-                    if let setCookieFor { headers.append(("Set-Cookie", setCookie(setCookieFor, request))) }
-                    return Response(status: 302, headers: headers)
-                case .bound(let account, let method, let authTime):
-                    let tooOld = ask.maxAge.map { now - authTime > Int64($0) } ?? false
-                    if ask.prompt == .login || tooOld {
-                        // A fresh proof: this login ends and a new session waits for it.
-                        try store.logout(id: id!, denyTTL: config.boundTTL)
-                        logger.info("oidc: a fresh proof is asked for", metadata: ["client": "\(ask.client.clientID)", "account": "\(account)"])
-                        id = SystemRandom.sessionID(); setCookieFor = id
-                        continue
-                    }
-                    let extra = setCookieFor.map { [("Set-Cookie", setCookie($0, request))] } ?? []
-                    return try redirectWithCode(oidc, ask.pending, account: account, method: method, authTime: authTime, extra: extra)
-                }
+            switch (outcome, login, id) {
+            case (.code, let login?, let id?):
+                return try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
+                                            authTime: login.authTime, level: login.level, extra: [])
+            case (.consentNeeded, let login?, let id?) where consented:     // the click on this site's consent page
+                return try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
+                                            authTime: login.authTime, level: login.level, extra: [])
+            case (.consentNeeded, let login?, _):
+                if ask.prompt == .none { return consentRequired(oidc, ask) }
+                return consentPage(oidc, ask.pending, account: login.account, extra: [])
+            default:
+                if ask.prompt == .none { return loginRequired(oidc, ask) }
+                let live = state == .denied ? nil : id
+                return try park(request, ask, id: live, freshProof: login != nil)
             }
         } catch { return redisDown(error, html: true) }
+    }
+
+    /// Keeps the request with the session (a new one for a new browser) until a proof binds, tied to
+    /// this browser by a new flow cookie, and sends the browser to the page that asks for the proof.
+    func park(_ request: Request, _ ask: AuthorizationRequest, id: SessionID?, freshProof: Bool) throws(RedisError) -> Response {
+        let pending = Array(try! JSONEncoder().encode(ask.pending))
+        let flow = Hex.encode(SystemRandom.bytes(16))
+        var id = id, setCookieFor: SessionID? = nil
+        for _ in 0..<2 {
+            if id == nil { id = SystemRandom.sessionID(); setCookieFor = id }
+            let freshCode = SystemRandom.loginCode(prefix: config.memoPrefix)
+            if try store.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
+                                           level: ask.requiredLevel, expiresAt: ask.pending.expiresAt, freshMemo: freshCode.memo,
+                                           now: unixSeconds(), unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
+                logger.info(freshProof ? "oidc: authorization waits for a fresh proof" : "oidc: authorization waits for a proof",
+                            metadata: ["client": "\(ask.client.clientID)"])
+                var headers = sessionHeaders + [("Location", "/steemauth"), ("Set-Cookie", FlowCookie.setCookie(value: flow, maxAge: config.codeTTL))]
+                if let setCookieFor { headers.append(("Set-Cookie", setCookie(setCookieFor, request))) }
+                return Response(status: 302, headers: headers)
+            }
+            id = nil      // logged out meanwhile: a new session
+        }
         return htmlError(503, "Temporarily unavailable", "The login request could not be started. Please try again.", retry: "/")
+    }
+
+    /// `POST /steemauth/oidc/consent`: the consent page's button, from this site only. Its fields are
+    /// the authorization request again; a login that still meets it gets its code.
+    func consent(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        if let refused = refuseCrossOrigin(request) { return refused }
+        return authorize(request, oidc, query: String(decoding: request.body, as: UTF8.self), consented: true)
+    }
+
+    /// One click to allow a client the visitor is not known to have asked for: it names the client and
+    /// where the browser goes next, and its form POSTs the request back from this site.
+    func consentPage(_ oidc: OIDCProvider, _ pending: PendingAuthorization, account: String, extra: [(String, String)]) -> Response {
+        let name = oidc.clients[pending.clientID]?.displayName ?? pending.clientID
+        var fields = [("response_type", "code"), ("client_id", pending.clientID), ("redirect_uri", pending.redirectURI), ("scope", pending.scope)]
+        if let state = pending.state { fields.append(("state", state)) }
+        if let nonce = pending.nonce { fields.append(("nonce", nonce)) }
+        if let challenge = pending.codeChallenge { fields += [("code_challenge", challenge), ("code_challenge_method", "S256")] }
+        let values: [String: Any] = ["chainName": chainName, "clientName": name, "account": account,
+                                     "redirectHost": URLParts(pending.redirectURI)?.host ?? pending.redirectURI,
+                                     "action": OIDCEndpoints.consent, "hidden": fields.map { ["name": $0.0, "value": $0.1] },
+                                     "cancel": accessDeniedURI(oidc, pending)]
+        logger.info("oidc: consent asked", metadata: ["client": "\(pending.clientID)", "account": "\(account)"])
+        return html(200, templates.render("oidc_consent", values), extra: extra)
+    }
+
+    /// Where "Cancel" goes: back to the client with `access_denied`.
+    func accessDeniedURI(_ oidc: OIDCProvider, _ pending: PendingAuthorization) -> String {
+        var params = [("error", "access_denied"), ("error_description", "the visitor cancelled")]
+        if let state = pending.state { params.append(("state", state)) }
+        params.append(("iss", oidc.issuer))
+        return FormURLEncoded.appending(params, to: pending.redirectURI)
     }
 
     func loginRequired(_ oidc: OIDCProvider, _ ask: AuthorizationRequest) -> Response {
         authorizationError(oidc, uri: ask.pending.redirectURI, error: "login_required",
-                           description: "the visitor has not proved an account here", state: ask.pending.state)
+                           description: "the visitor has not proved an account here, or not recently or strongly enough", state: ask.pending.state)
+    }
+
+    func consentRequired(_ oidc: OIDCProvider, _ ask: AuthorizationRequest) -> Response {
+        authorizationError(oidc, uri: ask.pending.redirectURI, error: "consent_required",
+                           description: "the visitor must allow this application with a click", state: ask.pending.state)
     }
 
     func authorizationError(_ oidc: OIDCProvider, uri: String, error: String, description: String, state: String?) -> Response {
@@ -90,39 +146,112 @@ extension WebApp {
 
     /// A one-time code for the client, and the browser sent back with it (and `iss`: RFC 9207's
     /// defence against mix-up).
-    func redirectWithCode(_ oidc: OIDCProvider, _ pending: PendingAuthorization, account: String, method: String, authTime: Int64,
-                          extra: [(String, String)]) throws(RedisError) -> Response {
+    func redirectWithCode(_ oidc: OIDCProvider, _ pending: PendingAuthorization, session: SessionID, account: String, method: String,
+                          authTime: Int64, level: ProofLevel, extra: [(String, String)]) throws(RedisError) -> Response {
         let code = OIDCProvider.newToken()
-        let grant = AuthorizationGrant(pending: pending, account: account, chain: config.chain.rawValue, method: method, authTime: authTime)
+        let grant = AuthorizationGrant(pending: pending, account: account, chain: config.chain.rawValue, method: method, authTime: authTime,
+                                       level: level, session: session.hex)
         try store.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
                                          ttl: OIDCProvider.codeLifetime)
         metrics?.count(.oidcCodeIssued)
-        logger.notice("oidc: code issued", metadata: ["client": "\(pending.clientID)", "account": "\(account)"])
+        logger.notice("oidc: code issued", metadata: ["client": "\(pending.clientID)", "account": "\(account)", "acr": "\(level.rawValue)"])
         var params = [("code", code)]
         if let state = pending.state { params.append(("state", state)) }
         params.append(("iss", oidc.issuer))
         return Response(status: 302, headers: sessionHeaders + [("Location", FormURLEncoded.appending(params, to: pending.redirectURI))] + extra)
     }
 
-    /// The page view after a binding: a waiting authorization is taken (exactly once) and the
-    /// browser goes on to the client. Nil when there is none, or it can no longer be used.
-    func continueAuthorization(sessionID: SessionID, extra: [(String, String)]) -> Response? {
+    /// The page view of a bound session with a parked authorization. Only the browser that started
+    /// it (its flow cookie) continues it: to the client with a code, to the consent page for a client
+    /// that needs a click, or to the fresh-proof page while the proof it asked for has not bound.
+    /// Nil when there is nothing to continue here: the report page follows.
+    func continueAuthorization(_ request: Request, sessionID: SessionID, extra: [(String, String)]) -> Response? {
         guard let oidc else { return nil }
+        let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
+        func decoded(_ bytes: [UInt8]) -> PendingAuthorization? { try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)) }
         do {
-            guard let taken = try store.takePendingAuthorization(id: sessionID),
-                  let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(taken.pending)) else { return nil }
-            guard pending.expiresAt > unixSeconds() else {
-                logger.info("oidc: a waiting authorization expired", metadata: ["client": "\(pending.clientID)", "account": "\(taken.account)"])
+            switch try store.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
+                                                     now: unixSeconds(), codeTTL: config.codeTTL) {
+            case .none: return nil
+            case .expired(let bytes):
+                logger.info("oidc: a waiting authorization expired", metadata: ["client": "\(decoded(bytes)?.clientID ?? "-")"])
                 return nil
-            }
-            // The clients file may have been re-read since (SIGHUP): check again.
-            guard let client = oidc.clients[pending.clientID], client.redirectURIs.contains(pending.redirectURI) else {
-                logger.warning("oidc: a waiting authorization's client or redirect URI is no longer registered",
-                               metadata: ["client": "\(pending.clientID)"])
+            case .elsewhere(let bytes):
+                logger.warning("oidc: a waiting authorization was started in another browser; it does not continue here",
+                               metadata: ["client": "\(decoded(bytes)?.clientID ?? "-")"])
                 return nil
+            case .freshProof(let account, let code, let codeExpiresAt, let level, let bytes):
+                guard let pending = decoded(bytes), let client = oidc.clients[pending.clientID] else { return nil }
+                return freshProofPage(client: client, account: account, code: code, codeExpiresAt: codeExpiresAt,
+                                      requiredLevel: level, extra: extra)
+            case .taken(let account, let method, let authTime, let level, let bytes):
+                guard let pending = decoded(bytes) else { return nil }
+                // The clients file may have been re-read since (SIGHUP): check again.
+                guard let client = oidc.clients[pending.clientID], client.allowsRedirect(pending.redirectURI) else {
+                    logger.warning("oidc: a waiting authorization's client or redirect URI is no longer registered",
+                                   metadata: ["client": "\(pending.clientID)"])
+                    return nil
+                }
+                let done = extra + [("Set-Cookie", FlowCookie.clear)]
+                if client.needsConsent { return consentPage(oidc, pending, account: account, extra: done) }
+                return try redirectWithCode(oidc, pending, session: sessionID, account: account, method: method, authTime: authTime,
+                                            level: level, extra: done)
             }
-            return try redirectWithCode(oidc, pending, account: taken.account, method: taken.method, authTime: taken.authTime, extra: extra)
         } catch { return redisDown(error, html: true) }
+    }
+
+    /// The ask page for a fresh proof, beside a login that stays valid: its own code to pay or sign.
+    func freshProofPage(client: OIDCClient, account: String, code: String, codeExpiresAt: Int64, requiredLevel: ProofLevel,
+                        extra: [(String, String)]) -> Response {
+        var values = askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - unixSeconds() + 59) / 60)))
+        values["qr"] = payQR(memo: code).svg
+        values["clientName"] = client.displayName
+        values["loggedInAs"] = account
+        values["cancel"] = OIDCEndpoints.cancel
+        if requiredLevel == .active { values["activeLevel"] = true; values["signKey"] = "Active" }
+        return html(200, templates.render("oidc_fresh", values), extra: extra)
+    }
+
+    /// `POST /steemauth/oidc/cancel`, the fresh-proof page's Cancel: the authorization this browser
+    /// parked is dropped, the login stays as it is, and the app hears `access_denied`.
+    func cancel(_ request: Request, _ oidc: OIDCProvider) -> Response {
+        if let refused = refuseCrossOrigin(request) { return refused }
+        var location = "/steemauth"
+        if let id = signer.sessionID(cookieHeader: request.cookie) {
+            let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
+            do {
+                if let bytes = try store.cancelParkedAuthorization(id: id, flowHash: flowHash),
+                   let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)),
+                   oidc.clients[pending.clientID]?.allowsRedirect(pending.redirectURI) == true {
+                    logger.info("oidc: the visitor cancelled a waiting authorization", metadata: ["client": "\(pending.clientID)"])
+                    location = accessDeniedURI(oidc, pending)
+                }
+            } catch { return redisDown(error, html: true) }
+        }
+        return Response(status: 303, headers: sessionHeaders + [("Location", location), ("Set-Cookie", FlowCookie.clear)])
+    }
+
+    /// `GET /steemauth/oidc/fresh`: the fresh-proof page's poll, shaped as the status route's answer.
+    /// `bound` true tells the page to reload: the proof bound, nothing waits, or its code expired
+    /// (the reload shows a new one).
+    func freshStatus(_ request: Request) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
+        let state: FreshProofState
+        do { state = try store.freshProofState(id: id) } catch { return redisDown(error, html: false) }
+        switch state {
+        case .noSession: return json(401, #"{"error":"no session"}"#)
+        case .waiting(let account, let code, let expiresIn, let codeExpiresAt) where expiresIn > 0:
+            var body = [UInt8]()
+            body.appendLiteral(#"{"bound":false,"account":"#); body.appendJSONString(account)
+            body.appendLiteral(#","memo":"#); body.appendJSONString(code)
+            body.appendLiteral(#","expires_in":"#); body.appendDecimal(Int64(expiresIn))
+            body.appendLiteral(#","behind_seconds":null,"challenge":"#)
+            SignInChallenge.appendJSONString(host: publicOrigin.hostName, code: code, expiresAt: codeExpiresAt, to: &body)
+            body.append(UInt8(ascii: "}"))
+            return json(200, bytes: body)
+        case .waiting(let account, _, _, _), .done(let account):
+            return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":null}"#)
+        }
     }
 
     /// The application a waiting authorization is for (shown on the ask page), if still valid.
@@ -186,8 +315,10 @@ extension WebApp {
         let accessToken = OIDCProvider.newToken()
         let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
         do {
-            try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
-                                       ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash)
+            guard try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
+                                             ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session) else {
+                return invalidGrant(client, "the login this code came from has ended (logged out or revoked)")
+            }
         } catch { return redisDown(error, html: false) }
         let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: unixSeconds(), lifetime: OIDCProvider.idTokenLifetime))
         metrics?.count(.oidcTokenIssued)

@@ -24,14 +24,14 @@ extension WebApp {
 
         let state: SignInState
         do { state = try store.signInState(id: id) } catch { return redisDown(error, html: false) }
-        let code: String, expiresAt: Int64
+        let code: String, expiresAt: Int64, requiredLevel: ProofLevel
         switch state {
         case .noSession: return signInError(401, "no session: reload the page and try again")
         case .alreadyBound: return signInError(409, "this browser is already logged in")
         case .codeExpired: return signInError(401, "the challenge has expired: reload the page and sign again")
-        case .unbound(let c, let e, let attempts):
+        case .unbound(let c, let e, let attempts, let level):
             guard attempts < config.signInAttempts else { return tooManyAttempts(body.account) }
-            code = c; expiresAt = e
+            code = c; expiresAt = e; requiredLevel = level
         }
         guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
 
@@ -68,9 +68,14 @@ extension WebApp {
             logger.info("sign-in refused: key weight below threshold", metadata: ["account": "\(body.account)", "key": "\(key)"])
             return signInError(401, "that key of @\(body.account) cannot sign alone (its weight is below the threshold)")
         case .accepted(let role):
+            let level = ProofLevel.of(signatureRole: role)
+            guard level.satisfies(requiredLevel) else {
+                logger.info("sign-in refused: the application asks for an active-level proof", metadata: ["account": "\(body.account)", "role": "\(role)"])
+                return signInError(401, "the application asks for a proof by the active key: sign with @\(body.account)'s active key, or pay the memo")
+            }
             let outcome: ClaimOutcome
             do {
-                outcome = try store.bindBySignature(code: code, account: body.account, publicKey: key,
+                outcome = try store.bindBySignature(code: code, account: body.account, publicKey: key, level: level,
                                                     time: ChainTime(secondsSinceEpoch: unixSeconds()).description,
                                                     boundTTL: config.boundTTL, now: unixSeconds())
             } catch { return redisDown(error, html: false) }

@@ -183,12 +183,12 @@ public struct WebApp: RequestHandler {
             return askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds, forApp: waitingClientName(view.oidcPending),
                            gzip: request.acceptsGzip)
         case .bound(let account, let proof):
-            if view.oidcPending != nil, let onward = continueAuthorization(sessionID: id, extra: []) { return onward }
+            if view.oidcPending != nil, let onward = continueAuthorization(request, sessionID: id, extra: []) { return onward }
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)"])
             let extra = [("Set-Cookie", setCookie(replacement, request))]
-            if view.oidcPending != nil, let onward = continueAuthorization(sessionID: replacement, extra: extra) { return onward }
+            if view.oidcPending != nil, let onward = continueAuthorization(request, sessionID: replacement, extra: extra) { return onward }
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: extra)
         }
     }
@@ -369,7 +369,8 @@ public struct WebApp: RequestHandler {
     public var routedPaths: [String] {
         ["/ping", "/", "/steemauth", "/steemauth/status", "/steemauth/logout", "/steemauth/report.json", "/steemauth/report.csv",
          "/steemauth/unfollow", "/favicon.ico", "/steemauth/verify", "/steemauth/refresh", "/steemauth/signin", "/healthz", "/metrics",
-         OIDCEndpoints.discovery, OIDCEndpoints.jwks, OIDCEndpoints.authorize, OIDCEndpoints.token, OIDCEndpoints.userinfo, OIDCEndpoints.endSession]
+         OIDCEndpoints.discovery, OIDCEndpoints.jwks, OIDCEndpoints.authorize, OIDCEndpoints.token, OIDCEndpoints.userinfo, OIDCEndpoints.endSession,
+         OIDCEndpoints.consent, OIDCEndpoints.freshStatus, OIDCEndpoints.cancel]
     }
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }

@@ -136,7 +136,7 @@ struct Admin: ParsableCommand {
     }
 
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Log an account out everywhere (its sessions are deleted and their ids deny-listed).")
+        static let configuration = CommandConfiguration(abstract: "Log an account out everywhere (its sessions and the OpenID Connect access tokens their logins gave are deleted, their ids deny-listed).")
         @OptionGroup var target: Target
         func run() throws {
             let (cfg, store, account, logger) = try target.open()

@@ -64,18 +64,26 @@ final class IdentityTrustTests: XCTestCase {
     /// challenge names the configured public host whatever the Host header says. verify, /ping and
     /// /healthz are exempt (nginx's subrequests and probes).
     func testARelayedHostGetsNothingAndTheChallengeNamesThePublicHost() throws {
-        cluster = try Cluster(extraEnv: ["STEEMAUTH_PUBLIC_ORIGIN": "https://login.example.test"])
+        cluster = try Cluster()
+        // The OpenID Connect provider on, so its browser routes are asked under the relayed Host too.
+        try OIDCTests.makeKey(cluster.dir + "/oidc-key.pem")
+        try #"[{"client_id": "app", "client_secret": "app-secret-0123456789abcdef", "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic"}]"#
+            .write(toFile: cluster.dir + "/clients.json", atomically: true, encoding: .utf8)
+        cluster.env.merge(["STEEMAUTH_PUBLIC_ORIGIN": "https://login.example.test", "STEEMAUTH_OIDC_ISSUER": "https://login.example.test",
+                           "STEEMAUTH_OIDC_CLIENTS": cluster.dir + "/clients.json", "STEEMAUTH_OIDC_KEY": cluster.dir + "/oidc-key.pem"]) { $1 }
         try cluster.startAll()
         let c = HTTPClient()
         let phish = "Host: login-example.phish"
         for (method, path) in [("GET", "/"), ("GET", "/steemauth"), ("GET", "/steemauth/status"), ("POST", "/steemauth/logout"),
-                               ("GET", "/steemauth/report.json"), ("POST", "/steemauth/signin"), ("POST", "/steemauth/refresh")] {
+                               ("GET", "/steemauth/report.json"), ("POST", "/steemauth/signin"), ("POST", "/steemauth/refresh"),
+                               ("GET", "/steemauth/oidc/authorize?client_id=x"), ("GET", "/steemauth/oidc/fresh"),
+                               ("POST", "/steemauth/oidc/consent"), ("POST", "/steemauth/oidc/cancel"), ("GET", "/steemauth/oidc/logout")] {
             let r = try c.request(method, url: cluster.baseURL + path, headers: [phish, "Origin: https://login.example.test", freshCookieHeader()],
                                   body: method == "POST" ? Array("{}".utf8) : nil)
             XCTAssertEqual(r.status, 421, "\(method) \(path) under a relayed Host")
             XCTAssertTrue(r.text.contains("https://login.example.test"), "the page says where the service answers")
         }
-        for path in ["/ping", "/healthz", "/steemauth/verify"] {
+        for path in ["/ping", "/healthz", "/steemauth/verify", "/.well-known/openid-configuration", "/steemauth/oidc/jwks"] {
             XCTAssertNotEqual(try c.request(url: cluster.baseURL + path, headers: [phish]).status, 421, path)
         }
         XCTAssertEqual(try dbsize(), 0, "a relayed page created no session")
@@ -257,7 +265,8 @@ final class IdentityTrustTests: XCTestCase {
             }
         }
         for path in ["/steemauth", "/steemauth/status", "/steemauth/logout", "/steemauth/refresh", "/steemauth/report.json",
-                     "/steemauth/report.csv", "/steemauth/signin", "/steemauth/oidc/token", "/steemauth/oidc/authorize"] {
+                     "/steemauth/report.csv", "/steemauth/signin", "/steemauth/oidc/token", "/steemauth/oidc/authorize",
+                     "/steemauth/oidc/logout", "/steemauth/oidc/consent", "/steemauth/oidc/cancel", "/steemauth/oidc/fresh"] {
             XCTAssertTrue(limited(path), "\(path) has a limit_req in the shipped site")
         }
         XCTAssertTrue(site.contains("listen 80 default_server;") && site.contains("listen 443 ssl default_server;") && site.contains("return 444;"),

@@ -253,6 +253,7 @@ final class OIDCTests: XCTestCase {
         let claims = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
         XCTAssertEqual(claims["sub"] as? String, "erin")
         XCTAssertEqual(claims["amr"] as? [String], ["signature"])
+        XCTAssertEqual(claims["acr"] as? String, "posting", "a posting key's signature")
         XCTAssertEqual(claims["nonce"] as? String, "n-1")
         // The page after that is the report again: the authorization was taken once.
         XCTAssertEqual(try b.get("/steemauth").status, 200)

@@ -79,8 +79,67 @@ final class OIDCCoreTests: XCTestCase {
                                                        state: "a b", nonce: "n1", codeChallenge: challenge, expiresAt: 1900))
         XCTAssertEqual(r.prompt, .login)
         XCTAssertEqual(r.maxAge, 60)
-        // A confidential client may leave PKCE out.
-        XCTAssertNoThrow(try parse("response_type=code&client_id=grafana&redirect_uri=https://g.example/cb&scope=openid").get())
+        XCTAssertEqual(r.requiredLevel, .posting)
+    }
+
+    func testPKCEIsRequiredOfEveryClientUnlessItOptsOut() throws {
+        let noPKCE = "response_type=code&redirect_uri=https://g.example/cb&scope=openid&state=s"
+        guard case .failure(.redirect(_, "invalid_request", _, "s")) = parse("client_id=grafana&" + noPKCE) else {
+            return XCTFail("a confidential client without PKCE")
+        }
+        let optedOut = try clients(#"[{"client_id":"old","client_secret":"0123456789abcdef0123","redirect_uris":["https://g.example/cb"],"token_endpoint_auth_method":"client_secret_post","require_pkce":false}]"#)
+        XCTAssertNoThrow(try AuthorizationRequest.parse(query: "client_id=old&" + noPKCE, clients: optedOut, now: 0, lifetime: 1).get())
+        XCTAssertThrowsError(try clients(#"[{"client_id":"cli","redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none","require_pkce":false}]"#)) {
+            XCTAssertTrue(($0 as? OIDCConfigProblem)?.message.contains("cannot turn PKCE off") == true)
+        }
+    }
+
+    func testLoopbackRedirectsMatchOnAnyPortAndNothingElseDoes() {
+        let base = "response_type=code&client_id=cli&scope=openid&code_challenge=\(challenge)&code_challenge_method=S256&redirect_uri="
+        let loopback = try! clients(#"[{"client_id":"cli","redirect_uris":["http://127.0.0.1:8765/cb","http://[::1]/cb?x=1","https://127.0.0.1:9/cb"],"token_endpoint_auth_method":"none"}]"#)
+        func allowed(_ uri: String) -> Bool {
+            if case .success(let r) = AuthorizationRequest.parse(query: base + FormURLEncoded.encode(uri), clients: loopback, now: 0, lifetime: 1) {
+                XCTAssertEqual(r.pending.redirectURI, uri, "the code goes back where the request said")
+                return true
+            }
+            return false
+        }
+        for good in ["http://127.0.0.1:8765/cb", "http://127.0.0.1:51234/cb", "http://127.0.0.1:1/cb", "http://[::1]:4000/cb?x=1", "http://[::1]/cb?x=1",
+                     "https://127.0.0.1:9/cb"] {
+            XCTAssertTrue(allowed(good), good)
+        }
+        for bad in ["http://127.0.0.1:51234/cb/", "http://127.0.0.1:51234/CB", "http://127.0.0.1/cb", "http://127.0.0.1:0/cb", "http://127.0.0.1:65536/cb",
+                    "http://127.0.0.1:12x/cb", "http://localhost:8765/cb", "http://127.0.0.2:8765/cb", "http://127.0.0.1:8765@evil.example/cb",
+                    "http://127.0.0.1:8765.evil.example/cb", "http://[::1]:4000/cb", "http://[::1]:4000/cb?x=2", "https://127.0.0.1:10/cb",
+                    "http://127.0.0.1:8765/cb?x=1"] {
+            XCTAssertFalse(allowed(bad), bad)
+        }
+    }
+
+    func testWhatAnAuthorizationNeedsOfTheLogin() throws {
+        let pkce = "&code_challenge=\(challenge)&code_challenge_method=S256"
+        func outcome(_ q: String, _ binding: (Int64, ProofLevel)?, now: Int64 = 1000) throws -> AuthorizationOutcome {
+            try parse("response_type=code&scope=openid" + pkce + "&" + q).get().outcome(binding: binding, now: now)
+        }
+        let grafana = "client_id=grafana&redirect_uri=https://g.example/cb", cli = "client_id=cli&redirect_uri=http://127.0.0.1:8765/cb"
+        XCTAssertEqual(try outcome(grafana, nil), .proofNeeded)
+        XCTAssertEqual(try outcome(grafana, (900, .posting)), .code, "a confidential client: single sign-on")
+        XCTAssertEqual(try outcome(cli, (900, .active)), .consentNeeded, "a public client: a click")
+        XCTAssertEqual(try outcome(grafana + "&prompt=login", (999, .active)), .freshProofNeeded)
+        XCTAssertEqual(try outcome(grafana + "&max_age=0", (1000, .active)), .freshProofNeeded, "max_age=0: even a proof of this second")
+        XCTAssertEqual(try outcome(grafana + "&max_age=100", (900, .active)), .code)
+        XCTAssertEqual(try outcome(grafana + "&max_age=99", (900, .active)), .freshProofNeeded)
+        XCTAssertEqual(try outcome(grafana + "&acr_values=active", (900, .posting)), .freshProofNeeded)
+        XCTAssertEqual(try outcome(grafana + "&acr_values=posting+active", (900, .active)), .code)
+        XCTAssertEqual(try outcome(grafana + "&acr_values=posting", (900, .posting)), .code)
+        XCTAssertEqual(try outcome(cli + "&acr_values=active", (900, .posting)), .freshProofNeeded)
+        let consenting = try clients(#"[{"client_id":"app","client_secret":"0123456789abcdef0123","redirect_uris":["https://a.example/cb"],"token_endpoint_auth_method":"client_secret_basic","require_consent":true}]"#)
+        let r = try AuthorizationRequest.parse(query: "response_type=code&scope=openid&client_id=app&redirect_uri=https://a.example/cb" + pkce,
+                                               clients: consenting, now: 0, lifetime: 1).get()
+        XCTAssertEqual(r.outcome(binding: (0, .active), now: 1), .consentNeeded, "require_consent: a click even for a confidential client")
+        XCTAssertEqual(ProofLevel.stored(nil, method: "signature"), .posting, "an older signature binding is judged posting")
+        XCTAssertEqual(ProofLevel.stored(nil, method: "transfer"), .active)
+        XCTAssertEqual(ProofLevel.of(signatureRole: "owner"), .active)
     }
 
     func testClientAndRedirectAreCheckedFirstAndOnlyAPageSaysSo() {
@@ -95,7 +154,7 @@ final class OIDCCoreTests: XCTestCase {
             guard case .failure(.page) = parse(q) else { return XCTFail("not a page: \(q)") }
         }
         // A registered URI with a query of its own matches exactly.
-        XCTAssertNoThrow(try parse("response_type=code&client_id=grafana&redirect_uri=https%3A%2F%2Fg.example%2Fcb%3Ftenant%3D1&scope=openid").get())
+        XCTAssertNoThrow(try parse("response_type=code&client_id=grafana&redirect_uri=https%3A%2F%2Fg.example%2Fcb%3Ftenant%3D1&scope=openid&code_challenge=\(challenge)&code_challenge_method=S256").get())
     }
 
     func testLaterErrorsGoBackToTheRedirectURI() {
@@ -105,7 +164,7 @@ final class OIDCCoreTests: XCTestCase {
             (base + "&scope=openid" + pkce, "unsupported_response_type"),
             (base + "&response_type=code+id_token&scope=openid" + pkce, "unsupported_response_type"),
             (base + "&response_type=code&scope=profile" + pkce, "invalid_scope"),
-            (base + "&response_type=code&scope=openid", "invalid_request"),                                // public without PKCE
+            (base + "&response_type=code&scope=openid", "invalid_request"),                                // without PKCE
             (base + "&response_type=code&scope=openid&code_challenge=\(challenge)&code_challenge_method=plain", "invalid_request"),
             (base + "&response_type=code&scope=openid&code_challenge=\(challenge)", "invalid_request"),   // method left out = plain
             (base + "&response_type=code&scope=openid&code_challenge=short&code_challenge_method=S256", "invalid_request"),
@@ -128,7 +187,8 @@ final class OIDCCoreTests: XCTestCase {
     func testIDTokenClaims() throws {
         let pending = PendingAuthorization(clientID: "grafana", redirectURI: "https://g.example/cb", scope: "openid", state: nil, nonce: "n-1",
                                            codeChallenge: nil, expiresAt: 0)
-        var grant = AuthorizationGrant(pending: pending, account: "alice", chain: "hive", method: "signature", authTime: 990)
+        var grant = AuthorizationGrant(pending: pending, account: "alice", chain: "hive", method: "signature", authTime: 990,
+                                       level: .posting, session: "00")
         let claims = IDTokenClaims(issuer: "https://login.example.org", grant: grant, now: 1000, lifetime: 3600)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(claims)) as? [String: Any])
         XCTAssertEqual(json["iss"] as? String, "https://login.example.org")
@@ -142,13 +202,29 @@ final class OIDCCoreTests: XCTestCase {
         XCTAssertEqual(json["nonce"] as? String, "n-1")
         XCTAssertEqual(json["chain"] as? String, "hive")
         XCTAssertEqual(json["amr"] as? [String], ["signature"])
-        grant.nonce = nil; grant.method = "transfer"
+        XCTAssertEqual(json["acr"] as? String, "posting")
+        XCTAssertNil(json["sid"], "the login's session id stays in Redis")
+        grant.nonce = nil; grant.method = "transfer"; grant.level = .active
         let plain = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(IDTokenClaims(issuer: "i", grant: grant, now: 1, lifetime: 1))) as? [String: Any])
         XCTAssertNil(plain["nonce"], "no nonce claim when none was sent")
         XCTAssertEqual(plain["amr"] as? [String], ["transfer"])
+        XCTAssertEqual(plain["acr"] as? String, "active")
 
         let info = UserInfo(grant: AccessGrant(account: "alice", chain: "steem", clientID: "g", scope: "openid"), frontend: "https://steemit.com")
         XCTAssertEqual(info.profile, "https://steemit.com/@alice")
+    }
+
+    func testTheFlowCookieIsOneValueOfItsShapeOrNone() {
+        let v = String(repeating: "ab", count: 16)
+        func value(_ header: String) -> String? { FlowCookie.value(cookieHeader: Array(header.utf8)[...]) }
+        XCTAssertEqual(value("a=1; __Host-steemauth-flow=\(v); b=2"), v)
+        XCTAssertEqual(value("__Host-steemauth-flow=\(v)"), v)
+        XCTAssertNil(value("__Host-steemauth-flow=\(v); __Host-steemauth-flow=\(v)"), "two: one was planted")
+        XCTAssertNil(value("__Host-steemauth-flow=\(v.dropLast())"))
+        XCTAssertNil(value("__Host-steemauth-flow=\(v.uppercased())"))
+        XCTAssertNil(value("steemauth-flow=\(v)"))
+        XCTAssertNil(value(""))
+        XCTAssertEqual(FlowCookie.setCookie(value: v, maxAge: 900), "__Host-steemauth-flow=\(v); Path=/; Max-Age=900; Secure; HttpOnly; SameSite=Lax")
     }
 
     func testEncodings() {

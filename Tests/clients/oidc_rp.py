@@ -7,7 +7,10 @@ login transfer. Each scenario prints what it checked; any failure exits 1 with t
   oidc_rp.py SCENARIO --base URL --devchain URL --client-id ID [--secret S] [--auth-method M] [--redirect URI]
 """
 import argparse
+import html
+import http.cookiejar
 import json
+import re
 import sys
 import time
 import urllib.parse
@@ -51,6 +54,23 @@ def client(d):
                          code_challenge_method="S256", token_endpoint_auth_method=args.auth_method)
 
 
+_return_ok_secure = http.cookiejar.DefaultCookiePolicy.return_ok_secure
+
+
+def _loopback_is_secure(policy, cookie, request):
+    """Like Chromium and Firefox, send Secure cookies (the flow cookie) to loopback over plain http.
+    Patched on the class: requests builds a fresh cookie jar for every request it prepares."""
+    host = urllib.parse.urlparse(request.get_full_url()).hostname
+    return host in ("127.0.0.1", "::1", "localhost") or _return_ok_secure(policy, cookie, request)
+
+
+http.cookiejar.DefaultCookiePolicy.return_ok_secure = _loopback_is_secure
+
+
+def new_browser():
+    return requests.Session()
+
+
 def pay(memo, sender):
     body = {"jsonrpc": "2.0", "id": 1, "method": "devchain.push_transfer",
             "params": {"from": sender, "to": "steemauth.demo", "amount": "0.001 STEEM", "memo": memo, "now": True}}
@@ -59,10 +79,10 @@ def pay(memo, sender):
         fail("devchain refused the transfer: %s" % reply["error"])
 
 
-def wait_until_bound(browser):
+def wait_until_bound(browser, path="/steemauth/status"):
     # Bounded by count; the watcher needs a few polls of its own at most.
     for _ in range(1500):
-        s = browser.get(args.base + "/steemauth/status", timeout=30).json()
+        s = browser.get(args.base + path, timeout=30).json()
         if s.get("bound"):
             return s
         time.sleep(0.02)
@@ -86,9 +106,32 @@ def prove_on_ask_page(browser, r, sender, app_name):
     pay(memo, sender)
     s = wait_until_bound(browser)
     check(s["account"] == sender, "the transfer bound the session to @%s" % sender)
-    onward = browser.get(args.base + "/steemauth", allow_redirects=False, timeout=30)
-    check(onward.status_code == 302, "the next load of /steemauth sends the browser on")
-    return onward.headers["Location"]
+    return onward(browser)
+
+
+def onward(browser):
+    """The load of /steemauth after a proof: on to the client (after the consent click, for a client
+    that needs one)."""
+    r = browser.get(args.base + "/steemauth", allow_redirects=False, timeout=30)
+    if args.auth_method == "none":
+        r = consent(browser, r)
+    check(r.status_code == 302, "the next load of /steemauth sends the browser on")
+    return r.headers["Location"]
+
+
+def consent(browser, page):
+    """A public client's code needs a click: the consent page names the client and the redirect host,
+    and its form POSTs back from this site."""
+    check(page.status_code == 200 and 'id="allow"' in page.text, "a public client gets the consent page, not a code")
+    check(("Log in to %s?" % args.app_name) in page.text, "the consent page names the client")
+    host = urllib.parse.urlparse(args.redirect).hostname
+    check(("sent to <strong>%s</strong>" % host) in page.text, "the consent page names the redirect host")
+    check('<main class="page"' in page.text and 'aria-labelledby="consent-heading"' in page.text, "the form is labelled, in the main landmark")
+    fields = [(html.unescape(n), html.unescape(v)) for n, v in re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', page.text)]
+    crossed = browser.post(args.base + "/steemauth/oidc/consent", data=fields, headers={"Origin": "https://evil.example"},
+                           allow_redirects=False, timeout=30)
+    check(crossed.status_code == 403, "a cross-site consent POST is refused")
+    return browser.post(args.base + "/steemauth/oidc/consent", data=fields, headers={"Origin": args.base}, allow_redirects=False, timeout=30)
 
 
 def query_of(location):
@@ -117,6 +160,7 @@ def verify_id_token(d, token, nonce, account):
     check(claims["sub"] == account and claims["preferred_username"] == account, "sub and preferred_username are @%s" % account)
     check(claims["nonce"] == nonce, "the nonce is in the ID token")
     check(claims["chain"] == "steem" and claims["amr"] == ["transfer"], "chain and amr say steem and transfer")
+    check(claims["acr"] == "active", "acr says active (a transfer needs the active key)")
     check(claims["iat"] <= claims["exp"] and claims["auth_time"] <= claims["iat"] + 5, "iat, exp and auth_time are consistent")
     return claims
 
@@ -192,16 +236,33 @@ def scenario_flow():
     token2 = oauth2.fetch_token(d["token_endpoint"], authorization_response=r.headers["Location"], code_verifier=verifier2)
     verify_id_token(d, token2, nonce2, args.account)
 
-    # prompt=login asks for a fresh proof even so.
-    r, _, _, _ = start_authorization(d, client(d), browser, {"prompt": "login"})
+    # prompt=login asks for a fresh proof beside the login, which stays valid until it binds.
+    oauth3 = client(d)
+    r, verifier3, nonce3, state3 = start_authorization(d, oauth3, browser, {"prompt": "login"})
+    asked_at = int(time.time())
     check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "prompt=login asks for a fresh proof")
-    check(browser.get(args.base + "/steemauth/status", timeout=30).json()["bound"] is False, "after prompt=login the browser is not logged in")
+    check(browser.get(args.base + "/steemauth/status", timeout=30).json()["bound"] is True, "the login stays valid meanwhile")
+    page = browser.get(args.base + "/steemauth", allow_redirects=False, timeout=30)
+    check(page.status_code == 200 and "asks for a fresh proof" in page.text and 'id="memo"' in page.text,
+          "the page asks for a fresh proof, with a code of its own")
+    fresh = browser.get(args.base + "/steemauth/oidc/fresh", timeout=30).json()
+    check(fresh["bound"] is False and fresh["memo"] and fresh["challenge"].endswith("Z"), "the fresh proof's poll gives its code and challenge")
+    pay(fresh["memo"], args.account)
+    wait_until_bound(browser, "/steemauth/oidc/fresh")
+    location = onward(browser)
+    token3 = oauth3.fetch_token(d["token_endpoint"], authorization_response=location, code_verifier=verifier3)
+    claims = verify_id_token(d, token3, nonce3, args.account)
+    check(claims["auth_time"] >= asked_at - 5, "auth_time is the fresh proof's")
     logout(browser)
+    for name, t in (("the single sign-on", token2), ("the fresh proof", token3)):
+        gone = requests.get(d["userinfo_endpoint"], headers={"Authorization": "Bearer " + t["access_token"]}, timeout=30)
+        check(gone.status_code == 401 and "invalid_token" in gone.headers.get("WWW-Authenticate", ""),
+              "logout ended the access token of %s" % name)
 
     # After logout: prompt=none says login_required; a new authorization asks for a proof again.
-    r, _, _, state3 = start_authorization(d, client(d), browser, {"prompt": "none"})
+    r, _, _, state4 = start_authorization(d, client(d), browser, {"prompt": "none"})
     q = query_of(r.headers.get("Location"))
-    check(r.status_code == 302 and q.get("error") == ["login_required"] and q.get("state") == [state3], "prompt=none after logout: login_required")
+    check(r.status_code == 302 and q.get("error") == ["login_required"] and q.get("state") == [state4], "prompt=none after logout: login_required")
     r, _, _, _ = start_authorization(d, client(d), browser)
     check(r.status_code == 302 and r.headers["Location"] == "/steemauth", "after logout an authorization asks for a proof again")
     print("scenario flow: all checks passed")
@@ -215,13 +276,24 @@ def scenario_public():
     spent = token_request(d, code, verifier)
     check(spent.status_code == 400 and spent.json()["error"] == "invalid_grant", "a code is spent by a wrong verifier (no second try)")
 
+    # Logged in, the public client still gets no code without a click; prompt=none says so.
     r, verifier, nonce, state = start_authorization(d, oauth, browser)
-    code = check_redirect(r.headers["Location"], state)
+    code = check_redirect(consent(browser, r).headers["Location"], state)
     missing = token_request(d, code, None)
     check(missing.status_code == 400 and missing.json()["error"] == "invalid_grant", "a missing code_verifier is invalid_grant")
+    r, _, _, state = start_authorization(d, client(d), browser, {"prompt": "none"})
+    q = query_of(r.headers.get("Location"))
+    check(r.status_code == 302 and q.get("error") == ["consent_required"] and q.get("state") == [state], "prompt=none: consent_required")
 
-    r, verifier, nonce, state = start_authorization(d, oauth, browser)
-    token = oauth.fetch_token(d["token_endpoint"], authorization_response=r.headers["Location"], code_verifier=verifier)
+    # A loopback redirect URI matches on any port (RFC 8252 §7.3): the CLI took another free port.
+    port = urllib.parse.urlparse(args.redirect).port
+    other = args.redirect.replace(":%d/" % port, ":%d/" % (port + 1 if port < 65535 else port - 1))
+    oauth_other = OAuth2Session(args.client_id, None, scope="openid profile", redirect_uri=other, code_challenge_method="S256",
+                                token_endpoint_auth_method="none")
+    r, verifier, nonce, state = start_authorization(d, oauth_other, browser)
+    location = consent(browser, r).headers["Location"]
+    check(location.startswith(other + "?"), "the code goes to the loopback port the request named")
+    token = oauth_other.fetch_token(d["token_endpoint"], authorization_response=location, code_verifier=verifier)
     verify_id_token(d, token, nonce, args.account)
 
     # Without PKCE a public client is refused, back at its redirect URI.

@@ -4,11 +4,13 @@
   "use strict";
   var main = document.querySelector("[data-poll]");
   var latest = null;   // the last status: its challenge is what the wallet signs
+  // The ask page polls the login's status; the fresh-proof page, the fresh proof's.
+  var statusURL = (main && main.getAttribute("data-poll")) || "/steemauth/status";
 
   function keychain() { return window.steem_keychain || window.hive_keychain || null; }
 
   function status() {
-    return fetch("/steemauth/status", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+    return fetch(statusURL, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
       if (r.status === 401) { window.location.replace("/steemauth"); return null; }
       return r.ok ? r.json() : null;
     });
@@ -35,7 +37,7 @@
         if (!s) return;
         if (s.bound) { window.location.replace("/steemauth"); return; }
         latest = s;
-        keychain().requestSignBuffer(account, s.challenge, "Posting", function (reply) {
+        keychain().requestSignBuffer(account, s.challenge, form.getAttribute("data-key") || "Posting", function (reply) {
           if (!reply || !reply.success) { fail((reply && reply.message) || "The wallet did not sign."); return; }
           fetch("/steemauth/signin", {
             method: "POST", credentials: "same-origin", cache: "no-store",
