@@ -21,7 +21,10 @@ public struct RPCFailure: Error, Sendable, CustomStringConvertible {
 public final class RPCClient {
     public enum Form: Sendable { case dotted, appbaseCall }
 
+    /// The nodes as they may be shown (NodeURL.redacted: no key in userinfo or query): in failures,
+    /// log lines and metrics labels. The URLs themselves stay in `urls`.
     public let nodes: [String]
+    private let urls: [String]
     public var timeoutSeconds: Double
     public var form: Form
     public var maxReplyBytes: Int
@@ -38,7 +41,8 @@ public final class RPCClient {
                 maxBatchSize: Int = 50, logger: Logger) {
         precondition(!nodes.isEmpty)
         self.batchSizes = nodes.map { _ in AdaptiveBatchSize(maximum: max(1, maxBatchSize)) }
-        self.nodes = nodes
+        self.nodes = nodes.map(NodeURL.redact)
+        self.urls = nodes
         self.timeoutSeconds = timeoutSeconds
         self.form = form
         self.maxReplyBytes = maxReplyBytes
@@ -102,7 +106,7 @@ public final class RPCClient {
     }
 
     private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
-        let url = nodes[node]
+        let url = nodes[node]   // the shown name; urls[node] is only handed to libcurl
         self.calls[url, default: 0] += 1
         let requests = calls.map { call -> RPCRequest in
             defer { nextID += 1 }
@@ -121,7 +125,7 @@ public final class RPCClient {
 
         let response: HTTPClient.Response
         do {
-            response = try clients[node].request("POST", url: url, headers: ["Content-Type: application/json", "Expect:"],
+            response = try clients[node].request("POST", url: urls[node], headers: ["Content-Type: application/json", "Expect:"],
                                                  body: Array(body), timeoutSeconds: timeoutSeconds, maxBytes: maxReplyBytes)
         } catch { throw RPCFailure(node: url, reason: error.message, timedOut: error.timedOut) }
         guard response.status == 200 else {
