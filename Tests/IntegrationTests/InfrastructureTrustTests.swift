@@ -89,8 +89,8 @@ final class InfrastructureTrustTests: XCTestCase {
         XCTAssertNotEqual(checked.status, 0)
         XCTAssertTrue(checked.output.contains("STEEMAUTH_FCGI_ALLOW is required"), checked.output)
         let p = try cluster.launch("pool", [], log: cluster.dir + "/pool.log", executable: Cluster.binary("steemauth-web"), environment: env)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0, "the pool does not start")
+        XCTAssertTrue(Cluster.waitForExit(p, seconds: 30), "the pool does not start")
+        XCTAssertNotEqual(p.terminationStatus, 0)
         XCTAssertFalse(Cluster.canConnect(port: cluster.poolPort))
         env["STEEMAUTH_FCGI_ALLOW"] = "10.0.0.11,not-an-address"
         let bad = try checkConfig("steemauth-web", env)
