@@ -36,7 +36,8 @@ public struct AppConfig: Sendable {
     public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
-    public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
+    public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take, every node together
+    public var nginxReadTimeout: Double        // STEEMAUTH_NGINX_READ_TIMEOUT: nginx's fastcgi_read_timeout (15 s in the shipped site)
     public var recycleAfterReport: Bool        // STEEMAUTH_RECYCLE_AFTER_REPORT: a worker that computed a report hands its place to a fresh one
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
     public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
@@ -72,6 +73,7 @@ public struct AppConfig: Sendable {
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", signInAttempts = "STEEMAUTH_SIGNIN_ATTEMPTS", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
+        case nginxReadTimeout = "STEEMAUTH_NGINX_READ_TIMEOUT"
         case recycleAfterReport = "STEEMAUTH_RECYCLE_AFTER_REPORT"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
         case oidcIssuer = "STEEMAUTH_OIDC_ISSUER", oidcClients = "STEEMAUTH_OIDC_CLIENTS", oidcKey = "STEEMAUTH_OIDC_KEY"
@@ -95,6 +97,7 @@ public struct AppConfig: Sendable {
         let nodes = try nodeList(source, default: defaultNode)
         let oidc = try oidcFiles(source)
         let redis = try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) }
+        let (reportTimeout, nginxReadTimeout) = try reportDeadline(source)
         let listen = try source.value(.listen, default: ListenAddress.tcp(host: "127.0.0.1", port: 9000)) { ListenAddress.parse($0) }
         let sentinelPassword = source.raw(.redisSentinelPassword).flatMap { $0.isEmpty ? nil : $0 }
         // Anyone who can reach an open sentinel can make it name a master of their choosing.
@@ -143,7 +146,8 @@ public struct AppConfig: Sendable {
             logLevel: try source.value(.logLevel, default: "info") {
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },
             reportTTL: try source.int(.reportTTL, default: 600, range: 0...86400),
-            reportTimeout: try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            reportTimeout: reportTimeout,
+            nginxReadTimeout: nginxReadTimeout,
             recycleAfterReport: try source.value(.recycleAfterReport, default: true) { parseBool($0) },
             frontend: try source.value(.frontend, default: chain == .steem ? "https://steemit.com" : "https://peakd.com") { f in
                 (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil },
@@ -192,6 +196,21 @@ public struct AppConfig: Sendable {
                 + "list the web servers' addresses (and firewall or tunnel the traffic between hosts)")
         }
         return list
+    }
+
+    /// nginx answers 504 itself when a worker is silent for its fastcgi_read_timeout: a report must
+    /// end (and its page be written) well before that, or the visitor sees nginx's page and the
+    /// worker's work is lost.
+    public static let reportMarginBeforeNginx = 2.0
+
+    static func reportDeadline(_ source: ConfigSource) throws(ConfigError) -> (report: Double, nginx: Double) {
+        let report = try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } }
+        let nginx = try source.value(.nginxReadTimeout, default: 15.0) { Double($0).flatMap { $0 > 0 && $0 <= 3600 ? $0 : nil } }
+        if report + reportMarginBeforeNginx > nginx {
+            throw ConfigError(key: .reportTimeout, message: "(\(report) s) must end at least \(reportMarginBeforeNginx) s before nginx's "
+                + "fastcgi_read_timeout (STEEMAUTH_NGINX_READ_TIMEOUT, \(nginx) s): lower it, or raise both")
+        }
+        return (report, nginx)
     }
 
     static func allowsPlainHTTPNodes(_ source: ConfigSource) throws(ConfigError) -> Bool {
