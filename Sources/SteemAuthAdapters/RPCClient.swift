@@ -146,7 +146,7 @@ public final class RPCClient {
                                                  body: Array(body), timeoutSeconds: timeout, maxBytes: maxReplyBytes)
         } catch { throw RPCFailure(node: url, reason: error.message, timedOut: error.timedOut) }
         guard response.status == 200 else {
-            throw RPCFailure(node: url, reason: "HTTP \(response.status): \(response.text.prefix(120))")
+            throw RPCFailure(node: url, reason: "HTTP \(response.status): \(String(decoding: response.body.prefix(120), as: UTF8.self))")
         }
         let replies: [RPCResponse<T>]
         do {
@@ -160,7 +160,7 @@ public final class RPCClient {
                 throw RPCFailure(node: url, reason: whole.error?.description ?? "a single object in place of the batch's array",
                                  batchRefused: true)
             }
-            throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(response.text.prefix(80))")
+            throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(String(decoding: response.body.prefix(80), as: UTF8.self))")
         }
         var byID: [JSONValue: RPCResponse<T>] = [:]
         for r in replies { if let id = r.id { byID[id] = r } }
