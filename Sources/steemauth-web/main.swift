@@ -57,7 +57,8 @@ struct Serve: ParsableCommand {
                 metrics?.counters.useBank(worker.number)
                 var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
                 // On TCP with STEEMAUTH_FCGI_ALLOW, only the listed peers are read from (loopback included).
-                let allowed = worker.unixSocket ? nil : current.0.fcgiAllow.flatMap(PeerAllowList.init)
+                // (An entry that is no address was refused at load; were one to slip through, nobody is allowed.)
+                let allowed = worker.unixSocket ? nil : current.0.fcgiAllow.map { PeerAllowList($0) ?? PeerAllowList([])! }
                 let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket,
                                         allowedPeers: allowed, maxRequests: worker.maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
