@@ -50,9 +50,15 @@ static inline int steemauth_set_accept_timeout(int fd, int timeout_ms) {
 // STEEMAUTH_CONNECTION_DROPPED. This reaches into FCGX_Request's private fields, as
 // steemauth_put_direct does into a stream's: libfcgi's layout, unchanged since 2.4.0.
 #define STEEMAUTH_CONNECTION_DROPPED (-100000)
+static inline int steemauth_serve_accepted(FCGX_Request *request, int fd, int read_timeout_ms);
 static inline int steemauth_accept_unix(FCGX_Request *request, int read_timeout_ms) {
     int fd = accept4(request->listen_sock, 0, 0, SOCK_CLOEXEC);
     if (fd < 0) return -errno;
+    return steemauth_serve_accepted(request, fd, read_timeout_ms);
+}
+
+// Hands a connection this worker accepted to libfcgi (see steemauth_accept_unix).
+static inline int steemauth_serve_accepted(FCGX_Request *request, int fd, int read_timeout_ms) {
     if (steemauth_set_receive_timeout(fd, read_timeout_ms) != 0) { int e = errno; close(fd); return -e; }
     request->ipcFd = fd;
     request->keepConnection = 1;
@@ -67,6 +73,46 @@ static inline int steemauth_accept_unix(FCGX_Request *request, int read_timeout_
     request->listen_sock = listen_fd;
     request->detached = 0;
     return rc == -EBADF ? STEEMAUTH_CONNECTION_DROPPED : rc;
+}
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+// An address as text in one canonical form (inet_ntop's; an IPv4-mapped IPv6 address as IPv4), so
+// an allow-list entry and a peer compare as strings. Returns 0, or -1 when `in` is no address.
+static inline int steemauth_canonical_address(const char *in, char *out, size_t out_size) {
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, in, &v4) == 1) return inet_ntop(AF_INET, &v4, out, out_size) ? 0 : -1;
+    if (inet_pton(AF_INET6, in, &v6) != 1) return -1;
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return inet_ntop(AF_INET, &v6.s6_addr[12], out, out_size) ? 0 : -1;
+    return inet_ntop(AF_INET6, &v6, out, out_size) ? 0 : -1;
+}
+
+// Accepts one TCP connection and writes its peer's address to `peer` (the canonical form above;
+// empty when it has none). Returns the connection's descriptor, or minus errno.
+static inline int steemauth_accept_tcp(int listen_fd, char *peer, size_t peer_size) {
+    struct sockaddr_storage sa;
+    socklen_t length = sizeof sa;
+    int fd = accept4(listen_fd, (struct sockaddr *)&sa, &length, SOCK_CLOEXEC);
+    if (fd < 0) return -errno;
+    peer[0] = 0;
+    if (sa.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, peer, peer_size);
+    } else if (sa.ss_family == AF_INET6) {
+        struct in6_addr *a = &((struct sockaddr_in6 *)&sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) inet_ntop(AF_INET, &a->s6_addr[12], peer, peer_size);
+        else inet_ntop(AF_INET6, a, peer, peer_size);
+    }
+    return fd;
+}
+
+// Closes a refused peer's connection without reading a byte of it: a reset (SO_LINGER 0), so
+// nothing it sent is read and no lingering close waits on it.
+static inline void steemauth_close_unread(int fd) {
+    struct linger hard = { 1, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    close(fd);
 }
 
 // Is a stop signal waiting? (one cheap syscall: checked before every 16th accept and after each

@@ -360,10 +360,13 @@ public protocol RequestHandler {
     /// Read after each response: true hands the worker's place to a fresh one (as max requests
     /// does), for a handler whose last request did rare, large work.
     var recycleAfterThisRequest: Bool { get }
+    /// A TCP peer not in the allow-list connected, and was closed unread (for metrics).
+    mutating func refusedPeer(_ address: String)
 }
 
 extension RequestHandler {
     public var recycleAfterThisRequest: Bool { false }
+    public mutating func refusedPeer(_ address: String) {}
     public var routedPaths: [String] { [] }
 }
 

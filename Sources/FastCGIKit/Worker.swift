@@ -31,7 +31,11 @@ public enum Worker {
     /// address, and gives it a receive timeout; libfcgi then reads the request from it. libfcgi's own
     /// accept (kept for TCP, where `FCGI_WEB_SERVER_ADDRS` may check the peer) asks for the address
     /// and polls the new connection for its first byte: two system calls' work on every request.
-    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, maxRequests: Int, handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    ///
+    /// With `allowedPeers`, a worker on TCP accepts each connection itself as well, and closes one
+    /// from a peer not in the list unread (a reset), with a log line and `handler.refusedPeer`.
+    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, allowedPeers: PeerAllowList? = nil, maxRequests: Int,
+                           handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         let params = RequestParams()
@@ -50,7 +54,9 @@ public enum Worker {
                 acceptsUntilStopCheck = Self.acceptsBetweenStopChecks
             }
             acceptsUntilStopCheck -= 1
-            let rc = unixSocket ? steemauth_accept_unix(&request, Self.unixReadTimeoutMs) : FCGX_Accept_r(&request)
+            let rc = unixSocket ? steemauth_accept_unix(&request, Self.unixReadTimeoutMs)
+                : allowedPeers.map { acceptAllowed(&request, listenFD: listenFD, $0, &handler, logger) } ?? FCGX_Accept_r(&request)
+            if rc == Self.peerRefused { continue }
             if rc == STEEMAUTH_CONNECTION_DROPPED {
                 logger.warning("worker: dropped a connection that sent no whole request in time, or a malformed one")
                 continue
@@ -102,6 +108,28 @@ public enum Worker {
                 return .recycled
             }
         }
+    }
+
+    /// A return of `acceptAllowed`: the peer was refused; nothing to serve.
+    static let peerRefused: Int32 = -100001
+
+    /// Accepts a TCP connection; serves it (as steemauth_accept_unix does) when its peer is allowed,
+    /// else closes it without reading it.
+    private static func acceptAllowed(_ request: inout FCGX_Request, listenFD: Int32, _ allowed: PeerAllowList,
+                                      _ handler: inout some RequestHandler, _ logger: Logger) -> Int32 {
+        let (fd, peer) = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { buffer -> (Int32, String) in
+            let fd = steemauth_accept_tcp(listenFD, buffer.baseAddress!, 64)
+            return (fd, fd >= 0 ? String(cString: buffer.baseAddress!) : "")
+        }
+        guard fd >= 0 else { return fd }
+        guard allowed.allows(peer) else {
+            steemauth_close_unread(fd)
+            logger.warning("worker: refused a FastCGI connection from a peer not in STEEMAUTH_FCGI_ALLOW; closed unread",
+                           metadata: ["peer": "\(peer.isEmpty ? "unknown" : peer)"])
+            handler.refusedPeer(peer)
+            return peerRefused
+        }
+        return steemauth_serve_accepted(&request, fd, unixReadTimeoutMs)
     }
 
     /// Gives the heap's free memory back to the system. A worker does it after a second with nothing

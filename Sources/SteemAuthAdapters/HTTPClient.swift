@@ -24,10 +24,16 @@ public final class HTTPClient {
     private final class Sink {
         var body: [UInt8] = []
         var headerLines: [String] = []
+        var headerBytes = 0
         let limit: Int
         var overflowed = false
+        var headersOverflowed = false
         init(limit: Int) { self.limit = limit }
     }
+
+    /// The most header bytes a reply may have (every line of every response of one request, a
+    /// 100-continue's included): a peer that never ends its headers is cut off here.
+    public static let maxHeaderBytes = 64 << 10
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
     private let cookieJar: Bool
@@ -69,15 +75,24 @@ public final class HTTPClient {
             let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
             let n = size * count
             if sink.body.count + n > sink.limit { sink.overflowed = true; return 0 }
+            // The body grows in place; its final size, when announced, was reserved at the headers.
             data!.withMemoryRebound(to: UInt8.self, capacity: n) { sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
             return n
         }
         let headerWriter: steemauth_curl_write_cb = { data, size, count, userdata in
             let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
             let n = size * count
+            sink.headerBytes += n
+            if sink.headerBytes > HTTPClient.maxHeaderBytes { sink.headersOverflowed = true; return 0 }
             let line = data!.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
             if line.hasPrefix("HTTP/") { sink.headerLines.removeAll() }   // a new response (after 100-continue)
             sink.headerLines.append(line)
+            // An announced length: refused at once when over the limit, else reserved in one piece
+            // (no regrowth, and so no copy, as the body arrives).
+            if line.count > 15, line.prefix(15).lowercased() == "content-length:", let length = Int(line.dropFirst(15).trimmingCharacters(in: " \t\r\n")) {
+                if length > sink.limit { sink.overflowed = true; return 0 }
+                if length > sink.body.capacity { sink.body.reserveCapacity(length) }
+            }
             return n
         }
         _ = steemauth_curl_set_ptr(handle, CURLOPT_URL, url)
@@ -104,6 +119,7 @@ public final class HTTPClient {
         }
         if body != nil { _ = steemauth_curl_set_ptr(handle, CURLOPT_POSTFIELDS, nil) }
         if sink.overflowed { throw Failure(message: "reply larger than \(maxBytes) bytes") }
+        if sink.headersOverflowed { throw Failure(message: "reply headers larger than \(Self.maxHeaderBytes) bytes") }
         guard rc == CURLE_OK else {
             throw Failure(message: String(cString: curl_easy_strerror(rc)), timedOut: rc == CURLE_OPERATION_TIMEDOUT)
         }

@@ -21,7 +21,10 @@ public struct RPCFailure: Error, Sendable, CustomStringConvertible {
 public final class RPCClient {
     public enum Form: Sendable { case dotted, appbaseCall }
 
+    /// The nodes as they may be shown (NodeURL.redacted: no key in userinfo or query): in failures,
+    /// log lines and metrics labels. The URLs themselves stay in `urls`.
     public let nodes: [String]
+    private let urls: [String]
     public var timeoutSeconds: Double
     public var form: Form
     public var maxReplyBytes: Int
@@ -38,7 +41,8 @@ public final class RPCClient {
                 maxBatchSize: Int = 50, logger: Logger) {
         precondition(!nodes.isEmpty)
         self.batchSizes = nodes.map { _ in AdaptiveBatchSize(maximum: max(1, maxBatchSize)) }
-        self.nodes = nodes
+        self.nodes = nodes.map(NodeURL.redact)
+        self.urls = nodes
         self.timeoutSeconds = timeoutSeconds
         self.form = form
         self.maxReplyBytes = maxReplyBytes
@@ -54,17 +58,24 @@ public final class RPCClient {
     }
 
     /// One call; `nil` when the node answered `"result": null` (e.g. get_block past the head).
-    public func call<T: Decodable & Sendable>(_ method: String, _ params: JSONValue, as type: T.Type) throws(RPCFailure) -> T? {
-        try batch([(method, params)], as: type)[0]
+    /// `deadline` (monotonic milliseconds): one limit for the call and every failover together.
+    public func call<T: Decodable & Sendable>(_ method: String, _ params: JSONValue, as type: T.Type, deadline: Int64? = nil) throws(RPCFailure) -> T? {
+        try batch([(method, params)], as: type, deadline: deadline)[0]
     }
 
     /// Many calls of the same result type in one HTTP request; replies are matched by `id`.
-    public func batch<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], as type: T.Type) throws(RPCFailure) -> [T?] {
+    /// With a `deadline`, each node tried gets what is left of it (at most `timeoutSeconds`): a
+    /// failover never gives the next node a full timeout of its own past the caller's limit.
+    public func batch<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], as type: T.Type, deadline: Int64? = nil) throws(RPCFailure) -> [T?] {
         var last = RPCFailure(node: "-", reason: "no nodes")
         for attempt in 0..<nodes.count {
             let index = (preferred + attempt) % nodes.count
+            // The caller's time is up: no node is asked (or blamed) after it.
+            if let deadline, deadline - monotonicMilliseconds() <= 50 {
+                throw RPCFailure(node: last.node, reason: "the deadline passed (\(last.reason))", timedOut: true)
+            }
             do {
-                let result = try performInBatches(calls, node: index, as: type)
+                let result = try performInBatches(calls, node: index, as: type, deadline: deadline)
                 if index != preferred {
                     logger.notice("rpc: switched to node", metadata: ["node": "\(nodes[index])"])
                     preferred = index
@@ -81,14 +92,15 @@ public final class RPCClient {
 
     /// The calls in consecutive batches of the node's current size; a refused batch is halved and
     /// sent again, down to single calls, before the node counts as failed.
-    private func performInBatches<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
+    private func performInBatches<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type,
+                                                           deadline: Int64?) throws(RPCFailure) -> [T?] {
         var out: [T?] = []
         out.reserveCapacity(calls.count)
         var next = 0
         while next < calls.count {
             let size = min(batchSizes[node].current, calls.count - next)
             do {
-                out += try perform(Array(calls[next..<(next + size)]), node: node, as: type)
+                out += try perform(Array(calls[next..<(next + size)]), node: node, as: type, timeout: timeout(until: deadline, node: node))
                 // Only a full batch says the node takes this size (single calls say nothing).
                 if size > 1 && size == batchSizes[node].current { batchSizes[node].answered() }
                 next += size
@@ -101,8 +113,17 @@ public final class RPCClient {
         return out
     }
 
-    private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type) throws(RPCFailure) -> [T?] {
-        let url = nodes[node]
+    /// The timeout of the next request: `timeoutSeconds`, or what is left before `deadline` if less.
+    private func timeout(until deadline: Int64?, node: Int) throws(RPCFailure) -> Double {
+        guard let deadline else { return timeoutSeconds }
+        let left = Double(deadline - monotonicMilliseconds()) / 1000
+        guard left > 0.05 else { throw RPCFailure(node: nodes[node], reason: "the caller's deadline passed", timedOut: true) }
+        return min(timeoutSeconds, left)
+    }
+
+    private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type,
+                                                  timeout: Double) throws(RPCFailure) -> [T?] {
+        let url = nodes[node]   // the shown name; urls[node] is only handed to libcurl
         self.calls[url, default: 0] += 1
         let requests = calls.map { call -> RPCRequest in
             defer { nextID += 1 }
@@ -121,25 +142,25 @@ public final class RPCClient {
 
         let response: HTTPClient.Response
         do {
-            response = try clients[node].request("POST", url: url, headers: ["Content-Type: application/json", "Expect:"],
-                                                 body: Array(body), timeoutSeconds: timeoutSeconds, maxBytes: maxReplyBytes)
+            response = try clients[node].request("POST", url: urls[node], headers: ["Content-Type: application/json", "Expect:"],
+                                                 body: Array(body), timeoutSeconds: timeout, maxBytes: maxReplyBytes)
         } catch { throw RPCFailure(node: url, reason: error.message, timedOut: error.timedOut) }
         guard response.status == 200 else {
-            throw RPCFailure(node: url, reason: "HTTP \(response.status): \(response.text.prefix(120))")
+            throw RPCFailure(node: url, reason: "HTTP \(response.status): \(String(decoding: response.body.prefix(120), as: UTF8.self))")
         }
         let replies: [RPCResponse<T>]
         do {
-            let data = Data(response.body)
-            replies = single ? [try JSONDecoder().decode(RPCResponse<T>.self, from: data)]
-                             : try JSONDecoder().decode([RPCResponse<T>].self, from: data)
+            replies = try Self.decoding(response.body) { data in
+                single ? [try JSONDecoder().decode(RPCResponse<T>.self, from: data)] : try JSONDecoder().decode([RPCResponse<T>].self, from: data)
+            }
         } catch {
             // A batch answered by one object (a gateway's batch limit, a parse error, an invalid
             // request) in place of the array: the caller may try smaller batches.
-            if !single, let whole = try? JSONDecoder().decode(RPCResponse<JSONValue>.self, from: Data(response.body)) {
+            if !single, let whole = try? Self.decoding(response.body, { try JSONDecoder().decode(RPCResponse<JSONValue>.self, from: $0) }) {
                 throw RPCFailure(node: url, reason: whole.error?.description ?? "a single object in place of the batch's array",
                                  batchRefused: true)
             }
-            throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(response.text.prefix(80))")
+            throw RPCFailure(node: url, reason: "undecodable reply: \(Self.describe(error)) \(String(decoding: response.body.prefix(80), as: UTF8.self))")
         }
         var byID: [JSONValue: RPCResponse<T>] = [:]
         for r in replies { if let id = r.id { byID[id] = r } }
@@ -152,6 +173,14 @@ public final class RPCClient {
             out.append(reply.result)
         }
         return out
+    }
+
+    /// Decodes from the reply's own bytes, seen as `Data` without a copy (a reply may be tens of MB).
+    static func decoding<R>(_ body: [UInt8], _ decode: (Data) throws -> R) throws -> R {
+        try body.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, raw.count > 0 else { return try decode(Data()) }
+            return try decode(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none))
+        }
     }
 
     static func describe(_ error: any Error) -> String {

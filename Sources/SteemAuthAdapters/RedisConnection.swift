@@ -11,6 +11,7 @@ import SteemAuthCore
 public final class RedisConnection {
     private let endpoint: RedisEndpoint
     private let sentinelPassword: String?
+    private let sentinelUser: String?
     /// The master this connection talks to (under Sentinel).
     public private(set) var masterAddress: String?
     /// Called when a connection finds a different master than before (a failover).
@@ -23,9 +24,11 @@ public final class RedisConnection {
     private var backoffMs: Int64 = 0
     private var nextAttemptAt: Int64 = 0
 
-    public init(endpoint: RedisEndpoint, sentinelPassword: String? = nil, connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
+    public init(endpoint: RedisEndpoint, sentinelPassword: String? = nil, sentinelUser: String? = nil,
+                connectTimeoutMs: Int = 250, commandTimeoutMs: Int = 1000) {
         self.endpoint = endpoint
         self.sentinelPassword = sentinelPassword
+        self.sentinelUser = sentinelUser
         self.connectTimeoutMs = connectTimeoutMs
         self.commandTimeoutMs = commandTimeoutMs
     }
@@ -268,7 +271,8 @@ public final class RedisConnection {
         case .tcp(let host, let port): ctx = redisConnectWithTimeout(host, Int32(port), tv)
         case .unix(let path): ctx = redisConnectUnixWithTimeout(path, tv)
         case .sentinels(let sentinels, let master):
-            do { resolved = try SentinelResolver.masterAddress(sentinels: sentinels, masterName: master, password: sentinelPassword, timeout: tv) }
+            do { resolved = try SentinelResolver.masterAddress(sentinels: sentinels, masterName: master, user: sentinelUser,
+                                                                        password: sentinelPassword, timeout: tv) }
             catch { throw failConnect(error.message) }
             ctx = redisConnectWithTimeout(resolved!.host, Int32(resolved!.port), tv)
         }
@@ -289,24 +293,28 @@ public final class RedisConnection {
             if let password = endpoint.password {
                 setup.append(endpoint.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
             }
-            if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
+            // Under Sentinel, ROLE right after AUTH: the replies are checked before any other command.
+            let roleIndex = resolved == nil ? nil : setup.count
             if resolved != nil { setup.append(["ROLE"]) }
+            if endpoint.database != 0 { setup.append(["SELECT", String(endpoint.database)]) }
             if !setup.isEmpty {
-                for reply in try pipeline(setup) {
+                let replies = try pipeline(setup)
+                for reply in replies {
                     if case .error(let e) = reply {
                         // Never echo the password; the server's message does not contain it.
                         disconnect()
                         throw failConnect("setup refused: \(e)")
                     }
-                    // A sentinel's answer can be stale right after a failover: only a master will do.
-                    if let resolved, let role = reply.array, role.first?.string != nil, role.first?.string != "master" {
+                }
+                // A sentinel's answer can be stale right after a failover: only a master will do.
+                if let resolved, let roleIndex {
+                    let role = replies[roleIndex]
+                    guard role.array?.first?.string == "master" else {
                         disconnect()
-                        throw failConnect("\(resolved) is a \(role.first?.string ?? "?"), not the master (a stale sentinel answer)")
+                        throw failConnect("\(resolved) is a \(role.array?.first?.string ?? "server that does not say"), not the master (a stale sentinel answer)")
                     }
-                    if resolved != nil, reply.array?.first?.string == "master" {
-                        connectedReplicas = Self.replicaCount(role: reply)
-                        replicasCheckedAt = monotonicMilliseconds()
-                    }
+                    connectedReplicas = Self.replicaCount(role: role)
+                    replicasCheckedAt = monotonicMilliseconds()
                 }
             }
         }

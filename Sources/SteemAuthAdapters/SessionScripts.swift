@@ -315,12 +315,15 @@ enum SessionScripts {
     """)
 
     /// ARGV: prefix, account, token, milliseconds. The report as cached (its JSON, HTML and compressed
-    /// HTML) when another request cached it since this one read the session; else 1 when the claim
-    /// is now this token's, 0 while another request holds it.
+    /// HTML) when another request cached it since this one read the session; else minus the
+    /// milliseconds left while a failed computation is remembered (the nodes are not asked again);
+    /// else 1 when the claim is now this token's, 0 while another request holds it.
     static let claimReport = LuaScript(name: "claimReport", source: """
     local p, acct = ARGV[1], ARGV[2]
     local cached = redis.call('MGET', p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
     if cached[1] and cached[2] and cached[3] then return cached end
+    local failed = redis.call('PTTL', p .. 'rf:' .. acct)
+    if failed > 0 then return -failed end
     if redis.call('SET', p .. 'rc:' .. acct, ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
     return 0
     """)

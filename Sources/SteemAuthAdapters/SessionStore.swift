@@ -247,6 +247,16 @@ public final class SessionStore {
         case heldByAnother
         /// Another request cached it after this one read the session: no computation needed.
         case cached(json: [UInt8], html: [UInt8], compressedHTML: [UInt8])
+        /// A computation failed within the last `rememberFailureSeconds`: not asked again until then.
+        case recentlyFailed(secondsLeft: Int)
+    }
+
+    /// How long a failed report is remembered per account (the nodes are not asked again meanwhile).
+    public static let rememberFailureSeconds = 30
+
+    /// Remembers that `account`'s report failed, for `rememberFailureSeconds`.
+    public func rememberReportFailure(account: String) throws(RedisError) {
+        _ = try redis.command(["SET", prefix + "rf:" + account, "1", "EX", String(Self.rememberFailureSeconds)]).checked()
     }
 
     /// Claims the computation of `account`'s report for `milliseconds`, so that one request at a
@@ -260,6 +270,7 @@ public final class SessionStore {
             }
             return .cached(json: json, html: html, compressedHTML: compressed)
         }
+        if let left = reply.integer, left < 0 { return .recentlyFailed(secondsLeft: Int((-left + 999) / 1000)) }
         return reply.integer == 1 ? .claimed : .heldByAnother
     }
 

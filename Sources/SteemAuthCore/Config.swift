@@ -7,7 +7,8 @@ public struct AppConfig: Sendable {
     public var secret: [UInt8]                 // STEEMAUTH_SECRET: cookie MAC key
     public var previousSecret: [UInt8]?        // STEEMAUTH_PREVIOUS_SECRET: still accepted, never used to sign
     public var redis: RedisEndpoint            // STEEMAUTH_REDIS_URL (redis://, unix:, redis-sentinel://)
-    public var redisSentinelPassword: String?  // STEEMAUTH_REDIS_SENTINEL_PASSWORD: for the sentinels themselves
+    public var redisSentinelPassword: String?  // STEEMAUTH_REDIS_SENTINEL_PASSWORD: for the sentinels themselves (required under Sentinel)
+    public var redisSentinelUser: String?      // STEEMAUTH_REDIS_SENTINEL_USER: the sentinels' ACL user, with that password
     public var redisMinReplicas: Int           // STEEMAUTH_REDIS_MIN_REPLICAS: replicas a code or binding waits for (1 under Sentinel, else 0)
     public var redisPrefix: String             // STEEMAUTH_REDIS_PREFIX
     public var listen: ListenAddress           // STEEMAUTH_LISTEN
@@ -34,7 +35,8 @@ public struct AppConfig: Sendable {
     public var confirmations: Int              // STEEMAUTH_CONFIRMATIONS (0 = irreversible only)
     public var logLevel: String                // STEEMAUTH_LOG_LEVEL
     public var reportTTL: Int                  // STEEMAUTH_REPORT_TTL seconds a report is cached
-    public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take
+    public var reportTimeout: Double           // STEEMAUTH_REPORT_TIMEOUT seconds a report may take, every node together
+    public var nginxReadTimeout: Double        // STEEMAUTH_NGINX_READ_TIMEOUT: nginx's fastcgi_read_timeout (15 s in the shipped site)
     public var recycleAfterReport: Bool        // STEEMAUTH_RECYCLE_AFTER_REPORT: a worker that computed a report hands its place to a fresh one
     public var frontend: String                // STEEMAUTH_FRONTEND: account links go to <frontend>/@name
     public var metricsAllow: [String]          // STEEMAUTH_METRICS_ALLOW: client addresses allowed /metrics ("any" = all)
@@ -58,6 +60,7 @@ public struct AppConfig: Sendable {
         case account = "STEEMAUTH_ACCOUNT", secret = "STEEMAUTH_SECRET", previousSecret = "STEEMAUTH_PREVIOUS_SECRET"
         case redisURL = "STEEMAUTH_REDIS_URL", redisPrefix = "STEEMAUTH_REDIS_PREFIX"
         case redisSentinelPassword = "STEEMAUTH_REDIS_SENTINEL_PASSWORD", redisMinReplicas = "STEEMAUTH_REDIS_MIN_REPLICAS"
+        case redisSentinelUser = "STEEMAUTH_REDIS_SENTINEL_USER"
         case listen = "STEEMAUTH_LISTEN", socketMode = "STEEMAUTH_SOCKET_MODE", backlog = "STEEMAUTH_BACKLOG"
         case workers = "STEEMAUTH_WORKERS", maxRequests = "STEEMAUTH_MAX_REQUESTS"
         case shutdownTimeout = "STEEMAUTH_SHUTDOWN_TIMEOUT", templates = "STEEMAUTH_TEMPLATES"
@@ -69,6 +72,7 @@ public struct AppConfig: Sendable {
         case rpcTimeout = "STEEMAUTH_RPC_TIMEOUT", rpcBatch = "STEEMAUTH_RPC_BATCH", signInAttempts = "STEEMAUTH_SIGNIN_ATTEMPTS", confirmations = "STEEMAUTH_CONFIRMATIONS"
         case logLevel = "STEEMAUTH_LOG_LEVEL", config = "STEEMAUTH_CONFIG"
         case reportTTL = "STEEMAUTH_REPORT_TTL", reportTimeout = "STEEMAUTH_REPORT_TIMEOUT", frontend = "STEEMAUTH_FRONTEND"
+        case nginxReadTimeout = "STEEMAUTH_NGINX_READ_TIMEOUT"
         case recycleAfterReport = "STEEMAUTH_RECYCLE_AFTER_REPORT"
         case metricsAllow = "STEEMAUTH_METRICS_ALLOW"
         case oidcIssuer = "STEEMAUTH_OIDC_ISSUER", oidcClients = "STEEMAUTH_OIDC_CLIENTS", oidcKey = "STEEMAUTH_OIDC_KEY"
@@ -89,22 +93,29 @@ public struct AppConfig: Sendable {
         let defaultAssets = chain == .steem ? "STEEM,SBD" : "HIVE,HBD"
         let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
         let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }
-        let nodes = try source.value(.nodes, default: [defaultNode]) { text in
-            let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-            return !list.isEmpty && list.allSatisfy { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ? list : nil }
+        let nodes = try nodeList(source, default: defaultNode)
         let oidc = try oidcFiles(source)
         let redis = try source.value(.redisURL, default: RedisEndpoint.parse("redis://127.0.0.1:6379/0")!) { RedisEndpoint.parse($0) }
+        let (reportTimeout, nginxReadTimeout) = try reportDeadline(source)
+        let listen = try source.value(.listen, default: ListenAddress.tcp(host: "127.0.0.1", port: 9000)) { ListenAddress.parse($0) }
+        let sentinelPassword = source.raw(.redisSentinelPassword).flatMap { $0.isEmpty ? nil : $0 }
+        // Anyone who can reach an open sentinel can make it name a master of their choosing.
+        if redis.isSentinel && sentinelPassword == nil {
+            throw ConfigError(key: .redisSentinelPassword, message: "is required with a redis-sentinel:// URL: "
+                + "give the sentinels a password (requirepass, or an ACL user with STEEMAUTH_REDIS_SENTINEL_USER)")
+        }
         return AppConfig(
             account: try source.value(.account, default: "") { isValidAccountName($0) ? $0 : nil },
             secret: secret ?? [],
             previousSecret: try source.value(.previousSecret, default: nil as [UInt8]?, secret: true) { parseKey($0) },
             redis: redis,
-            redisSentinelPassword: source.raw(.redisSentinelPassword).flatMap { $0.isEmpty ? nil : $0 },
+            redisSentinelPassword: sentinelPassword,
+            redisSentinelUser: source.raw(.redisSentinelUser).flatMap { $0.isEmpty ? nil : $0 },
             // Under Sentinel a code or binding waits for one replica by default: a failover must not lose it.
             redisMinReplicas: try source.int(.redisMinReplicas, default: redis.isSentinel ? 1 : 0, range: 0...16),
             redisPrefix: try source.value(.redisPrefix, default: "steemauth:") { p in
                 p.utf8.count <= 64 && !p.contains(" ") ? p : nil },
-            listen: try source.value(.listen, default: ListenAddress.tcp(host: "127.0.0.1", port: 9000)) { ListenAddress.parse($0) },
+            listen: listen,
             socketMode: try source.value(.socketMode, default: 0o660) { Int($0, radix: 8).flatMap { (0...0o777).contains($0) ? $0 : nil } },
             backlog: try source.int(.backlog, default: 511, range: 1...65535),
             workers: try source.int(.workers, default: 4, range: 1...256),
@@ -133,7 +144,8 @@ public struct AppConfig: Sendable {
             logLevel: try source.value(.logLevel, default: "info") {
                 ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains($0) ? $0 : nil },
             reportTTL: try source.int(.reportTTL, default: 600, range: 0...86400),
-            reportTimeout: try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } },
+            reportTimeout: reportTimeout,
+            nginxReadTimeout: nginxReadTimeout,
             recycleAfterReport: try source.value(.recycleAfterReport, default: true) { parseBool($0) },
             frontend: try source.value(.frontend, default: chain == .steem ? "https://steemit.com" : "https://peakd.com") { f in
                 (f.hasPrefix("https://") || f.hasPrefix("http://")) && !f.hasSuffix("/") && !f.contains("\"") ? f : nil },
@@ -143,15 +155,64 @@ public struct AppConfig: Sendable {
             oidc: oidc,
             publicOrigin: try publicOrigin(source, oidc: oidc),
             nodeQuorum: try source.int(.nodeQuorum, default: nodes.count >= 2 ? 2 : 1, range: 1...max(1, nodes.count)),
-            allowPlainHTTPNodes: try source.value(.allowPlainHTTPNodes, default: false) { parseBool($0) },
-            fcgiAllow: try source.value(.fcgiAllow, default: nil as [String]?) { text in
-                let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
-                return list.isEmpty ? nil : list },
+            allowPlainHTTPNodes: try allowsPlainHTTPNodes(source),
+            fcgiAllow: try fcgiAllowList(source, listen: listen),
             socketGroup: try source.value(.socketGroup, default: nil as String?) { g in
                 !g.isEmpty && g.utf8.count <= 32 && g.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? g : nil },
             // 1,000 accounts in one batched get_accounts reply are about 12 MB on a real node.
             rpcMaxBytes: try source.int(.rpcMaxBytes, default: 32 << 20, range: (1 << 20)...(256 << 20))
         )
+    }
+
+    /// The nodes: http(s) URLs, https unless on loopback or allowed (a private network). A URL may
+    /// carry a key, so an error names the entry by its place and redacted form, never as written.
+    static func nodeList(_ source: ConfigSource, default fallback: String) throws(ConfigError) -> [String] {
+        guard let text = source.raw(.nodes) else { return [fallback] }
+        let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        guard !list.isEmpty else { throw ConfigError(key: .nodes, message: "lists no node") }
+        let plainAllowed = try allowsPlainHTTPNodes(source)
+        for (index, entry) in list.enumerated() {
+            guard let url = NodeURL.parse(entry) else {
+                throw ConfigError(key: .nodes, message: "entry \(index + 1) is not an http(s)://[user:key@]host[:port][/path] URL")
+            }
+            if !url.isHTTPS && !url.isLoopback && !plainAllowed {
+                throw ConfigError(key: .nodes, message: "entry \(index + 1) (\(url.redacted)) is plain http: nodes must be https, "
+                    + "except on loopback, or with STEEMAUTH_ALLOW_PLAIN_HTTP_NODES=1 on a private network")
+            }
+        }
+        return list
+    }
+
+    /// The FastCGI peers allowed on TCP: required when the pool listens beyond loopback (any peer
+    /// that can connect sets every param, REMOTE_ADDR included).
+    static func fcgiAllowList(_ source: ConfigSource, listen: ListenAddress) throws(ConfigError) -> [String]? {
+        let list = try source.value(.fcgiAllow, default: nil as [String]?) { text in
+            let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+            return list.isEmpty ? nil : list }
+        if list == nil, case .tcp = listen, !listen.isLoopback {
+            throw ConfigError(key: .fcgiAllow, message: "is required when STEEMAUTH_LISTEN (\(listen)) is a TCP address beyond loopback: "
+                + "list the web servers' addresses (and firewall or tunnel the traffic between hosts)")
+        }
+        return list
+    }
+
+    /// nginx answers 504 itself when a worker is silent for its fastcgi_read_timeout: a report must
+    /// end (and its page be written) well before that, or the visitor sees nginx's page and the
+    /// worker's work is lost.
+    public static let reportMarginBeforeNginx = 2.0
+
+    static func reportDeadline(_ source: ConfigSource) throws(ConfigError) -> (report: Double, nginx: Double) {
+        let report = try source.value(.reportTimeout, default: 10.0) { Double($0).flatMap { $0 > 0 && $0 <= 120 ? $0 : nil } }
+        let nginx = try source.value(.nginxReadTimeout, default: 15.0) { Double($0).flatMap { $0 > 0 && $0 <= 3600 ? $0 : nil } }
+        if report + reportMarginBeforeNginx > nginx {
+            throw ConfigError(key: .reportTimeout, message: "(\(report) s) must end at least \(reportMarginBeforeNginx) s before nginx's "
+                + "fastcgi_read_timeout (STEEMAUTH_NGINX_READ_TIMEOUT, \(nginx) s): lower it, or raise both")
+        }
+        return (report, nginx)
+    }
+
+    static func allowsPlainHTTPNodes(_ source: ConfigSource) throws(ConfigError) -> Bool {
+        try source.value(.allowPlainHTTPNodes, default: false) { parseBool($0) }
     }
 
     /// The public origin: set, or the OpenID Connect issuer's; plain http only on loopback.

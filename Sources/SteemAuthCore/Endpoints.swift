@@ -12,6 +12,19 @@ public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
         return .tcp(host: host, port: port)
     }
 
+    /// A TCP address only this machine can reach (127.0.0.0/8, ::1, localhost); a unix socket too.
+    /// An empty host or 0.0.0.0 listens on every interface.
+    public var isLoopback: Bool {
+        switch self {
+        case .unix: return true
+        case .tcp(let host, _):
+            let h = host.lowercased()
+            if h == "localhost" || h == "::1" || h == "[::1]" { return true }
+            let octets = h.split(separator: ".", omittingEmptySubsequences: false)
+            return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+        }
+    }
+
     /// The form libfcgi's FCGX_OpenSocket takes: a path, or `host:port`.
     public var fcgiSocketPath: String {
         switch self {

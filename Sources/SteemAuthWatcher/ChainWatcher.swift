@@ -204,7 +204,7 @@ public final class ChainWatcher {
     }
 
     private func startMetadata(next: Int64, fresh: Bool) -> Logger.Metadata {
-        ["chain": "\(config.chain.rawValue)", "nodes": "\(config.nodes.joined(separator: ","))", "account": "\(config.account)",
+        ["chain": "\(config.chain.rawValue)", "nodes": "\(config.shownNodes)", "account": "\(config.account)",
          "next_block": "\(next)", "checkpoint": fresh ? "created" : "resumed",
          "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
     }

@@ -33,7 +33,7 @@ public struct PoolMetrics: Sendable {
 
     public enum Event: Int, CaseIterable, Sendable {
         case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed, redisFailover, redisWaitTimeout
-        case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused, reportBusy
+        case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused, reportBusy, fcgiRefusedPeer
         var name: String {
             switch self {
             case .workerStarted: return "steemauth_worker_starts_total"
@@ -49,6 +49,7 @@ public struct PoolMetrics: Sendable {
             case .oidcCodeReplayed: return "steemauth_oidc_code_replays_total"
             case .oidcRefused: return "steemauth_oidc_refusals_total"
             case .reportBusy: return "steemauth_reports_busy_total"
+            case .fcgiRefusedPeer: return "steemauth_fcgi_refused_peers_total"
             }
         }
         var help: String {
@@ -66,6 +67,7 @@ public struct PoolMetrics: Sendable {
             case .oidcCodeReplayed: return "Authorization codes presented a second time (their access token is revoked)."
             case .oidcRefused: return "OpenID Connect token and userinfo requests refused (bad client, grant or token)."
             case .reportBusy: return "Report views told to retry: another request was computing the same account's report."
+            case .fcgiRefusedPeer: return "FastCGI connections from a TCP peer not in STEEMAUTH_FCGI_ALLOW, closed unread."
             }
         }
     }

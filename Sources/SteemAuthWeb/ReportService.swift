@@ -11,11 +11,23 @@ final class ReportService {
         case nodes(String)
         /// Another request (of any worker or web host) is computing this account's report.
         case busy
+        /// This account's report failed moments ago: the nodes are not asked again for a while.
+        case recentlyFailed(secondsLeft: Int)
         var description: String {
             switch self {
             case .deadline(let s): return "the report took longer than \(s) s"
             case .nodes(let reason): return "every node failed: \(reason)"
             case .busy: return "another request is computing this report"
+            case .recentlyFailed(let s): return "the report failed moments ago; the nodes are asked again in \(s) s"
+            }
+        }
+
+        /// When the visitor may retry (Retry-After): a failure is remembered for a while.
+        var retryAfterSeconds: Int {
+            switch self {
+            case .busy: return 2
+            case .recentlyFailed(let s): return s
+            case .deadline, .nodes: return SessionStore.rememberFailureSeconds
             }
         }
     }
@@ -30,7 +42,8 @@ final class ReportService {
     init(config: AppConfig, logger: Logger) {
         self.config = config
         self.logger = logger
-        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxBatchSize: config.rpcBatch, logger: logger)
+        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxReplyBytes: config.rpcMaxBytes,
+                        maxBatchSize: config.rpcBatch, logger: logger)
     }
 
     func compute(account: String) throws(Failure) -> StaleReport {
@@ -40,7 +53,7 @@ final class ReportService {
         for _ in 0..<Self.maxPages {
             let page = try call(deadline) { () throws(RPCFailure) in
                 try self.rpc.call(RPCMethod.getFollowing, .array([.string(account), .string(start), .string("blog"), .int(Int64(FollowPaging.pageSize))]),
-                                  as: [FollowEntry].self) ?? []
+                                  as: [FollowEntry].self, deadline: deadline) ?? []
             }
             following += FollowPaging.names(on: page, start: start)
             guard let next = FollowPaging.nextStart(after: page) else { break }
@@ -53,7 +66,7 @@ final class ReportService {
         var accounts: [ChainAccount] = []
         for batch in following.chunked(into: Self.accountsPerCall).chunked(into: Self.callsPerBatch) {
             let replies = try call(deadline) { () throws(RPCFailure) in
-                try self.rpc.batch(batch.map { names in (RPCMethod.getAccounts, .array([.array(names.map { .string($0) })])) }, as: [ChainAccount].self)
+                try self.rpc.batch(batch.map { names in (RPCMethod.getAccounts, .array([.array(names.map { .string($0) })])) }, as: [ChainAccount].self, deadline: deadline)
             }
             accounts += replies.compactMap { $0 }.flatMap { $0 }
         }
@@ -73,11 +86,10 @@ final class ReportService {
             "first": "\(names[0].prefix(64))"])
     }
 
-    /// One RPC step under the report's deadline: each call's timeout is what is left of it.
+    /// One RPC step under the report's one deadline, which the client shares out among the nodes
+    /// it fails over to (each gets at most what is left of it, not a timeout of its own).
     private func call<T>(_ deadline: Int64, _ body: () throws(RPCFailure) -> T) throws(Failure) -> T {
-        let left = Double(deadline - monotonicMilliseconds()) / 1000
-        guard left > 0.05 else { throw .deadline(seconds: config.reportTimeout) }
-        rpc.timeoutSeconds = min(config.rpcTimeout, left)
+        guard deadline - monotonicMilliseconds() > 50 else { throw .deadline(seconds: config.reportTimeout) }
         do { return try body() } catch {
             if error.timedOut || monotonicMilliseconds() >= deadline { throw .deadline(seconds: config.reportTimeout) }
             throw .nodes(error.description)

@@ -79,6 +79,10 @@ extension WebApp {
                 metrics?.count(.reportBusy)
                 logger.info("report being computed by another request", metadata: ["account": "\(account)"])
                 return .failure(.busy)
+            case .recentlyFailed(let secondsLeft):
+                logger.info("report failed moments ago; the nodes are not asked again yet",
+                            metadata: ["account": "\(account)", "retry_in_s": "\(secondsLeft)"])
+                return .failure(.recentlyFailed(secondsLeft: secondsLeft))
             case .cached(let json, let html, let compressedHTML):
                 // Another request cached it after this one read the session.
                 if let report = Self.decodedReport(json) {
@@ -118,6 +122,10 @@ extension WebApp {
         } catch {
             metrics?.count(.reportFailed)
             logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
+            // Remembered (before the claim is given back): for a while, views of this account say
+            // so at once instead of asking the nodes again.
+            do { try store.rememberReportFailure(account: account) }
+            catch { logger.warning("report failure not remembered", metadata: ["account": "\(account)", "error": "\(error)"]) }
             return .failure(error)
         }
     }
@@ -137,11 +145,14 @@ extension WebApp {
             return htmlError(503, "Your report is being prepared", "Another request of yours is fetching this report from the chain. This page shows it in a moment.",
                              retry: "/steemauth", extra: extra + [("Retry-After", "2")], refreshSeconds: 2)
         case .deadline:
-            return htmlError(504, "The chain is slow", "Your report took too long to fetch from the chain. Please try again in a moment.",
-                             retry: "/steemauth", extra: extra)
+            return htmlError(504, "The chain is slow", "Your report took too long to fetch from the chain: the nodes failed, retry in \(failure.retryAfterSeconds) s.",
+                             retry: "/steemauth", extra: extra + [("Retry-After", String(failure.retryAfterSeconds))])
         case .nodes:
-            return htmlError(502, "The chain cannot be reached", "None of the chain nodes answered. Please try again in a moment.",
-                             retry: "/steemauth", extra: extra)
+            return htmlError(502, "The chain cannot be reached", "None of the chain nodes answered: the nodes failed, retry in \(failure.retryAfterSeconds) s.",
+                             retry: "/steemauth", extra: extra + [("Retry-After", String(failure.retryAfterSeconds))])
+        case .recentlyFailed(let seconds):
+            return htmlError(503, "The chain nodes failed", "Your report could not be fetched from the chain moments ago: the nodes failed, retry in \(seconds) s.",
+                             retry: "/steemauth", extra: extra + [("Retry-After", String(seconds))])
         }
     }
 
@@ -164,8 +175,10 @@ extension WebApp {
         case .failure(.busy):
             return json(503, #"{"error":"the report is being computed"}"#, extra: extra + [("Retry-After", "2")])
         case .failure(let failure):
-            if case .deadline = failure { return json(504, #"{"error":"the report took too long"}"#, extra: extra) }
-            return json(502, #"{"error":"no chain node answered"}"#, extra: extra)
+            let retry = extra + [("Retry-After", String(failure.retryAfterSeconds))]
+            if case .recentlyFailed(let s) = failure { return json(503, #"{"error":"the nodes failed, retry in \#(s) s"}"#, extra: retry) }
+            if case .deadline = failure { return json(504, #"{"error":"the report took too long"}"#, extra: retry) }
+            return json(502, #"{"error":"no chain node answered"}"#, extra: retry)
         }
     }
 
@@ -266,9 +279,15 @@ extension WebApp {
             return Response(status: 503, contentType: "text/plain; charset=utf-8", body: "the report is being computed: try again in a moment\n",
                             headers: sessionHeaders + [("Retry-After", "2")] + extra)
         case .failure(let failure):
-            let status = { if case .deadline = failure { return 504 }; return 502 }()
-            return Response(status: status, contentType: "text/plain; charset=utf-8", body: "the chain cannot be reached: try again\n",
-                            headers: sessionHeaders + extra)
+            let status: Int
+            switch failure {
+            case .deadline: status = 504
+            case .recentlyFailed: status = 503
+            default: status = 502
+            }
+            return Response(status: status, contentType: "text/plain; charset=utf-8",
+                            body: "the nodes failed, retry in \(failure.retryAfterSeconds) s\n",
+                            headers: sessionHeaders + [("Retry-After", String(failure.retryAfterSeconds))] + extra)
         }
     }
 }

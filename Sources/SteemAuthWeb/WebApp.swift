@@ -72,7 +72,7 @@ public struct WebApp: RequestHandler {
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL)
-        let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword)
+        let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword, sentinelUser: config.redisSentinelUser)
         redis.onFailover = { [logger, metrics] address in
             metrics?.count(.redisFailover)
             logger.warning("redis: the master moved (failover)", metadata: ["master": "\(address)"])

@@ -24,14 +24,14 @@ struct WatcherCommand: ParsableCommand {
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size is 1...1000") }
         Bootstrap.startLogging(level: cfg.logLevel)
         if checkConfig {
-            print("steemauth-watcher: configuration ok (\(cfg.chain.rawValue), nodes \(cfg.nodes.joined(separator: ",")), redis \(cfg.redis))")
+            print("steemauth-watcher: configuration ok (\(cfg.chain.rawValue), nodes \(cfg.shownNodes), redis \(cfg.redis))")
             return
         }
         let logger = Logger(label: "steemauth-watcher")
         let rpc = RPCClient(nodes: cfg.nodes, timeoutSeconds: cfg.rpcTimeout, form: callForm ? .appbaseCall : .dotted,
-                            maxBatchSize: cfg.rpcBatch, logger: logger)
+                            maxReplyBytes: cfg.rpcMaxBytes, maxBatchSize: cfg.rpcBatch, logger: logger)
         let watcher = ChainWatcher(config: cfg, options: .init(fromBlock: fromBlock, batchSize: batchSize),
-                                   rpc: rpc, redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword), signals: signals, logger: logger)
+                                   rpc: rpc, redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword, sentinelUser: cfg.redisSentinelUser), signals: signals, logger: logger)
         throw ExitCode(watcher.run().rawValue)
     }
 }

@@ -27,7 +27,7 @@ struct Serve: ParsableCommand {
         let logger = Logger(label: "steemauth-web")
         if checkConfig {
             let provider = oidc.map { " OpenID Connect provider \($0.issuer) with \($0.clients.clients.count) client(s)," } ?? ""
-            print("steemauth-web: configuration ok (public origin \(appConfig.publicOrigin.map { "\($0)" } ?? "-"), listen \(appConfig.listen), redis \(appConfig.redis),\(provider) \(appConfig.workers) workers)")
+            print("steemauth-web: configuration ok (public origin \(appConfig.publicOrigin.map { "\($0)" } ?? "-"), listen \(appConfig.listen), redis \(appConfig.redis), nodes \(appConfig.shownNodes),\(provider) \(appConfig.workers) workers)")
             return
         }
         // The pages every worker fills in, frozen here once: each worker inherits them.
@@ -56,7 +56,11 @@ struct Serve: ParsableCommand {
                 // between workers on every request); /metrics sums the banks.
                 metrics?.counters.useBank(worker.number)
                 var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
-                let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket, maxRequests: worker.maxRequests, handler: &app, logger: logger)
+                // On TCP with STEEMAUTH_FCGI_ALLOW, only the listed peers are read from (loopback included).
+                // (An entry that is no address was refused at load; were one to slip through, nobody is allowed.)
+                let allowed = worker.unixSocket ? nil : current.0.fcgiAllow.map { PeerAllowList($0) ?? PeerAllowList([])! }
+                let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket,
+                                        allowedPeers: allowed, maxRequests: worker.maxRequests, handler: &app, logger: logger)
                 if reason == .recycled { notifyMasterOfRecycle() }
                 return 0
             })
@@ -82,6 +86,9 @@ struct Serve: ParsableCommand {
             guard cfg.publicOrigin != nil else {
                 throw ConfigError(key: .publicOrigin, message: "is required: the origin visitors use, such as https://login.example.org "
                                   + "(scheme, host and optional port; it defaults to STEEMAUTH_OIDC_ISSUER when that is set)")
+            }
+            if let entries = cfg.fcgiAllow, let bad = PeerAllowList.invalidEntry(entries) {
+                throw ValidationError("configuration: STEEMAUTH_FCGI_ALLOW has '\(bad.prefix(64))', which is not an IPv4 or IPv6 address")
             }
             let oidc = try cfg.oidc.map { files throws(ConfigError) in try OIDCProvider.load(files) }
             return (cfg, try SiteTemplates.load(directory: cfg.templates), oidc)
@@ -115,7 +122,7 @@ struct Admin: ParsableCommand {
             let name = account.hasPrefix("@") ? String(account.dropFirst()) : account
             guard AppConfig.isValidAccountName(name) else { throw ValidationError("'\(account)' is not an account name") }
             Bootstrap.startLogging(level: cfg.logLevel)
-            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword), prefix: cfg.redisPrefix, chain: cfg.chain,
+            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword, sentinelUser: cfg.redisSentinelUser), prefix: cfg.redisPrefix, chain: cfg.chain,
                                  lifetimes: SessionLifetimes(cfg)), name,
                     Logger(label: "steemauth-admin"))
         }

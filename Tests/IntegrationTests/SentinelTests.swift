@@ -13,6 +13,9 @@ final class SentinelTests: XCTestCase {
     var masterPort = 0, replicaPort = 0
     var sentinelPorts: [Int] = []
     let scale = Int(ProcessInfo.processInfo.environment["STEEMAUTH_TEST_SCALE"] ?? "1") ?? 1
+    /// The sentinels' own password (required under Sentinel), and the master's when a test sets one.
+    let sentinelPassword = "sentinel-secret-4d1f"
+    var masterPassword: String?
 
     override func tearDown() {
         if let cluster, (testRun?.totalFailureCount ?? 0) > 0 {
@@ -32,6 +35,7 @@ final class SentinelTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", dir + "/redis.log"]
         if let master { args += ["--replicaof", "127.0.0.1", String(master)] }
+        if let masterPassword { args += ["--requirepass", masterPassword, "--masterauth", masterPassword] }
         nodes[port] = try cluster.launch("redis-\(port)", args, log: nil, executable: Cluster.which("redis-server")!)
         try waitUntil("redis \(port) answers", seconds: 30) { self.redis(port).map { (try? $0.command(["PING"])) == .status("PONG") } ?? false }
     }
@@ -47,16 +51,23 @@ final class SentinelTests: XCTestCase {
         sentinel down-after-milliseconds mymaster 1000
         sentinel failover-timeout mymaster 5000
         sentinel parallel-syncs mymaster 1
+        requirepass \(sentinelPassword)
+        sentinel sentinel-pass \(sentinelPassword)
+        \(masterPassword.map { "sentinel auth-pass mymaster \($0)" } ?? "")
 
         """.write(toFile: conf, atomically: true, encoding: .utf8)
         sentinels[port] = try cluster.launch("sentinel-\(port)", [conf, "--sentinel"], log: nil, executable: Cluster.which("redis-server")!)
         try waitUntil("sentinel \(port) answers", seconds: 30) { Cluster.canConnect(port: port) }
     }
 
-    func redis(_ port: Int) -> RedisConnection? { RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(port)")!) }
+    func redis(_ port: Int) -> RedisConnection? {
+        RedisConnection(endpoint: RedisEndpoint.parse("redis://\(masterPassword.map { ":\($0)@" } ?? "")127.0.0.1:\(port)")!)
+    }
+
+    func sentinel(_ port: Int) -> RedisConnection { RedisConnection(endpoint: RedisEndpoint.parse("redis://:\(sentinelPassword)@127.0.0.1:\(port)")!) }
 
     func masterBySentinel(_ port: Int) -> Int? {
-        let r = redis(port)!
+        let r = sentinel(port)
         guard let reply = try? r.command(["SENTINEL", "get-master-addr-by-name", "mymaster"]), let items = reply.array, items.count == 2 else { return nil }
         return items[1].string.flatMap(Int.init)
     }
@@ -74,6 +85,7 @@ final class SentinelTests: XCTestCase {
         }
         cluster.redisPort = masterPort          // the tests' own direct reads start on the master
         cluster.env["STEEMAUTH_REDIS_URL"] = sentinelURL
+        cluster.env["STEEMAUTH_REDIS_SENTINEL_PASSWORD"] = sentinelPassword
         if sentinelsUp { try startSentinels() }
     }
 
@@ -81,7 +93,7 @@ final class SentinelTests: XCTestCase {
         for port in sentinelPorts { try startSentinel(port) }
         try waitUntil("every sentinel knows the replica", seconds: 60) {
             self.sentinelPorts.allSatisfy { port in
-                ((try? self.redis(port)!.command(["SENTINEL", "replicas", "mymaster"]))?.array?.count ?? 0) >= 1
+                ((try? self.sentinel(port).command(["SENTINEL", "replicas", "mymaster"]))?.array?.count ?? 0) >= 1
             }
         }
     }
@@ -179,6 +191,33 @@ final class SentinelTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("no sentinel gave the address of mymaster"))
         try startSentinels()
         try waitUntil("pages work once the sentinels answer", seconds: 30, interval: 0.1) { try b.get("/steemauth").status == 200 }
+    }
+
+    /// A sentinel that names a rogue master, listed first, is outvoted by the three honest ones, and
+    /// the master's password never reaches the rogue (which records every byte it is sent).
+    func testARogueSentinelIsOutvotedAndNoPasswordReachesTheRogue() throws {
+        masterPassword = "master-secret-9c2e"
+        try startTopology()
+        let rogueSentinel = Cluster.freePort(), rogueMaster = Cluster.freePort()
+        let rogue = try cluster.launch("rogue", [Cluster.repoRoot.appendingPathComponent("Tests/clients/rogue_redis.py").path,
+                                                 String(rogueSentinel), String(rogueMaster), cluster.dir],
+                                       log: cluster.dir + "/rogue.log", executable: "/usr/bin/python3")
+        cluster.extraProcesses.append(rogue)
+        let sentinelRecord = cluster.dir + "/rogue-sentinel.bytes", masterRecord = cluster.dir + "/rogue-master.bytes"
+        try waitUntil("the rogue listens", seconds: 30) {
+            FileManager.default.fileExists(atPath: masterRecord) && Cluster.canConnect(port: rogueSentinel)
+        }
+        cluster.env["STEEMAUTH_REDIS_URL"] = "redis-sentinel://:\(masterPassword!)@"
+            + ([rogueSentinel] + sentinelPorts).map { "127.0.0.1:\($0)" }.joined(separator: ",") + "/0#mymaster"
+        try cluster.startPool(); try cluster.startNginx()
+        let b = Browser(cluster.baseURL)
+        XCTAssertNotNil(LoginCode.fromMemo(try b.startLogin(), prefix: ""), "the pool serves from the master the quorum named")
+        XCTAssertTrue(try HTTPClient().request(url: cluster.baseURL + "/metrics").text.contains("address=\"127.0.0.1:\(masterPort)\""))
+        let asked = (try? String(contentsOfFile: sentinelRecord, encoding: .utf8)) ?? ""
+        XCTAssertTrue(asked.contains("get-master-addr-by-name"), "the rogue sentinel was asked: \(asked.prefix(200))")
+        let received = (try? String(contentsOfFile: masterRecord, encoding: .isoLatin1)) ?? "?"
+        XCTAssertFalse(received.contains(masterPassword!), "the master's password reached the rogue")
+        XCTAssertEqual(received, "", "nothing at all reached the rogue master")
     }
 
     /// A replica that does not acknowledge: the watcher binds (the master has it) but keeps its

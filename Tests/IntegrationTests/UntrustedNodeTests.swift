@@ -53,7 +53,7 @@ final class UntrustedNodeTests: XCTestCase {
     /// own batches of get_accounts exceed.
     func testReportThroughAGatewayThatLimitsBatches() throws {
         for limit in [50, 4] {
-            cluster = try Cluster(extraEnv: ["STEEMAUTH_REPORT_TIMEOUT": "60"])
+            cluster = try Cluster(extraEnv: ["STEEMAUTH_REPORT_TIMEOUT": "13"])   // within nginx's 15 s
             try cluster.startAll(devchain: true, batchLimit: limit)
             try cluster.devchain(["seed", "--account", "alice", "--follows", "2500", "--stale", "300", "--never", "20"])
             let b = Browser(cluster.baseURL)

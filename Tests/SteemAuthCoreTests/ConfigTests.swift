@@ -117,6 +117,7 @@ final class SentinelURITests: XCTestCase {
         XCTAssertEqual(sentinel.redisSentinelPassword, "sp")
         XCTAssertEqual(try AppConfig.load(environment: base).redisMinReplicas, 0)
         XCTAssertEqual(try AppConfig.load(environment: base.merging(["STEEMAUTH_REDIS_URL": "redis-sentinel://h:1#m",
+                                                                     "STEEMAUTH_REDIS_SENTINEL_PASSWORD": "sp",
                                                                      "STEEMAUTH_REDIS_MIN_REPLICAS": "0"]) { $1 }).redisMinReplicas, 0)
         XCTAssertThrowsError(try AppConfig.load(environment: base.merging(["STEEMAUTH_REDIS_URL": "redis://:hunter2@host:notaport"]) { $1 })) { error in
             XCTAssertTrue("\(error)".contains("STEEMAUTH_REDIS_URL"))
