@@ -30,7 +30,8 @@ final class ReportService {
     init(config: AppConfig, logger: Logger) {
         self.config = config
         self.logger = logger
-        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxBatchSize: config.rpcBatch, logger: logger)
+        rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxBatchSize: config.rpcBatch,
+                        expectedChainID: config.chainID, logger: logger)
     }
 
     func compute(account: String) throws(Failure) -> StaleReport {
