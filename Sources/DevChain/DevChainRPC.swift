@@ -68,7 +68,7 @@ public struct DevChainRPC: Sendable {
     /// `lies.forkFrom`: a fork from that block on, whose `previous` does not chain to the real chain.
     /// `lies.injected`: a block with one more transfer than the chain has, under the real block's id.
     private func blockText(_ n: Int64, appbase: Bool, lies: NodeLies = NodeLies()) async -> String? {
-        if let from = lies.forkFrom, n >= from, var b = await chain.block(n) {
+        if let from = lies.forkFrom, n >= from, n - from < lies.forkCount, var b = await chain.block(n) {
             b.forked = true
             b.previousForked = true
             if n == from { b.transfers.append(SimulatedChain.SimTransfer(from: "forker", to: serviceAccount, amount: "0.001 STEEM", memo: lies.forkFromMemo)) }

@@ -9,9 +9,10 @@ public struct NodeLies: Sendable {
     var forgedAuthority: (account: String, role: String, key: String)?
     /// Block number → a transfer this node adds to that block, keeping the block's id.
     var injected: [Int64: SimulatedChain.SimTransfer] = [:]
-    /// From this block on, the node serves a fork: other ids, and a `previous` that does not chain
-    /// to the real block before; the fork's first block carries a transfer of `forkFromMemo`.
+    /// From this block on (`forkCount` blocks), the node serves a fork: other ids, and a `previous`
+    /// that does not chain to the real block before; the fork's first block pays `forkFromMemo`.
     var forkFrom: Int64?
+    var forkCount: Int64 = .max
     var forkFromMemo = "fork"
     /// The node reports its irreversible block this many blocks higher (at most its head).
     var irreversibleAhead: Int64 = 0
@@ -21,7 +22,7 @@ public struct NodeLies: Sendable {
     public init() {}
 
     /// `params.kind`: forge_authority {account, role, key} | inject_transfer {block, from, memo, amount}
-    /// | fork {from_block, memo} | irreversible {ahead} | chain_id {chain_id} | none (tells the truth again).
+    /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | none (tells the truth again).
     static func apply(_ p: JSONValue, to faults: FaultInjector) async throws -> String {
         guard let kind = p["kind"]?.stringValue else { throw RPCErrorObject(code: -32602, message: "kind is required") }
         switch kind {
@@ -41,8 +42,8 @@ public struct NodeLies: Sendable {
             await faults.update { $0.injected[block] = SimulatedChain.SimTransfer(from: from, to: "", amount: amount, memo: memo) }
         case "fork":
             guard let from = p["from_block"]?.intValue, from > 1 else { throw RPCErrorObject(code: -32602, message: "from_block (> 1) is required") }
-            let memo = p["memo"]?.stringValue ?? "fork"
-            await faults.update { $0.forkFrom = from; $0.forkFromMemo = memo }
+            let memo = p["memo"]?.stringValue ?? "fork", count = p["count"]?.intValue ?? .max
+            await faults.update { $0.forkFrom = from; $0.forkCount = max(1, count); $0.forkFromMemo = memo }
         case "irreversible":
             guard let ahead = p["ahead"]?.intValue, ahead >= 0 else { throw RPCErrorObject(code: -32602, message: "ahead (>= 0) is required") }
             await faults.update { $0.irreversibleAhead = ahead }

@@ -91,8 +91,9 @@ public struct AppConfig: Sendable {
             throw ConfigError(key: key, message: "is required")
         }
         let chain = try source.value(.chain, default: Chain.steem) { Chain(rawValue: $0) }
-        let chainID = ChainIdentity.expectedID(chain: chain, configured: try source.value(.chainID, default: nil as String?) { id in
-            ChainIdentity.isValid(id) ? id.lowercased() : nil })
+        let configuredID: String? = try source.value(.chainID, default: nil as String?) { id -> String?? in
+            ChainIdentity.isValid(id) ? .some(id.lowercased()) : .none }
+        let chainID = ChainIdentity.expectedID(chain: chain, configured: configuredID)
         let chainAssets = ChainIdentity.assets(chainID: chainID)
         let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
         let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }

@@ -161,7 +161,7 @@ struct Lie: ParsableCommand {
         discussion: """
         forge-authority: get_accounts puts --key in --account's --role authority, enough to sign alone.
         inject-transfer: block --block carries one more transfer (--from, --memo, --amount) under its real id.
-        fork: from block --block on, a fork whose `previous` does not chain; its first block pays --memo.
+        fork: from block --block on (--count blocks), a fork whose `previous` does not chain; its first block pays --memo.
         irreversible: the irreversible block is reported --ahead blocks higher (at most the head).
         chain-id: get_config and get_version name --chain-id.
         none: tell the truth again.
@@ -176,6 +176,7 @@ struct Lie: ParsableCommand {
     @Option var memo: String = "fork"
     @Option var amount: String = "0.001 STEEM"
     @Option var ahead: Int64 = 0
+    @Option(help: "For fork: how many blocks (default: all from --block on).") var count: Int64?
     @Option(help: "64 hex characters.") var chainID: String?
 
     func run() throws {
@@ -186,7 +187,7 @@ struct Lie: ParsableCommand {
         case "inject-transfer":
             p["block"] = block.map(JSONValue.int); p["from"] = .string(from); p["memo"] = .string(memo); p["amount"] = .string(amount)
         case "fork":
-            p["from_block"] = block.map(JSONValue.int); p["memo"] = .string(memo)
+            p["from_block"] = block.map(JSONValue.int); p["memo"] = .string(memo); p["count"] = count.map(JSONValue.int)
         case "irreversible":
             p["ahead"] = .int(ahead)
         case "chain-id":
