@@ -70,7 +70,7 @@ public struct PoolMetrics: Sendable {
             case .oidcCodeReplayed: return "Authorization codes presented a second time (their access token is revoked)."
             case .oidcRefused: return "OpenID Connect token and userinfo requests refused (bad client, grant or token)."
             case .reportBusy: return "Report views told to retry: another request was computing the same account's report."
-            case .nodeDisagreement: return "Times nodes gave different answers where a quorum must agree, by what: authority (sign-in), block, irreversible (watcher)."
+            case .nodeDisagreement: return "Times nodes gave different answers where a quorum must agree, by what: authority (sign-in); block and chain (watcher: a claim-bearing block not confirmed, a block that does not chain)."
             }
         }
     }

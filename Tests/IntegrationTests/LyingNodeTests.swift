@@ -148,6 +148,32 @@ final class LyingNodeTests: XCTestCase {
         try waitUntil("/metrics counts the refused blocks", seconds: 30) { try self.metrics().contains(#"steemauth_node_disagreements_total{what="chain"}"#) }
     }
 
+    /// With one node trusted (quorum 1) nothing is confirmed by another node: the chain of ids alone
+    /// refuses the fork, whose first block pays a live code, and the watcher goes on from the next node.
+    func testWithQuorumOneTheChainOfIdsAloneRefusesAFork() throws {
+        try start(env: ["STEEMAUTH_NODE_QUORUM": "1"])
+        let store = cluster.store(), redis = cluster.redis()
+        let (forked, forkMemo) = try cluster.newSession(store: store)
+        let (honest, honestMemo) = try cluster.newSession(store: store)
+        try cluster.devchain(["generate", "--blocks", "10", "--transfers-per-block", "2"])
+        let forkStart = try head() + 1
+        try cluster.devchain(["lie", "fork", "--block", String(forkStart), "--memo", forkMemo], node: liar)
+        try cluster.devchain(["generate", "--blocks", "10", "--transfers-per-block", "2"])
+        let paid = try pay(honestMemo, from: "payer-honest")
+        let watcher = try cluster.startWatcher(["--from-block", "1", "--batch-size", "50"])
+        try waitUntil("past the honest claim", seconds: 60) { (self.cluster.checkpoint(redis: redis) ?? 0) > paid }
+        XCTAssertEqual(try cluster.boundAccount(honest, redis: redis).account, "payer-honest")
+        XCTAssertNil(try cluster.boundAccount(forked, redis: redis).account, "the fork's transfer bound nothing")
+        XCTAssertTrue(cluster.log("watcher.log").contains("block=\(forkStart)"))
+        watcher.terminate(); watcher.waitUntilExit()
+        let check = try cluster.launch("check", ["--check-config"], log: cluster.dir + "/check.log", executable: Cluster.binary("steemauth-watcher"),
+                                       environment: cluster.env.merging(["STEEMAUTH_NODE_QUORUM": "1"]) { $1 })
+        check.waitUntilExit()
+        XCTAssertTrue(cluster.log("check.log").contains("one node is trusted with every login"), cluster.log("check.log"))
+        XCTAssertTrue(cluster.log("watcher.log").contains("one node is trusted with every login"))
+        XCTAssertTrue(cluster.poolLog().contains("one node is trusted with every login"))
+    }
+
     /// A node that reports a higher irreversible block is not followed: the watcher reads only up to
     /// the lowest irreversible block the quorum reports.
     func testAHigherIrreversibleBlockFromOneNodeIsNotFollowed() throws {
