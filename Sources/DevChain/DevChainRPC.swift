@@ -14,7 +14,7 @@ public struct DevChainRPC: Sendable {
 
     /// One request → its response as JSON text. Requests without `"jsonrpc":"2.0"` and an `id` are
     /// refused as jussi does.
-    public func answerText(_ raw: JSONValue, forkMemo: String? = nil) async -> String {
+    public func answerText(_ raw: JSONValue, lies: NodeLies = NodeLies()) async -> String {
         let id = raw["id"] ?? .null
         guard raw["jsonrpc"] == .string("2.0"), raw["id"] != nil, let method = raw["method"]?.stringValue else {
             return error(id, -32600, "Invalid Request: jsonrpc 2.0 and id are required").jsonText
@@ -24,10 +24,10 @@ public struct DevChainRPC: Sendable {
         }
         do {
             let result: String
-            if let blocks = try await blockReply(api: api, method: name, params: params, forkMemo: forkMemo) {
+            if let blocks = try await blockReply(api: api, method: name, params: params, lies: lies) {
                 result = blocks
             } else {
-                result = try await dispatch(api: api, method: name, params: params).jsonText
+                result = try await dispatch(api: api, method: name, params: params, lies: lies).jsonText
             }
             return #"{"jsonrpc":"2.0","id":\#(id.jsonText),"result":\#(result)}"#
         } catch let e as RPCErrorObject {
@@ -39,22 +39,22 @@ public struct DevChainRPC: Sendable {
 
     /// The block methods, answered from each block's once-encoded JSON, so long catch-ups are served
     /// at the speed of string concatenation. nil for any other method.
-    private func blockReply(api: String, method: String, params: JSONValue, forkMemo: String?) async throws -> String? {
+    private func blockReply(api: String, method: String, params: JSONValue, lies: NodeLies) async throws -> String? {
         let appbase = chain.chain == .hive
         switch (api, method) {
         case ("condenser_api", "get_block"):
             guard let n = params.arrayValue?.first?.intValue else { throw RPCErrorObject(code: -32602, message: "get_block takes [block_num]") }
-            return await blockText(n, appbase: false, forkMemo: forkMemo) ?? "null"
+            return await blockText(n, appbase: false, lies: lies) ?? "null"
         case ("block_api", "get_block"):
             guard let n = params["block_num"]?.intValue else { throw RPCErrorObject(code: -32602, message: "block_num is required") }
-            return await blockText(n, appbase: appbase, forkMemo: forkMemo).map { #"{"block":\#($0)}"# } ?? "{}"
+            return await blockText(n, appbase: appbase, lies: lies).map { #"{"block":\#($0)}"# } ?? "{}"
         case ("block_api", "get_block_range"):
             guard let start = params["starting_block_num"]?.intValue, let count = params["count"]?.intValue, count > 0, count <= 1000 else {
                 throw RPCErrorObject(code: -32602, message: "starting_block_num and count (1..1000) are required")
             }
             var parts: [String] = []
             for n in start..<(start + count) {
-                guard let b = await blockText(n, appbase: appbase, forkMemo: forkMemo) else { break }
+                guard let b = await blockText(n, appbase: appbase, lies: lies) else { break }
                 parts.append(b)
             }
             return #"{"blocks":[\#(parts.joined(separator: ","))]}"#
@@ -63,12 +63,25 @@ public struct DevChainRPC: Sendable {
         }
     }
 
-    /// `forkMemo`: this node serves another version of every block above irreversibility, carrying a
+    /// `lies.forkMemo`: this node serves another version of every block above irreversibility, carrying a
     /// transfer of that memo the canonical chain never had (a fork a watcher must never bind from).
-    private func blockText(_ n: Int64, appbase: Bool, forkMemo: String? = nil) async -> String? {
-        if let forkMemo, n > (await chain.irreversibleNumber), var b = await chain.block(n) {
+    /// `lies.forkFrom`: a fork from that block on, whose `previous` does not chain to the real chain.
+    /// `lies.injected`: a block with one more transfer than the chain has, under the real block's id.
+    private func blockText(_ n: Int64, appbase: Bool, lies: NodeLies = NodeLies()) async -> String? {
+        if let from = lies.forkFrom, n >= from, n - from < lies.forkCount, var b = await chain.block(n) {
+            b.forked = true
+            b.previousForked = true
+            if n == from { b.transfers.append(SimulatedChain.SimTransfer(from: "forker", to: serviceAccount, amount: "0.001 STEEM", memo: lies.forkFromMemo)) }
+            return (appbase ? appbaseBlock(b) : legacyBlock(b)).jsonText
+        }
+        if let forkMemo = lies.forkMemo, n > (await chain.irreversibleNumber), var b = await chain.block(n) {
             b.forked = true
             b.transfers.append(SimulatedChain.SimTransfer(from: "forker", to: serviceAccount, amount: "0.001 STEEM", memo: forkMemo))
+            return (appbase ? appbaseBlock(b) : legacyBlock(b)).jsonText
+        }
+        if var t = lies.injected[n], var b = await chain.block(n) {
+            t.to = serviceAccount
+            b.transfers.append(t)
             return (appbase ? appbaseBlock(b) : legacyBlock(b)).jsonText
         }
         if let cached = await chain.cachedJSON(n, appbase: appbase) { return cached }
@@ -82,20 +95,21 @@ public struct DevChainRPC: Sendable {
         .object(["jsonrpc": .string("2.0"), "id": id, "error": .object(["code": .int(code), "message": .string(message)])])
     }
 
-    private func dispatch(api: String, method: String, params: JSONValue) async throws -> JSONValue {
+    private func dispatch(api: String, method: String, params: JSONValue, lies: NodeLies) async throws -> JSONValue {
         let args = params.arrayValue ?? []
         let isHive = chain.chain == .hive
+        let chainID = lies.chainID ?? (isHive ? Self.hiveChainID : Self.steemChainID)
         switch (api, method) {
         case ("condenser_api", "get_dynamic_global_properties"), ("database_api", "get_dynamic_global_properties"):
-            return await globalProperties()
+            return await globalProperties(irreversibleAhead: lies.irreversibleAhead)
         case ("condenser_api", "get_config"), ("database_api", "get_config"):
             let p = isHive ? "HIVE_" : "STEEM_"
-            return .object([p + "CHAIN_ID": .string(isHive ? Self.hiveChainID : Self.steemChainID),
+            return .object([p + "CHAIN_ID": .string(chainID),
                             p + "BLOCK_INTERVAL": .int(3), p + "ADDRESS_PREFIX": .string("STM"),
                             p + "BLOCKCHAIN_VERSION": .string(isHive ? "1.27.0" : "0.23.1"), "IS_TEST_NET": .bool(false)])
         case ("condenser_api", "get_version"), ("database_api", "get_version"):
             return .object(["blockchain_version": .string(isHive ? "1.27.0" : "0.23.1"),
-                            "chain_id": .string(isHive ? Self.hiveChainID : Self.steemChainID),
+                            "chain_id": .string(chainID),
                             isHive ? "hive_revision" : "steem_revision": .string("devchain"), "fc_revision": .string("devchain")])
         case ("condenser_api", "get_hardfork_version"):
             return .string(isHive ? "1.27.0" : "0.23.0")
@@ -129,10 +143,10 @@ public struct DevChainRPC: Sendable {
             return .object(["followers": .array([])])
         case ("condenser_api", "get_accounts"), ("condenser_api", "lookup_account_names"):
             guard let names = args.first?.arrayValue else { throw RPCErrorObject(code: -32602, message: "get_accounts takes [[names]]") }
-            return .array(await accounts(names))
+            return .array(await accounts(names, forged: lies.forgedAuthority))
         case ("database_api", "find_accounts"):
             guard let names = params["accounts"]?.arrayValue else { throw RPCErrorObject(code: -32602, message: "accounts is required") }
-            return .object(["accounts": .array(await accounts(names))])
+            return .object(["accounts": .array(await accounts(names, forged: lies.forgedAuthority))])
         case ("devchain", _):
             return try await control(method, params)
         default:
@@ -148,9 +162,18 @@ public struct DevChainRPC: Sendable {
         return names.map { .object(["follower": .string(account), "following": .string($0), "what": .array([.string("blog")])]) }
     }
 
-    private func accounts(_ names: [JSONValue]) async -> [JSONValue] {
+    /// `forged`: this node puts a key of its choice in an account's authority, enough to sign alone.
+    private func accounts(_ names: [JSONValue], forged: (account: String, role: String, key: String)? = nil) async -> [JSONValue] {
         var out: [JSONValue] = []
-        for n in names { if let name = n.stringValue, let a = await chain.account(name) { out.append(accountJSON(a)) } }
+        for n in names {
+            guard let name = n.stringValue, var a = await chain.account(name) else { continue }
+            if let forged, forged.account == name {
+                var authority = a.authorities[forged.role] ?? SimulatedChain.SimAuthority(threshold: 1, keys: [])
+                authority.keys.append((forged.key, authority.threshold))
+                a.authorities[forged.role] = authority
+            }
+            out.append(accountJSON(a))
+        }
         return out
     }
 
@@ -240,8 +263,8 @@ public struct DevChainRPC: Sendable {
 
     // MARK: wire shapes
 
-    private func globalProperties() async -> JSONValue {
-        let head = await chain.headNumber, lib = await chain.irreversibleNumber
+    private func globalProperties(irreversibleAhead: Int64 = 0) async -> JSONValue {
+        let head = await chain.headNumber, lib = min(head, await chain.irreversibleNumber + irreversibleAhead)
         let time = await chain.headTime
         return .object([
             "head_block_number": .int(head), "head_block_id": .string(SimulatedChain.blockID(head)),
@@ -281,7 +304,7 @@ public struct DevChainRPC: Sendable {
                      "operations": .array([o]), "extensions": .array([]), "signatures": .array([])])
         }
         return .object([
-            "previous": .string(SimulatedChain.blockID(b.number - 1)), "timestamp": .string(b.time.description),
+            "previous": .string(b.previous), "timestamp": .string(b.time.description),
             "witness": .string("devchain"), "transaction_merkle_root": .string(String(repeating: "0", count: 40)),
             "extensions": .array([]), "witness_signature": .string(String(repeating: "0", count: 130)),
             "transactions": .array(txs), "block_id": .string(b.id), "signing_key": .string("STM1111111111111111111111111111111114T1Anm"),

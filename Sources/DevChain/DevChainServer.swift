@@ -9,10 +9,11 @@ actor FaultInjector {
     private var mode: Mode?
     private var remaining = 0
     var slowSeconds: Double = 10
-    /// `fork` is a standing state rather than a per-request failure.
-    private(set) var forkMemo: String?
+    /// `fork` and the lies are standing states rather than per-request failures.
+    private(set) var lies = NodeLies()
 
-    func setFork(memo: String?) { forkMemo = memo }
+    func setFork(memo: String?) { lies.forkMemo = memo }
+    func update(_ change: (inout NodeLies) -> Void) { change(&lies) }
 
     func set(_ m: Mode, count: Int, slowSeconds: Double?) {
         mode = m; remaining = count
@@ -64,13 +65,13 @@ struct NodeHandler: HTTPHandler {
             return try await answer(parsed)
         }
         if let parsed { await counter.count(parsed) }
-        let forkMemo = await faults.forkMemo
+        let lies = await faults.lies
         if let limit = batchLimit, let batch = parsed?.arrayValue, batch.count > limit {
             // jussi: one error object, no array, for the whole batch.
             return try json(rpc.error(.null, -32600, "JSONRPC batch size of \(batch.count) exceeds \(limit)"))
         }
         var reorder = false
-        if let fault = forkMemo == nil ? await faults.take() : nil {
+        if let fault = lies.forkMemo == nil ? await faults.take() : nil {
             switch fault {
             case .reorder:
                 reorder = true
@@ -90,13 +91,21 @@ struct NodeHandler: HTTPHandler {
             }
         }
         guard let parsed else { return try json(rpc.error(.null, -32700, "Parse error")) }
-        return try await answer(parsed, forkMemo: forkMemo, reorder: reorder)
+        return try await answer(parsed, lies: lies, reorder: reorder)
     }
 
     private func isControl(_ v: JSONValue) -> Bool { v["method"]?.stringValue?.hasPrefix("devchain.") == true }
 
     /// `reorder`: a batch's replies come back last first (JSON-RPC lets a server answer in any order).
-    private func answer(_ parsed: JSONValue, forkMemo: String? = nil, reorder: Bool = false) async throws -> HTTPResponse {
+    private func answer(_ parsed: JSONValue, lies: NodeLies = NodeLies(), reorder: Bool = false) async throws -> HTTPResponse {
+        if parsed["method"] == .string("devchain.lie") {
+            do {
+                let told = try await NodeLies.apply(parsed["params"] ?? .null, to: faults)
+                return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["lie": .string(told)])]))
+            } catch let e as RPCErrorObject {
+                return try json(rpc.error(parsed["id"] ?? .null, e.code, e.message))
+            }
+        }
         if parsed["method"] == .string("devchain.fault") {
             let mode = parsed["params"]?["mode"]?.stringValue.flatMap(FaultInjector.Mode.init(rawValue:))
             guard let mode else { return try json(rpc.error(parsed["id"] ?? .null, -32602, "mode is refuse|slow|garbage|error|reorder|fork")) }
@@ -111,10 +120,10 @@ struct NodeHandler: HTTPHandler {
         if let batch = parsed.arrayValue {
             guard !batch.isEmpty, batch.count <= 1000 else { return try json(rpc.error(.null, -32600, "Invalid Request: batch of 1..1000")) }
             var out: [String] = []
-            for item in batch { out.append(await rpc.answerText(item, forkMemo: forkMemo)) }
+            for item in batch { out.append(await rpc.answerText(item, lies: lies)) }
             return text("[" + (reorder ? out.reversed() : out).joined(separator: ",") + "]")
         }
-        return text(await rpc.answerText(parsed, forkMemo: forkMemo))
+        return text(await rpc.answerText(parsed, lies: lies))
     }
 
     private func text(_ body: String) -> HTTPResponse {

@@ -13,7 +13,10 @@ public actor SimulatedChain {
         var transfers: [SimTransfer]
         var customJSON: [SimCustomJSON] = []
         var forked = false
-        var id: String { forked ? "\(SimulatedChain.blockID(number).prefix(8))f0f0f0f0" + String(repeating: "e", count: 24) : SimulatedChain.blockID(number) }
+        /// A fork's own chain: `previous` names the fork's block before, not the real one.
+        var previousForked = false
+        var id: String { forked ? SimulatedChain.forkID(number) : SimulatedChain.blockID(number) }
+        var previous: String { previousForked ? SimulatedChain.forkID(number - 1) : SimulatedChain.blockID(number - 1) }
     }
     public struct SimAccount: Sendable {
         public var name: String; public var lastPost: ChainTime; public var created: ChainTime
@@ -143,6 +146,10 @@ public actor SimulatedChain {
             tail += String(repeating: "0", count: 16 - part.count) + part
         }
         return String(repeating: "0", count: 8 - n.count) + n + tail
+    }
+
+    static func forkID(_ number: Int64) -> String {
+        "\(blockID(number).prefix(8))f0f0f0f0" + String(repeating: "e", count: 24)
     }
 
     static func transactionID(block: Int64, index: Int) -> String {

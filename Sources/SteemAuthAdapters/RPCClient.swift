@@ -33,13 +33,21 @@ public final class RPCClient {
     private var clients: [HTTPClient]
     private var batchSizes: [AdaptiveBatchSize]
     private let logger: Logger
+    /// The chain id every node must report (nil: not checked). A node is asked when first used and
+    /// again after it failed (a failover may have put another server behind its address).
+    public let expectedChainID: String?
+    private var chainChecked: [Bool]
+    /// Nodes of another chain: never asked again.
+    public private(set) var dropped: Set<Int> = []
     /// Counters by node, for metrics and tests.
     public private(set) var failures: [String: Int] = [:]
     public private(set) var calls: [String: Int] = [:]
 
     public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20,
-                maxBatchSize: Int = 50, logger: Logger) {
+                maxBatchSize: Int = 50, expectedChainID: String? = nil, logger: Logger) {
         precondition(!nodes.isEmpty)
+        self.expectedChainID = expectedChainID
+        self.chainChecked = nodes.map { _ in expectedChainID == nil }
         self.batchSizes = nodes.map { _ in AdaptiveBatchSize(maximum: max(1, maxBatchSize)) }
         self.nodes = nodes.map(NodeURL.redact)
         self.urls = nodes
@@ -51,6 +59,15 @@ public final class RPCClient {
     }
 
     public var currentNode: String { nodes[preferred] }
+    /// The node calls go to first (the one that answered the last call with failover).
+    public var preferredNode: Int { preferred }
+
+    /// Sends the next calls to another node first (this one served something that did not check out).
+    public func avoid(_ node: Int) {
+        guard let next = nodesInOrder.first(where: { $0 != node }) else { return }
+        logger.notice("rpc: switched to node", metadata: ["node": "\(nodes[next])", "avoiding": "\(nodes[node])"])
+        preferred = next
+    }
 
     /// The batch size in use for each node, for metrics.
     public var batchSizeByNode: [String: Int] {
@@ -67,15 +84,14 @@ public final class RPCClient {
     /// With a `deadline`, each node tried gets what is left of it (at most `timeoutSeconds`): a
     /// failover never gives the next node a full timeout of its own past the caller's limit.
     public func batch<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], as type: T.Type, deadline: Int64? = nil) throws(RPCFailure) -> [T?] {
-        var last = RPCFailure(node: "-", reason: "no nodes")
-        for attempt in 0..<nodes.count {
-            let index = (preferred + attempt) % nodes.count
+        var last = RPCFailure(node: "-", reason: dropped.count == nodes.count ? "every node serves another chain" : "no nodes")
+        for index in nodesInOrder {
             // The caller's time is up: no node is asked (or blamed) after it.
             if let deadline, deadline - monotonicMilliseconds() <= 50 {
                 throw RPCFailure(node: last.node, reason: "the deadline passed (\(last.reason))", timedOut: true)
             }
             do {
-                let result = try performInBatches(calls, node: index, as: type, deadline: deadline)
+                let result = try batch(calls, on: index, as: type, deadline: deadline)
                 if index != preferred {
                     logger.notice("rpc: switched to node", metadata: ["node": "\(nodes[index])"])
                     preferred = index
@@ -83,11 +99,51 @@ public final class RPCClient {
                 return result
             } catch {
                 last = error
-                failures[nodes[index], default: 0] += 1
                 logger.warning("rpc: node failed, trying next", metadata: ["node": "\(nodes[index])", "reason": "\(error.reason)"])
             }
         }
         throw last
+    }
+
+    /// The nodes not dropped, the preferred one first, then in the configured order.
+    public var nodesInOrder: [Int] {
+        (0..<nodes.count).map { (preferred + $0) % nodes.count }.filter { !dropped.contains($0) }
+    }
+
+    /// One call to one node, no failover (for answers a quorum of nodes must agree on).
+    public func call<T: Decodable & Sendable>(_ method: String, _ params: JSONValue, on node: Int, as type: T.Type,
+                                              deadline: Int64? = nil) throws(RPCFailure) -> T? {
+        try batch([(method, params)], on: node, as: type, deadline: deadline)[0]
+    }
+
+    /// Calls to one node, no failover; its chain id is checked first when it has not been yet (or
+    /// since it last failed). A node of another chain is dropped, with an error log.
+    public func batch<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], on node: Int, as type: T.Type,
+                                               deadline: Int64? = nil) throws(RPCFailure) -> [T?] {
+        guard !dropped.contains(node) else { throw RPCFailure(node: nodes[node], reason: "dropped: it serves another chain") }
+        do {
+            if !chainChecked[node] { try checkChainID(node, deadline: deadline) }
+            return try performInBatches(calls, node: node, as: type, deadline: deadline)
+        } catch {
+            failures[nodes[node], default: 0] += 1
+            chainChecked[node] = expectedChainID == nil
+            throw error
+        }
+    }
+
+    /// Asks the node for its chain id; drops it when the id is not the expected one.
+    private func checkChainID(_ node: Int, deadline: Int64?) throws(RPCFailure) {
+        guard let expected = expectedChainID else { return }
+        let probe = try perform([(RPCMethod.getConfig, .array([]))], node: node, as: ChainConfigProbe.self,
+                                timeout: timeout(until: deadline, node: node))[0]
+        let id = probe?.chainID?.lowercased()
+        guard id == expected.lowercased() else {
+            dropped.insert(node)
+            logger.error("rpc: node serves another chain; dropped", metadata: [
+                "node": "\(nodes[node])", "chain_id": "\(id ?? "none")", "expected": "\(expected)"])
+            throw RPCFailure(node: nodes[node], reason: "serves another chain (chain id \(id ?? "none"))")
+        }
+        chainChecked[node] = true
     }
 
     /// The calls in consecutive batches of the node's current size; a refused batch is halved and

@@ -1,6 +1,9 @@
 /// The Lua scripts that make every session transition atomic, one round trip each.
 /// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
-/// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state.
+/// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state,
+/// `P cg:<memo>` -> "id expiresAt": the code's grace, kept for the unbound session's lifetime past
+/// the code's expiry, so a transfer made in time (by its block's timestamp) binds however late the
+/// watcher reads it. The visitor-facing expiry stays `c:`'s TTL.
 enum SessionScripts {
     /// ARGV: id, newID, newMemo, now, mode(page|pagegz|status|verify|report)
     /// The prefix, the watcher's key and the lifetimes are written into its source:
@@ -54,6 +57,7 @@ enum SessionScripts {
         redis.call('HSET', skey, 'code', code, 'cexp', cexp)
         redis.call('HDEL', skey, 'tries')      -- a new challenge: sign-in attempts start again
         redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+        redis.call('SET', p .. 'cg:' .. code, id .. ' ' .. cexp, 'EX', cttl + uttl)
       elseif not cexp then
         -- a session from before codes carried their expiry
         cexp = tonumber(now) + ttl
@@ -95,6 +99,7 @@ enum SessionScripts {
       redis.call('HSET', p .. 's:' .. id, 'st', 'u', 'code', code, 'created', now, 'cexp', cexp)
       redis.call('EXPIRE', p .. 's:' .. id, uttl)
       redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
+      redis.call('SET', p .. 'cg:' .. code, id .. ' ' .. cexp, 'EX', cttl + uttl)
       return cexp
     end
     """
@@ -339,14 +344,22 @@ enum SessionScripts {
     /// the code is consumed and a bound session is never overwritten, except by the fresh proof an
     /// authorization asked of it (its `rcode`): that proof is a new login, and its id rotates again
     /// (`rot` dropped). `gen` counts a session's bindings; `lvl` is the proof's level (a transfer: active).
+    /// A code past its visible expiry still binds a transfer whose block time (`btunix`, unix seconds)
+    /// is at or before that expiry (its `cg:` key).
     private static let claimFunction = """
-    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key, lvl)
-      local ckey = p .. 'c:' .. memo
+    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key, lvl, btunix)
+      local ckey, gkey = p .. 'c:' .. memo, p .. 'cg:' .. memo
       local id = redis.call('GET', ckey)
-      if not id then return 'unknown_or_expired_code' end
+      if not id then
+        local grace = redis.call('GET', gkey)
+        if not grace or not btunix or btunix == '' then return 'unknown_or_expired_code' end
+        local space = string.find(grace, ' ', 1, true)
+        if not space or tonumber(btunix) > tonumber(string.sub(grace, space + 1)) then return 'unknown_or_expired_code' end
+        id = string.sub(grace, 1, space - 1)
+      end
       local skey = p .. 's:' .. id
-      local s = redis.call('HMGET', skey, 'st', 'rcode', 'acct')
-      if not s[1] then redis.call('DEL', ckey) return 'session_gone' end
+      local s = redis.call('HMGET', skey, 'st', 'rcode', 'acct', 'code')
+      if not s[1] then redis.call('DEL', ckey, gkey) return 'session_gone' end
       if s[1] ~= 'u' and s[2] ~= memo then return 'already_bound' end
       if s[1] == 'b' then
         if s[3] ~= acct then redis.call('SREM', p .. 'a:' .. s[3], id) end
@@ -357,50 +370,58 @@ enum SessionScripts {
       redis.call('HINCRBY', skey, 'gen', 1)
       redis.call('HDEL', skey, 'code')
       redis.call('EXPIRE', skey, bttl)
-      redis.call('DEL', ckey)
+      redis.call('DEL', ckey, gkey)
+      -- a late claim of an older code: the session's current code is spent too
+      if s[4] and s[4] ~= memo then redis.call('DEL', p .. 'c:' .. s[4], p .. 'cg:' .. s[4]) end
       redis.call('SADD', p .. 'a:' .. acct, id)
       redis.call('EXPIRE', p .. 'a:' .. acct, bttl)   -- the newest login is the longest the set holds
       return 'bound'
     end
     """
 
-    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey, level].
+    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey, level, blockUnixTime].
     /// The watcher's transfers and the sign-in's signatures bind through this same rule.
     static let claim = LuaScript(name: "claim", source: claimFunction + "\n" + """
-    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10], ARGV[11])
+    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
     """)
 
     /// The watcher's whole batch, atomically: refused unless this watcher holds the lease (so a
     /// standby that took over can never be overwritten by a stale leader), then claims in chain
     /// order, the published lag, the checkpoint, and the outcome/rejection counters.
     /// ARGV: prefix, checkpointKey, next, stateKey, boundTTL, now, head, irreversible, processed,
-    /// headTime, behind, leaseKey, leaseOwner, leaseMs, n, then n (reason, count) pairs, then 5 per
-    /// claim: memo, account, block, tx, blockTime. Applying a batch also renews the lease.
+    /// headTime, behind, leaseKey, leaseOwner, leaseMs, lastBlockID, n, then n (reason, count) pairs,
+    /// then 6 per claim: memo, account, block, tx, blockTime, blockUnixTime. Applying a batch also
+    /// renews the lease. The checkpoint keeps the id of the last block applied (`<checkpoint>:id`):
+    /// the next block's `previous` must name it, across restarts too.
     static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
     local p, bttl, now = ARGV[1], tonumber(ARGV[5]), ARGV[6]
     if redis.call('GET', ARGV[12]) ~= ARGV[13] then return redis.error_reply('LEASE not held') end
     redis.call('PEXPIRE', ARGV[12], ARGV[14])
-    local npairs = tonumber(ARGV[15])
-    for i = 16, 15 + 2 * npairs, 2 do
+    local npairs = tonumber(ARGV[16])
+    for i = 17, 16 + 2 * npairs, 2 do
       redis.call('HINCRBY', ARGV[4] .. ':rejections', ARGV[i], tonumber(ARGV[i + 1]))
     end
     local out = {}
-    for i = 16 + 2 * npairs, #ARGV, 5 do
-      local outcome = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now)
+    for i = 17 + 2 * npairs, #ARGV, 6 do
+      local outcome = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now, nil, nil, nil, ARGV[i + 5])
       redis.call('HINCRBY', ARGV[4] .. ':claims', outcome, 1)
       out[#out + 1] = outcome
     end
     redis.call('HSET', ARGV[4], 'head', ARGV[7], 'irreversible', ARGV[8], 'processed', ARGV[9],
                'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)
     -- an empty next holds the checkpoint until a replica has the batch (Sentinel: moveCheckpoint)
-    if ARGV[3] ~= '' then redis.call('SET', ARGV[2], ARGV[3]) end
+    if ARGV[3] ~= '' then
+      redis.call('SET', ARGV[2], ARGV[3])
+      if ARGV[15] ~= '' then redis.call('SET', ARGV[2] .. ':id', ARGV[15]) end
+    end
     return out
     """)
 
-    /// ARGV: checkpointKey, next, leaseKey, owner. Moves the checkpoint, only for the lease holder.
+    /// ARGV: checkpointKey, next, leaseKey, owner, lastBlockID. Moves the checkpoint, only for the lease holder.
     static let moveCheckpoint = LuaScript(name: "move_checkpoint", source: """
     if redis.call('GET', ARGV[3]) ~= ARGV[4] then return redis.error_reply('LEASE not held') end
     redis.call('SET', ARGV[1], ARGV[2])
+    if ARGV[5] and ARGV[5] ~= '' then redis.call('SET', ARGV[1] .. ':id', ARGV[5]) end
     return 1
     """)
 

@@ -368,17 +368,20 @@ public final class SessionStore {
     public func bindBySignature(code: String, account: String, publicKey: String, level: ProofLevel, time: String,
                                 boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
         let reply = try redis.eval(SessionScripts.claim, args: [prefix, code, account, "0", "", time, String(boundTTL), String(now),
-                                                                 BindingProof.Method.signature.rawValue, publicKey, level.rawValue])
+                                                                 BindingProof.Method.signature.rawValue, publicKey, level.rawValue, String(now)])
         guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
             throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
         }
         return outcome
     }
 
+    /// `blockTime` as the chain writes it; a code past its visible expiry binds only when that time
+    /// parses and is at or before the code's expiry.
     public func claim(memo: String, account: String, block: Int64, transactionID: String,
                       blockTime: String, boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
+        let unix = ChainTime(blockTime).map { String($0.secondsSinceEpoch) } ?? ""
         let reply = try redis.eval(SessionScripts.claim, args: [prefix, memo, account, String(block), transactionID,
-                                                                 blockTime, String(boundTTL), String(now)])
+                                                                 blockTime, String(boundTTL), String(now), "transfer", "", "active", unix])
         guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
             throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
         }

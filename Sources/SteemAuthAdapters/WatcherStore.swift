@@ -35,6 +35,13 @@ public struct WatcherStore {
         try redis.command(["GET", checkpointKey]).integer
     }
 
+    /// The checkpoint and the id of the block before it (nil when not known: a fresh start).
+    public func checkpoint() throws(RedisError) -> (next: Int64, lastID: String?)? {
+        let r = try redis.pipeline([["GET", checkpointKey], ["GET", checkpointKey + ":id"]])
+        guard let next = try r[0].checked().integer else { return nil }
+        return (next, r[1].string)
+    }
+
     /// Creates the checkpoint unless one exists (a standby starting up never moves the leader's);
     /// returns the checkpoint in force.
     public func createCheckpoint(_ n: Int64) throws(RedisError) -> Int64 {
@@ -55,13 +62,15 @@ public struct WatcherStore {
     /// Applies a batch in one atomic script: claims in chain order, the lag, then the new checkpoint.
     /// Returns each claim's outcome in order.
     /// With `holdCheckpoint` the checkpoint stays where it is (see moveCheckpoint).
-    public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, progress: Progress,
+    /// `lastBlockID`: the id of block `nextBlock - 1`, kept with the checkpoint (nil keeps the one stored).
+    public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, lastBlockID: String? = nil, progress: Progress,
                       boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000, holdCheckpoint: Bool = false) throws(RedisError) -> [String] {
         var args = [prefix, checkpointKey, holdCheckpoint ? "" : String(nextBlock), stateKey, String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
-                    progress.headTime.description, String(progress.behindSeconds), leaseKey, owner, String(leaseMilliseconds), String(rejections.count)]
+                    progress.headTime.description, String(progress.behindSeconds), leaseKey, owner, String(leaseMilliseconds),
+                    lastBlockID ?? "", String(rejections.count)]
         for (reason, count) in rejections { args += [reason, String(count)] }
-        for c in claims { args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description] }
+        for c in claims { args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description, String(c.time.secondsSinceEpoch)] }
         let reply = try redis.eval(SessionScripts.applyBatch, args: args)
         if case .error(let e) = reply {
             throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e)
@@ -73,9 +82,14 @@ public struct WatcherStore {
     }
 
     /// Moves the checkpoint once a replica has acknowledged a held batch; fenced by the lease.
-    public func moveCheckpoint(to next: Int64) throws(RedisError) {
-        let reply = try redis.eval(SessionScripts.moveCheckpoint, args: [checkpointKey, String(next), leaseKey, owner])
+    public func moveCheckpoint(to next: Int64, lastBlockID: String?) throws(RedisError) {
+        let reply = try redis.eval(SessionScripts.moveCheckpoint, args: [checkpointKey, String(next), leaseKey, owner, lastBlockID ?? ""])
         if case .error(let e) = reply { throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e) }
+    }
+
+    /// Counts answers of nodes that disagree (`what`: block, chain, irreversible), for /metrics.
+    public func countDisagreement(_ what: String) {
+        _ = try? redis.command(["HINCRBY", stateKey + ":rpc", "disagreements|" + what, "1"])
     }
 
     /// Counts a batch that no replica acknowledged in time (for /metrics).

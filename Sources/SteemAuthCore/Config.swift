@@ -47,6 +47,10 @@ public struct AppConfig: Sendable {
     public var fcgiAllow: [String]?            // STEEMAUTH_FCGI_ALLOW: FastCGI peers allowed on TCP (required beyond loopback)
     public var socketGroup: String?            // STEEMAUTH_SOCKET_GROUP: the unix socket's group (nginx's), with STEEMAUTH_SOCKET_MODE
     public var rpcMaxBytes: Int                // STEEMAUTH_RPC_MAX_BYTES: the largest node reply body accepted
+    public var chainID: String                 // STEEMAUTH_CHAIN_ID: the id every node must report (default: the chain's main network)
+
+    /// The assets of the configured chain (a testnet's chain id: TESTS/TBD).
+    public var chainAssets: ChainAssets { ChainIdentity.assets(chainID: chainID) }
 
     /// Where the OpenID Connect provider's settings are (the files are read by the web tier).
     public struct OIDCFiles: Sendable, Equatable {
@@ -79,7 +83,7 @@ public struct AppConfig: Sendable {
         case oidcPreviousKey = "STEEMAUTH_OIDC_PREVIOUS_KEY"
         case publicOrigin = "STEEMAUTH_PUBLIC_ORIGIN", nodeQuorum = "STEEMAUTH_NODE_QUORUM"
         case allowPlainHTTPNodes = "STEEMAUTH_ALLOW_PLAIN_HTTP_NODES", fcgiAllow = "STEEMAUTH_FCGI_ALLOW"
-        case socketGroup = "STEEMAUTH_SOCKET_GROUP", rpcMaxBytes = "STEEMAUTH_RPC_MAX_BYTES"
+        case socketGroup = "STEEMAUTH_SOCKET_GROUP", rpcMaxBytes = "STEEMAUTH_RPC_MAX_BYTES", chainID = "STEEMAUTH_CHAIN_ID"
     }
 
     /// Builds the config. `required` names the keys this executable cannot run without.
@@ -90,7 +94,10 @@ public struct AppConfig: Sendable {
             throw ConfigError(key: key, message: "is required")
         }
         let chain = try source.value(.chain, default: Chain.steem) { Chain(rawValue: $0) }
-        let defaultAssets = chain == .steem ? "STEEM,SBD" : "HIVE,HBD"
+        let configuredID: String? = try source.value(.chainID, default: nil as String?) { id -> String?? in
+            ChainIdentity.isValid(id) ? .some(id.lowercased()) : .none }
+        let chainID = ChainIdentity.expectedID(chain: chain, configured: configuredID)
+        let chainAssets = ChainIdentity.assets(chainID: chainID)
         let defaultNode = chain == .steem ? "https://api.steemit.com" : "https://api.hive.blog"
         let secret = try source.value(.secret, default: nil as [UInt8]?, secret: true) { parseKey($0) }
         let nodes = try nodeList(source, default: defaultNode)
@@ -130,9 +137,7 @@ public struct AppConfig: Sendable {
             unboundTTL: try source.int(.unboundTTL, default: 7200, range: 60...86400 * 7),
             boundTTL: try source.int(.boundTTL, default: 30 * 86400, range: 60...86400 * 366),
             codeTTL: try source.int(.codeTTL, default: 900, range: 30...86400),
-            assets: try source.value(.assets, default: defaultAssets.split(separator: ",").map(String.init)) { text in
-                let list = text.split(separator: ",").map { String($0).trimmingSpaces.uppercased() }
-                return !list.isEmpty && list.allSatisfy { Asset.parseLegacy("1.000 \($0)") != nil } ? list : nil },
+            assets: try assets(source, chain: chain, chainAssets: chainAssets),
             minAmount: try source.value(.minAmount, default: Asset.parseLegacy("0.001 STEEM")!) { text in
                 Asset.parseLegacy(text + " STEEM").flatMap { $0.milliUnits > 0 ? $0 : nil } },
             maxLag: try source.int(.maxLag, default: 120, range: 1...86400),
@@ -160,7 +165,8 @@ public struct AppConfig: Sendable {
             socketGroup: try source.value(.socketGroup, default: nil as String?) { g in
                 !g.isEmpty && g.utf8.count <= 32 && g.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? g : nil },
             // 1,000 accounts in one batched get_accounts reply are about 12 MB on a real node.
-            rpcMaxBytes: try source.int(.rpcMaxBytes, default: 32 << 20, range: (1 << 20)...(256 << 20))
+            rpcMaxBytes: try source.int(.rpcMaxBytes, default: 32 << 20, range: (1 << 20)...(256 << 20)),
+            chainID: chainID
         )
     }
 
@@ -179,6 +185,17 @@ public struct AppConfig: Sendable {
                 throw ConfigError(key: .nodes, message: "entry \(index + 1) (\(url.redacted)) is plain http: nodes must be https, "
                     + "except on loopback, or with STEEMAUTH_ALLOW_PLAIN_HTTP_NODES=1 on a private network")
             }
+        }
+        return list
+    }
+
+    /// The accepted assets: the chain's own, or fewer of them; another chain's never.
+    static func assets(_ source: ConfigSource, chain: Chain, chainAssets: ChainAssets) throws(ConfigError) -> [String] {
+        let list = try source.value(.assets, default: chainAssets.symbols) { text in
+            let list = text.split(separator: ",").map { String($0).trimmingSpaces.uppercased() }
+            return !list.isEmpty && list.allSatisfy { Asset.parseLegacy("1.000 \($0)") != nil } ? list : nil }
+        if let foreign = list.first(where: { !chainAssets.symbols.contains($0) }) {
+            throw ConfigError(key: .assets, message: "names \(foreign), which this chain (\(chain.rawValue), by its chain id) does not have: it takes \(chainAssets.symbols.joined(separator: ", "))")
         }
         return list
     }

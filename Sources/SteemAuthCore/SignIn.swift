@@ -121,7 +121,7 @@ public struct AccountAuthorities: Decodable, Sendable, Equatable {
         self.name = name; self.owner = owner; self.active = active; self.posting = posting
     }
 
-    public enum Verdict: Sendable, Equatable {
+    public enum Verdict: Sendable, Hashable {
         case accepted(role: String)
         case weightTooLow          // the key is there, but cannot sign alone
         case notAKeyOfTheAccount

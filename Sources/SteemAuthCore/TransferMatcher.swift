@@ -15,19 +15,26 @@ public struct TransferMatcher: Sendable {
     }
 
     public let serviceAccount: String
-    public let acceptedKinds: Set<Asset.Kind>
+    /// The chain's own names of the assets taken (never another chain's: a HIVE transfer reported
+    /// to a Steem service is refused).
+    public let acceptedSymbols: Set<String>
+    /// The chain's assets, which name the NAI form's kinds.
+    public let chainAssets: ChainAssets
     public let minimumMilliUnits: Int64
     public let memoPrefix: String
 
-    public init(serviceAccount: String, acceptedSymbols: [String], minimumMilliUnits: Int64, memoPrefix: String) {
+    /// `chainAssets`: by default the family of the first accepted symbol.
+    public init(serviceAccount: String, acceptedSymbols: [String], chainAssets: ChainAssets? = nil, minimumMilliUnits: Int64, memoPrefix: String) {
+        let assets = chainAssets ?? acceptedSymbols.lazy.compactMap(ChainAssets.having).first ?? .steem
         self.serviceAccount = serviceAccount
-        self.acceptedKinds = Set(acceptedSymbols.map(Asset.Kind.fromSymbol))
+        self.chainAssets = assets
+        self.acceptedSymbols = Set(acceptedSymbols.filter(assets.symbols.contains))
         self.minimumMilliUnits = minimumMilliUnits
         self.memoPrefix = memoPrefix
     }
 
     public init(config: AppConfig) {
-        self.init(serviceAccount: config.account, acceptedSymbols: config.assets,
+        self.init(serviceAccount: config.account, acceptedSymbols: config.assets, chainAssets: config.chainAssets,
                   minimumMilliUnits: config.minAmount.milliUnits, memoPrefix: config.memoPrefix)
     }
 
@@ -43,7 +50,7 @@ public struct TransferMatcher: Sendable {
         // The chain only carries valid names: any other proves a lying or broken node.
         guard AccountName.isValid(t.from), AccountName.isValid(t.to) else { return .rejected(.malformed) }
         guard t.to == serviceAccount else { return .notForUs }
-        guard acceptedKinds.contains(t.amount.kind) else { return .rejected(.assetNotAccepted) }
+        guard let symbol = chainAssets.symbol(of: t.amount), acceptedSymbols.contains(symbol) else { return .rejected(.assetNotAccepted) }
         guard t.amount.milliUnits >= minimumMilliUnits else { return .rejected(.amountTooSmall) }
         let trimmed = t.memo.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         if trimmed.hasPrefix("#") { return .rejected(.encryptedMemo) }

@@ -42,7 +42,10 @@ public final class ChainWatcher {
 
     public func run() -> Exit {
         guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
-        guard var next = loadOrCreateCheckpoint() else { return .stopped }
+        guard let checkpoint = loadOrCreateCheckpoint() else { return .stopped }
+        var next = checkpoint.next
+        // The id of block next-1: the next block's `previous` must name it (nil at a fresh start).
+        var lastID = checkpoint.lastID
         defer { store.releaseLease() }
         var backoff = Backoff()
         var warnedAhead = false
@@ -64,15 +67,8 @@ public final class ChainWatcher {
             if !holds { signals.wait(seconds: options.pollSeconds); continue }
             publishRPCCounts()
             // Another leader may have moved the checkpoint while this one stood by.
-            if tookOver, let current = try? store.nextBlock() { next = current }
-            let props: DynamicGlobalProperties
-            do {
-                guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
-                    throw RPCFailure(node: rpc.currentNode, reason: "null global properties")
-                }
-                props = p
-            } catch {
-                logger.error("every node failed; retrying", metadata: ["error": "\(error)", "retry_in_s": "\(backoff.current)"])
+            if tookOver, let current = try? store.checkpoint() { next = current.next; lastID = current.lastID }
+            guard let props = agreedProperties() else {
                 signals.wait(seconds: backoff.next())
                 continue
             }
@@ -86,13 +82,20 @@ public final class ChainWatcher {
             var failed = false
             batches: while next <= target && !signals.poll() {
                 let count = Int(min(Int64(options.batchSize), target - next + 1))
-                let run: [(Int64, Block)]
-                do { run = try source.blocks(from: next, count: count) } catch {
+                let fetched: (run: [(Int64, Block)], node: Int)
+                do { fetched = try source.blocks(from: next, count: count) } catch {
                     logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
                     failed = true
                     break
                 }
-                guard let last = run.last else { break }
+                guard !fetched.run.isEmpty else { break }
+                // What is cut is fetched again, from another node, in the next batch.
+                let run = believedPrefix(fetched.run, after: lastID, servedBy: fetched.node)
+                guard let last = run.last else {
+                    // Not one block could be believed: another node is asked after a short wait.
+                    failed = true
+                    break
+                }
                 var scan = BlockScan()
                 for (number, block) in run {
                     let s = BlockScan.scan(block, number: number, matcher: matcher)
@@ -106,7 +109,7 @@ public final class ChainWatcher {
                 // Under Sentinel a batch with claims keeps the checkpoint until a replica has it: a
                 // failover right after must not lose a binding (the batch is applied again, harmlessly).
                 let hold = config.redisMinReplicas > 0 && !scan.claims.isEmpty
-                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, progress: progress, holdCheckpoint: hold) {
+                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
                 case .applied(let o): outcomes = o
                 case .stopped: return .stopped
                 case .leaseLost:
@@ -126,7 +129,7 @@ public final class ChainWatcher {
                             failed = true
                             break batches
                         }
-                        try store.moveCheckpoint(to: last.0 + 1)
+                        try store.moveCheckpoint(to: last.0 + 1, lastBlockID: last.1.blockID)
                     } catch {
                         if error.kind == .leaseLost { leading = false }
                         logger.error("moving the checkpoint failed; the batch will be applied again", metadata: ["error": "\(error)"])
@@ -136,6 +139,7 @@ public final class ChainWatcher {
                 }
                 logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
                 next = last.0 + 1
+                lastID = last.1.blockID
                 processedAny = true
             }
             if failed {
@@ -150,41 +154,111 @@ public final class ChainWatcher {
         return .stopped
     }
 
-    /// Refuses to run against a node of the other chain.
+    /// The part of a run that can be believed: blocks that chain (each `previous` names the block
+    /// before), up to the first claim-bearing block that `quorum` nodes do not confirm. Anything cut
+    /// is logged and counted, and the node that served it is avoided for the next fetch.
+    private func believedPrefix(_ run: [(Int64, Block)], after lastID: String?, servedBy node: Int) -> [(Int64, Block)] {
+        var kept = BlockChaining.chainedPrefix(run.map(\.1), after: lastID)
+        if kept < run.count {
+            let (number, block) = run[kept]
+            logger.error("a block does not chain to the one before it: refused, fetching it again from another node", metadata: [
+                "node": "\(rpc.nodes[node])", "block": "\(number)", "previous": "\(block.previous)",
+                "expected": "\(kept > 0 ? run[kept - 1].1.blockID ?? "-" : lastID ?? "-")", "id": "\(block.blockID ?? "-")"])
+            store.countDisagreement("chain")
+        }
+        if config.nodeQuorum > 1, let unconfirmed = firstUnconfirmedClaimBlock(Array(run.prefix(kept)), servedBy: node) {
+            logger.error("a block with a claim is not confirmed by enough nodes: nothing in it binds, fetching it again from another node", metadata: [
+                "node": "\(rpc.nodes[node])", "block": "\(run[unconfirmed].0)", "id": "\(run[unconfirmed].1.blockID ?? "-")", "quorum": "\(config.nodeQuorum)"])
+            store.countDisagreement("block")
+            kept = unconfirmed
+        }
+        if kept < run.count { rpc.avoid(node) }
+        return Array(run.prefix(kept))
+    }
+
+    /// The index of the first block holding a claim whose id and claims `quorum` nodes do not report
+    /// alike (the serving node counts as one); nil when every such block is confirmed. Only blocks
+    /// with a claim are asked for again: one batch per other node asked.
+    private func firstUnconfirmedClaimBlock(_ run: [(Int64, Block)], servedBy node: Int) -> Int? {
+        let bearing = run.indices.filter { !BlockScan.scan(run[$0].1, number: run[$0].0, matcher: matcher).claims.isEmpty }
+        guard !bearing.isEmpty else { return nil }
+        var agreeing = Dictionary(uniqueKeysWithValues: bearing.map { ($0, 1) })
+        for other in rpc.nodesInOrder where other != node {
+            if agreeing.values.allSatisfy({ $0 >= config.nodeQuorum }) { break }
+            let copies: [Block?]
+            do { copies = try source.blocks(bearing.map { run[$0].0 }, on: other) } catch {
+                logger.warning("rpc: node failed, trying next", metadata: ["node": "\(rpc.nodes[other])", "reason": "\(error.reason)"])
+                continue
+            }
+            for (i, index) in bearing.enumerated() {
+                guard i < copies.count, let copy = copies[i] else { continue }
+                if BlockChaining.sameForClaims(run[index].1, copy, number: run[index].0, matcher: matcher) { agreeing[index, default: 0] += 1 }
+            }
+        }
+        return bearing.first { agreeing[$0, default: 0] < config.nodeQuorum }
+    }
+
+    /// The head and irreversible block as `quorum` nodes report them: the lowest of their answers,
+    /// so no single node can make the watcher read blocks that are not irreversible yet.
+    private func agreedProperties() -> DynamicGlobalProperties? {
+        var answers: [DynamicGlobalProperties] = []
+        var failures: [String] = []
+        for node in rpc.nodesInOrder where answers.count < config.nodeQuorum {
+            do throws(RPCFailure) {
+                guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), on: node, as: DynamicGlobalProperties.self) else {
+                    throw RPCFailure(node: rpc.nodes[node], reason: "null global properties")
+                }
+                answers.append(p)
+            } catch {
+                failures.append(error.description)
+                logger.warning("rpc: node failed, trying next", metadata: ["node": "\(rpc.nodes[node])", "reason": "\(error.reason)"])
+            }
+        }
+        guard answers.count >= config.nodeQuorum, let lowest = answers.min(by: { $0.headBlockNumber < $1.headBlockNumber }) else {
+            logger.error(answers.isEmpty ? "every node failed; retrying" : "too few nodes answered for the irreversible block; retrying", metadata: [
+                "answered": "\(answers.count)", "quorum": "\(config.nodeQuorum)", "error": "\(failures.joined(separator: "; "))"])
+            return nil
+        }
+        return DynamicGlobalProperties(headBlockNumber: lowest.headBlockNumber,
+                                       lastIrreversibleBlockNum: answers.map(\.lastIrreversibleBlockNum).min()!, time: lowest.time)
+    }
+
+    /// Asks every node for its chain id (a node of another chain is dropped, with an error log);
+    /// refuses to run when every node serves another chain.
     private func checkChain() -> Bool {
         var backoff = Backoff()
         while !signals.stopRequested {
-            do {
-                guard let probe = try rpc.call(RPCMethod.getConfig, .array([]), as: ChainConfigProbe.self) else {
-                    throw RPCFailure(node: rpc.currentNode, reason: "null config")
-                }
-                let nodeChain: AppConfig.Chain = probe.isHive ? .hive : .steem
-                if nodeChain != config.chain {
-                    logger.critical("node serves another chain; refusing to run", metadata: [
-                        "configured": "\(config.chain.rawValue)", "node": "\(nodeChain.rawValue)", "chain_id": "\(probe.chainID ?? "-")"])
-                    return false
-                }
-                logger.info("chain checked", metadata: ["chain": "\(nodeChain.rawValue)", "chain_id": "\(probe.chainID ?? "-")"])
-                return true
-            } catch {
-                logger.error("cannot reach any node for get_config; retrying", metadata: ["error": "\(error)"])
-                signals.wait(seconds: backoff.next())
+            var reached = 0
+            for node in rpc.nodes.indices {
+                if (try? rpc.call(RPCMethod.getConfig, .array([]), on: node, as: ChainConfigProbe.self)) != nil { reached += 1 }
             }
+            if rpc.dropped.count == rpc.nodes.count {
+                logger.critical("every node serves another chain; refusing to run", metadata: [
+                    "configured": "\(config.chain.rawValue)", "chain_id": "\(config.chainID)"])
+                return false
+            }
+            if reached > 0 {
+                logger.info("chain checked", metadata: ["chain": "\(config.chain.rawValue)", "chain_id": "\(config.chainID)",
+                                                        "nodes": "\(reached) of \(rpc.nodes.count)"])
+                return true
+            }
+            logger.error("cannot reach any node for get_config; retrying")
+            signals.wait(seconds: backoff.next())
         }
         return false
     }
 
-    private func loadOrCreateCheckpoint() -> Int64? {
+    private func loadOrCreateCheckpoint() -> (next: Int64, lastID: String?)? {
         var backoff = Backoff()
         while !signals.stopRequested {
             do {
-                if let next = try store.nextBlock() {
-                    logger.notice("watcher started", metadata: startMetadata(next: next, fresh: false))
-                    return next
+                if let current = try store.checkpoint() {
+                    logger.notice("watcher started", metadata: startMetadata(next: current.next, fresh: false))
+                    return current
                 }
                 let start: Int64
                 if let from = options.fromBlock { start = from } else {
-                    guard let p = try? rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), as: DynamicGlobalProperties.self) else {
+                    guard let p = agreedProperties() else {
                         logger.error("cannot read the irreversible block to start from; retrying")
                         signals.wait(seconds: backoff.next())
                         continue
@@ -194,7 +268,7 @@ public final class ChainWatcher {
                 // Written before anything is processed: a restart resumes here, never later.
                 let inForce = try store.createCheckpoint(start)
                 logger.notice("watcher started", metadata: startMetadata(next: inForce, fresh: inForce == start))
-                return inForce
+                return (inForce, inForce == start ? nil : try store.checkpoint()?.lastID)
             } catch {
                 logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
                 signals.wait(seconds: backoff.next())
@@ -204,7 +278,7 @@ public final class ChainWatcher {
     }
 
     private func startMetadata(next: Int64, fresh: Bool) -> Logger.Metadata {
-        ["chain": "\(config.chain.rawValue)", "nodes": "\(config.shownNodes)", "account": "\(config.account)",
+        ["chain": "\(config.chain.rawValue)", "nodes": "\(config.shownNodes)", "quorum": "\(config.nodeQuorum)", "account": "\(config.account)",
          "next_block": "\(next)", "checkpoint": fresh ? "created" : "resumed",
          "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
     }
@@ -213,12 +287,12 @@ public final class ChainWatcher {
 
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
     /// stop, or when another watcher took the lease.
-    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, progress: WatcherStore.Progress,
+    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, lastID: String?, progress: WatcherStore.Progress,
                                 holdCheckpoint: Bool) -> Applied {
         var backoff = Backoff()
         while true {
             do {
-                return .applied(try store.apply(claims: claims, rejections: rejections, nextBlock: next, progress: progress,
+                return .applied(try store.apply(claims: claims, rejections: rejections, nextBlock: next, lastBlockID: lastID, progress: progress,
                                                 boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds,
                                                 holdCheckpoint: holdCheckpoint))
             }

@@ -34,6 +34,9 @@ public struct PoolMetrics: Sendable {
     public enum Event: Int, CaseIterable, Sendable {
         case workerStarted, workerDied, workerLeft, redisError, reportComputed, reportFailed, redisFailover, redisWaitTimeout
         case oidcCodeIssued, oidcTokenIssued, oidcCodeReplayed, oidcRefused, reportBusy, fcgiRefusedPeer
+        /// Sign-ins where nodes answered differently about an account's keys (rendered with the
+        /// watcher's disagreements as `steemauth_node_disagreements_total{what="authority"}`).
+        case nodeDisagreement
         var name: String {
             switch self {
             case .workerStarted: return "steemauth_worker_starts_total"
@@ -50,6 +53,7 @@ public struct PoolMetrics: Sendable {
             case .oidcRefused: return "steemauth_oidc_refusals_total"
             case .reportBusy: return "steemauth_reports_busy_total"
             case .fcgiRefusedPeer: return "steemauth_fcgi_refused_peers_total"
+            case .nodeDisagreement: return "steemauth_node_disagreements_total"
             }
         }
         var help: String {
@@ -68,6 +72,7 @@ public struct PoolMetrics: Sendable {
             case .oidcRefused: return "OpenID Connect token and userinfo requests refused (bad client, grant or token)."
             case .reportBusy: return "Report views told to retry: another request was computing the same account's report."
             case .fcgiRefusedPeer: return "FastCGI connections from a TCP peer not in STEEMAUTH_FCGI_ALLOW, closed unread."
+            case .nodeDisagreement: return "Times nodes gave different answers where a quorum must agree, by what: authority (sign-in); block and chain (watcher: a claim-bearing block not confirmed, a block that does not chain)."
             }
         }
     }
@@ -168,9 +173,14 @@ public struct PoolMetrics: Sendable {
         out += "steemauth_http_request_duration_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
         out += "steemauth_http_request_duration_seconds_sum \(Double(counters.load(Self.sumSlot)) / 1_000_000)\n"
         out += "steemauth_http_request_duration_seconds_count \(counters.load(Self.countSlot))\n"
-        for event in Event.allCases {
+        for event in Event.allCases where event != .nodeDisagreement {
             header(event.name, "counter", event.help)
             out += "\(event.name) \(counters.load(Self.eventBase + event.rawValue))\n"
+        }
+        header(Event.nodeDisagreement.name, "counter", Event.nodeDisagreement.help)
+        out += "steemauth_node_disagreements_total{what=\"authority\"} \(counters.load(Self.eventBase + Event.nodeDisagreement.rawValue))\n"
+        for (key, n) in (watcher?.rpc ?? [:]).sorted(by: { $0.key < $1.key }) where key.hasPrefix("disagreements|") {
+            out += "steemauth_node_disagreements_total{what=\"\(escape(String(key.dropFirst(14))))\"} \(number(n))\n"
         }
         if let redisMaster {
             header("steemauth_redis_master_info", "gauge", "The Redis master this worker talks to (found through Sentinel).")

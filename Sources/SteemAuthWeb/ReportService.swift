@@ -43,7 +43,7 @@ final class ReportService {
         self.config = config
         self.logger = logger
         rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxReplyBytes: config.rpcMaxBytes,
-                        maxBatchSize: config.rpcBatch, logger: logger)
+                        maxBatchSize: config.rpcBatch, expectedChainID: config.chainID, logger: logger)
     }
 
     func compute(account: String) throws(Failure) -> StaleReport {

@@ -53,14 +53,24 @@ extension WebApp {
             }
             guard attempts <= config.signInAttempts else { return tooManyAttempts(body.account) }
         } catch { return redisDown(error, html: false) }
-        let authorities: AccountAuthorities?
-        do { authorities = try accountKeys.authorities(of: body.account) } catch {
-            logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
-            if case .deadline = error { return signInError(504, "the chain is slow to answer: try again in a moment") }
-            return signInError(503, "the chain cannot be reached: try again in a moment", extra: [("Retry-After", "5")])
+        let verdict: AccountAuthorities.Verdict?
+        do { verdict = try accountKeys.verdict(account: body.account, key: key) { metrics?.count(.nodeDisagreement) } } catch {
+            switch error {
+            case .deadline:
+                logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
+                return signInError(504, "the chain is slow to answer: try again in a moment")
+            case .nodes:
+                logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
+                return signInError(503, "the chain cannot be reached: try again in a moment", extra: [("Retry-After", "5")])
+            case .disagreement:
+                // Nothing binds on a verdict the nodes do not agree on: one of them is lying or broken.
+                logger.warning("sign-in refused: the nodes disagree about the account's keys", metadata: ["account": "\(body.account)", "key": "\(key)", "error": "\(error)"])
+                return signInError(503, "the chain's nodes disagree about the keys of @\(body.account), so this sign-in cannot be trusted: try again later, or pay by transfer",
+                                   extra: [("Retry-After", "30")])
+            }
         }
-        guard let authorities else { return signInError(404, "there is no account @\(body.account) on \(chainName)") }
-        switch authorities.verdict(for: key) {
+        guard let verdict else { return signInError(404, "there is no account @\(body.account) on \(chainName)") }
+        switch verdict {
         case .notAKeyOfTheAccount:
             logger.info("sign-in refused: not a key of the account", metadata: ["account": "\(body.account)", "key": "\(key)"])
             return signInError(401, "this signature was not made by a key of @\(body.account): sign with its posting or active key")

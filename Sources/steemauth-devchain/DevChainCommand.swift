@@ -11,7 +11,7 @@ struct DevChainCommand: AsyncParsableCommand {
         commandName: "steemauth-devchain",
         abstract: "A local Steem/Hive JSON-RPC node over a simulated chain (for development, tests and the demo).",
         version: SteemAuthVersion.current,
-        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Authority.self, CustomJSON.self])
+        subcommands: [Serve.self, Transfer.self, Seed.self, Generate.self, Produce.self, Fault.self, Lie.self, Authority.self, CustomJSON.self])
 }
 
 struct Serve: AsyncParsableCommand {
@@ -153,5 +153,52 @@ struct Fault: ParsableCommand {
     func run() throws {
         _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)])
         print("the next \(count) requests to \(node.node) fail: \(mode)")
+    }
+}
+
+struct Lie: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make this node lie until told otherwise (the other nodes over the same chain stay honest).",
+        discussion: """
+        forge-authority: get_accounts puts --key in --account's --role authority, enough to sign alone.
+        inject-transfer: block --block carries one more transfer (--from, --memo, --amount) under its real id.
+        fork: from block --block on (--count blocks), a fork whose `previous` does not chain; its first block pays --memo.
+        irreversible: the irreversible block is reported --ahead blocks higher (at most the head).
+        chain-id: get_config and get_version name --chain-id.
+        none: tell the truth again.
+        """)
+    @OptionGroup var node: NodeOption
+    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | none") var kind: String
+    @Option var account: String?
+    @Option(help: "owner, active or posting.") var role: String = "posting"
+    @Option(help: "A public key, STM…") var key: String?
+    @Option var block: Int64?
+    @Option var from: String = "injector"
+    @Option var memo: String = "fork"
+    @Option var amount: String = "0.001 STEEM"
+    @Option var ahead: Int64 = 0
+    @Option(help: "For fork: how many blocks (default: all from --block on).") var count: Int64?
+    @Option(help: "64 hex characters.") var chainID: String?
+
+    func run() throws {
+        var p: [String: JSONValue] = ["kind": .string(String(kind.map { $0 == "-" ? "_" : $0 }))]
+        switch kind {
+        case "forge-authority":
+            p["account"] = account.map(JSONValue.string); p["role"] = .string(role); p["key"] = key.map(JSONValue.string)
+        case "inject-transfer":
+            p["block"] = block.map(JSONValue.int); p["from"] = .string(from); p["memo"] = .string(memo); p["amount"] = .string(amount)
+        case "fork":
+            p["from_block"] = block.map(JSONValue.int); p["memo"] = .string(memo); p["count"] = count.map(JSONValue.int)
+        case "irreversible":
+            p["ahead"] = .int(ahead)
+        case "chain-id":
+            p["chain_id"] = chainID.map(JSONValue.string)
+        case "none":
+            break
+        default:
+            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id or none")
+        }
+        _ = try node.call("lie", p)
+        print("\(node.node) now lies: \(kind)")
     }
 }

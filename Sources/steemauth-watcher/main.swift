@@ -23,13 +23,16 @@ struct WatcherCommand: ParsableCommand {
         catch { throw ValidationError("configuration: \(error)") }
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size is 1...1000") }
         Bootstrap.startLogging(level: cfg.logLevel)
+        let logger = Logger(label: "steemauth-watcher")
+        if let warning = cfg.quorumWarning {
+            if checkConfig { print("steemauth-watcher: warning: \(warning)") } else { logger.warning("\(warning)") }
+        }
         if checkConfig {
             print("steemauth-watcher: configuration ok (\(cfg.chain.rawValue), nodes \(cfg.shownNodes), redis \(cfg.redis))")
             return
         }
-        let logger = Logger(label: "steemauth-watcher")
         let rpc = RPCClient(nodes: cfg.nodes, timeoutSeconds: cfg.rpcTimeout, form: callForm ? .appbaseCall : .dotted,
-                            maxReplyBytes: cfg.rpcMaxBytes, maxBatchSize: cfg.rpcBatch, logger: logger)
+                            maxReplyBytes: cfg.rpcMaxBytes, maxBatchSize: cfg.rpcBatch, expectedChainID: cfg.chainID, logger: logger)
         let watcher = ChainWatcher(config: cfg, options: .init(fromBlock: fromBlock, batchSize: batchSize),
                                    rpc: rpc, redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword, sentinelUser: cfg.redisSentinelUser), signals: signals, logger: logger)
         throw ExitCode(watcher.run().rawValue)

@@ -25,6 +25,9 @@ struct Serve: ParsableCommand {
         let (appConfig, templates, oidc) = try loadEverything()
         Bootstrap.startLogging(level: appConfig.logLevel)
         let logger = Logger(label: "steemauth-web")
+        if let warning = appConfig.quorumWarning {
+            if checkConfig { print("steemauth-web: warning: \(warning)") } else { logger.warning("\(warning)") }
+        }
         if checkConfig {
             let provider = oidc.map { " OpenID Connect provider \($0.issuer) with \($0.clients.clients.count) client(s)," } ?? ""
             print("steemauth-web: configuration ok (public origin \(appConfig.publicOrigin.map { "\($0)" } ?? "-"), listen \(appConfig.listen), redis \(appConfig.redis), nodes \(appConfig.shownNodes),\(provider) \(appConfig.workers) workers)")

@@ -166,7 +166,7 @@ final class IdentityTrustTests: XCTestCase {
         for _ in 0..<each {
             XCTAssertEqual(try c.request(url: cluster.baseURL + "/steemauth", headers: ["Cookie: " + freshCookie()]).status, 200)
         }
-        XCTAssertEqual(try dbsize(), Int64(2 * each), "one session and one login code per ask page, nothing else")
+        XCTAssertEqual(try dbsize(), Int64(3 * each), "one session, its login code and the code's chain-time grace key per ask page, nothing else")
     }
 
     /// The sign-in attempt counter counts only for an unbound session that still exists: a session

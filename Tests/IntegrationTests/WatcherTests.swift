@@ -58,8 +58,8 @@ final class WatcherTests: XCTestCase {
         for (i, c) in cases.enumerated() {
             try cluster.devchain(["transfer", "--from", "user\(i)x", "--to", c.0, "--amount", c.1, "--memo", c.2, "--now"])
         }
-        // An expired code: its session lives, the code key is gone.
-        _ = try redis.command(["DEL", "steemauth:c:" + sessions[6].1])
+        // A code past its expiry and its grace: its session lives, the code's keys are gone.
+        _ = try redis.command(["DEL", "steemauth:c:" + sessions[6].1, "steemauth:cg:" + sessions[6].1])
         try cluster.devchain(["transfer", "--from", "late", "--to", "steemauth.demo", "--memo", sessions[6].1, "--now"])
         let head = try XCTUnwrap(Int64(cluster.devchain(["produce"]).split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines)))
         try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > head }

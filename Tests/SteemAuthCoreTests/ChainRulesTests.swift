@@ -61,7 +61,20 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertEqual(m.decide(t(memo: " ABCDEFGHIJKLMNOP\n")), .claim(LoginCode.fromMemo(code, prefix: "")!))
         XCTAssertEqual(m.decide(t("someone.else")), .notForUs)
         XCTAssertEqual(m.decide(t(amount: "1.000 VESTS")), .rejected(.assetNotAccepted))
-        XCTAssertEqual(m.decide(t(amount: "0.001 HIVE")), .claim(LoginCode.fromMemo(code, prefix: "")!), "NAI 21 is the core asset on either chain")
+        // Each chain takes its own assets: a HIVE (or testnet) transfer reported to a Steem service is refused.
+        XCTAssertEqual(m.decide(t(amount: "0.001 HIVE")), .rejected(.assetNotAccepted))
+        XCTAssertEqual(m.decide(t(amount: "0.001 HBD")), .rejected(.assetNotAccepted))
+        XCTAssertEqual(m.decide(t(amount: "0.001 TESTS")), .rejected(.assetNotAccepted))
+        let nai = Transfer(from: "alice", to: "steemauth.demo", amount: Asset.fromNAI(amount: "1", precision: 3, nai: "@@000000021")!, memo: code)
+        XCTAssertEqual(m.decide(nai), .claim(LoginCode.fromMemo(code, prefix: "")!), "NAI 21 is STEEM on Steem")
+        let hive = TransferMatcher(serviceAccount: "steemauth.demo", acceptedSymbols: ["HIVE"], chainAssets: .hive, minimumMilliUnits: 1, memoPrefix: "")
+        XCTAssertEqual(hive.decide(nai), .claim(LoginCode.fromMemo(code, prefix: "")!), "NAI 21 is HIVE on Hive")
+        XCTAssertEqual(hive.decide(t(amount: "0.001 STEEM")), .rejected(.assetNotAccepted))
+        let hbdNAI = Transfer(from: "alice", to: "steemauth.demo", amount: Asset.fromNAI(amount: "1", precision: 3, nai: "@@000000013")!, memo: code)
+        XCTAssertEqual(hive.decide(hbdNAI), .rejected(.assetNotAccepted), "HBD was narrowed away")
+        let testnet = TransferMatcher(serviceAccount: "steemauth.demo", acceptedSymbols: ["TESTS", "TBD"], chainAssets: .testnet, minimumMilliUnits: 1, memoPrefix: "")
+        XCTAssertEqual(testnet.decide(t(amount: "0.001 TESTS")), .claim(LoginCode.fromMemo(code, prefix: "")!))
+        XCTAssertEqual(testnet.decide(t(amount: "0.001 STEEM")), .rejected(.assetNotAccepted))
         XCTAssertEqual(m.decide(t(amount: "0.000 STEEM")), .rejected(.amountTooSmall))
         XCTAssertEqual(m.decide(t(memo: "#" + code)), .rejected(.encryptedMemo))
         XCTAssertEqual(m.decide(t(memo: "  #encrypted")), .rejected(.encryptedMemo))
@@ -73,6 +86,32 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertEqual(sbdOnly.decide(t(amount: "1.000 STEEM", memo: "x-" + code)), .rejected(.assetNotAccepted))
         XCTAssertEqual(sbdOnly.decide(t(amount: "0.999 SBD", memo: "x-" + code)), .rejected(.amountTooSmall))
         XCTAssertEqual(sbdOnly.decide(t(amount: "1.000 SBD", memo: code)), .rejected(.notALoginCode))
+    }
+
+    func testBlocksChainByIDAndCopiesAreComparedByTheirClaims() {
+        func block(_ previous: String, _ id: String?, memo: String? = nil) -> Block {
+            let ops: [ChainTransaction] = memo.map { [ChainTransaction(operations: [.transfer(Transfer(from: "alice", to: "steemauth.demo",
+                                                                                   amount: Asset.parseLegacy("0.001 STEEM")!, memo: $0))])] } ?? []
+            return Block(previous: previous, timestamp: ChainTime(secondsSinceEpoch: 1_700_000_000), witness: nil, blockID: id,
+                         transactions: ops, transactionIDs: nil)
+        }
+        let a = block("00000009aa", "0000000aaa"), b = block("0000000aaa", "0000000bbb"), c = block("0000000bbb", "0000000ccc")
+        XCTAssertEqual(BlockChaining.chainedPrefix([a, b, c], after: "00000009aa"), 3)
+        XCTAssertEqual(BlockChaining.chainedPrefix([a, b, c], after: nil), 3, "a fresh start believes the first block's previous")
+        XCTAssertEqual(BlockChaining.chainedPrefix([a, b, c], after: "00000009ff"), 0, "the first block must chain to the checkpoint's id")
+        XCTAssertEqual(BlockChaining.chainedPrefix([a, block("0000000fff", "0000000bbb"), c], after: nil), 1)
+        XCTAssertEqual(BlockChaining.chainedPrefix([a, block("0000000aaa", nil), c], after: nil), 1, "a block without an id cannot be chained")
+        let m = TransferMatcher(serviceAccount: "steemauth.demo", acceptedSymbols: ["STEEM"], minimumMilliUnits: 1, memoPrefix: "")
+        let honest = block("0000000aaa", "0000000bbb", memo: "abcdefghijklmnop")
+        XCTAssertTrue(BlockChaining.sameForClaims(honest, honest, number: 11, matcher: m))
+        XCTAssertFalse(BlockChaining.sameForClaims(honest, block("0000000aaa", "0000000bbb", memo: "zzzzzzzzzzzzzzzz"), number: 11, matcher: m),
+                       "the same id with another claim: one copy is forged")
+        XCTAssertFalse(BlockChaining.sameForClaims(honest, block("0000000aaa", "0000000bbc", memo: "abcdefghijklmnop"), number: 11, matcher: m))
+        var tally = QuorumTally<String>(quorum: 2)
+        XCTAssertNil(tally.add("yes"))
+        XCTAssertNil(tally.add("no"))
+        XCTAssertTrue(tally.disagreed)
+        XCTAssertEqual(tally.add("yes"), "yes", "a third node settles it")
     }
 
     func testOperationsInBothForms() throws {

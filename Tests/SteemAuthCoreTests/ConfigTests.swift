@@ -28,6 +28,31 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(hive.displayAmount, "0.001 HIVE")
     }
 
+    /// Each chain's own assets, by its chain id: STEEMAUTH_ASSETS narrows them, never names another chain's.
+    func testAssetsBelongToTheChain() throws {
+        XCTAssertEqual(try AppConfig.load(environment: base).chainID, ChainIdentity.steemMainnet)
+        XCTAssertEqual(try AppConfig.load(environment: base.merging(["STEEMAUTH_CHAIN": "hive"]) { $1 }).chainID, ChainIdentity.hiveMainnet)
+        XCTAssertEqual(try AppConfig.load(environment: base.merging(["STEEMAUTH_ASSETS": "SBD"]) { $1 }).assets, ["SBD"])
+        for (chain, assets) in [("steem", "HIVE"), ("steem", "STEEM,HBD"), ("hive", "STEEM"), ("steem", "TESTS")] {
+            XCTAssertThrowsError(try AppConfig.load(environment: base.merging(["STEEMAUTH_CHAIN": chain, "STEEMAUTH_ASSETS": assets]) { $1 }), "\(chain) \(assets)") { e in
+                XCTAssertEqual((e as? ConfigError)?.key, .assets)
+                XCTAssertTrue("\(e)".contains("does not have"), "\(e)")
+            }
+        }
+        let testnetID = String(repeating: "46d82ab7", count: 8)
+        let testnet = try AppConfig.load(environment: base.merging(["STEEMAUTH_CHAIN_ID": testnetID]) { $1 })
+        XCTAssertEqual(testnet.assets, ["TESTS", "TBD"])
+        XCTAssertEqual(testnet.displayAmount, "0.001 TESTS")
+        XCTAssertThrowsError(try AppConfig.load(environment: base.merging(["STEEMAUTH_CHAIN_ID": "beef"]) { $1 }))
+    }
+
+    func testOneNodeAloneIsWarnedAbout() throws {
+        XCTAssertNotNil(try AppConfig.load(environment: base).quorumWarning)
+        let two = try AppConfig.load(environment: base.merging(["STEEMAUTH_NODES": "https://a.example,https://b.example"]) { $1 })
+        XCTAssertEqual(two.nodeQuorum, 2)
+        XCTAssertNil(two.quorumWarning)
+    }
+
     func testEveryBadValueNamesItsKey() {
         let cases: [(String, String)] = [
             ("STEEMAUTH_SECRET", "abc"), ("STEEMAUTH_SECRET", String(repeating: "a", count: 62)),
