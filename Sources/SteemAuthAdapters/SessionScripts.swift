@@ -271,7 +271,7 @@ enum SessionScripts {
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'ot', 'rcode')
     if not s[1] then return {'none'} end
     local left = redis.call('TTL', skey)
-    if s[2] then redis.call('DEL', p .. 'c:' .. s[2]) end
+    if s[2] then redis.call('DEL', p .. 'c:' .. s[2], p .. 'cg:' .. s[2]) end
     if s[5] then redis.call('DEL', p .. 'c:' .. s[5]) end
     if s[3] then redis.call('SREM', p .. 'a:' .. s[3], id) end
     endTokens(p, s[4])

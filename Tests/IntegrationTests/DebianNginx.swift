@@ -14,7 +14,8 @@ extension Cluster {
         let socket = try XCTUnwrap(env["STEEMAUTH_LISTEN"])
         let lines = site.components(separatedBy: "\n").compactMap { line -> String? in
             let code = line.trimmingCharacters(in: .whitespaces)
-            if code.hasPrefix("listen [::]") { return nil }
+            // Plain http on one loopback port: no IPv6 listen, no https one (the catch-all's).
+            if code.hasPrefix("listen [::]") || code.hasPrefix("listen 443") { return nil }
             if code.hasPrefix("listen ") {
                 return "    listen 127.0.0.1:\(httpPort)" + (code.contains("default_server") ? " default_server;" : ";")
             }
