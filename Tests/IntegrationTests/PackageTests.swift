@@ -108,4 +108,35 @@ final class PackageTests: XCTestCase {
         try waitUntil("status says bound", seconds: 30, interval: 0.05) { try b.status().1["bound"] as? Bool == true }
         XCTAssertTrue(try b.get("/steemauth").text.contains("Logged in as @alice"), cluster.poolLog())
     }
+
+    /// dpkg itself on this machine: removing the package keeps the edited conffiles, as Debian does,
+    /// and purging removes them. Runs as root only (CI does); STEEMAUTH_TEST_PACKAGE_INSTALL=0 skips it.
+    func testRemovingKeepsTheEditedConffilesAndPurgingRemovesThem() throws {
+        guard getuid() == 0, ProcessInfo.processInfo.environment["STEEMAUTH_TEST_PACKAGE_INSTALL"] != "0",
+              let dpkg = Cluster.which("dpkg"), Cluster.which("dpkg-shlibdeps") != nil else {
+            throw XCTSkip("needs root and dpkg-dev (it installs the package on this machine)")
+        }
+        guard !FileManager.default.fileExists(atPath: "/etc/steemauth") else {
+            throw XCTSkip("/etc/steemauth exists: this machine has a steemauth install of its own")
+        }
+        let dir = NSTemporaryDirectory() + "steemauth-dpkg-" + Hex.encode(SystemRandom.bytes(6))
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let binaries = URL(fileURLWithPath: Cluster.binary("steemauth-web")).deletingLastPathComponent().path
+        let built = try Cluster.run("/bin/bash", [Cluster.repoRoot.appendingPathComponent("scripts/package").path,
+                                                 "--config", "debug", "--bin", binaries, "--out", dir])
+        XCTAssertEqual(built.status, 0, built.output)
+        let deb = try XCTUnwrap(built.output.split(separator: "\n").last.map(String.init))
+        defer { _ = try? Cluster.run(dpkg, ["--purge", "steemauth"]) }
+        let installed = try Cluster.run(dpkg, ["--install", deb])
+        XCTAssertEqual(installed.status, 0, installed.output)
+        XCTAssertEqual(try Cluster.run("/usr/bin/steemauth-web", ["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines),
+                       SteemAuthVersion.current)
+        let env = "/etc/steemauth/steemauth.env"
+        try (try String(contentsOfFile: env) + "STEEMAUTH_ACCOUNT=edited.by.admin\n").write(toFile: env, atomically: false, encoding: .utf8)
+        XCTAssertEqual(try Cluster.run(dpkg, ["--remove", "steemauth"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/usr/bin/steemauth-web"), "the program is gone")
+        XCTAssertTrue(try String(contentsOfFile: env).contains("edited.by.admin"), "the edited conffile stays")
+        XCTAssertEqual(try Cluster.run(dpkg, ["--purge", "steemauth"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: env), "purge removes the conffiles")
+    }
 }

@@ -50,12 +50,12 @@ final class WebTierTests: XCTestCase {
         XCTAssertTrue(page.text.contains("/steemauth/logout"))
         XCTAssertTrue(page.text.contains("http-equiv=\"refresh\""), "works with scripts off")
         XCTAssertTrue(page.text.contains("not refunded") && page.text.contains("encrypt"))
-        // The ask page is also served gzip (issue 12), so caches must key it on Accept-Encoding too.
+        // The ask page is also served gzip, so caches must key it on Accept-Encoding too.
         XCTAssertEqual(page.header("Vary"), "Accept-Encoding, Cookie")
         XCTAssertNotNil(page.header("Content-Security-Policy"))
         let (code, json) = try b.status()
         XCTAssertEqual(code, 200)
-        XCTAssertEqual(Set(json.keys), ["bound", "account", "memo", "expires_in", "behind_seconds", "challenge"], "the challenge a wallet signs (issue 10)")
+        XCTAssertEqual(Set(json.keys), ["bound", "account", "memo", "expires_in", "behind_seconds", "challenge"], "the challenge a wallet signs")
         XCTAssertEqual(json["bound"] as? Bool, false)
         XCTAssertEqual(json["memo"] as? String, memo)
         XCTAssertTrue(json["account"] is NSNull)

@@ -114,7 +114,7 @@ final class ConfigTests: XCTestCase {
     }
 }
 
-/// `redis-sentinel://[user:pass@]host:port[,host:port…]/db#master` (issue 13).
+/// `redis-sentinel://[user:pass@]host:port[,host:port…]/db#master`.
 final class SentinelURITests: XCTestCase {
     func testParsesTheLettuceForm() throws {
         let e = try XCTUnwrap(RedisEndpoint.parse("redis-sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26380,sentinel3/2#mymaster"))

@@ -2,7 +2,7 @@ import SteemAuthCore
 import XCTest
 
 /// What comes from outside (a node, a browser, Redis) is checked before it is trusted as a name, an
-/// id or a log line (issue 9's security findings).
+/// id or a log line.
 final class TrustAtTheEdgesTests: XCTestCase {
     static let hostile = "evil\r\nSet-Cookie: pwn=1\r\nX-SteemAuth-Account: admin"
 
