@@ -206,12 +206,18 @@ enum SessionScripts {
     static let oidcToken = LuaScript(name: "oidc_token", source: """
     local p, h, ttl = ARGV[1], ARGV[3], tonumber(ARGV[5])
     local skey = p .. 's:' .. ARGV[2]
-    if redis.call('HGET', skey, 'st') ~= 'b' then return 0 end
+    local s = redis.call('HMGET', skey, 'st', 'acct', 'ot')
+    -- the login that gave the code must still be this account's (a fresh proof may have changed it)
+    if s[1] ~= 'b' or s[2] ~= ARGV[7] then return 0 end
     redis.call('SET', p .. 'ot:' .. h, ARGV[4], 'EX', ttl)
     redis.call('SET', p .. 'ocu:' .. ARGV[6], h, 'EX', ttl, 'XX')
     local kept = {}
-    for old in string.gmatch(redis.call('HGET', skey, 'ot') or '', '%x+') do
+    for old in string.gmatch(s[3] or '', '%x+') do
       if redis.call('EXISTS', p .. 'ot:' .. old) == 1 then kept[#kept + 1] = old end
+    end
+    -- at most 32 live tokens a login: the oldest ends first (each token request reads the list)
+    while #kept >= 32 do
+      redis.call('DEL', p .. 'ot:' .. table.remove(kept, 1))
     end
     kept[#kept + 1] = h
     redis.call('HSET', skey, 'ot', table.concat(kept, ' '))
@@ -362,7 +368,12 @@ enum SessionScripts {
       if not s[1] then redis.call('DEL', ckey, gkey) return 'session_gone' end
       if s[1] ~= 'u' and s[2] ~= memo then return 'already_bound' end
       if s[1] == 'b' then
-        if s[3] ~= acct then redis.call('SREM', p .. 'a:' .. s[3], id) end
+        if s[3] ~= acct then
+          -- another account's proof: the login it replaces ends, with the access tokens it gave
+          redis.call('SREM', p .. 'a:' .. s[3], id)
+          for h in string.gmatch(redis.call('HGET', skey, 'ot') or '', '%x+') do redis.call('DEL', p .. 'ot:' .. h) end
+          redis.call('HDEL', skey, 'ot')
+        end
         redis.call('HDEL', skey, 'rcode', 'rcexp', 'tries', 'rot')
       end
       redis.call('HSET', skey, 'st', 'b', 'acct', acct, 'blk', blk, 'tx', tx, 'btime', btime, 'bound_at', now,

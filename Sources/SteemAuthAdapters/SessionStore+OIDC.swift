@@ -128,9 +128,10 @@ extension SessionStore {
 
     /// Keeps an access token's grant for `ttl` seconds, listed in the session whose login gave it
     /// (its logout or revocation ends the token), and remembers which token the code gave. False when
-    /// that login has ended since the code was issued: no token then.
-    public func storeAccessToken(hash: String, grant: [UInt8], ttl: Int, codeHash: String, session: String) throws(RedisError) -> Bool {
-        try redis.eval(SessionScripts.oidcToken, args: [prefix, session, hash, String(decoding: grant, as: UTF8.self), String(ttl), codeHash])
+    /// that login has ended, or is now another account's, since the code was issued: no token then.
+    /// A login keeps at most 32 live tokens; the oldest ends first.
+    public func storeAccessToken(hash: String, grant: [UInt8], ttl: Int, codeHash: String, session: String, account: String) throws(RedisError) -> Bool {
+        try redis.eval(SessionScripts.oidcToken, args: [prefix, session, hash, String(decoding: grant, as: UTF8.self), String(ttl), codeHash, account])
             .checked().integer == 1
     }
 

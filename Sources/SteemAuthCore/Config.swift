@@ -177,9 +177,13 @@ public struct AppConfig: Sendable {
         let list = text.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw ConfigError(key: .nodes, message: "lists no node") }
         let plainAllowed = try allowsPlainHTTPNodes(source)
+        var seen: Set<String> = []
         for (index, entry) in list.enumerated() {
             guard let url = NodeURL.parse(entry) else {
                 throw ConfigError(key: .nodes, message: "entry \(index + 1) is not an http(s)://[user:key@]host[:port][/path] URL")
+            }
+            guard seen.insert(url.identity).inserted else {
+                throw ConfigError(key: .nodes, message: "entry \(index + 1) (\(url.redacted)) lists a node again: it would count twice toward the quorum")
             }
             if !url.isHTTPS && !url.isLoopback && !plainAllowed {
                 throw ConfigError(key: .nodes, message: "entry \(index + 1) (\(url.redacted)) is plain http: nodes must be https, "

@@ -94,6 +94,8 @@ public struct RedisEndpoint: Equatable, Sendable, CustomStringConvertible {
         for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
             let hostPort = part.contains(":") ? String(part) : String(part) + ":26379"
             guard let (host, port) = splitHostPort(hostPort) else { return nil }
+            // A sentinel listed twice would vote twice.
+            guard !sentinels.contains(where: { $0.host.lowercased() == host.lowercased() && $0.port == port }) else { return nil }
             sentinels.append(Sentinel(host: host, port: port))
         }
         guard !sentinels.isEmpty else { return nil }

@@ -51,9 +51,20 @@ public struct NodeURL: Sendable, Equatable {
                        path: String(afterAuthority[..<pathEnd]), hasQuery: afterAuthority[pathEnd...].hasPrefix("?"))
     }
 
-    /// The URL with its userinfo and query replaced by `***` (and any fragment left out).
+    /// The URL with its userinfo, path and query replaced (`https://***@node/…?***`), and any fragment
+    /// left out: some providers put the key in the path.
     public var redacted: String {
-        "\(scheme)://\(hasUserinfo ? "***@" : "")\(host)\(port.map { ":\($0)" } ?? "")\(path)\(hasQuery ? "?***" : "")"
+        let shownPath = path.isEmpty || path == "/" ? path : "/…"
+        return "\(scheme)://\(hasUserinfo ? "***@" : "")\(host)\(port.map { ":\($0)" } ?? "")\(shownPath)\(hasQuery ? "?***" : "")"
+    }
+
+    /// What makes two listed nodes the same node: scheme, host, port (the scheme's default when
+    /// none is written) and path without a trailing slash. A node listed twice would count twice
+    /// toward a quorum.
+    public var identity: String {
+        var trimmed = Substring(path)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        return "\(scheme)://\(host):\(port ?? (isHTTPS ? 443 : 80))\(trimmed)"
     }
 
     /// The redacted form of any configured node URL, or a placeholder for one that does not parse.

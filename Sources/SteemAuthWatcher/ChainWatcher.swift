@@ -155,8 +155,10 @@ public final class ChainWatcher {
     }
 
     /// The part of a run that can be believed: blocks that chain (each `previous` names the block
-    /// before), up to the first claim-bearing block that `quorum` nodes do not confirm. Anything cut
-    /// is logged and counted, and the node that served it is avoided for the next fetch.
+    /// before), and only when `quorum` nodes confirm every claim-bearing block among them and the
+    /// last one (whose id is kept for the next batch to chain to: a forged id there would stop the
+    /// watcher for good). Otherwise nothing of the run is applied. Anything cut is logged and
+    /// counted, and the node that served it is avoided for the next fetch.
     private func believedPrefix(_ run: [(Int64, Block)], after lastID: String?, servedBy node: Int) -> [(Int64, Block)] {
         var kept = BlockChaining.chainedPrefix(run.map(\.1), after: lastID)
         if kept < run.count {
@@ -166,22 +168,22 @@ public final class ChainWatcher {
                 "expected": "\(kept > 0 ? run[kept - 1].1.blockID ?? "-" : lastID ?? "-")", "id": "\(block.blockID ?? "-")"])
             store.countDisagreement("chain")
         }
-        if config.nodeQuorum > 1, let unconfirmed = firstUnconfirmedClaimBlock(Array(run.prefix(kept)), servedBy: node) {
-            logger.error("a block with a claim is not confirmed by enough nodes: nothing in it binds, fetching it again from another node", metadata: [
+        if config.nodeQuorum > 1, kept > 0, let unconfirmed = firstUnconfirmedBlock(Array(run.prefix(kept)), servedBy: node) {
+            logger.error("a block is not confirmed by enough nodes: nothing of this batch binds, fetching it again from another node", metadata: [
                 "node": "\(rpc.nodes[node])", "block": "\(run[unconfirmed].0)", "id": "\(run[unconfirmed].1.blockID ?? "-")", "quorum": "\(config.nodeQuorum)"])
             store.countDisagreement("block")
-            kept = unconfirmed
+            kept = 0
         }
         if kept < run.count { rpc.avoid(node) }
         return Array(run.prefix(kept))
     }
 
-    /// The index of the first block holding a claim whose id and claims `quorum` nodes do not report
-    /// alike (the serving node counts as one); nil when every such block is confirmed. Only blocks
-    /// with a claim are asked for again: one batch per other node asked.
-    private func firstUnconfirmedClaimBlock(_ run: [(Int64, Block)], servedBy node: Int) -> Int? {
-        let bearing = run.indices.filter { !BlockScan.scan(run[$0].1, number: run[$0].0, matcher: matcher).claims.isEmpty }
-        guard !bearing.isEmpty else { return nil }
+    /// The index of the first block, among those holding a claim and the run's last, whose id and
+    /// claims `quorum` nodes do not report alike (the serving node counts as one); nil when all are
+    /// confirmed. Only those blocks are asked for again: one batch per other node asked.
+    private func firstUnconfirmedBlock(_ run: [(Int64, Block)], servedBy node: Int) -> Int? {
+        var bearing = run.indices.filter { !BlockScan.scan(run[$0].1, number: run[$0].0, matcher: matcher).claims.isEmpty }
+        if bearing.last != run.count - 1 { bearing.append(run.count - 1) }
         var agreeing = Dictionary(uniqueKeysWithValues: bearing.map { ($0, 1) })
         for other in rpc.nodesInOrder where other != node {
             if agreeing.values.allSatisfy({ $0 >= config.nodeQuorum }) { break }

@@ -24,11 +24,15 @@ final class AccountKeysService {
     private let rpc: RPCClient
     private let quorum: Int
     private let logger: Logger
+    /// Milliseconds a whole sign-in may spend on nodes, every node together: it ends before nginx's
+    /// fastcgi_read_timeout, as a report does, so no worker is held after nginx gave up.
+    private let budgetMilliseconds: Int64
 
     init(config: AppConfig, logger: Logger) {
         rpc = RPCClient(nodes: config.nodes, timeoutSeconds: config.rpcTimeout, maxReplyBytes: config.rpcMaxBytes, maxBatchSize: config.rpcBatch,
                         expectedChainID: config.chainID, logger: logger)
         quorum = config.nodeQuorum
+        budgetMilliseconds = Int64((config.nginxReadTimeout - AppConfig.reportMarginBeforeNginx) * 1000)
         self.logger = logger
     }
 
@@ -37,10 +41,15 @@ final class AccountKeysService {
     func verdict(account: String, key: String, onDisagreement: () -> Void) throws(Failure) -> AccountAuthorities.Verdict? {
         var tally = QuorumTally<AccountAuthorities.Verdict?>(quorum: quorum)
         var seen: [String] = [], failures: [String] = [], timedOut = false
-        for node in rpc.nodesInOrder {
+        let deadline = monotonicMilliseconds() + budgetMilliseconds
+        let nodes = rpc.nodesInOrder
+        for (asked, node) in nodes.enumerated() {
+            // No verdict can reach the quorum from the nodes left: stop asking.
+            if tally.answers + (nodes.count - asked) < quorum { break }
             let answer: AccountAuthorities.Verdict?
             do {
-                let accounts = try rpc.call(RPCMethod.getAccounts, .array([.array([.string(account)])]), on: node, as: [AccountAuthorities].self) ?? []
+                let accounts = try rpc.call(RPCMethod.getAccounts, .array([.array([.string(account)])]), on: node, as: [AccountAuthorities].self,
+                                            deadline: deadline) ?? []
                 // get_accounts drops unknown names silently: match by name, never by position.
                 answer = accounts.first { $0.name == account }?.verdict(for: key)
             } catch {

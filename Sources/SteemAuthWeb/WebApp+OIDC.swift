@@ -116,7 +116,7 @@ extension WebApp {
                                      "action": OIDCEndpoints.consent, "hidden": fields.map { ["name": $0.0, "value": $0.1] },
                                      "cancel": accessDeniedURI(oidc, pending)]
         logger.info("oidc: consent asked", metadata: ["client": "\(pending.clientID)", "account": "\(account)"])
-        return html(200, templates.render("oidc_consent", values), extra: extra)
+        return html(200, templates.render("oidc_consent", values), extra: extra, formLeadsTo: [pending.redirectURI])
     }
 
     /// Where "Cancel" goes: back to the client with `access_denied`.
@@ -209,7 +209,7 @@ extension WebApp {
         values["loggedInAs"] = account
         values["cancel"] = OIDCEndpoints.cancel
         if requiredLevel == .active { values["activeLevel"] = true; values["signKey"] = "Active" }
-        return html(200, templates.render("oidc_fresh", values), extra: extra)
+        return html(200, templates.render("oidc_fresh", values), extra: extra, formLeadsTo: client.redirectURIs)
     }
 
     /// `POST /steemauth/oidc/cancel`, the fresh-proof page's Cancel: the authorization this browser
@@ -316,8 +316,9 @@ extension WebApp {
         let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
         do {
             guard try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
-                                             ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session) else {
-                return invalidGrant(client, "the login this code came from has ended (logged out or revoked)")
+                                             ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session,
+                                             account: grant.account) else {
+                return invalidGrant(client, "the login this code came from has ended (logged out, revoked, or replaced by another account's)")
             }
         } catch { return redisDown(error, html: false) }
         let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: unixSeconds(), lifetime: OIDCProvider.idTokenLifetime))
@@ -441,7 +442,7 @@ extension WebApp {
             var values: [String: Any] = ["chainName": chainName, "action": OIDCEndpoints.endSession, "hidden": hidden,
                                          "cancel": returnTo ?? "/steemauth"]
             if let name = clientID.flatMap({ oidc.clients[$0]?.displayName }) { values["clientName"] = name }
-            return html(200, templates.render("oidc_logout", values))
+            return html(200, templates.render("oidc_logout", values), formLeadsTo: returnTo.map { [$0] } ?? [])
         }
         if let refused = refuseCrossOrigin(request) { return refused }
         if let id = signer.sessionID(cookieHeader: request.cookie) {

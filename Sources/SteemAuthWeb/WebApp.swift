@@ -396,6 +396,17 @@ public struct WebApp: RequestHandler {
     let pageHeaders: PreparedHeaders
     let gzipPageHeaders: PreparedHeaders
 
+    /// An HTML page whose form leads on to another site's address (an app's redirect URI): its CSP
+    /// allows that origin in `form-action` as well as this site.
+    func html(_ status: Int, _ body: String, extra: [(String, String)] = [], formLeadsTo targets: [String]) -> Response {
+        let sources = FormActionSources.sources(for: targets)
+        let headers = securityHeaders.map { name, value -> (String, String) in
+            guard name == "Content-Security-Policy", !sources.isEmpty else { return (name, value) }
+            return (name, value.replacingOccurrences(of: "form-action 'self'", with: "form-action 'self' " + sources.joined(separator: " ")))
+        }
+        return Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + headers + extra)
+    }
+
     func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
         Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + securityHeaders + extra)
     }

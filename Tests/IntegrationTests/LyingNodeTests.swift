@@ -102,7 +102,7 @@ final class LyingNodeTests: XCTestCase {
         XCTAssertEqual(try cluster.boundAccount(after, redis: redis).account, "payer-after")
         XCTAssertNil(try cluster.boundAccount(victim, redis: redis).account, "the injected transfer bound nothing")
         XCTAssertEqual(try redis.command(["HGET", "steemauth:w:steem:claims", "bound"]).integer, 2, "each honest claim bound once")
-        XCTAssertTrue(cluster.log("watcher.log").contains("a block with a claim is not confirmed by enough nodes"))
+        XCTAssertTrue(cluster.log("watcher.log").contains("a block is not confirmed by enough nodes"))
         try waitUntil("/metrics counts the disagreement", seconds: 30) { try self.metrics().contains(#"steemauth_node_disagreements_total{what="block"}"#) }
 
         // The code was not spent: its owner can still pay it.
@@ -146,6 +146,28 @@ final class LyingNodeTests: XCTestCase {
         XCTAssertNil(try cluster.boundAccount(forked, redis: redis).account)
         XCTAssertTrue(cluster.log("watcher2.log").contains("block=\(resumeAt)"), "the fork is refused right after the restart")
         try waitUntil("/metrics counts the refused blocks", seconds: 30) { try self.metrics().contains(#"steemauth_node_disagreements_total{what="chain"}"#) }
+    }
+
+    /// A watcher starting fresh (no id kept yet) is served a self-consistent fork that holds no
+    /// claim: its blocks chain to each other, so only the quorum's check of the batch's last block
+    /// keeps the fork's id out of the checkpoint, where it would make every honest block after it
+    /// "not chain" and stop the watcher for good. Three nodes: with two, one liar can always stop the
+    /// watcher by refusing to confirm (it can never make it bind), as the docs say.
+    func testAForkServedAtAFreshStartNeverBecomesTheKeptID() throws {
+        try start(nodes: 3)
+        let store = cluster.store(), redis = cluster.redis()
+        try cluster.devchain(["generate", "--blocks", "5", "--transfers-per-block", "1"])
+        let forkStart = try head() + 1
+        try cluster.devchain(["lie", "fork", "--block", String(forkStart), "--count", "3", "--memo", "notacode"], node: liar)
+        try cluster.devchain(["generate", "--blocks", "6", "--transfers-per-block", "1"])
+        let (session, memo) = try cluster.newSession(store: store)
+        let paid = try pay(memo, from: "payer-after")
+        _ = try cluster.startWatcher(["--from-block", String(forkStart), "--batch-size", "3"])
+        try waitUntil("past the claim after the fork", seconds: 60) { (self.cluster.checkpoint(redis: redis) ?? 0) > paid }
+        XCTAssertEqual(try cluster.boundAccount(session, redis: redis).account, "payer-after")
+        let stored = try XCTUnwrap(redis.command(["GET", "steemauth:w:steem:next:id"]).string)
+        XCTAssertFalse(stored.contains("f0f0f0f0"), "the kept id is one the quorum reported")
+        XCTAssertTrue(cluster.log("watcher.log").contains("a block is not confirmed by enough nodes"))
     }
 
     /// With one node trusted (quorum 1) nothing is confirmed by another node: the chain of ids alone

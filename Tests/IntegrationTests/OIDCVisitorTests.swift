@@ -159,6 +159,10 @@ final class OIDCVisitorTests: XCTestCase {
         XCTAssertTrue(r.text.contains(#"<form class="consent" method="post" action="/steemauth/oidc/consent" aria-labelledby="consent-heading">"#))
         XCTAssertTrue(r.text.contains(#"<main class="page""#))
         XCTAssertEqual(r.header("X-Frame-Options"), "DENY", "no clickjacking of the button")
+        // Chromium and Safari hold the redirect after the form's POST to form-action too: the app's
+        // origin must be there, or the button never reaches the app.
+        XCTAssertTrue(r.header("Content-Security-Policy")?.contains("form-action 'self' http://127.0.0.1:*;") == true,
+                      r.header("Content-Security-Policy") ?? "no CSP")
         let none = try b.get(authorizeURL(client: "cli", redirect: Self.cliRedirect, verifier: attackerVerifier, [("prompt", "none")]))
         XCTAssertEqual(Self.query(none.header("Location"))["error"], "consent_required")
         let portal = try b.get(authorizeURL(client: "portal", redirect: "https://portal.example.org/cb"))
@@ -289,7 +293,9 @@ final class OIDCVisitorTests: XCTestCase {
     /// A fresh proof is a new login: paid from another account, it replaces the first (the id rotates,
     /// the old account no longer lists it), and the code names the account that proved.
     func testAFreshProofByAnotherAccountIsANewLogin() throws {
-        let (b, _) = try loggedIn("carol")
+        let (b, carolCode) = try loggedIn("carol")
+        let carolAccess = try XCTUnwrap(try token(carolCode)["access_token"] as? String)
+        let unredeemed = try XCTUnwrap(Self.query(try b.get(authorizeURL()).header("Location"))["code"], "single sign-on as @carol")
         let before = try XCTUnwrap(b.cookie)
         XCTAssertEqual(try b.get(authorizeURL([("prompt", "login")])).header("Location"), "/steemauth")
         let memo = try XCTUnwrap(Browser.memo(in: try b.get("/steemauth").text))
@@ -305,6 +311,10 @@ final class OIDCVisitorTests: XCTestCase {
         XCTAssertEqual(try cluster.redis().command(["SCARD", "steemauth:a:dave"]).integer, 1)
         XCTAssertEqual(try HTTPClient().request(url: cluster.baseURL + "/steemauth/verify", headers: ["Cookie: \(CookieSigner.name)=\(before)"])
             .header("X-SteemAuth-Account"), nil, "the old id is dead")
+        // @carol's login ended with @dave's proof: her access token and her code not yet redeemed too
+        // (else `admin revoke @carol`, which finds sessions by account, could no longer reach them).
+        XCTAssertEqual(try userinfo(carolAccess).status, 401)
+        XCTAssertEqual(try token(unredeemed)["error"] as? String, "invalid_grant")
     }
 
     /// A link with `max_age=0` parks an authorization that asks for a fresh proof; the visitor does

@@ -29,8 +29,10 @@ final class InfrastructureTrustTests: XCTestCase {
     }
 
     func testNodeURLsAreShownRedacted() {
-        XCTAssertEqual(NodeURL.redact("https://user:k3y@node.example/rpc?apikey=s3cret#x"), "https://***@node.example/rpc?***")
+        XCTAssertEqual(NodeURL.redact("https://user:k3y@node.example/rpc?apikey=s3cret#x"), "https://***@node.example/…?***")
         XCTAssertEqual(NodeURL.redact("https://api.steemit.com"), "https://api.steemit.com")
+        XCTAssertEqual(NodeURL.redact("https://go.getblock.io/0123SECRETTOKEN/"), "https://go.getblock.io/…", "a key in the path is hidden too")
+        XCTAssertEqual(NodeURL.redact("http://127.0.0.1:8090/"), "http://127.0.0.1:8090/")
         XCTAssertEqual(NodeURL.redact("not a url with k3y"), "(an invalid node URL)")
     }
 
@@ -47,6 +49,28 @@ final class InfrastructureTrustTests: XCTestCase {
         XCTAssertFalse(error.description.contains("k3y") || error.description.contains("s3cret"), error.description)
         let invalid = try XCTUnwrap(refusal(["STEEMAUTH_NODES": "https://user:k3y@a@b/"]))
         XCTAssertFalse(invalid.description.contains("k3y"), invalid.description)
+    }
+
+    /// A node or a sentinel listed twice would count twice toward a quorum.
+    func testANodeOrASentinelListedTwiceIsRefused() throws {
+        for twice in ["https://n.example/,https://n.example", "https://N.example:443/rpc,https://n.example/rpc/", "http://127.0.0.1:8090,http://u:k@127.0.0.1:8090/"] {
+            let error = try XCTUnwrap(refusal(["STEEMAUTH_NODES": twice]), twice)
+            XCTAssertEqual(error.key, .nodes)
+            XCTAssertTrue(error.message.contains("entry 2") && error.message.contains("again"), error.message)
+        }
+        XCTAssertNoThrow(try load(["STEEMAUTH_NODES": "https://n.example/a,https://n.example/b,http://127.0.0.1:8090,http://127.0.0.1:8091"]))
+        XCTAssertNil(RedisEndpoint.parse("redis-sentinel://10.0.0.1:26379,10.0.0.1:26379,10.0.0.3:26379/0#m"))
+        XCTAssertNil(RedisEndpoint.parse("redis-sentinel://s1.example,S1.example:26379/0#m"))
+        XCTAssertNotNil(RedisEndpoint.parse("redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0#m"))
+    }
+
+    /// A page whose form leads on to an app's address allows that origin in `form-action` (Chromium
+    /// holds the redirect after a POST to it); nothing that could add a directive gets in.
+    func testFormActionSourcesAreOriginsOnly() {
+        XCTAssertEqual(FormActionSources.sources(for: ["https://grafana.example.org/login/generic_oauth?x=1"]), ["https://grafana.example.org"])
+        XCTAssertEqual(FormActionSources.sources(for: ["https://App.example:8443/cb", "https://app.example:8443/other"]), ["https://app.example:8443"])
+        XCTAssertEqual(FormActionSources.sources(for: ["http://127.0.0.1:8765/callback"]), ["http://127.0.0.1:*"])
+        XCTAssertEqual(FormActionSources.sources(for: ["https://a.example;script-src *", "javascript:alert(1)", "https://b.example 'unsafe-inline'/x"]), [])
     }
 
     func testSentinelNeedsItsPassword() throws {
