@@ -411,6 +411,23 @@ extension Cluster {
 
     func log(_ name: String) -> String { (try? String(contentsOfFile: dir + "/" + name)) ?? "" }
 
+    /// The devchain's calls by method (`devchain.stats`; every node of one devchain counts together).
+    func rpcCalls(_ node: String) throws -> [String: Int] {
+        let r = try HTTPClient().request("POST", url: node, headers: ["Content-Type: application/json"],
+                                         body: Array(#"{"jsonrpc":"2.0","id":1,"method":"devchain.stats","params":{}}"#.utf8))
+        let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
+        return (json?["result"] as? [String: Int]) ?? [:]
+    }
+
+    /// A browser logged in as `account` (bound through the real claim script, as the watcher does).
+    func loggedIn(as account: String) throws -> Browser {
+        let b = Browser(baseURL)
+        let memo = try b.startLogin()
+        XCTAssertEqual(try store().claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
+                                         blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
+        return b
+    }
+
     /// Runs a devchain client subcommand against `node`.
     @discardableResult
     func devchain(_ args: [String], node: String? = nil) throws -> String {

@@ -19,13 +19,7 @@ final class ReportActionsIntegrationTests: XCTestCase {
         try cluster.startAll(devchain: true)
     }
 
-    func loggedIn(as account: String) throws -> Browser {
-        let b = Browser(cluster.baseURL)
-        let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: account, block: 7, transactionID: String(repeating: "ef", count: 20),
-                                                 blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
-        return b
-    }
+    func loggedIn(as account: String) throws -> Browser { try cluster.loggedIn(as: account) }
 
     func rpc(_ method: String, _ params: [String: JSONValue]) throws {
         let request: JSONValue = .object(["jsonrpc": .string("2.0"), "id": .int(1), "method": .string(method), "params": .object(params)])

@@ -14,20 +14,8 @@ final class ReportDeadlineTests: XCTestCase {
         cluster?.tearDown()
     }
 
-    func rpcCalls(_ node: String) throws -> [String: Int] {
-        let r = try HTTPClient().request("POST", url: node, headers: ["Content-Type: application/json"],
-                                         body: Array(#"{"jsonrpc":"2.0","id":1,"method":"devchain.stats","params":{}}"#.utf8))
-        let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
-        return (json?["result"] as? [String: Int]) ?? [:]
-    }
-
-    func loggedIn(as account: String) throws -> Browser {
-        let b = Browser(cluster.baseURL)
-        let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
-                                                 blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
-        return b
-    }
+    func rpcCalls(_ node: String) throws -> [String: Int] { try cluster.rpcCalls(node) }
+    func loggedIn(as account: String) throws -> Browser { try cluster.loggedIn(as: account) }
 
     /// The first node is slower than the whole report may take; the second would answer at once.
     /// The report's one deadline is spent on the first: the second is not given a timeout of its

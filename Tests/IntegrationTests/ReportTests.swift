@@ -18,21 +18,8 @@ final class ReportTests: XCTestCase {
         cluster?.tearDown()
     }
 
-    func rpcCalls() throws -> [String: Int] {
-        let r = try HTTPClient().request("POST", url: node, headers: ["Content-Type: application/json"],
-                                         body: Array(#"{"jsonrpc":"2.0","id":1,"method":"devchain.stats","params":{}}"#.utf8))
-        let json = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any]
-        return (json?["result"] as? [String: Int]) ?? [:]
-    }
-
-    /// A browser logged in as `account` (bound through the real claim script, as the watcher does).
-    func loggedIn(as account: String) throws -> Browser {
-        let b = Browser(cluster.baseURL)
-        let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
-                                                 blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
-        return b
-    }
+    func rpcCalls() throws -> [String: Int] { try cluster.rpcCalls(node) }
+    func loggedIn(as account: String) throws -> Browser { try cluster.loggedIn(as: account) }
 
     func testReportFor2500FollowsIsRightAndThenServedFromCache() throws {
         try cluster.devchain(["seed", "--account", "alice", "--follows", "2500", "--stale", "300", "--never", "20"])
