@@ -88,7 +88,7 @@ extension WebApp {
                 logger.info(freshProof ? "oidc: authorization waits for a fresh proof" : "oidc: authorization waits for a proof",
                             metadata: ["client": "\(ask.client.clientID)"])
                 var headers = sessionHeaders + [("Location", "/steemauth"), ("Set-Cookie", FlowCookie.setCookie(value: flow, maxAge: config.codeTTL))]
-                if let setCookieFor { headers.append(("Set-Cookie", setCookie(setCookieFor, request))) }
+                if let setCookieFor { headers.append(("Set-Cookie", setCookie(setCookieFor))) }
                 return Response(status: 302, headers: headers)
             }
             id = nil      // logged out meanwhile: a new session
@@ -452,6 +452,6 @@ extension WebApp {
                 }
             } catch { return redisDown(error, html: true) }
         }
-        return Response(status: 303, headers: sessionHeaders + [("Location", returnTo ?? "/"), ("Set-Cookie", newCookie(request))])
+        return Response(status: 303, headers: sessionHeaders + [("Location", returnTo ?? "/"), ("Set-Cookie", newCookie())])
     }
 }

@@ -166,7 +166,7 @@ extension WebApp {
         case .rotated(let a, _): account = a; rotated = true
         default: return json(401, #"{"error":"not logged in"}"#)
         }
-        let extra = rotated ? [("Set-Cookie", setCookie(replacement, request))] : []
+        let extra = rotated ? [("Set-Cookie", setCookie(replacement))] : []
         let result = report(of: account, cached: view.cachedReport)
         switch result {
         case .success(let report):
@@ -266,7 +266,7 @@ extension WebApp {
         let account: String, extra: [(String, String)]
         switch view.state {
         case .bound(let a, _): account = a; extra = []
-        case .rotated(let a, _): account = a; extra = [("Set-Cookie", setCookie(replacement, request))]
+        case .rotated(let a, _): account = a; extra = [("Set-Cookie", setCookie(replacement))]
         default: return notLoggedIn
         }
         let result = report(of: account, cached: view.cachedReport)

@@ -161,7 +161,7 @@ public struct WebApp: RequestHandler {
     /// `GET /`: no Redis I/O at all; a new signed id when the visitor has none.
     func home(_ request: Request) -> Response {
         if signer.sessionID(cookieHeader: request.cookie) != nil { return homeRedirect }
-        return Response(status: 302, prepared: homeRedirect.prepared, setCookie: newCookie(request), body: [])
+        return Response(status: 302, prepared: homeRedirect.prepared, setCookie: newCookie(), body: [])
     }
 
     func page(_ request: Request) -> Response {
@@ -187,7 +187,7 @@ public struct WebApp: RequestHandler {
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)"])
-            let extra = [("Set-Cookie", setCookie(replacement, request))]
+            let extra = [("Set-Cookie", setCookie(replacement))]
             if view.oidcPending != nil, let onward = continueAuthorization(request, sessionID: replacement, extra: extra) { return onward }
             return reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: extra)
         }
@@ -219,7 +219,7 @@ public struct WebApp: RequestHandler {
             return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#)
         case .rotated(let account, _):
             return json(200, #"{"bound":true,"account":\#(JSONText.string(account)),"memo":null,"expires_in":null,"behind_seconds":\#(behind)}"#,
-                        extra: [("Set-Cookie", setCookie(replacement, request))])
+                        extra: [("Set-Cookie", setCookie(replacement))])
         }
     }
 
@@ -245,7 +245,7 @@ public struct WebApp: RequestHandler {
                 }
             } catch { return redisDown(error, html: true) }
         }
-        return Response(status: 303, headers: sessionHeaders + [("Location", "/"), ("Set-Cookie", newCookie(request))])
+        return Response(status: 303, headers: sessionHeaders + [("Location", "/"), ("Set-Cookie", newCookie())])
     }
 
     /// `ok` or `unavailable`. The reason (the watcher's lag, a replica count) only for the addresses
@@ -314,16 +314,15 @@ public struct WebApp: RequestHandler {
 
     func restartSession(_ request: Request) -> Response {
         if request.queryValue("c") == "1" {
-            return html(200, templates.render("cookies", ["chainName": chainName]), extra: [("Set-Cookie", newCookie(request))])
+            return html(200, templates.render("cookies", ["chainName": chainName]), extra: [("Set-Cookie", newCookie())])
         }
-        return Response(status: 302, headers: sessionHeaders + [("Location", "/steemauth?c=1"), ("Set-Cookie", newCookie(request))])
+        return Response(status: 302, headers: sessionHeaders + [("Location", "/steemauth?c=1"), ("Set-Cookie", newCookie())])
     }
 
-    func newCookie(_ request: Request) -> String { setCookie(SystemRandom.sessionID(), request) }
+    /// A new visitor's cookie: a fresh random id, signed.
+    func newCookie() -> String { setCookie(SystemRandom.sessionID()) }
 
-    func setCookie(_ id: SessionID, _ request: Request) -> String {
-        cookie.setCookie(for: id, signedBy: signer)
-    }
+    func setCookie(_ id: SessionID) -> String { cookie.setCookie(for: id, signedBy: signer) }
 
     func noteRedisDown(_ error: RedisError) {
         metrics?.count(.redisError)
