@@ -21,7 +21,7 @@ public func fuzzCookie(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         precondition(id.hex.utf8.count == 32)
         precondition(signer.verify(value: Array(signer.value(for: id).utf8)) == id)
         // The Set-Cookie written in one pass carries a value that verifies to the same id.
-        let header = CookieAttributes(maxAgeSeconds: 60, secure: false).setCookie(for: id, signedBy: signer)
+        let header = CookieAttributes(maxAgeSeconds: 60).setCookie(for: id, signedBy: signer)
         precondition(signer.sessionID(cookieHeader: Array(header.utf8)) == id)
     }
     _ = signer.verify(value: bytes)
