@@ -29,12 +29,16 @@ extension SessionScripts {
     local cttl = tonumber(ARGV[6])
     if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end
     local skey = p .. 's:' .. id
-    local s = redis.call('HMGET', skey, 'st', 'gen', 'rcode')
+    local s = redis.call('HMGET', skey, 'st', 'gen', 'rcode', 'oflow')
     local gen = 1
     if not s[1] then newSession(p, id, code, now, tonumber(ARGV[5]), cttl)
     elseif s[1] == 'b' and ARGV[9] == '1' then
       gen = (tonumber(s[2]) or 1) + 1
-      if not (s[3] and redis.call('GET', p .. 'c:' .. s[3]) == id) then
+      local live = s[3] and redis.call('GET', p .. 'c:' .. s[3]) == id
+      -- Another browser flow (another site's navigation) parks here: the code shown for the first
+      -- request must not answer the second one, so it is replaced.
+      if live and s[4] ~= ARGV[8] then redis.call('DEL', p .. 'c:' .. s[3]) live = false end
+      if not live then
         redis.call('HSET', skey, 'rcode', code, 'rcexp', tonumber(now) + cttl)
         redis.call('HDEL', skey, 'tries')
         redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)

@@ -317,6 +317,19 @@ final class OIDCVisitorTests: XCTestCase {
         XCTAssertEqual(try token(unredeemed)["error"] as? String, "invalid_grant")
     }
 
+    /// Another site's navigation parks a second request over a fresh proof the visitor is reading
+    /// about: the code shown for the first must not answer the second, so the second gets its own.
+    func testAnotherFlowParkingOverAFreshProofGetsItsOwnCode() throws {
+        let (b, _) = try loggedIn("carol")
+        XCTAssertEqual(try b.get(authorizeURL([("prompt", "login")])).header("Location"), "/steemauth")
+        let first = try XCTUnwrap(Browser.memo(in: try b.get("/steemauth").text))
+        XCTAssertEqual(try b.get(authorizeURL([("prompt", "login")])).header("Location"), "/steemauth", "a second flow parks")
+        let second = try XCTUnwrap(Browser.memo(in: try b.get("/steemauth").text))
+        XCTAssertNotEqual(first, second, "the second request has its own code")
+        XCTAssertEqual(try cluster.redis().command(["EXISTS", "steemauth:c:" + first]).integer, 0, "the first code answers nothing now")
+        try assertStillLoggedIn(b, "carol", "while a fresh proof waits")
+    }
+
     /// A link with `max_age=0` parks an authorization that asks for a fresh proof; the visitor does
     /// not want it. Cancel (a same-origin POST) drops it: the login and its report stay, and the app
     /// hears `access_denied`.
