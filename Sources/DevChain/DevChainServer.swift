@@ -49,6 +49,9 @@ struct NodeHandler: HTTPHandler {
     let counter: CallCounter
     /// Batches over this many calls are refused as jussi refuses them (nil = no limit).
     let batchLimit: Int?
+    /// Each JSON-RPC request is answered this many milliseconds late, as a node across a continent
+    /// is; concurrent requests wait side by side (control calls are never delayed).
+    var latencyMilliseconds = 0
     static let maxBody = 4 << 20
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -65,6 +68,7 @@ struct NodeHandler: HTTPHandler {
             return try await answer(parsed)
         }
         if let parsed { await counter.count(parsed) }
+        if latencyMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(latencyMilliseconds) * 1_000_000) }
         let lies = await faults.lies
         if let limit = batchLimit, let batch = parsed?.arrayValue, batch.count > limit {
             // jussi: one error object, no array, for the whole batch.
@@ -139,13 +143,14 @@ public enum DevChainServer {
     /// Serves the chain on every address until the process is stopped; produces a block every
     /// `blockInterval` seconds (0 = only on demand).
     public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double,
-                             batchLimit: Int? = nil) async throws {
+                             batchLimit: Int? = nil, latencyMilliseconds: Int = 0) async throws {
         let rpc = DevChainRPC(chain: chain, serviceAccount: serviceAccount)
         let counter = CallCounter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (host, port) in addresses {
-                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled,
-                                        handler: NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter, batchLimit: batchLimit))
+                var handler = NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter, batchLimit: batchLimit)
+                handler.latencyMilliseconds = latencyMilliseconds
+                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled, handler: handler)
                 group.addTask { try await server.run() }
             }
             if blockInterval > 0 {

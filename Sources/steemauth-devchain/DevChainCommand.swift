@@ -23,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "steem or hive.") var chain: String = "steem"
     @Option(help: "The service account (generated traffic pays it).") var account: String = "steemauth.demo"
     @Option(help: "Refuse JSON-RPC batches of more calls, as jussi does (api.steemit.com: 50).") var batchLimit: Int?
+    @Option(help: "Answer each JSON-RPC request this many milliseconds late, as a distant node does (concurrent requests wait side by side).")
+    var latencyMs: Int = 0
 
     func run() async throws {
         guard let chainKind = AppConfig.Chain(rawValue: chain) else { throw ValidationError("--chain is steem or hive") }
@@ -34,8 +36,9 @@ struct Serve: AsyncParsableCommand {
         let sim = SimulatedChain(chain: chainKind, libLag: Int64(libLag), clock: { unixSeconds() })
         print("steemauth-devchain: \(chain) chain on \(listen.map { "http://" + $0 }.joined(separator: ", ")), a block every \(blockInterval)s, LIB lag \(libLag)")
         if let batchLimit, batchLimit < 1 { throw ValidationError("--batch-limit is at least 1") }
+        guard (0...60_000).contains(latencyMs) else { throw ValidationError("--latency-ms is 0...60000") }
         try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval,
-                                       batchLimit: batchLimit)
+                                       batchLimit: batchLimit, latencyMilliseconds: latencyMs)
     }
 }
 

@@ -388,11 +388,12 @@ final class Browser {
 extension Cluster {
     /// Starts the devchain with `nodes` listeners over one chain (a second node for failover tests).
     @discardableResult
-    func startDevchain(nodes: Int = 1, blockInterval: Double = 0, libLag: Int = 0, chain: String = "steem", batchLimit: Int? = nil) throws -> [String] {
+    func startDevchain(nodes: Int = 1, blockInterval: Double = 0, libLag: Int = 0, chain: String = "steem", batchLimit: Int? = nil,
+                       latencyMs: Int = 0) throws -> [String] {
         let ports = (0..<nodes).map { _ in Cluster.freePort() }
         let args = ["serve", "--block-interval", String(blockInterval), "--lib-lag", String(libLag), "--chain", chain,
                     "--account", env["STEEMAUTH_ACCOUNT"]!] + ports.flatMap { ["--listen", "127.0.0.1:\($0)"] }
-            + (batchLimit.map { ["--batch-limit", String($0)] } ?? [])
+            + (batchLimit.map { ["--batch-limit", String($0)] } ?? []) + (latencyMs > 0 ? ["--latency-ms", String(latencyMs)] : [])
         let p = try launch("devchain", args, log: dir + "/devchain.log", executable: Cluster.binary("steemauth-devchain"))
         extraProcesses.append(p)
         let urls = ports.map { "http://127.0.0.1:\($0)" }
