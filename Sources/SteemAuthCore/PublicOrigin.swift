@@ -3,7 +3,7 @@
 /// `Origin` must equal it; nothing is taken from the request's own Host header for either.
 public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
     public let scheme: String      // "https" or "http"
-    public let host: String        // lower case; an IPv6 address keeps its brackets
+    public let host: String        // lower case, no port (what the wallet shows); an IPv6 address keeps its brackets
     public let port: Int?          // nil: the scheme's default
 
     /// `https://login.example.org`, `http://127.0.0.1:8080`; nil for anything else (a path, a query,
@@ -55,22 +55,6 @@ public struct PublicOrigin: Sendable, Equatable, CustomStringConvertible {
 
     /// The serialized origin, as a browser sends it in `Origin`.
     public var description: String { port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)" }
-
-    /// The host name alone, without the port: what the wallet shows and what nginx passes as `$host`.
-    public var hostName: String { host }
-
-    /// Whether a request's Host header names this origin's host. Ports are not compared: nginx's
-    /// `$host` has none, and a proxy may map 443 to another port.
-    public func isHost(_ requestHost: String?) -> Bool {
-        guard var h = requestHost?.lowercased(), !h.isEmpty else { return false }
-        if h.hasPrefix("[") {
-            if let close = h.firstIndex(of: "]") { h = String(h[...close]) }
-        } else if let colon = h.firstIndex(of: ":") {
-            h = String(h[..<colon])
-        }
-        if h.hasSuffix(".") { h.removeLast() }
-        return !host.isEmpty && h == host
-    }
 
     /// Whether an `Origin` header (else the origin of a `Referer`) is exactly this origin.
     public func isSameOrigin(origin: String?, referer: String?) -> Bool {

@@ -246,7 +246,7 @@ extension WebApp {
             body.appendLiteral(#","memo":"#); body.appendJSONString(code)
             body.appendLiteral(#","expires_in":"#); body.appendDecimal(Int64(expiresIn))
             body.appendLiteral(#","behind_seconds":null,"challenge":"#)
-            SignInChallenge.appendJSONString(host: publicOrigin.hostName, code: code, expiresAt: codeExpiresAt, to: &body)
+            SignInChallenge.appendJSONString(host: publicOrigin.host, code: code, expiresAt: codeExpiresAt, to: &body)
             body.append(UInt8(ascii: "}"))
             return json(200, bytes: body)
         case .waiting(let account, _, _, _), .done(let account):

@@ -35,7 +35,7 @@ extension WebApp {
         }
         guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
 
-        let challenge = SignInChallenge.text(host: publicOrigin.hostName, code: code, expiresAt: expiresAt)
+        let challenge = SignInChallenge.text(host: publicOrigin.host, code: code, expiresAt: expiresAt)
         let key: String
         do {
             let raw = try Secp256k1Recovery.recover(body.signature, digest: OpenSSLDigest.sha256(Array(challenge.utf8)))

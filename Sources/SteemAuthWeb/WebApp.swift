@@ -55,7 +55,7 @@ public struct WebApp: RequestHandler {
         self.metrics = metrics
         self.oidc = oidc
         publicOrigin = config.publicOrigin ?? .unconfigured
-        publicHostBytes = Array(publicOrigin.hostName.utf8)
+        publicHostBytes = Array(publicOrigin.host.utf8)
         securityHeaders = Self.securityHeaders(for: publicOrigin)
         pageHeaders = PreparedHeaders(
             [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding, Cookie")] + securityHeaders)
@@ -211,7 +211,7 @@ public struct WebApp: RequestHandler {
             body.appendLiteral(#","behind_seconds":"#); body.appendUTF8(behind)
             // The exact text a wallet signs to log in by signature (it changes whenever the code does).
             body.appendLiteral(#","challenge":"#)
-            SignInChallenge.appendJSONString(host: publicOrigin.hostName, code: memo,
+            SignInChallenge.appendJSONString(host: publicOrigin.host, code: memo,
                                              expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn), to: &body)
             body.append(UInt8(ascii: "}"))
             return json(200, bytes: body)
@@ -397,17 +397,13 @@ public struct WebApp: RequestHandler {
 
     /// An HTML page whose form leads on to another site's address (an app's redirect URI): its CSP
     /// allows that origin in `form-action` as well as this site.
-    func html(_ status: Int, _ body: String, extra: [(String, String)] = [], formLeadsTo targets: [String]) -> Response {
+    func html(_ status: Int, _ body: String, extra: [(String, String)] = [], formLeadsTo targets: [String] = []) -> Response {
         let sources = FormActionSources.sources(for: targets)
-        let headers = securityHeaders.map { name, value -> (String, String) in
-            guard name == "Content-Security-Policy", !sources.isEmpty else { return (name, value) }
+        let headers = sources.isEmpty ? securityHeaders : securityHeaders.map { name, value -> (String, String) in
+            guard name == "Content-Security-Policy" else { return (name, value) }
             return (name, value.replacingOccurrences(of: "form-action 'self'", with: "form-action 'self' " + sources.joined(separator: " ")))
         }
         return Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + headers + extra)
-    }
-
-    func html(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
-        Response(status: status, contentType: "text/html; charset=utf-8", body: body, headers: sessionHeaders + securityHeaders + extra)
     }
 
     func json(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {

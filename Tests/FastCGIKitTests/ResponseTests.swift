@@ -206,6 +206,26 @@ final class RequestParamsTests: XCTestCase {
         XCTAssertNotEqual(cookieBase("small"), before)
     }
 
+    /// The 421 rule's host check: host names only (nginx's `$host` has no port, and a proxy may map
+    /// 443 elsewhere), any case, a trailing dot ignored, IPv6 in brackets; no Host matches nothing.
+    func testTheHostIsComparedByNameOnly() {
+        let params = RequestParams()
+        func hostIs(_ host: String?, _ expected: String) -> Bool {
+            let sent = ParamArray(host.map { ["HTTP_HOST=" + $0] } ?? [])
+            params.begin(sent.entries)
+            defer { params.end() }
+            return Request(method: "GET", isHead: false, path: "/", body: [], params: params).hostIs(Array(expected.utf8))
+        }
+        XCTAssertTrue(hostIs("login.example.org", "login.example.org"))
+        XCTAssertTrue(hostIs("LOGIN.example.org:8443", "login.example.org"))
+        XCTAssertTrue(hostIs("login.example.org.", "login.example.org"))
+        XCTAssertTrue(hostIs("[::1]:8080", "[::1]"))
+        XCTAssertFalse(hostIs("phish.example", "login.example.org"))
+        XCTAssertFalse(hostIs("login.example.org.evil", "login.example.org"))
+        XCTAssertFalse(hostIs(nil, "login.example.org"))
+        XCTAssertFalse(hostIs("", ""), "an unconfigured origin matches nothing")
+    }
+
     /// The id kept for log lines may outlive the request: after the response it is simply gone.
     func testTheLogIDHasNoIDAfterTheResponse() {
         let params = RequestParams()
