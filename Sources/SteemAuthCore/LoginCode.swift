@@ -18,13 +18,9 @@ public struct LoginCode: Hashable, Sendable {
     /// Normalises a memo seen on the chain: ASCII whitespace trimmed, lower-cased; nil unless it is
     /// exactly `prefix` + 16 base32 characters. Encrypted memos (`#…`) never match.
     public static func fromMemo(_ raw: String, prefix: String) -> LoginCode? {
-        let bytes = Array(raw.utf8)
-        guard bytes.count <= 2048 else { return nil }
-        var start = 0, end = bytes.count
-        while start < end, isASCIIWhitespace(bytes[start]) { start += 1 }
-        while end > start, isASCIIWhitespace(bytes[end - 1]) { end -= 1 }
-        let trimmed = bytes[start..<end].map(lowercaseASCII)
-        guard trimmed.first != UInt8(ascii: "#") else { return nil }
+        guard raw.utf8.count <= 2048 else { return nil }
+        let trimmed = trimmedMemo(raw).map(lowercaseASCII)
+        guard trimmed.first != encryptedMark else { return nil }
         let prefixBytes = Array(prefix.utf8)
         guard trimmed.count == prefixBytes.count + length,
               Array(trimmed.prefix(prefixBytes.count)) == prefixBytes,
@@ -44,6 +40,20 @@ public struct LoginCode: Hashable, Sendable {
         }
         if bits > 0 { out.append(alphabet[Int((buffer << UInt32(5 - bits)) & 31)]) }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The one rule for encrypted memos: `#` first, after ASCII whitespace. They are never a code.
+    public static func isEncrypted(memo raw: String) -> Bool { trimmedMemo(raw).first == encryptedMark }
+
+    private static let encryptedMark = UInt8(ascii: "#")
+
+    /// A memo's bytes without surrounding ASCII whitespace: the one trim every memo rule reads.
+    private static func trimmedMemo(_ raw: String) -> ArraySlice<UInt8> {
+        let bytes = Array(raw.utf8)
+        var start = 0, end = bytes.count
+        while start < end, isASCIIWhitespace(bytes[start]) { start += 1 }
+        while end > start, isASCIIWhitespace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     private static func isASCIIWhitespace(_ c: UInt8) -> Bool {

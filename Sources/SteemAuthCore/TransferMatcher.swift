@@ -52,8 +52,7 @@ public struct TransferMatcher: Sendable {
         guard t.to == serviceAccount else { return .notForUs }
         guard let symbol = chainAssets.symbol(of: t.amount), acceptedSymbols.contains(symbol) else { return .rejected(.assetNotAccepted) }
         guard t.amount.milliUnits >= minimumMilliUnits else { return .rejected(.amountTooSmall) }
-        let trimmed = t.memo.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        if trimmed.hasPrefix("#") { return .rejected(.encryptedMemo) }
+        if LoginCode.isEncrypted(memo: t.memo) { return .rejected(.encryptedMemo) }
         guard let code = LoginCode.fromMemo(t.memo, prefix: memoPrefix) else { return .rejected(.notALoginCode) }
         return .claim(code)
     }

@@ -78,6 +78,10 @@ final class ChainRulesTests: XCTestCase {
         XCTAssertEqual(m.decide(t(amount: "0.000 STEEM")), .rejected(.amountTooSmall))
         XCTAssertEqual(m.decide(t(memo: "#" + code)), .rejected(.encryptedMemo))
         XCTAssertEqual(m.decide(t(memo: "  #encrypted")), .rejected(.encryptedMemo))
+        // One rule for both readers: every ASCII whitespace the code reader trims, the matcher trims too.
+        XCTAssertEqual(m.decide(t(memo: "\u{0B}\u{0C}#" + code)), .rejected(.encryptedMemo))
+        XCTAssertTrue(LoginCode.isEncrypted(memo: "\u{0B}#x"))
+        XCTAssertFalse(LoginCode.isEncrypted(memo: code + "#"))
         XCTAssertEqual(m.decide(t(memo: "")), .rejected(.notALoginCode))
         XCTAssertEqual(m.decide(t(memo: "abcd efghijklmnop")), .rejected(.notALoginCode))
         XCTAssertEqual(m.decide(.other("transfer_to_savings")), .notForUs, "only plain transfers count")
