@@ -73,11 +73,13 @@ let package = Package(
         .testTarget(name: "SteemAuthCoreTests", dependencies: ["SteemAuthCore"]),
         .testTarget(name: "FastCGIKitTests", dependencies: ["FastCGIKit"]),
         .testTarget(name: "SteemAuthWebTests", dependencies: ["SteemAuthWeb", "FastCGIKit", "SteemAuthTesting"]),
+        // The contract suite against the in-memory stores: no process, no socket.
+        .testTarget(name: "SteemAuthTestingTests", dependencies: ["SteemAuthTesting", "SteemAuthAdapters", "SteemAuthCore"]),
         .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters",
                                                          .product(name: "Logging", package: "swift-log")]),
         // Drives the real executables (built by the same `swift build --build-tests`) through real
         // redis-server and nginx processes; threads and processes, so Swift 5 mode keeps it plain.
-        .testTarget(name: "IntegrationTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters"],
+        .testTarget(name: "IntegrationTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters", "SteemAuthTesting"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

@@ -51,6 +51,12 @@ public final class InMemoryKeyspace: @unchecked Sendable {     // one test's thr
         expiresAt[key] = clock.milliseconds + Int64(seconds) * 1000
     }
 
+    /// Ends the key's life now, as its expiry would.
+    func expireNow(_ key: String) {
+        guard live(key) != nil else { return }
+        expiresAt[key] = clock.milliseconds
+    }
+
     /// As Redis's TTL: -2 without the key, -1 without an expiry, else the seconds left (rounded).
     func ttl(_ key: String) -> Int {
         guard live(key) != nil else { return -2 }

@@ -17,7 +17,7 @@ public final class InMemorySessionStore: SessionStore {
     public let keyspace: InMemoryKeyspace
     public let prefix: String
     public let watcherKey: String
-    let lifetimes: SessionLifetimes
+    public let lifetimes: SessionLifetimes
 
     public init(keyspace: InMemoryKeyspace, prefix: String = "steemauth:", chain: AppConfig.Chain = .steem,
                 lifetimes: SessionLifetimes = SessionLifetimes(unbound: 7200, code: 900, deny: 7200)) {

@@ -20,4 +20,17 @@ public final class InMemoryStores {
         authorizations = InMemoryAuthorizationStore(keyspace: keyspace, prefix: prefix)
         health = InMemoryHealthStore(keyspace: keyspace, prefix: prefix, chain: chain)
     }
+
+    /// These stores as the contract suite's subject; expiry moves no clock (the key's time is up now).
+    public func contractSubject() -> SessionStoreContract.Subject {
+        SessionStoreContract.Subject(
+            sessions: sessions, authorizations: authorizations, reportCache: reportCache, lifetimes: sessions.lifetimes,
+            bindByTransfer: { [sessions, clock] memo, account, block, tx in
+                sessions.bindByTransfer(memo: memo, account: account, block: block, transactionID: tx, blockTime: "t",
+                                        boundTTL: 3600, now: clock.seconds)
+            },
+            ttl: { [keyspace, sessions] key in keyspace.ttl(sessions.prefix + key) },
+            expire: { [keyspace, sessions] key in keyspace.expireNow(sessions.prefix + key) },
+            now: { [clock] in clock.seconds })
+    }
 }
