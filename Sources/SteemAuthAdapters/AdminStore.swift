@@ -39,6 +39,9 @@ public final class AdminStore {
 
     /// Deletes every session bound to the account; returns how many were live.
     public func revoke(account: String, denyTTL: Int) throws(RedisError) -> Int64 {
-        try redis.eval(SessionScripts.revoke, args: [prefix, account, String(denyTTL)]).checked().integer ?? 0
+        let reply = try redis.evalTagged(SessionScripts.revoke, keys: ["a:", "r:", "rh:", "rz:"].map { prefix + $0 + account },
+                                         args: [prefix, String(denyTTL)])
+        guard reply.tag == "revoked", let live = reply.integer(0) else { throw reply.unexpected }
+        return live
     }
 }

@@ -13,18 +13,17 @@ public final class RedisAuthorizationStore: AuthorizationStore {
 
     /// Reads only (`prompt=none` has no side effects).
     public func authorizationState(id: SessionID, now: Int64) throws(RedisError) -> AuthorizationSessionState {
-        let reply = try redis.eval(SessionScripts.oidcLook, args: [prefix, id.hex]).checked()
-        let items = reply.array ?? []
-        switch items.first?.string {
+        let reply = try redis.evalTagged(SessionScripts.oidcLook, keys: [prefix + "d:" + id.hex, prefix + "s:" + id.hex], args: [])
+        switch reply.tag {
         case "denied": return .denied
         case "none": return .none
         case "unbound": return .unbound
-        case "bound" where items.count == 5:
-            let method = items[2].string ?? "transfer"
-            return .bound(account: items[1].string ?? "", method: method,
-                          authTime: items[3].string.flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil } ?? now,
-                          level: ProofLevel.stored(items[4].string.flatMap { $0.isEmpty ? nil : $0 }, method: method))
-        default: throw RedisError(kind: .server, message: "unexpected oidc_look reply \(reply)")
+        case "bound" where reply.fields.count == 4:
+            let method = reply.string(1) ?? "transfer"
+            return .bound(account: reply.string(0) ?? "", method: method,
+                          authTime: reply.string(2).flatMap { Int64($0) }.flatMap { $0 > 0 ? $0 : nil } ?? now,
+                          level: ProofLevel.stored(reply.string(3).flatMap { $0.isEmpty ? nil : $0 }, method: method))
+        default: throw reply.unexpected
         }
     }
 
@@ -33,13 +32,14 @@ public final class RedisAuthorizationStore: AuthorizationStore {
     public func parkAuthorization(id: SessionID, pending: [UInt8], flowHash: String, freshProof: Bool, level: ProofLevel,
                                   expiresAt: Int64, freshMemo: String, now: Int64, unboundTTL: Int, codeTTL: Int) throws(RedisError) -> Bool {
         // The pending request is JSON from JSONEncoder: UTF-8 text.
-        let reply = try redis.eval(SessionScripts.oidcPark, args: [
+        let reply = try redis.evalTagged(SessionScripts.oidcPark, keys: [
+            prefix + "d:" + id.hex, prefix + "s:" + id.hex, prefix + "c:" + freshMemo, prefix + "cg:" + freshMemo], args: [
             prefix, id.hex, freshMemo, String(now), String(unboundTTL), String(codeTTL), String(decoding: pending, as: UTF8.self),
-            flowHash, freshProof ? "1" : "", level.rawValue, String(expiresAt)]).checked()
-        switch reply.array?.first?.string {
+            flowHash, freshProof ? "1" : "", level.rawValue, String(expiresAt)])
+        switch reply.tag {
         case "parked": return true
         case "denied": return false
-        default: throw RedisError(kind: .server, message: "unexpected oidc_park reply \(reply)")
+        default: throw reply.unexpected
         }
     }
 
@@ -47,38 +47,42 @@ public final class RedisAuthorizationStore: AuthorizationStore {
     /// this browser started it and the login meets it (see `SessionScripts.oidcTake`).
     public func takeParkedAuthorization(id: SessionID, flowHash: String, freshMemo: String, now: Int64,
                                         codeTTL: Int) throws(RedisError) -> ParkedAuthorization {
-        let items = try redis.eval(SessionScripts.oidcTake, args: [prefix, id.hex, flowHash, freshMemo, String(now), String(codeTTL)])
-            .checked().array ?? []
-        func bytes(_ i: Int) -> [UInt8] { if i < items.count, case .bulk(let b) = items[i] { return b }; return [] }
-        func int(_ i: Int) -> Int64 { i < items.count ? (items[i].string.flatMap { Int64($0) } ?? items[i].integer ?? 0) : 0 }
-        switch items.first?.string {
-        case "expired": return .expired(pending: bytes(1))
-        case "elsewhere": return .elsewhere(pending: bytes(1))
-        case "fresh" where items.count == 6:
-            return .freshProof(account: items[1].string ?? "", code: items[2].string ?? "", codeExpiresAt: int(3),
-                               requiredLevel: items[5].string == ProofLevel.active.rawValue ? .active : .posting, pending: bytes(4))
-        case "ok" where items.count == 6:
-            let method = items[2].string ?? "transfer"
-            return .taken(account: items[1].string ?? "", method: method, authTime: int(3),
-                          level: ProofLevel.stored(items[4].string, method: method), pending: bytes(5))
+        let reply = try redis.evalTagged(SessionScripts.oidcTake, keys: [prefix + "s:" + id.hex, prefix + "c:" + freshMemo],
+                                         args: [prefix, id.hex, flowHash, freshMemo, String(now), String(codeTTL)])
+        func int(_ i: Int) -> Int64 { reply.string(i).flatMap { Int64($0) } ?? reply.integer(i) ?? 0 }
+        switch reply.tag {
+        case "none": return .none
+        case "expired": return .expired(pending: reply.bytes(0) ?? [])
+        case "elsewhere": return .elsewhere(pending: reply.bytes(0) ?? [])
+        case "fresh" where reply.fields.count == 5:
+            return .freshProof(account: reply.string(0) ?? "", code: reply.string(1) ?? "", codeExpiresAt: int(2),
+                               requiredLevel: reply.string(4) == ProofLevel.active.rawValue ? .active : .posting, pending: reply.bytes(3) ?? [])
+        case "ok" where reply.fields.count == 5:
+            let method = reply.string(1) ?? "transfer"
+            return .taken(account: reply.string(0) ?? "", method: method, authTime: int(2),
+                          level: ProofLevel.stored(reply.string(3), method: method), pending: reply.bytes(4) ?? [])
         default: return .none
         }
     }
 
     /// Drops the authorization this browser parked in the session; its request (JSON), or nil.
     public func cancelParkedAuthorization(id: SessionID, flowHash: String) throws(RedisError) -> [UInt8]? {
-        let items = try redis.eval(SessionScripts.oidcCancel, args: [prefix, id.hex, flowHash]).checked().array ?? []
-        if let first = items.first, case .bulk(let pending) = first { return pending }
-        return nil
+        let reply = try redis.evalTagged(SessionScripts.oidcCancel, keys: [prefix + "s:" + id.hex], args: [prefix, id.hex, flowHash])
+        switch reply.tag {
+        case "none": return nil
+        case "cancelled": if let pending = reply.bytes(0) { return pending }
+        default: break
+        }
+        throw reply.unexpected
     }
 
     public func freshProofState(id: SessionID) throws(RedisError) -> FreshProofState {
-        let items = try redis.eval(SessionScripts.oidcFreshState, args: [prefix, id.hex]).checked().array ?? []
-        switch items.first?.string {
-        case "done" where items.count == 2: return .done(account: items[1].string ?? "")
-        case "waiting" where items.count == 5:
-            return .waiting(account: items[1].string ?? "", code: items[2].string ?? "", expiresIn: Int(items[3].integer ?? 0),
-                            codeExpiresAt: items[4].string.flatMap { Int64($0) } ?? 0)
+        let reply = try redis.evalTagged(SessionScripts.oidcFreshState, keys: [prefix + "d:" + id.hex, prefix + "s:" + id.hex], args: [prefix])
+        switch reply.tag {
+        case "done" where reply.fields.count == 1: return .done(account: reply.string(0) ?? "")
+        case "waiting" where reply.fields.count == 4:
+            return .waiting(account: reply.string(0) ?? "", code: reply.string(1) ?? "", expiresIn: Int(reply.integer(2) ?? 0),
+                            codeExpiresAt: reply.string(3).flatMap { Int64($0) } ?? 0)
         default: return .noSession
         }
     }
@@ -91,17 +95,15 @@ public final class RedisAuthorizationStore: AuthorizationStore {
     /// One-time: the first call gets the grant and consumes the code; `usedTTL` is how long a replay
     /// is still recognised (and the token issued for it revoked).
     public func redeemAuthorizationCode(hash: String, usedTTL: Int) throws(RedisError) -> CodeRedemption {
-        let reply = try redis.eval(SessionScripts.oidcRedeem, args: [prefix + "oc:" + hash, prefix + "ocu:" + hash,
-                                                                      prefix + "ot:", String(usedTTL)]).checked()
-        let items = reply.array ?? []
-        switch items.first?.string {
-        case "ok" where items.count == 2:
-            if case .bulk(let grant) = items[1] { return .grant(grant) }
-            throw RedisError(kind: .server, message: "unexpected oidc_redeem reply")
+        let reply = try redis.evalTagged(SessionScripts.oidcRedeem, keys: [prefix + "oc:" + hash, prefix + "ocu:" + hash],
+                                         args: [prefix + "ot:", String(usedTTL)])
+        switch reply.tag {
+        case "ok": if let grant = reply.bytes(0) { return .grant(grant) }
         case "replayed": return .replayed
         case "unknown": return .unknown
-        default: throw RedisError(kind: .server, message: "unexpected oidc_redeem reply \(reply)")
+        default: break
         }
+        throw reply.unexpected
     }
 
     /// Keeps an access token's grant for `ttl` seconds, listed in the session whose login gave it
@@ -109,8 +111,13 @@ public final class RedisAuthorizationStore: AuthorizationStore {
     /// that login has ended, or is now another account's, since the code was issued: no token then.
     /// A login keeps at most 32 live tokens; the oldest ends first.
     public func storeAccessToken(hash: String, grant: [UInt8], ttl: Int, codeHash: String, session: String, account: String) throws(RedisError) -> Bool {
-        try redis.eval(SessionScripts.oidcToken, args: [prefix, session, hash, String(decoding: grant, as: UTF8.self), String(ttl), codeHash, account])
-            .checked().integer == 1
+        let reply = try redis.evalTagged(SessionScripts.oidcToken, keys: [prefix + "s:" + session, prefix + "ot:" + hash, prefix + "ocu:" + codeHash],
+                                         args: [prefix, hash, String(decoding: grant, as: UTF8.self), String(ttl), account])
+        switch reply.tag {
+        case "stored": return true
+        case "ended": return false
+        default: throw reply.unexpected
+        }
     }
 
     public func accessGrant(hash: String) throws(RedisError) -> [UInt8]? {

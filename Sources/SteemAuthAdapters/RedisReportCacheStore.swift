@@ -34,24 +34,35 @@ public final class RedisReportCacheStore: ReportCacheStore {
     /// time (of every worker and web host) fetches it from the chain. In the same round trip, a report
     /// cached since the session was read is returned instead of a claim.
     public func claimReportComputation(account: String, token: String, milliseconds: Int) throws(RedisError) -> ReportClaim {
-        let reply = try redis.eval(SessionScripts.claimReport, args: [prefix, account, token, String(milliseconds)]).checked()
-        if let parts = reply.array {
-            guard parts.count == 3, case .bulk(let json) = parts[0], case .bulk(let html) = parts[1], case .bulk(let compressed) = parts[2] else {
-                throw RedisError(kind: .server, message: "claimReport: unexpected reply")
+        let reply = try redis.evalTagged(SessionScripts.claimReport, keys: ["r:", "rh:", "rz:", "rf:", "rc:"].map { prefix + $0 + account },
+                                         args: [token, String(milliseconds)])
+        switch reply.tag {
+        case "claimed": return .claimed
+        case "held": return .heldByAnother
+        case "failed": if let left = reply.integer(0) { return .recentlyFailed(secondsLeft: Int((left + 999) / 1000)) }
+        case "cached":
+            if let json = reply.bytes(0), let html = reply.bytes(1), let compressed = reply.bytes(2) {
+                return .cached(json: json, html: html, compressedHTML: compressed)
             }
-            return .cached(json: json, html: html, compressedHTML: compressed)
+        default: break
         }
-        if let left = reply.integer, left < 0 { return .recentlyFailed(secondsLeft: Int((-left + 999) / 1000)) }
-        return reply.integer == 1 ? .claimed : .heldByAnother
+        throw reply.unexpected
     }
 
     /// Gives the claim back, unless it expired and another request holds it now.
     public func releaseReportComputation(account: String, token: String) throws(RedisError) {
-        _ = try redis.eval(SessionScripts.releaseReportClaim, args: [prefix, account, token]).checked()
+        let reply = try redis.evalTagged(SessionScripts.releaseReportClaim, keys: [prefix + "rc:" + account], args: [token])
+        guard reply.tag == "released" || reply.tag == "held" else { throw reply.unexpected }
     }
 
     /// Drops the cached report so the next view recomputes it; false when refreshed within the last minute.
     public func requestRefresh(account: String) throws(RedisError) -> Bool {
-        try redis.eval(SessionScripts.refresh, args: [prefix, account]).integer == 1
+        let reply = try redis.evalTagged(SessionScripts.refresh, keys: ["rr:", "r:", "rh:", "rz:"].map { prefix + $0 + account },
+                                         args: [String(ReportClaim.refreshIntervalSeconds)])
+        switch reply.tag {
+        case "dropped": return true
+        case "recent": return false
+        default: throw reply.unexpected
+        }
     }
 }

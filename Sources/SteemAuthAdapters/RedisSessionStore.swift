@@ -20,7 +20,7 @@ public final class RedisSessionStore: SessionStore {
         self.redis = redis
         self.prefix = prefix
         self.watcherKey = WatcherStore.stateKey(prefix: prefix, chain: chain)
-        viewScript = SessionScripts.view(prefix: prefix, watcherKey: watcherKey, lifetimes: lifetimes)
+        viewScript = SessionScripts.view(prefix: prefix, lifetimes: lifetimes)
         unboundTTL = lifetimes.unbound
     }
 
@@ -41,8 +41,8 @@ public final class RedisSessionStore: SessionStore {
         if mode == .status, freshMemo == nil, let unboundCode, let view = try readUnboundSession(id: id, code: unboundCode, page: false) {
             return view
         }
-        return try redis.eval(viewScript, args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: now),
-                              reading: parseView)
+        return try redis.eval(viewScript, keys: viewKeys(id: id, replacementID: replacementID, freshMemo: freshMemo),
+                              args: viewArgs(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: now), reading: parseView)
     }
 
     /// Page mode: the session, and the bound account's cached page by a plain GET. With `bound`
@@ -60,6 +60,7 @@ public final class RedisSessionStore: SessionStore {
         let accountHint = hint?.account
         // Made only when the script runs (a bound session this worker knows reads without it).
         var args: [String] { viewArgs(id: id, mode: gzip ? .pageGzip : .page, replacementID: replacementID, freshMemo: freshMemo, now: now) }
+        var keys: [String] { viewKeys(id: id, replacementID: replacementID, freshMemo: freshMemo) }
         var view: SessionView
         var prefetched: RedisBulkReply? = nil
         if let hint, let read = try readBoundSession(id: id, hint: hint, gzip: gzip) {
@@ -67,10 +68,10 @@ public final class RedisSessionStore: SessionStore {
             // view script would only read, so plain reads did (no Lua), with the page in the same round trip.
             (view, prefetched) = read
         } else if let accountHint {
-            (view, prefetched) = try redis.evalPipelined(viewScript, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
+            (view, prefetched) = try redis.evalPipelined(viewScript, keys: keys, args: args, then: ["GET", pageKey(accountHint, gzip: gzip)],
                                                          reading: parseView)
         } else {
-            view = try redis.eval(viewScript, args: args, reading: parseView)
+            view = try redis.eval(viewScript, keys: keys, args: args, reading: parseView)
         }
         if view.needsFreshValues { return view }
         let account: String
@@ -100,6 +101,14 @@ public final class RedisSessionStore: SessionStore {
     }
 
     func pageKey(_ account: String, gzip: Bool) -> String { prefix + (gzip ? "rz:" : "rh:") + account }
+
+    /// The view script's KEYS: the session, its deny-list entry, the watcher's state, and with fresh
+    /// values the new id's session and the new code's `c:` and `cg:`.
+    private func viewKeys(id: SessionID, replacementID: SessionID?, freshMemo: String?) -> [String] {
+        let keys = [prefix + "s:" + id.hex, prefix + "d:" + id.hex, watcherKey]
+        guard replacementID != nil || freshMemo != nil else { return keys }
+        return keys + [prefix + "s:" + (replacementID?.hex ?? ""), prefix + "c:" + (freshMemo ?? ""), prefix + "cg:" + (freshMemo ?? "")]
+    }
 
     private func viewArgs(id: SessionID, mode: Mode, replacementID: SessionID?, freshMemo: String?, now: Int64) -> [String] {
         [id.hex, replacementID?.hex ?? "", freshMemo ?? "", JSONText.decimal(now), mode.rawValue]
@@ -144,46 +153,47 @@ public final class RedisSessionStore: SessionStore {
     /// Deletes a session and deny-lists its id, if there was one.
     @discardableResult
     public func logout(id: SessionID, denyTTL: Int) throws(RedisError) -> LogoutOutcome {
-        let reply = try redis.eval(SessionScripts.logout, args: [prefix, id.hex, String(denyTTL)]).checked()
-        let items = reply.array ?? []
-        switch items.first?.string {
+        let reply = try redis.evalTagged(SessionScripts.logout, keys: [prefix + "s:" + id.hex, prefix + "d:" + id.hex],
+                                         args: [prefix, id.hex, String(denyTTL)])
+        switch reply.tag {
         case "none": return .noSession
-        case "ended" where items.count == 2: return .ended(account: items[1].string.flatMap { $0.isEmpty ? nil : $0 })
-        default: throw RedisError(kind: .server, message: "unexpected logout reply \(reply)")
+        case "ended" where reply.fields.count == 1: return .ended(account: reply.string(0).flatMap { $0.isEmpty ? nil : $0 })
+        default: throw reply.unexpected
         }
     }
 
     public func signInState(id: SessionID) throws(RedisError) -> SignInState {
-        let reply = try redis.eval(SessionScripts.signInState, args: [prefix, id.hex]).checked()
-        let items = reply.array ?? []
-        switch items.first?.string {
+        let reply = try redis.evalTagged(SessionScripts.signInState, keys: [prefix + "d:" + id.hex, prefix + "s:" + id.hex],
+                                         args: [prefix, id.hex])
+        switch reply.tag {
         case "none": return .noSession
         case "bound": return .alreadyBound
         case "expired": return .codeExpired
-        case "unbound" where items.count == 5:
-            return .unbound(code: items[1].string ?? "", codeExpiresAt: items[2].integer ?? 0, attempts: Int(items[3].integer ?? 0),
-                            requiredLevel: items[4].string == ProofLevel.active.rawValue ? .active : .posting)
-        default: throw RedisError(kind: .server, message: "unexpected sign-in state \(reply)")
+        case "unbound" where reply.fields.count == 4:
+            return .unbound(code: reply.string(0) ?? "", codeExpiresAt: reply.integer(1) ?? 0, attempts: Int(reply.integer(2) ?? 0),
+                            requiredLevel: reply.string(3) == ProofLevel.active.rawValue ? .active : .posting)
+        default: throw reply.unexpected
         }
     }
 
     /// Counts an attempt that is about to reach the node; returns how many there have been, or nil
     /// when the session is gone or no longer unbound (nothing is written then).
     public func countSignInAttempt(id: SessionID) throws(RedisError) -> Int? {
-        let n = try redis.eval(SessionScripts.countSignInAttempt, args: [prefix, id.hex]).checked().integer ?? -1
-        return n < 0 ? nil : Int(n)
+        let reply = try redis.evalTagged(SessionScripts.countSignInAttempt, keys: [prefix + "s:" + id.hex], args: [prefix, id.hex])
+        switch reply.tag {
+        case "none": return nil
+        case "counted": if let n = reply.integer(0) { return Int(n) }
+        default: break
+        }
+        throw reply.unexpected
     }
 
     /// Binds the session that owns `code` by a signature, through the same atomic rule as a transfer:
     /// first proof wins, a bound session is never overwritten, the code is consumed.
     public func bindBySignature(code: String, account: String, publicKey: String, level: ProofLevel, time: String,
                                 boundTTL: Int, now: Int64) throws(RedisError) -> ClaimOutcome {
-        let reply = try redis.eval(SessionScripts.claim, args: [prefix, code, account, "0", "", time, String(boundTTL), String(now),
-                                                                 BindingProof.Method.signature.rawValue, publicKey, level.rawValue, String(now)])
-        guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
-            throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
-        }
-        return outcome
+        try SessionScripts.claimProof(on: redis, prefix: prefix, memo: code, account: account, block: 0, transactionID: "", blockTime: time,
+                                 boundTTL: boundTTL, now: now, method: .signature, publicKey: publicKey, level: level, blockUnixTime: String(now))
     }
 
     public func awaitReplicas(minimum: Int, timeoutMs: Int) throws(RedisError) -> (wanted: Int, acknowledged: Int) {

@@ -8,12 +8,8 @@ extension Cluster {
     /// the code's expiry.
     func claim(memo: String, account: String, block: Int64, transactionID: String,
                blockTime: String, boundTTL: Int, now: Int64) throws -> ClaimOutcome {
-        let unix = ChainTime(blockTime).map { String($0.secondsSinceEpoch) } ?? ""
-        let reply = try redis().eval(SessionScripts.claim, args: ["steemauth:", memo, account, String(block), transactionID,
-                                                                  blockTime, String(boundTTL), String(now), "transfer", "", "active", unix])
-        guard let s = reply.string, let outcome = ClaimOutcome(rawValue: s) else {
-            throw RedisError(kind: .server, message: "unexpected claim reply \(reply)")
-        }
-        return outcome
+        try SessionScripts.claimProof(on: redis(), prefix: "steemauth:", memo: memo, account: account, block: block, transactionID: transactionID,
+                                 blockTime: blockTime, boundTTL: boundTTL, now: now, method: .transfer, publicKey: "", level: .active,
+                                 blockUnixTime: ChainTime(blockTime).map { String($0.secondsSinceEpoch) } ?? "")
     }
 }
