@@ -56,3 +56,16 @@ final class InMemoryClockTests: XCTestCase {
                        "the session views show the published lag")
     }
 }
+
+/// The test random source: the same values from the same seed, different ones from another.
+final class TestRandomTests: XCTestCase {
+    func testTheSameSeedDrawsTheSameValues() {
+        let a = TestRandom(seed: 1), b = TestRandom(seed: 1), c = TestRandom(seed: 2)
+        let first = a.sessionIDAndLoginCode(prefix: "sa-")
+        XCTAssertEqual(first.0, b.sessionID())
+        XCTAssertEqual(first.1, b.loginCode(prefix: "sa-"))
+        XCTAssertNotEqual(first.0, c.sessionID())
+        XCTAssertNotEqual(a.sessionID(), first.0, "a stream, not one value")
+        XCTAssertTrue(first.1.memo.hasPrefix("sa-"))
+    }
+}
