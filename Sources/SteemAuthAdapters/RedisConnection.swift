@@ -156,15 +156,16 @@ public final class RedisConnection {
 
     /// The same, with the reply read where hiredis made it by `read` (no `RedisReply` made): for the
     /// scripts of every session request.
-    public func eval<T>(_ script: LuaScript, args: [String], reading read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> T {
-        try evalSHA(script, keys: [], args: args, then: nil, read: read).result
+    public func eval<T>(_ script: LuaScript, keys: [String] = [], args: [String],
+                        reading read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> T {
+        try evalSHA(script, keys: keys, args: args, then: nil, read: read).result
     }
 
     /// A script and one more command in one round trip. A string answer to `next` is kept as hiredis
     /// read it (no copy); nil when it is not a string.
-    public func evalPipelined<T>(_ script: LuaScript, args: [String], then next: [String],
+    public func evalPipelined<T>(_ script: LuaScript, keys: [String] = [], args: [String], then next: [String],
                                  reading read: (RedisReplyView) throws(RedisError) -> T) throws(RedisError) -> (T, RedisBulkReply?) {
-        try evalSHA(script, keys: [], args: args, then: next, read: read)
+        try evalSHA(script, keys: keys, args: args, then: next, read: read)
     }
 
     private func evalSHA<T>(_ script: LuaScript, keys: [String], args: [String], then next: [String]?,

@@ -1,7 +1,5 @@
-// Redis's values as the rest of the code sees them: a reply, an error, a script. No C here: the
-// hiredis calls that make them live in RedisConnection.swift and RedisReplies.swift.
-import SteemAuthCore
-
+// Redis's replies as the rest of the code sees them. No C here: the hiredis calls that make them
+// live in RedisConnection.swift and RedisReplyView.swift.
 /// A reply converted from hiredis's objects.
 public enum RedisReply: Equatable, Sendable {
     case status(String), error(String), integer(Int64), bulk([UInt8]), array([RedisReply]), null
@@ -27,31 +25,5 @@ public enum RedisReply: Equatable, Sendable {
     public func checked() throws(RedisError) -> RedisReply {
         if case .error(let e) = self { throw RedisError(kind: .server, message: e) }
         return self
-    }
-}
-
-public struct RedisError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case unavailable, connectionLost, server, leaseLost }
-    public let kind: Kind
-    public let message: String
-    public var description: String { "redis \(kind): \(message)" }
-}
-
-/// A server-side script, run atomically by Redis.
-public struct LuaScript: Sendable {
-    public let name: String
-    public let source: String
-    /// The SHA-1 of the source, in hex: the name EVALSHA calls it by, known before any server has it
-    /// (so a request makes no lookup of what a connection loaded).
-    public let sha: String
-    public init(name: String, source: String) {
-        self.name = name; self.source = source
-        sha = Hex.encode(OpenSSLDigest.sha1(Array(source.utf8)))
-    }
-
-    /// `text` as a Lua string literal, every byte written as a decimal escape: whatever the text
-    /// holds (a configured prefix), it stays one string in a script's source.
-    public static func literal(_ text: String) -> String {
-        "\"" + text.utf8.map { "\\" + String($0) }.joined() + "\""
     }
 }

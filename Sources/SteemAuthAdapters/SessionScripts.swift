@@ -1,12 +1,21 @@
+import SteemAuthCore
+
 /// The Lua scripts that make every session transition atomic, one round trip each.
 /// Keys (all under the configured prefix P): `P s:<id>` session hash, `P c:<memo>` code -> id,
 /// `P d:<id>` deny list, `P a:<account>` set of ids bound to an account, `P w:<chain>` watcher state,
 /// `P cg:<memo>` -> "id expiresAt": the code's grace, kept for the unbound session's lifetime past
 /// the code's expiry, so a transfer made in time (by its block's timestamp) binds however late the
 /// watcher reads it. The visitor-facing expiry stays `c:`'s TTL.
+///
+/// Each script takes the keys it touches in KEYS, derived by the caller, except those named by what
+/// it reads (a session's code `c:`, its account's `a:` and `r:`, a login's access tokens `ot:`): no
+/// caller knows them before the script reads them, and they are built from the prefix. Each replies
+/// with a tag first (`'bound'`, `'none'`, …), read by `TaggedReply`.
 enum SessionScripts {
+    /// KEYS: s:<id>, d:<id>, the watcher's state[, s:<newID>, c:<newMemo>, cg:<newMemo>] (the last
+    /// three only with fresh values: most requests have none).
     /// ARGV: id, newID, newMemo, now, mode(page|pagegz|status|verify|report)
-    /// The prefix, the watcher's key and the lifetimes are written into its source:
+    /// The prefix and the lifetimes are written into its source:
     /// every session request runs this script, and Redis turns each argument into a Lua string, so a
     /// store's constants are not sent with each call.
     /// (newID and newMemo may be empty: when the script would need one it returns {'again'} having
@@ -16,18 +25,18 @@ enum SessionScripts {
     /// (status mode: a bound session's reply ends after `behind`)
     /// (report mode returns the cached report's JSON. Page modes return no page: a value of 80 KB
     /// costs Redis four times as much through Lua as through a plain GET, so the page is fetched by
-    /// GET, pipelined with this script — see SessionStore.viewPage. `pagegz` is page mode for a
+    /// GET, pipelined with this script — see RedisSessionStore.viewPage. `pagegz` is page mode for a
     /// client that takes gzip.)
     /// (`report` mode never creates a session; page mode also returns the cached report's rendered
     /// HTML, report mode its JSON.)
-    static func view(prefix: String, watcherKey: String, lifetimes: SessionLifetimes) -> LuaScript {
+    static func view(prefix: String, lifetimes: SessionLifetimes) -> LuaScript {
         LuaScript(name: "view", source: newSessionFunction + "\n" + """
-    local p, wkey = \(LuaScript.literal(prefix)), \(LuaScript.literal(watcherKey))
+    local p = \(LuaScript.literal(prefix))
     local uttl, cttl, dttl = \(lifetimes.unbound), \(lifetimes.code), \(lifetimes.deny)
+    local skey, dkey, wkey = KEYS[1], KEYS[2], KEYS[3]
     local id, newid, newcode, now, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
     local page = mode == 'page' or mode == 'pagegz'
     local behind = redis.call('HGET', wkey, 'behind') or ''
-    local skey = p .. 's:' .. id
     -- What every mode needs, and a waiting authorization where a page shows it; the proof only
     -- where it is shown (a hash field costs Redis a scan of the hash: a status poll reads five, not
     -- eleven). One HMGET: each redis.call costs the script a call of its own.
@@ -38,10 +47,10 @@ enum SessionScripts {
       -- The deny list is read only for an id without a live session: every script that deny-lists an
       -- id deletes or renames its session in the same step, and only newSession (after this check)
       -- gives an id a session again.
-      if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end
+      if redis.call('EXISTS', dkey) == 1 then return {'denied', '', -1, behind} end
       if not page then return {'none', '', -1, behind} end
       if newcode == '' then return {'again'} end
-      local cexp = newSession(p, id, newcode, now, uttl, cttl)
+      local cexp = newSession(skey, KEYS[5], KEYS[6], id, newcode, now, uttl, cttl)
       return {'unbound', newcode, cttl, behind, cexp, 'new'}
     end
     if s[1] == 'u' then
@@ -56,8 +65,8 @@ enum SessionScripts {
         cexp = tonumber(now) + cttl
         redis.call('HSET', skey, 'code', code, 'cexp', cexp)
         redis.call('HDEL', skey, 'tries')      -- a new challenge: sign-in attempts start again
-        redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
-        redis.call('SET', p .. 'cg:' .. code, id .. ' ' .. cexp, 'EX', cttl + uttl)
+        redis.call('SET', KEYS[5], id, 'EX', cttl)
+        redis.call('SET', KEYS[6], id .. ' ' .. cexp, 'EX', cttl + uttl)
       elseif not cexp then
         -- a session from before codes carried their expiry
         cexp = tonumber(now) + ttl
@@ -75,10 +84,10 @@ enum SessionScripts {
     if s[4] ~= '1' and mode ~= 'verify' then
       if newid == '' then return {'again'} end
       -- first request after the watcher bound it: a new id for the new privilege (OWASP)
-      local nkey = p .. 's:' .. newid
+      local nkey = KEYS[4]
       redis.call('RENAME', skey, nkey)
       redis.call('HSET', nkey, 'rot', '1')
-      redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
+      redis.call('SET', dkey, '1', 'EX', dttl)
       -- added before the old id goes, so the set never empties and keeps its expiry
       redis.call('SADD', p .. 'a:' .. s[3], newid)
       redis.call('SREM', p .. 'a:' .. s[3], id)
@@ -93,25 +102,26 @@ enum SessionScripts {
 
     /// A new unbound session with its first login code: what the first view of the ask page and an
     /// OpenID Connect authorization from a new browser both create.
+    /// skey, ckey, gkey: the session's `s:`, and its code's `c:` and `cg:`.
     static let newSessionFunction = """
-    local function newSession(p, id, code, now, uttl, cttl)
+    local function newSession(skey, ckey, gkey, id, code, now, uttl, cttl)
       local cexp = tonumber(now) + cttl
-      redis.call('HSET', p .. 's:' .. id, 'st', 'u', 'code', code, 'created', now, 'cexp', cexp)
-      redis.call('EXPIRE', p .. 's:' .. id, uttl)
-      redis.call('SET', p .. 'c:' .. code, id, 'EX', cttl)
-      redis.call('SET', p .. 'cg:' .. code, id .. ' ' .. cexp, 'EX', cttl + uttl)
+      redis.call('HSET', skey, 'st', 'u', 'code', code, 'created', now, 'cexp', cexp)
+      redis.call('EXPIRE', skey, uttl)
+      redis.call('SET', ckey, id, 'EX', cttl)
+      redis.call('SET', gkey, id .. ' ' .. cexp, 'EX', cttl + uttl)
       return cexp
     end
     """
 
-    /// ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |
+    /// KEYS: d:<id>, s:<id>. ARGV: prefix, id. Where a sign-in starts: {'none'} | {'bound'} | {'expired'} |
     /// {'unbound', code, codeExpiresAt, attempts, requiredLevel}. A logged-in session asked for a fresh
     /// proof by an authorization signs its fresh-proof code (`rcode`) as an unbound one signs its code.
     /// Reads only.
     static let signInState = LuaScript(name: "signin_state", source: """
     local p, id = ARGV[1], ARGV[2]
-    if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'none'} end
-    local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'code', 'cexp', 'tries', 'rcode', 'rcexp', 'olvl')
+    if redis.call('EXISTS', KEYS[1]) == 1 then return {'none'} end
+    local s = redis.call('HMGET', KEYS[2], 'st', 'code', 'cexp', 'tries', 'rcode', 'rcexp', 'olvl')
     if not s[1] then return {'none'} end
     if s[1] ~= 'u' then
       if not s[5] or redis.call('GET', p .. 'c:' .. s[5]) ~= id then return {'bound'} end
@@ -128,14 +138,14 @@ enum SessionScripts {
     end
     """
 
-    /// ARGV: prefix, id, denyTTL. Deletes the session, its codes and its access tokens, and deny-lists
+    /// KEYS: s:<id>, d:<id>. ARGV: prefix, id, denyTTL. Deletes the session, its codes and its access tokens, and deny-lists
     /// the id only when there was a session to end, and only for the life the session had left (at
     /// most denyTTL): past that the id could only start a new unbound session. So a freshly minted
     /// cookie costs Redis nothing, and a logout never turns a two-hour session into a longer-lived key.
     /// Returns {'ended', account or ''} or {'none'}.
     static let logout = LuaScript(name: "logout", source: endTokensFunction + "\n" + """
     local p, id, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-    local skey = p .. 's:' .. id
+    local skey = KEYS[1]
     local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'ot', 'rcode')
     if not s[1] then return {'none'} end
     local left = redis.call('TTL', skey)
@@ -144,68 +154,67 @@ enum SessionScripts {
     if s[3] then redis.call('SREM', p .. 'a:' .. s[3], id) end
     endTokens(p, s[4])
     redis.call('DEL', skey)
-    if left > 0 then redis.call('SET', p .. 'd:' .. id, '1', 'EX', math.min(left, dttl)) end
+    if left > 0 then redis.call('SET', KEYS[2], '1', 'EX', math.min(left, dttl)) end
     return {'ended', s[3] or ''}
     """)
 
-    /// ARGV: prefix, id. Counts a sign-in attempt that is about to reach the node, only for a session
-    /// that still waits for a proof: unbound, or bound with a live fresh-proof code (an HINCRBY alone
-    /// would recreate a deleted session's hash with no TTL). Returns the count so far, or -1 when
-    /// there is no such session.
+    /// KEYS: s:<id>. ARGV: prefix, id. Counts a sign-in attempt that is about to reach the node, only
+    /// for a session that still waits for a proof: unbound, or bound with a live fresh-proof code (an
+    /// HINCRBY alone would recreate a deleted session's hash with no TTL). {'counted', count so far},
+    /// or {'none'} when there is no such session.
     static let countSignInAttempt = LuaScript(name: "signin_attempt", source: """
     local p, id = ARGV[1], ARGV[2]
-    local skey = p .. 's:' .. id
+    local skey = KEYS[1]
     local s = redis.call('HMGET', skey, 'st', 'rcode')
-    if not s[1] then return -1 end
-    if s[1] ~= 'u' and (not s[2] or redis.call('GET', p .. 'c:' .. s[2]) ~= id) then return -1 end
-    return redis.call('HINCRBY', skey, 'tries', 1)
+    if not s[1] then return {'none'} end
+    if s[1] ~= 'u' and (not s[2] or redis.call('GET', p .. 'c:' .. s[2]) ~= id) then return {'none'} end
+    return {'counted', redis.call('HINCRBY', skey, 'tries', 1)}
     """)
 
-    /// ARGV: prefix, account, denyTTL. Deletes every session bound to the account with the access
-    /// tokens their logins gave, and deny-lists their ids (after a compromise or a mistaken login).
-    /// Returns how many were live.
+    /// KEYS: a:, r:, rh:, rz: of the account. ARGV: prefix, denyTTL. Deletes every session bound to
+    /// the account with the access tokens their logins gave, and deny-lists their ids (after a
+    /// compromise or a mistaken login). {'revoked', how many were live}.
     static let revoke = LuaScript(name: "revoke", source: endTokensFunction + "\n" + """
-    local p, acct, dttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-    local ids = redis.call('SMEMBERS', p .. 'a:' .. acct)
+    local p, dttl = ARGV[1], tonumber(ARGV[2])
+    local ids = redis.call('SMEMBERS', KEYS[1])
     local live = 0
     for _, id in ipairs(ids) do
       endTokens(p, redis.call('HGET', p .. 's:' .. id, 'ot'))
       live = live + redis.call('DEL', p .. 's:' .. id)
       redis.call('SET', p .. 'd:' .. id, '1', 'EX', dttl)
     end
-    redis.call('DEL', p .. 'a:' .. acct, p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
-    return live
+    redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+    return {'revoked', live}
     """)
 
-    /// ARGV: prefix, account. Drops the cached report, at most once a minute per account.
+    /// KEYS: rr:, r:, rh:, rz: of the account. ARGV: seconds. Drops the cached report, at most once
+    /// in `seconds` per account: {'dropped'} | {'recent'}.
     static let refresh = LuaScript(name: "refresh", source: """
-    local p, acct = ARGV[1], ARGV[2]
-    if redis.call('SET', p .. 'rr:' .. acct, '1', 'NX', 'EX', 60) then
-      redis.call('DEL', p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
-      return 1
+    if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+      redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+      return {'dropped'}
     end
-    return 0
+    return {'recent'}
     """)
 
-    /// ARGV: prefix, account, token, milliseconds. The report as cached (its JSON, HTML and compressed
-    /// HTML) when another request cached it since this one read the session; else minus the
-    /// milliseconds left while a failed computation is remembered (the nodes are not asked again);
-    /// else 1 when the claim is now this token's, 0 while another request holds it.
+    /// KEYS: r:, rh:, rz:, rf:, rc: of the account. ARGV: token, milliseconds. {'cached', json, html,
+    /// compressed html} when another request cached the report since this one read the session; else
+    /// {'failed', milliseconds left} while a failed computation is remembered (the nodes are not asked
+    /// again); else {'claimed'} when the claim is now this token's, {'held'} while another request holds it.
     static let claimReport = LuaScript(name: "claimReport", source: """
-    local p, acct = ARGV[1], ARGV[2]
-    local cached = redis.call('MGET', p .. 'r:' .. acct, p .. 'rh:' .. acct, p .. 'rz:' .. acct)
-    if cached[1] and cached[2] and cached[3] then return cached end
-    local failed = redis.call('PTTL', p .. 'rf:' .. acct)
-    if failed > 0 then return -failed end
-    if redis.call('SET', p .. 'rc:' .. acct, ARGV[3], 'NX', 'PX', ARGV[4]) then return 1 end
-    return 0
+    local cached = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+    if cached[1] and cached[2] and cached[3] then return {'cached', cached[1], cached[2], cached[3]} end
+    local failed = redis.call('PTTL', KEYS[4])
+    if failed > 0 then return {'failed', failed} end
+    if redis.call('SET', KEYS[5], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'claimed'} end
+    return {'held'}
     """)
 
-    /// ARGV: prefix, account, token. Deletes the report's computation claim if it is still this token's.
+    /// KEYS: rc: of the account. ARGV: token. Deletes the report's computation claim if it is still
+    /// this token's: {'released'} | {'held'} (by another, or by nobody).
     static let releaseReportClaim = LuaScript(name: "releaseReportClaim", source: """
-    local key = ARGV[1] .. 'rc:' .. ARGV[2]
-    if redis.call('GET', key) == ARGV[3] then return redis.call('DEL', key) end
-    return 0
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return {'released'} end
+    return {'held'}
     """)
 
     /// The claim rule, shared by the single-claim and the batch scripts. First valid claim wins:
@@ -213,10 +222,9 @@ enum SessionScripts {
     /// authorization asked of it (its `rcode`): that proof is a new login, and its id rotates again
     /// (`rot` dropped). `gen` counts a session's bindings; `lvl` is the proof's level (a transfer: active).
     /// A code past its visible expiry still binds a transfer whose block time (`btunix`, unix seconds)
-    /// is at or before that expiry (its `cg:` key).
+    /// is at or before that expiry (its `cg:` key). ckey, gkey: the code's `c:` and `cg:`.
     private static let claimFunction = """
-    local function claim(p, memo, acct, blk, tx, btime, bttl, now, method, key, lvl, btunix)
-      local ckey, gkey = p .. 'c:' .. memo, p .. 'cg:' .. memo
+    local function claim(p, ckey, gkey, memo, acct, blk, tx, btime, bttl, now, method, key, lvl, btunix)
       local id = redis.call('GET', ckey)
       if not id then
         local grace = redis.call('GET', gkey)
@@ -252,63 +260,83 @@ enum SessionScripts {
     end
     """
 
-    /// ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[, method, publicKey, level, blockUnixTime].
-    /// The watcher's transfers and the sign-in's signatures bind through this same rule.
+    /// KEYS: c:<memo>, cg:<memo>. ARGV: prefix, memo, account, block, tx, blockTime, boundTTL, now[,
+    /// method, publicKey, level, blockUnixTime]. {outcome}. The watcher's transfers and the sign-in's
+    /// signatures bind through this same rule.
     static let claim = LuaScript(name: "claim", source: claimFunction + "\n" + """
-    return claim(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
+    return {claim(ARGV[1], KEYS[1], KEYS[2], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10],
+                  ARGV[11], ARGV[12])}
     """)
+
+    /// Runs `claim` for one proof: its outcome.
+    static func claimProof(on redis: RedisConnection, prefix: String, memo: String, account: String, block: Int64, transactionID: String,
+                      blockTime: String, boundTTL: Int, now: Int64, method: BindingProof.Method, publicKey: String, level: ProofLevel,
+                      blockUnixTime: String) throws(RedisError) -> ClaimOutcome {
+        let reply = try redis.evalTagged(claim, keys: [prefix + "c:" + memo, prefix + "cg:" + memo], args: [
+            prefix, memo, account, String(block), transactionID, blockTime, String(boundTTL), String(now), method.rawValue, publicKey,
+            level.rawValue, blockUnixTime])
+        guard let outcome = ClaimOutcome(rawValue: reply.tag) else { throw reply.unexpected }
+        return outcome
+    }
 
     /// The watcher's whole batch, atomically: refused unless this watcher holds the lease (so a
     /// standby that took over can never be overwritten by a stale leader), then claims in chain
     /// order, the published lag, the checkpoint, and the outcome/rejection counters.
-    /// ARGV: prefix, checkpointKey, next, stateKey, boundTTL, now, head, irreversible, processed,
-    /// headTime, behind, leaseKey, leaseOwner, leaseMs, lastBlockID, n, then n (reason, count) pairs,
-    /// then 6 per claim: memo, account, block, tx, blockTime, blockUnixTime. Applying a batch also
-    /// renews the lease. The checkpoint keeps the id of the last block applied (`<checkpoint>:id`):
-    /// the next block's `previous` must name it, across restarts too.
+    /// KEYS: checkpointKey, checkpointKey:id, stateKey, stateKey:claims, stateKey:rejections,
+    /// leaseKey, then c:<memo> and cg:<memo> per claim.
+    /// ARGV: prefix, next, boundTTL, now, head, irreversible, processed, headTime, behind, leaseOwner,
+    /// leaseMs, lastBlockID, n, then n (reason, count) pairs, then 6 per claim: memo, account, block,
+    /// tx, blockTime, blockUnixTime. {'applied', outcome per claim…}. Applying a batch also renews
+    /// the lease. The checkpoint keeps the id of the last block applied (`<checkpoint>:id`): the next
+    /// block's `previous` must name it, across restarts too.
     static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
-    local p, bttl, now = ARGV[1], tonumber(ARGV[5]), ARGV[6]
-    if redis.call('GET', ARGV[12]) ~= ARGV[13] then return redis.error_reply('LEASE not held') end
-    redis.call('PEXPIRE', ARGV[12], ARGV[14])
-    local npairs = tonumber(ARGV[16])
-    for i = 17, 16 + 2 * npairs, 2 do
-      redis.call('HINCRBY', ARGV[4] .. ':rejections', ARGV[i], tonumber(ARGV[i + 1]))
+    local p, bttl, now = ARGV[1], tonumber(ARGV[3]), ARGV[4]
+    if redis.call('GET', KEYS[6]) ~= ARGV[10] then return redis.error_reply('LEASE not held') end
+    redis.call('PEXPIRE', KEYS[6], ARGV[11])
+    local npairs = tonumber(ARGV[13])
+    for i = 14, 13 + 2 * npairs, 2 do
+      redis.call('HINCRBY', KEYS[5], ARGV[i], tonumber(ARGV[i + 1]))
     end
-    local out = {}
-    for i = 17 + 2 * npairs, #ARGV, 6 do
-      local outcome = claim(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now, nil, nil, nil, ARGV[i + 5])
-      redis.call('HINCRBY', ARGV[4] .. ':claims', outcome, 1)
+    local out = {'applied'}
+    local k = 7
+    for i = 14 + 2 * npairs, #ARGV, 6 do
+      local outcome = claim(p, KEYS[k], KEYS[k + 1], ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now, nil, nil, nil,
+                            ARGV[i + 5])
+      k = k + 2
+      redis.call('HINCRBY', KEYS[4], outcome, 1)
       out[#out + 1] = outcome
     end
-    redis.call('HSET', ARGV[4], 'head', ARGV[7], 'irreversible', ARGV[8], 'processed', ARGV[9],
-               'head_time', ARGV[10], 'behind', ARGV[11], 'updated', now)
+    redis.call('HSET', KEYS[3], 'head', ARGV[5], 'irreversible', ARGV[6], 'processed', ARGV[7],
+               'head_time', ARGV[8], 'behind', ARGV[9], 'updated', now)
     -- an empty next holds the checkpoint until a replica has the batch (Sentinel: moveCheckpoint)
-    if ARGV[3] ~= '' then
-      redis.call('SET', ARGV[2], ARGV[3])
-      if ARGV[15] ~= '' then redis.call('SET', ARGV[2] .. ':id', ARGV[15]) end
+    if ARGV[2] ~= '' then
+      redis.call('SET', KEYS[1], ARGV[2])
+      if ARGV[12] ~= '' then redis.call('SET', KEYS[2], ARGV[12]) end
     end
     return out
     """)
 
-    /// ARGV: checkpointKey, next, leaseKey, owner, lastBlockID. Moves the checkpoint, only for the lease holder.
+    /// KEYS: checkpointKey, checkpointKey:id, leaseKey. ARGV: next, owner, lastBlockID. Moves the
+    /// checkpoint, only for the lease holder: {'moved'}, else the error `LEASE not held`.
     static let moveCheckpoint = LuaScript(name: "move_checkpoint", source: """
-    if redis.call('GET', ARGV[3]) ~= ARGV[4] then return redis.error_reply('LEASE not held') end
-    redis.call('SET', ARGV[1], ARGV[2])
-    if ARGV[5] and ARGV[5] ~= '' then redis.call('SET', ARGV[1] .. ':id', ARGV[5]) end
-    return 1
+    if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('LEASE not held') end
+    redis.call('SET', KEYS[1], ARGV[1])
+    if ARGV[3] and ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
+    return {'moved'}
     """)
 
-    /// ARGV: leaseKey, owner, ttlMs. Takes the free lease or renews our own; 1 if we hold it now.
+    /// KEYS: leaseKey. ARGV: owner, ttlMs. Takes the free lease or renews our own: {'held'} when we
+    /// hold it now, else {'other'}.
     static let lease = LuaScript(name: "lease", source: """
-    local holder = redis.call('GET', ARGV[1])
-    if holder == ARGV[2] then redis.call('PEXPIRE', ARGV[1], ARGV[3]) return 1 end
-    if not holder then redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3]) return 1 end
-    return 0
+    local holder = redis.call('GET', KEYS[1])
+    if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return {'held'} end
+    if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {'held'} end
+    return {'other'}
     """)
 
-    /// ARGV: leaseKey, owner. Gives the lease up, only if we hold it.
+    /// KEYS: leaseKey. ARGV: owner. Gives the lease up, only if we hold it: {'released'} | {'other'}.
     static let releaseLease = LuaScript(name: "release_lease", source: """
-    if redis.call('GET', ARGV[1]) == ARGV[2] then return redis.call('DEL', ARGV[1]) end
-    return 0
+    if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return {'released'} end
+    return {'other'}
     """)
 }

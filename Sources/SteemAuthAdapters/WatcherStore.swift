@@ -8,7 +8,7 @@ public struct WatcherStore {
     public let redis: RedisConnection
     public let prefix: String
     public let chain: AppConfig.Chain
-    /// Where a chain's watcher publishes; the pool reads the same key (SessionStore.watcherKey).
+    /// Where a chain's watcher publishes; the pool reads the same key (RedisSessionStore.watcherKey).
     public static func stateKey(prefix: String, chain: AppConfig.Chain) -> String { prefix + "w:" + chain.rawValue }
     public var stateKey: String { Self.stateKey(prefix: prefix, chain: chain) }
     public var checkpointKey: String { stateKey + ":next" }
@@ -23,12 +23,17 @@ public struct WatcherStore {
 
     /// Takes or renews the single-writer lease; false while another watcher holds it.
     public func holdLease(ttlMilliseconds: Int) throws(RedisError) -> Bool {
-        try redis.eval(SessionScripts.lease, args: [leaseKey, owner, String(ttlMilliseconds)]).checked().integer == 1
+        let reply = try redis.evalTagged(SessionScripts.lease, keys: [leaseKey], args: [owner, String(ttlMilliseconds)])
+        switch reply.tag {
+        case "held": return true
+        case "other": return false
+        default: throw reply.unexpected
+        }
     }
 
     /// Gives the lease up at a clean stop, so a standby takes over at once.
     public func releaseLease() {
-        _ = try? redis.eval(SessionScripts.releaseLease, args: [leaseKey, owner])
+        _ = try? redis.eval(SessionScripts.releaseLease, keys: [leaseKey], args: [owner])
     }
 
     public func nextBlock() throws(RedisError) -> Int64? {
@@ -65,26 +70,33 @@ public struct WatcherStore {
     /// `lastBlockID`: the id of block `nextBlock - 1`, kept with the checkpoint (nil keeps the one stored).
     public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, lastBlockID: String? = nil, progress: Progress,
                       boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000, holdCheckpoint: Bool = false) throws(RedisError) -> [String] {
-        var args = [prefix, checkpointKey, holdCheckpoint ? "" : String(nextBlock), stateKey, String(boundTTL), String(now),
+        var keys = [checkpointKey, checkpointKey + ":id", stateKey, stateKey + ":claims", stateKey + ":rejections", leaseKey]
+        var args = [prefix, holdCheckpoint ? "" : String(nextBlock), String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
-                    progress.headTime.description, String(progress.behindSeconds), leaseKey, owner, String(leaseMilliseconds),
+                    progress.headTime.description, String(progress.behindSeconds), owner, String(leaseMilliseconds),
                     lastBlockID ?? "", String(rejections.count)]
         for (reason, count) in rejections { args += [reason, String(count)] }
-        for c in claims { args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description, String(c.time.secondsSinceEpoch)] }
-        let reply = try redis.eval(SessionScripts.applyBatch, args: args)
+        for c in claims {
+            keys += [prefix + "c:" + c.memo, prefix + "cg:" + c.memo]
+            args += [c.memo, c.sender, String(c.block), c.transactionID, c.time.description, String(c.time.secondsSinceEpoch)]
+        }
+        let reply = try redis.eval(SessionScripts.applyBatch, keys: keys, args: args)
         if case .error(let e) = reply {
             throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e)
         }
-        guard let items = reply.array, items.count == claims.count else {
-            throw RedisError(kind: .server, message: "unexpected batch reply \(reply)")
-        }
-        return items.map { $0.string ?? "unexpected" }
+        let applied = try TaggedReply(reply, of: SessionScripts.applyBatch)
+        guard applied.tag == "applied", applied.fields.count == claims.count else { throw applied.unexpected }
+        return applied.fields.map { $0.string ?? "unexpected" }
     }
 
     /// Moves the checkpoint once a replica has acknowledged a held batch; fenced by the lease.
     public func moveCheckpoint(to next: Int64, lastBlockID: String?) throws(RedisError) {
-        let reply = try redis.eval(SessionScripts.moveCheckpoint, args: [checkpointKey, String(next), leaseKey, owner, lastBlockID ?? ""])
+        let reply = try redis.eval(SessionScripts.moveCheckpoint, keys: [checkpointKey, checkpointKey + ":id", leaseKey],
+                                   args: [String(next), owner, lastBlockID ?? ""])
         if case .error(let e) = reply { throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e) }
+        guard try TaggedReply(reply, of: SessionScripts.moveCheckpoint).tag == "moved" else {
+            throw RedisError(kind: .server, message: "unexpected move_checkpoint reply \(reply)")
+        }
     }
 
     /// Counts answers of nodes that disagree (`what`: block, chain, irreversible), for /metrics.

@@ -49,7 +49,7 @@ extension WebApp {
         let now = unixSeconds()
         var state = AuthorizationSessionState.none
         if let id {
-            do { state = try store.authorizationState(id: id, now: now) } catch { return redisDown(error, html: true) }
+            do { state = try authorizations.authorizationState(id: id, now: now) } catch { return redisDown(error, html: true) }
         }
         var login: (account: String, method: String, authTime: Int64, level: ProofLevel)? = nil
         if case .bound(let account, let method, let authTime, let level) = state { login = (account, method, authTime, level) }
@@ -82,7 +82,7 @@ extension WebApp {
         for _ in 0..<2 {
             if id == nil { id = SystemRandom.sessionID(); setCookieFor = id }
             let freshCode = SystemRandom.loginCode(prefix: config.memoPrefix)
-            if try store.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
+            if try authorizations.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
                                            level: ask.requiredLevel, expiresAt: ask.pending.expiresAt, freshMemo: freshCode.memo,
                                            now: unixSeconds(), unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
                 logger.info(freshProof ? "oidc: authorization waits for a fresh proof" : "oidc: authorization waits for a proof",
@@ -151,7 +151,7 @@ extension WebApp {
         let code = OIDCProvider.newToken()
         let grant = AuthorizationGrant(pending: pending, account: account, chain: config.chain.rawValue, method: method, authTime: authTime,
                                        level: level, session: session.hex)
-        try store.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
+        try authorizations.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
                                          ttl: OIDCProvider.codeLifetime)
         metrics?.count(.oidcCodeIssued)
         logger.notice("oidc: code issued", metadata: ["client": "\(pending.clientID)", "account": "\(account)", "acr": "\(level.rawValue)"])
@@ -170,7 +170,7 @@ extension WebApp {
         let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
         func decoded(_ bytes: [UInt8]) -> PendingAuthorization? { try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)) }
         do {
-            switch try store.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
+            switch try authorizations.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
                                                      now: unixSeconds(), codeTTL: config.codeTTL) {
             case .none: return nil
             case .expired(let bytes):
@@ -220,7 +220,7 @@ extension WebApp {
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
             do {
-                if let bytes = try store.cancelParkedAuthorization(id: id, flowHash: flowHash),
+                if let bytes = try authorizations.cancelParkedAuthorization(id: id, flowHash: flowHash),
                    let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)),
                    oidc.clients[pending.clientID]?.allowsRedirect(pending.redirectURI) == true {
                     logger.info("oidc: the visitor cancelled a waiting authorization", metadata: ["client": "\(pending.clientID)"])
@@ -237,7 +237,7 @@ extension WebApp {
     func freshStatus(_ request: Request) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
         let state: FreshProofState
-        do { state = try store.freshProofState(id: id) } catch { return redisDown(error, html: false) }
+        do { state = try authorizations.freshProofState(id: id) } catch { return redisDown(error, html: false) }
         switch state {
         case .noSession: return json(401, #"{"error":"no session"}"#)
         case .waiting(let account, let code, let expiresIn, let codeExpiresAt) where expiresIn > 0:
@@ -286,7 +286,7 @@ extension WebApp {
         let codeHash = OIDCProvider.storageHash(code)
         let grant: AuthorizationGrant
         do {
-            switch try store.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) {
+            switch try authorizations.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) {
             case .unknown: return invalidGrant(client, "the code is unknown or expired")
             case .replayed:
                 metrics?.count(.oidcCodeReplayed)
@@ -315,7 +315,7 @@ extension WebApp {
         let accessToken = OIDCProvider.newToken()
         let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
         do {
-            guard try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
+            guard try authorizations.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
                                              ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session,
                                              account: grant.account) else {
                 return invalidGrant(client, "the login this code came from has ended (logged out, revoked, or replaced by another account's)")
@@ -402,7 +402,7 @@ extension WebApp {
         }
         guard !token.isEmpty, token.utf8.count <= 256, token.utf8.allSatisfy(Base64URL.isAlphabet) else { return invalid() }
         let stored: [UInt8]?
-        do throws(RedisError) { stored = try store.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { return redisDown(error, html: false) }
+        do throws(RedisError) { stored = try authorizations.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { return redisDown(error, html: false) }
         guard let stored, let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(stored)) else { return invalid() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

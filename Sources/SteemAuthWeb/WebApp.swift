@@ -11,7 +11,10 @@ public struct WebApp: RequestHandler {
     let templates: SiteTemplates
     let signer: CookieSigner
     let cookie: CookieAttributes
-    let store: SessionStore
+    let store: any SessionStore
+    let reportCache: any ReportCacheStore
+    let authorizations: any AuthorizationStore
+    let healthStore: any HealthStore
     var logger: Logger
     let chainName: String
     let reports: ReportService
@@ -45,9 +48,10 @@ public struct WebApp: RequestHandler {
     public var recycleAfterThisRequest: Bool { requestScope.recycleAfter }
 
     /// `frozen`: the pages the pool's master froze before it forked (see `frozenPageSet`); without
-    /// them each page is frozen on its first view.
+    /// them each page is frozen on its first view. `stores`: where sessions, reports and grants are
+    /// kept (by default the worker's own Redis connection).
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc: OIDCProvider? = nil,
-                frozen: FrozenPageSet? = nil) {
+                frozen: FrozenPageSet? = nil, stores: WebStores? = nil) {
         if let frozen {
             frozenPages.pages = frozen.pages
             frozenPages.compressedChunks = frozen.compressedChunks
@@ -72,12 +76,11 @@ public struct WebApp: RequestHandler {
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL)
-        let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword, sentinelUser: config.redisSentinelUser)
-        redis.onFailover = { [logger, metrics] address in
-            metrics?.count(.redisFailover)
-            logger.warning("redis: the master moved (failover)", metadata: ["master": "\(address)"])
-        }
-        store = SessionStore(redis: redis, prefix: config.redisPrefix, chain: config.chain, lifetimes: SessionLifetimes(config))
+        let stores = stores ?? WebStores.redis(config: config, logger: logger, metrics: metrics)
+        store = stores.sessions
+        reportCache = stores.reportCache
+        authorizations = stores.authorizations
+        healthStore = stores.health
         chainName = config.chain == .steem ? "Steem" : "Hive"
         reports = ReportService(config: config, logger: logger)
         accountKeys = AccountKeysService(config: config, logger: logger)
@@ -148,11 +151,11 @@ public struct WebApp: RequestHandler {
         }
         guard let metrics else { return Response(status: 404, contentType: "text/plain", body: "metrics are off\n") }
         var snapshot: PoolMetrics.WatcherSnapshot? = nil
-        if let maps = try? store.watcherCounters(), maps.count == 4 {
+        if let maps = try? healthStore.watcherCounters(), maps.count == 4 {
             snapshot = PoolMetrics.WatcherSnapshot()
             snapshot!.state = maps[0]; snapshot!.claims = maps[1]; snapshot!.rejections = maps[2]; snapshot!.rpc = maps[3]
         }
-        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot, redisMaster: store.redis.masterAddress),
+        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot, redisMaster: healthStore.masterAddress),
                         headers: [("Cache-Control", "no-store")])
     }
 
@@ -228,7 +231,7 @@ public struct WebApp: RequestHandler {
     func waitForReplica() {
         guard config.redisMinReplicas > 0 else { return }
         do {
-            let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
+            let (wanted, acked) = try store.awaitReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
             if acked < wanted {
                 metrics?.count(.redisWaitTimeout)
                 logger.warning("redis: a new code is not on a replica yet", metadata: ["wanted": "\(wanted)", "acknowledged": "\(acked)"])
@@ -256,12 +259,12 @@ public struct WebApp: RequestHandler {
             Response(status: status, contentType: "text/plain", body: (detailed ? detail : brief) + "\n", headers: [("Cache-Control", "no-store")])
         }
         do {
-            if let problem = try store.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
+            if let problem = try healthStore.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
                 logger.warning("healthz: \(problem)")
                 return answer(503, "unavailable", problem)
             }
             // A master with fewer replicas than configured keeps serving; health says durability is degraded.
-            if config.redisMinReplicas > 0, let connected = try? store.redis.connectedReplicaCount() {
+            if config.redisMinReplicas > 0, let connected = try? healthStore.connectedReplicaCount() {
                 if connected < config.redisMinReplicas {
                     logger.warning("healthz: redis durability degraded", metadata: ["replicas": "\(connected)", "wanted": "\(config.redisMinReplicas)"])
                     return answer(200, "ok", "ok, durability degraded: \(connected) of \(config.redisMinReplicas) replicas connected")
@@ -295,9 +298,9 @@ public struct WebApp: RequestHandler {
     /// the script needs one (a rotation after binding, an expired code): each stays one atomic script.
     /// The returned id is the replacement, meaningful only when the state is `.rotated`.
     /// `unboundCode`: the code this worker last saw the session unbound with (see `SessionHint`).
-    func lookUp(_ id: SessionID, _ mode: SessionStore.Mode, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
+    func lookUp(_ id: SessionID, _ purpose: SessionLookup, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
         try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
+            try store.lookUp(id: id, for: purpose, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
         }
     }
 
