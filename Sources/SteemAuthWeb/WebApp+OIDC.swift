@@ -7,24 +7,18 @@ import SteemAuthCore
 /// logout). The proof is the site's own: an authorization waits in the visitor's session until the
 /// transfer or signature binds it, then the next load of /steemauth sends the browser on.
 extension WebApp {
-    func oidcRoute(_ request: Request) -> (PoolMetrics.Route, Response)? {
-        let path = request.path
-        guard path == OIDCEndpoints.discovery || path.hasPrefix("/steemauth/oidc/") else { return nil }
-        guard let oidc else { return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/")) }
-        switch path {
-        case OIDCEndpoints.discovery: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.discoveryBody) })
-        case OIDCEndpoints.jwks: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.jwksBody) })
-        // The browser's own routes answer only under the public host (421); the token, userinfo,
-        // discovery and key routes are called server to server, or are public.
-        case OIDCEndpoints.authorize:
-            return (.oidc, only(.getOrHead, request) { misdirected(request) ?? authorize(request, oidc, query: request.query) })
-        case OIDCEndpoints.consent: return (.oidc, only(.postOnly, request) { misdirected(request) ?? consent(request, oidc) })
-        case OIDCEndpoints.freshStatus: return (.oidc, only(.getOrHead, request) { misdirected(request) ?? freshStatus(request) })
-        case OIDCEndpoints.cancel: return (.oidc, only(.postOnly, request) { misdirected(request) ?? cancel(request, oidc) })
-        case OIDCEndpoints.token: return (.oidc, only(.postOnly, request) { token(request, oidc) })
-        case OIDCEndpoints.userinfo: return (.oidc, only(.getOrPost, request) { userinfo(request, oidc) })
-        case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { misdirected(request) ?? endSession(request, oidc) })
-        default: return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
+    func oidcRoute(_ endpoint: Endpoint, _ request: Request, _ oidc: OIDCProvider) -> Response {
+        switch endpoint {
+        case .oidcDiscovery: return publicJSON(oidc.discoveryBody)
+        case .oidcJWKS: return publicJSON(oidc.jwksBody)
+        case .oidcAuthorize: return authorize(request, oidc, query: request.query)
+        case .oidcConsent: return consent(request, oidc)
+        case .oidcFreshStatus: return freshStatus(request)
+        case .oidcCancel: return cancel(request, oidc)
+        case .oidcToken: return token(request, oidc)
+        case .oidcUserinfo: return userinfo(request, oidc)
+        case .oidcEndSession: return endSession(request, oidc)
+        default: preconditionFailure("not an OpenID Connect endpoint: \(endpoint)")
         }
     }
 

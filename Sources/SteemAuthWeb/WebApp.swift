@@ -86,51 +86,96 @@ public struct WebApp: RequestHandler {
     public mutating func handle(_ request: Request) -> Response {
         requestScope.requestID = request.logID
         requestScope.recycleAfter = false
-        guard let metrics else { return route(request).1 }
+        let endpoint = resolve(request)
+        guard let metrics else { return respond(endpoint, request) }
         let started = monotonicMicroseconds()
-        let (name, response) = route(request)
-        metrics.record(route: name, status: response.status, microseconds: monotonicMicroseconds() - started)
+        let response = respond(endpoint, request)
+        metrics.record(route: endpoint.metricsRoute, status: response.status, microseconds: monotonicMicroseconds() - started)
         return response
     }
 
-    func route(_ request: Request) -> (PoolMetrics.Route, Response) {
-        let path = request.path
-        switch path {
-        case "/ping": return (.ping, only(.getOrHead, request) { pong })
-        case "/": return (.home, only(.getOrHead, request) { misdirected(request) ?? home(request) })
-        case "/steemauth": return (.page, only(.getOrHead, request) { misdirected(request) ?? page(request) })
-        case "/steemauth/status": return (.status, only(.getOrHead, request) { misdirected(request) ?? status(request) })
-        case "/steemauth/logout": return (.logout, only(.postOnly, request) { misdirected(request) ?? logout(request) })
-        case "/steemauth/report.json": return (.reportJSON, only(.getOrHead, request) { misdirected(request) ?? reportJSON(request) })
-        case "/steemauth/report.csv": return (.reportCSV, only(.getOrHead, request) { misdirected(request) ?? reportCSV(request) })
-        case "/steemauth/unfollow": return (.unfollow, only(.getOrHead, request) { misdirected(request) ?? unfollow(request) })
-        case "/favicon.ico": return (.staticFile, only(.getOrHead, request) { staticResponse("favicon.svg") })
-        case "/steemauth/verify": return (.verify, only(.getOrHead, request) { verify(request) })
-        case "/steemauth/refresh": return (.refresh, only(.postOnly, request) { misdirected(request) ?? refresh(request) })
-        case "/steemauth/signin": return (.signIn, only(.postOnly, request) { misdirected(request) ?? signIn(request) })
-        case "/healthz": return (.healthz, only(.getOrHead, request) { health(request) })
-        case "/metrics": return (.metrics, only(.getOrHead, request) { metricsPage(request) })
-        default:
-            if let answered = oidcRoute(request) { return answered }
-            if path.hasPrefix("/steemauth/static/"), templates.staticFile(String(path.dropFirst(18))) != nil {
-                return (.staticFile, only(.getOrHead, request) { staticResponse(String(path.dropFirst(18))) })
-            }
-            return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
+    /// The endpoint that answers the request: none for the OpenID Connect routes while the provider
+    /// is off, or for a static file not in the allow-list.
+    func resolve(_ request: Request) -> Endpoint {
+        let endpoint = Endpoint.of(routedPathIndex: request.routedPathIndex, path: request.path)
+        if endpoint == .staticFile { return templates.staticFile(staticName(request.path)) != nil ? .staticFile : .notFound }
+        if oidc == nil && endpoint.isOIDC { return .notFound }
+        return endpoint
+    }
+
+    /// The endpoint's answer, or its failure rendered: a refusal before the endpoint is reached (an
+    /// unknown address, a method it does not take, another host) is a page, whatever its face.
+    func respond(_ endpoint: Endpoint, _ request: Request) -> Response {
+        do throws(HTTPFailure) { try admit(endpoint, request) } catch { return failureResponse(error, face: .page) }
+        do throws(HTTPFailure) { return try dispatch(endpoint, request) } catch { return failureResponse(error, face: endpoint.face) }
+    }
+
+    func admit(_ endpoint: Endpoint, _ request: Request) throws(HTTPFailure) {
+        if endpoint == .notFound { throw .notFound }
+        guard endpoint.methods.allow(request.method) else {
+            throw HTTPFailure(405, "Method not allowed", message: "This address does not accept \(request.method.prefix(16)) requests.",
+                              headers: [("Allow", endpoint.methods.allowHeader)])
+        }
+        if endpoint.answersOnlyPublicHost && !request.hostIs(publicHostBytes) {
+            // Every page, link and cookie of ours belongs to the public origin. Only host names are
+            // compared: nginx's `$host` has no port, and a proxy may map 443 elsewhere.
+            logger.notice("request refused: another host", metadata: ["path": "\(request.path)", "host": "\(LogText.escape(request.host ?? "-"))"])
+            throw HTTPFailure(421, "Misdirected request", message: "This login service answers at \(publicOrigin).", retryLink: publicOrigin.description + "/")
         }
     }
 
-    /// 421 for a page, status or form route asked for under another host name (a relaying site picks
-    /// the Host header it sends): every page, link and cookie of ours belongs to the public origin.
-    /// Only host names are compared: nginx's `$host` has no port, and a proxy may map 443 elsewhere.
-    func misdirected(_ request: Request) -> Response? {
-        if request.hostIs(publicHostBytes) { return nil }
-        logger.notice("request refused: another host", metadata: ["path": "\(request.path)", "host": "\(LogText.escape(request.host ?? "-"))"])
-        return htmlError(421, "Misdirected request", "This login service answers at \(publicOrigin).", retry: publicOrigin.description + "/")
+    func dispatch(_ endpoint: Endpoint, _ request: Request) throws(HTTPFailure) -> Response {
+        switch endpoint {
+        case .ping: return pong
+        case .home: return home(request)
+        case .page: return page(request)
+        case .status: return status(request)
+        case .logout: return logout(request)
+        case .reportJSON: return reportJSON(request)
+        case .reportCSV: return reportCSV(request)
+        case .unfollow: return unfollow(request)
+        case .favicon: return try staticResponse("favicon.svg")
+        case .staticFile: return try staticResponse(staticName(request.path))
+        case .verify: return verify(request)
+        case .refresh: return refresh(request)
+        case .signIn: return signIn(request)
+        case .healthz: return health(request)
+        case .metrics: return metricsPage(request)
+        case .oidcDiscovery, .oidcJWKS, .oidcAuthorize, .oidcToken, .oidcUserinfo, .oidcEndSession, .oidcConsent, .oidcFreshStatus, .oidcCancel:
+            guard let oidc else { throw .notFound }
+            return oidcRoute(endpoint, request, oidc)
+        case .notFound: throw .notFound
+        }
     }
 
-    /// One of the pool's own static files (an allow-list read at start-up), or a 404 page.
-    func staticResponse(_ name: String) -> Response {
-        guard let file = templates.staticFile(name) else { return htmlError(404, "Not found", "There is nothing at this address.", retry: "/") }
+    /// The failure as the endpoint's face shows it; the one place a failure becomes a response.
+    func failureResponse(_ failure: HTTPFailure, face: FailureFace) -> Response {
+        logger.debug("request failed", metadata: ["status": "\(failure.status)", "reason": "\(failure.reason)"])
+        var extra = failure.headers
+        if let seconds = failure.retryAfterSeconds { extra.append(("Retry-After", String(seconds))) }
+        switch face {
+        case .page:
+            var values = ["heading": failure.reason, "message": failure.message, "retry": failure.retryLink, "chainName": chainName]
+            if let refreshSeconds = failure.refreshSeconds { values["refreshSeconds"] = String(refreshSeconds) }
+            return html(failure.status, templates.render("error", values), extra: extra)
+        case .json:
+            return json(failure.status, #"{"error":\#(JSONText.string(failure.reason))}"#, extra: extra)
+        case .oauthJSON:
+            return oidcJSON(failure.status, #"{"error":\#(JSONText.string(failure.oauthError ?? "invalid_request")),"error_description":\#(JSONText.string(failure.reason))}"#,
+                            extra: extra)
+        case .plainText:
+            return Response(status: failure.status, contentType: "text/plain; charset=utf-8", body: failure.reason + "\n", headers: sessionHeaders + extra)
+        case .bareStatus:
+            return Response(status: failure.status, headers: sessionHeaders + extra)
+        }
+    }
+
+    /// A static file's name in its address.
+    func staticName(_ path: String) -> String { String(path.dropFirst(Endpoint.staticPrefix.count)) }
+
+    /// One of the pool's own static files (an allow-list read at start-up).
+    func staticResponse(_ name: String) throws(HTTPFailure) -> Response {
+        guard let file = templates.staticFile(name) else { throw .notFound }
         return Response(status: 200, headers: [("Content-Type", file.contentType), ("Cache-Control", "public, max-age=3600"),
                                                ("X-Content-Type-Options", "nosniff")], body: file.body)
     }
@@ -336,41 +381,9 @@ public struct WebApp: RequestHandler {
                          retry: "/steemauth", extra: [("Retry-After", "2")])
     }
 
-    @inline(__always)   // inlined, the body closure does not copy the whole app per request
-    func only(_ methods: AllowedMethods, _ request: Request, _ body: () -> Response) -> Response {
-        if methods.allow(request.method) { return body() }
-        var r = htmlError(405, "Method not allowed", "This address does not accept \(request.method.prefix(16)) requests.", retry: "/")
-        r.headers.append(("Allow", methods.allowHeader))
-        return r
-    }
-
-    /// The methods a route answers (`only`): a switch, not a list, since every request's routing asks.
-    enum AllowedMethods {
-        case getOrHead, postOnly, getOrPost
-        func allow(_ method: String) -> Bool {
-            switch self {
-            case .getOrHead: return method == "GET" || method == "HEAD"
-            case .postOnly: return method == "POST"
-            case .getOrPost: return method == "GET" || method == "POST"
-            }
-        }
-        var allowHeader: String {
-            switch self {
-            case .getOrHead: return "GET, HEAD"
-            case .postOnly: return "POST"
-            case .getOrPost: return "GET, POST"
-            }
-        }
-    }
-
-    /// The paths `route` answers by name, interned by the worker (the OpenID Connect endpoints too:
-    /// they are only routed when the provider is on, and a path interned for nothing costs nothing).
-    public var routedPaths: [String] {
-        ["/ping", "/", "/steemauth", "/steemauth/status", "/steemauth/logout", "/steemauth/report.json", "/steemauth/report.csv",
-         "/steemauth/unfollow", "/favicon.ico", "/steemauth/verify", "/steemauth/refresh", "/steemauth/signin", "/healthz", "/metrics",
-         OIDCEndpoints.discovery, OIDCEndpoints.jwks, OIDCEndpoints.authorize, OIDCEndpoints.token, OIDCEndpoints.userinfo, OIDCEndpoints.endSession,
-         OIDCEndpoints.consent, OIDCEndpoints.freshStatus, OIDCEndpoints.cancel]
-    }
+    /// The paths the worker interns: the route table's (`Endpoint`), so a request's `routedPathIndex`
+    /// is its endpoint's raw value.
+    public var routedPaths: [String] { Endpoint.routedPaths }
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
