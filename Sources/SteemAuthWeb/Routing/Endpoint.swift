@@ -47,6 +47,8 @@ public enum Endpoint: Int, CaseIterable, Sendable {
 
     /// The prefix of the static files' addresses.
     static let staticPrefix = "/steemauth/static/"
+    /// A static file's name in its address.
+    static func staticName(_ path: String) -> String { String(path.dropFirst(staticPrefix.count)) }
 
     /// The endpoint of a request: its interned path's place, else a static file's prefix, else none.
     static func of(routedPathIndex: Int?, path: String) -> Endpoint {
@@ -107,25 +109,6 @@ public enum Endpoint: Int, CaseIterable, Sendable {
         case .oidcDiscovery, .oidcJWKS, .oidcAuthorize, .oidcToken, .oidcUserinfo, .oidcEndSession, .oidcConsent,
              .oidcFreshStatus, .oidcCancel: return .oidc
         case .notFound: return .other
-        }
-    }
-}
-
-/// The methods an endpoint answers: a switch, not a list, since every request's routing asks.
-public enum AllowedMethods: Sendable {
-    case getOrHead, postOnly, getOrPost
-    func allow(_ method: String) -> Bool {
-        switch self {
-        case .getOrHead: return method == "GET" || method == "HEAD"
-        case .postOnly: return method == "POST"
-        case .getOrPost: return method == "GET" || method == "POST"
-        }
-    }
-    var allowHeader: String {
-        switch self {
-        case .getOrHead: return "GET, HEAD"
-        case .postOnly: return "POST"
-        case .getOrPost: return "GET, POST"
         }
     }
 }

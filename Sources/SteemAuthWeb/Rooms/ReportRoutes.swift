@@ -3,12 +3,19 @@ import FoundationEssentials
 import SteemAuthAdapters
 import SteemAuthCore
 
-/// The logged-in side: the report page, report.json, verify (for auth_request) and refresh.
-extension WebApp {
+/// The logged-in side: the report page, report.json and .csv, verify (for auth_request), refresh
+/// and unfollow, and the report's computation, one request at a time per account.
+final class ReportRoutes: SiteRoom {
+    let site: Site
+    let pages: Pages
+    let reports: ReportService
+
+    init(site: Site, pages: Pages, reports: ReportService) { self.site = site; self.pages = pages; self.reports = reports }
+
     /// The logged-in page: the frame filled per request around the cached report list. For a client
     /// that takes gzip, the list's deflate segment was compressed once when the report was cached;
     /// only the small frame is compressed here, and the parts join into one gzip member.
-    func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) -> Response {
+    func reportPage(account: String, proof: BindingProof?, view: SessionView, gzip: Bool, extra: [(String, String)]) throws(HTTPFailure) -> Response {
         var listHTML: [any ResponseBytes]? = nil, listSegment: DeflateSegment? = nil
         if let page = view.cachedPage {
             listHTML = [CachedPagePart(reply: page)]
@@ -18,47 +25,28 @@ extension WebApp {
         } else {
             switch computeAndCache(account: account) {
             case .success(let fresh): listHTML = [Array(fresh.html.utf8)]; listSegment = fresh.segment
-            case .failure(let failure): return reportError(failure, extra: extra)
+            case .failure(let failure): throw reportFailure(failure, face: .page).adding(extra)
             }
         }
         let variant = FrozenVariant.report(proof: proof?.method, lag: view.behindSeconds != nil)
-        let page = frozenPage(variant)
-        let values = [account, "", view.behindSeconds.map { String(Int($0)) } ?? "",
-                      proof?.transactionID ?? "", proof.map { String($0.block) } ?? "", proof?.time ?? "", proof?.publicKey ?? ""]
+        let page = pages.frozenPage(variant)
+        var values = [String](repeating: "", count: ReportSlot.allCases.count)
+        values[ReportSlot.account.rawValue] = account
+        values[ReportSlot.behindSeconds.rawValue] = view.behindSeconds.map { String(Int($0)) } ?? ""
+        values[ReportSlot.transactionID.rawValue] = proof?.transactionID ?? ""
+        values[ReportSlot.block.rawValue] = proof.map { String($0.block) } ?? ""
+        values[ReportSlot.time.rawValue] = proof?.time ?? ""
+        values[ReportSlot.publicKey.rawValue] = proof?.publicKey ?? ""
         if gzip {
             // A cache from before gzip: compressed here.
-            let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { deflate.segment($0, final: false) }
-            let body = gzipBody(variant, values: values, slot: 1, slotSegment: list)
-            return Response(status: 200, prepared: gzipPageHeaders, headers: extra, body: body)
+            let list = listSegment ?? (listHTML?.first ?? [UInt8]()).withUnsafeBytes { pages.deflate.segment($0, final: false) }
+            let body = pages.gzipBody(variant, values: values, slot: ReportSlot.list.rawValue, slotSegment: list)
+            return Response(status: 200, prepared: site.gzipPageHeaders, headers: extra, body: body)
         }
-        let (before, after) = page.fill(values, splittingAt: 1)
+        let (before, after) = page.fill(values, splittingAt: ReportSlot.list.rawValue)
         // The cached list goes out as Redis gave it, between the frame's two parts.
-        return Response(status: 200, prepared: pageHeaders, headers: extra,
+        return Response(status: 200, prepared: site.pageHeaders, headers: extra,
                         bodyParts: [before] + (listHTML ?? []) + [after])
-    }
-
-    /// A frozen page as one gzip member: its chunks compressed once (as well as zlib can),
-    /// the request's values as stored blocks, `slotSegment` (compressed once elsewhere: the cached
-    /// list, the QR code) in the raw slot `slot`, then the final block.
-    func gzipBody(_ variant: FrozenVariant, values: [String], slot: Int, slotSegment: DeflateSegment) -> [UInt8] {
-        let page = frozenPage(variant), chunks = compressedChunks(variant)
-        // Written into this worker's gzip buffer: the response shares it, and once the response is
-        // written and gone the next gzip page is written in place (as `askPage` fills its plain page).
-        let scratch = frozenPages
-        var buffer: [UInt8] = []
-        swap(&buffer, &scratch.gzipBuffer)
-        if buffer.capacity > 256 * 1024 { buffer = [] }
-        var member = GzipMemberWriter(capacity: chunks.reduce(slotSegment.bytes.count + 256) { $0 + $1.bytes.count }, reusing: consume buffer)
-        page.walk(values, separating: slot) { piece in
-            switch piece {
-            case .chunk(let i): if chunks[i].length > 0 { member.append(chunks[i]) }
-            case .value(let text): member.appendUncompressed(text)
-            case .slot: member.append(slotSegment)
-            }
-        }
-        member.append(finalDeflateBlock)
-        scratch.gzipBuffer = member.finish()
-        return scratch.gzipBuffer
     }
 
     /// The report from the chain, cached as JSON (report.json) and as rendered HTML (the page).
@@ -139,80 +127,79 @@ extension WebApp {
     /// A report as cached (report.json's JSON); nil when it cannot be read.
     static func decodedReport(_ json: [UInt8]) -> StaleReport? { try? JSONDecoder().decode(StaleReport.self, from: Data(json)) }
 
-    func reportError(_ failure: ReportService.Failure, extra: [(String, String)]) -> Response {
-        switch failure {
-        case .busy:
-            return htmlError(503, "Your report is being prepared", "Another request of yours is fetching this report from the chain. This page shows it in a moment.",
-                             retry: "/steemauth", extra: extra + [("Retry-After", "2")], refreshSeconds: 2)
-        case .deadline:
-            return htmlError(504, "The chain is slow", "Your report took too long to fetch from the chain: the nodes failed, retry in \(failure.retryAfterSeconds) s.",
-                             retry: "/steemauth", extra: extra + [("Retry-After", String(failure.retryAfterSeconds))])
-        case .nodes:
-            return htmlError(502, "The chain cannot be reached", "None of the chain nodes answered: the nodes failed, retry in \(failure.retryAfterSeconds) s.",
-                             retry: "/steemauth", extra: extra + [("Retry-After", String(failure.retryAfterSeconds))])
-        case .recentlyFailed(let seconds):
-            return htmlError(503, "The chain nodes failed", "Your report could not be fetched from the chain moments ago: the nodes failed, retry in \(seconds) s.",
-                             retry: "/steemauth", extra: extra + [("Retry-After", String(seconds))])
+    /// A report that cannot be shown now, in the words of the endpoint's face (the page, report.json
+    /// and report.csv say it each their own way); every one says when to retry.
+    func reportFailure(_ failure: ReportService.Failure, face: FailureFace) -> HTTPFailure {
+        let retry = failure.retryAfterSeconds
+        switch (failure, face) {
+        case (.busy, .page):
+            return HTTPFailure(503, "Your report is being prepared", message: "Another request of yours is fetching this report from the chain. This page shows it in a moment.",
+                               retryLink: "/steemauth", retryAfterSeconds: 2, refreshSeconds: 2)
+        case (.busy, .json): return HTTPFailure(503, "the report is being computed", retryAfterSeconds: 2)
+        case (.busy, _): return HTTPFailure(503, "the report is being computed: try again in a moment", retryAfterSeconds: 2)
+        case (.deadline, .page):
+            return HTTPFailure(504, "The chain is slow", message: "Your report took too long to fetch from the chain: the nodes failed, retry in \(retry) s.",
+                               retryLink: "/steemauth", retryAfterSeconds: retry)
+        case (.nodes, .page):
+            return HTTPFailure(502, "The chain cannot be reached", message: "None of the chain nodes answered: the nodes failed, retry in \(retry) s.",
+                               retryLink: "/steemauth", retryAfterSeconds: retry)
+        case (.recentlyFailed(let seconds), .page):
+            return HTTPFailure(503, "The chain nodes failed", message: "Your report could not be fetched from the chain moments ago: the nodes failed, retry in \(seconds) s.",
+                               retryLink: "/steemauth", retryAfterSeconds: seconds)
+        case (.recentlyFailed(let seconds), .json): return HTTPFailure(503, "the nodes failed, retry in \(seconds) s", retryAfterSeconds: retry)
+        case (.deadline, .json): return HTTPFailure(504, "the report took too long", retryAfterSeconds: retry)
+        case (_, .json): return HTTPFailure(502, "no chain node answered", retryAfterSeconds: retry)
+        case (.deadline, _): return HTTPFailure(504, "the nodes failed, retry in \(retry) s", retryAfterSeconds: retry)
+        case (.recentlyFailed, _): return HTTPFailure(503, "the nodes failed, retry in \(retry) s", retryAfterSeconds: retry)
+        default: return HTTPFailure(502, "the nodes failed, retry in \(retry) s", retryAfterSeconds: retry)
         }
     }
 
-    func reportJSON(_ request: Request) -> Response {
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"not logged in"}"#) }
+    func reportJSON(_ request: Request) throws(HTTPFailure) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { throw .notLoggedIn }
         let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, .report) } catch { return redisDown(error, html: false) }
+        do { (view, replacement) = try lookUp(id, .report) } catch { throw storeDown(error) }
         let account: String, rotated: Bool
         switch view.state {
         case .bound(let a, _): account = a; rotated = false
         case .rotated(let a, _): account = a; rotated = true
-        default: return json(401, #"{"error":"not logged in"}"#)
+        default: throw .notLoggedIn
         }
         let extra = rotated ? [("Set-Cookie", setCookie(replacement))] : []
-        let result = report(of: account, cached: view.cachedReport)
-        switch result {
+        switch report(of: account, cached: view.cachedReport) {
         case .success(let report):
             let body = (try? JSONEncoder().encode(ReportDocument(report: report, behindSeconds: view.behindSeconds))) ?? Data()
             return json(200, String(decoding: body, as: UTF8.self), extra: extra)
-        case .failure(.busy):
-            return json(503, #"{"error":"the report is being computed"}"#, extra: extra + [("Retry-After", "2")])
-        case .failure(let failure):
-            let retry = extra + [("Retry-After", String(failure.retryAfterSeconds))]
-            if case .recentlyFailed(let s) = failure { return json(503, #"{"error":"the nodes failed, retry in \#(s) s"}"#, extra: retry) }
-            if case .deadline = failure { return json(504, #"{"error":"the report took too long"}"#, extra: retry) }
-            return json(502, #"{"error":"no chain node answered"}"#, extra: retry)
+        case .failure(let failure): throw reportFailure(failure, face: .json).adding(extra)
         }
     }
 
     /// For nginx `auth_request`: 200 with the account for a bound session, else 401. Never rotates.
-    func verify(_ request: Request) -> Response {
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return Response(status: 401, headers: sessionHeaders) }
-        do {
-            let (view, _) = try lookUp(id, .verify)
-            if case .bound(let account, _) = view.state {
-                return Response(status: 200, headers: sessionHeaders + [("X-SteemAuth-Account", account)])
-            }
-            return Response(status: 401, headers: sessionHeaders)
-        } catch {
-            noteRedisDown(error)
-            return Response(status: 503, headers: sessionHeaders)
-        }
+    func verify(_ request: Request) throws(HTTPFailure) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { throw .notLoggedIn }
+        let view: SessionView
+        do { (view, _) = try lookUp(id, .verify) } catch { throw storeDown(error) }
+        guard case .bound(let account, _) = view.state else { throw .notLoggedIn }
+        return Response(status: 200, headers: sessionHeaders + [("X-SteemAuth-Account", account)])
     }
 
     /// Drops the cached report (at most once a minute per account) and goes back to the page.
-    func refresh(_ request: Request) -> Response {
-        if let refused = refuseCrossOrigin(request) { return refused }
+    func refresh(_ request: Request) throws(HTTPFailure) -> Response {
+        try refuseCrossOrigin(request)
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 let (view, _) = try lookUp(id, .verify)
                 if case .bound(let account, _) = view.state, try store.requestRefresh(account: account) == false {
                     logger.info("refresh ignored: less than a minute since the last one", metadata: ["account": "\(account)"])
                 }
-            } catch { return redisDown(error, html: true) }
+            } catch { throw storeDown(error) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")])
     }
 
     func listValues(_ report: StaleReport) -> [String: Any] {
-        let link = { (name: String) in config.frontend + "/@" + name }
+        let frontend = config.frontend
+        let link = { (name: String) in frontend + "/@" + name }
         let basis = report.basis ?? .lastPost
         var values: [String: Any] = [
             "account": report.account, "basis": basis.rawValue,
@@ -228,9 +215,7 @@ extension WebApp {
         if !report.neverPosted.isEmpty { values["hasNever"] = true }
         return values
     }
-}
 
-extension WebApp {
     /// The signer's page for one `follow` custom_json that unfollows (`what: []`), for visitors without
     /// Keychain. Names are valid chain names; the JSON is URL-encoded.
     func unfollowURL(follower: String, following: String) -> String {
@@ -242,71 +227,35 @@ extension WebApp {
 
     /// `GET /steemauth/unfollow?account=<name>`: the no-Keychain unfollow control. Sends a logged-in
     /// visitor on to the signer's page for that one op (rows stay small: the long link is made here).
-    func unfollow(_ request: Request) -> Response {
+    func unfollow(_ request: Request) throws(HTTPFailure) -> Response {
         guard let name = request.queryValue("account"), AccountName.isValid(name) else {
-            return htmlError(400, "Not an account", "That is not an account name.", retry: "/steemauth")
+            throw HTTPFailure(400, "Not an account", message: "That is not an account name.", retryLink: "/steemauth")
         }
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")]) }
         do {
             let (view, _) = try lookUp(id, .verify)
             guard case .bound(let account, _) = view.state else { return Response(status: 303, headers: sessionHeaders + [("Location", "/steemauth")]) }
             return Response(status: 303, headers: sessionHeaders + [("Location", unfollowURL(follower: account, following: name))])
-        } catch { return redisDown(error, html: true) }
+        } catch { throw storeDown(error) }
     }
 
     /// `GET /steemauth/report.csv`: the stale and never-posted follows as a spreadsheet.
-    func reportCSV(_ request: Request) -> Response {
-        let notLoggedIn = Response(status: 401, contentType: "text/plain; charset=utf-8", body: "not logged in\n", headers: sessionHeaders)
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return notLoggedIn }
+    func reportCSV(_ request: Request) throws(HTTPFailure) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { throw .notLoggedIn }
         let view: SessionView, replacement: SessionID
-        do { (view, replacement) = try lookUp(id, .report) } catch {
-            noteRedisDown(error)
-            return Response(status: 503, contentType: "text/plain; charset=utf-8", body: "temporarily unavailable\n", headers: sessionHeaders + [("Retry-After", "2")])
-        }
+        do { (view, replacement) = try lookUp(id, .report) } catch { throw storeDown(error) }
         let account: String, extra: [(String, String)]
         switch view.state {
         case .bound(let a, _): account = a; extra = []
         case .rotated(let a, _): account = a; extra = [("Set-Cookie", setCookie(replacement))]
-        default: return notLoggedIn
+        default: throw .notLoggedIn
         }
-        let result = report(of: account, cached: view.cachedReport)
-        switch result {
+        switch report(of: account, cached: view.cachedReport) {
         case .success(let report):
             return Response(status: 200, contentType: "text/csv; charset=utf-8", body: StaleReportCSV.text(report),
                             headers: sessionHeaders + [("Content-Disposition", "attachment; filename=\"stale-follows-\(report.account).csv\""),
                                                        ("X-Content-Type-Options", "nosniff")] + extra)
-        case .failure(.busy):
-            return Response(status: 503, contentType: "text/plain; charset=utf-8", body: "the report is being computed: try again in a moment\n",
-                            headers: sessionHeaders + [("Retry-After", "2")] + extra)
-        case .failure(let failure):
-            let status: Int
-            switch failure {
-            case .deadline: status = 504
-            case .recentlyFailed: status = 503
-            default: status = 502
-            }
-            return Response(status: status, contentType: "text/plain; charset=utf-8",
-                            body: "the nodes failed, retry in \(failure.retryAfterSeconds) s\n",
-                            headers: sessionHeaders + [("Retry-After", String(failure.retryAfterSeconds))] + extra)
+        case .failure(let failure): throw reportFailure(failure, face: .plainText).adding(extra)
         }
     }
-}
-
-/// report.json: the cached report plus the live lag.
-struct ReportDocument: Encodable {
-    let report: StaleReport
-    let behindSeconds: Double?
-    enum Keys: String, CodingKey { case behindSeconds = "behind_seconds" }
-    func encode(to encoder: any Encoder) throws {
-        try report.encode(to: encoder)
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(behindSeconds, forKey: .behindSeconds)
-    }
-}
-
-/// A cached page as Redis sent it, written to the client from hiredis's buffer (no copy).
-struct CachedPagePart: ResponseBytes {
-    let reply: RedisBulkReply
-    var count: Int { reply.count }
-    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try reply.withUnsafeBytes(body) }
 }
