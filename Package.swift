@@ -46,6 +46,9 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Test-only: the in-memory session store and its siblings, and the contract suite that holds
+        // them and the Redis stores to the same behaviour. Linked into no executable.
+        .target(name: "SteemAuthTesting", dependencies: ["SteemAuthCore", "SteemAuthAdapters"]),
         .target(name: "SteemAuthWatcher", dependencies: [
             "SteemAuthCore", "SteemAuthAdapters",
             .product(name: "Logging", package: "swift-log"),
@@ -69,7 +72,7 @@ let package = Package(
 
         .testTarget(name: "SteemAuthCoreTests", dependencies: ["SteemAuthCore"]),
         .testTarget(name: "FastCGIKitTests", dependencies: ["FastCGIKit"]),
-        .testTarget(name: "SteemAuthWebTests", dependencies: ["SteemAuthWeb", "FastCGIKit"]),
+        .testTarget(name: "SteemAuthWebTests", dependencies: ["SteemAuthWeb", "FastCGIKit", "SteemAuthTesting"]),
         .testTarget(name: "AdapterTests", dependencies: ["SteemAuthCore", "SteemAuthAdapters",
                                                          .product(name: "Logging", package: "swift-log")]),
         // Drives the real executables (built by the same `swift build --build-tests`) through real

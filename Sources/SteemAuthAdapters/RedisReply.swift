@@ -35,6 +35,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
     public let kind: Kind
     public let message: String
     public var description: String { "redis \(kind): \(message)" }
+    public init(kind: Kind, message: String) { self.kind = kind; self.message = message }
 }
 
 /// A server-side script, run atomically by Redis.

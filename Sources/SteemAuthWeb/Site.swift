@@ -11,7 +11,10 @@ final class Site {
     let templates: SiteTemplates
     let signer: CookieSigner
     let cookie: CookieAttributes
-    let store: SessionStore
+    let store: any SessionStore
+    let reportCache: any ReportCacheStore
+    let authorizations: any AuthorizationStore
+    let healthStore: any HealthStore
     let logger: Logger
     let chainName: String
     let metrics: PoolMetrics?
@@ -51,7 +54,8 @@ final class Site {
         var recycleAfter = false
     }
 
-    init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics?, frozen: FrozenPageSet?) {
+    /// `stores`: where sessions, reports and grants are kept (by default the worker's own Redis connection).
+    init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics?, frozen: FrozenPageSet?, stores: WebStores?) {
         if let frozen {
             frozenPages.pages = frozen.pages
             frozenPages.compressedChunks = frozen.compressedChunks
@@ -75,12 +79,11 @@ final class Site {
         self.logger = logger
         signer = CookieSigner(currentKey: config.secret, previousKey: config.previousSecret, mac: Blake2b.cookieMAC)
         cookie = CookieAttributes(maxAgeSeconds: config.boundTTL)
-        let redis = RedisConnection(endpoint: config.redis, sentinelPassword: config.redisSentinelPassword, sentinelUser: config.redisSentinelUser)
-        redis.onFailover = { [logger, metrics] address in
-            metrics?.count(.redisFailover)
-            logger.warning("redis: the master moved (failover)", metadata: ["master": "\(address)"])
-        }
-        store = SessionStore(redis: redis, prefix: config.redisPrefix, chain: config.chain, lifetimes: SessionLifetimes(config))
+        let stores = stores ?? WebStores.redis(config: config, logger: logger, metrics: metrics)
+        store = stores.sessions
+        reportCache = stores.reportCache
+        authorizations = stores.authorizations
+        healthStore = stores.health
         chainName = config.chain == .steem ? "Steem" : "Hive"
     }
 }

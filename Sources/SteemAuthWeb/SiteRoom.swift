@@ -19,7 +19,10 @@ extension SiteRoom {
     var config: AppConfig { site.config }
     var templates: SiteTemplates { site.templates }
     var signer: CookieSigner { site.signer }
-    var store: SessionStore { site.store }
+    var store: any SessionStore { site.store }
+    var reportCache: any ReportCacheStore { site.reportCache }
+    var authorizations: any AuthorizationStore { site.authorizations }
+    var healthStore: any HealthStore { site.healthStore }
     var logger: Logger { site.logger }
     var chainName: String { site.chainName }
     var metrics: PoolMetrics? { site.metrics }
@@ -117,9 +120,9 @@ extension SiteRoom {
     /// the script needs one (a rotation after binding, an expired code): each stays one atomic script.
     /// The returned id is the replacement, meaningful only when the state is `.rotated`.
     /// `unboundCode`: the code this worker last saw the session unbound with (see `SessionHint`).
-    func lookUp(_ id: SessionID, _ mode: SessionStore.Mode, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
+    func lookUp(_ id: SessionID, _ purpose: SessionLookup, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
         try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-            try store.view(id: id, mode: mode, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
+            try store.lookUp(id: id, for: purpose, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
         }
     }
 
@@ -139,7 +142,7 @@ extension SiteRoom {
     func waitForReplica() {
         guard config.redisMinReplicas > 0 else { return }
         do {
-            let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
+            let (wanted, acked) = try store.awaitReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
             if acked < wanted {
                 metrics?.count(.redisWaitTimeout)
                 logger.warning("redis: a new code is not on a replica yet", metadata: ["wanted": "\(wanted)", "acknowledged": "\(acked)"])

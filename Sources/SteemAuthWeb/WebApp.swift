@@ -16,10 +16,11 @@ public struct WebApp: RequestHandler {
     let ops: OpsRoutes
 
     /// `frozen`: the pages the pool's master froze before it forked (see `frozenPageSet`); without
-    /// them each page is frozen on its first view.
+    /// them each page is frozen on its first view. `stores`: where sessions, reports and grants are
+    /// kept (by default the worker's own Redis connection).
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc provider: OIDCProvider? = nil,
-                frozen: FrozenPageSet? = nil) {
-        let site = Site(config: config, templates: templates, logger: logger, metrics: metrics, frozen: frozen)
+                frozen: FrozenPageSet? = nil, stores: WebStores? = nil) {
+        let site = Site(config: config, templates: templates, logger: logger, metrics: metrics, frozen: frozen, stores: stores)
         let pages = Pages(site: site)
         let report = ReportRoutes(site: site, pages: pages, reports: ReportService(config: config, logger: site.logger))
         let oidc = provider.map { OIDCRoutes(site: site, pages: pages, provider: $0) }

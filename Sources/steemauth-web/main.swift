@@ -119,14 +119,14 @@ struct Admin: ParsableCommand {
         @Option(help: "An env-style config file; STEEMAUTH_* variables override it.") var config: String?
         @Argument(help: "The account, with or without @.") var account: String
 
-        func open() throws -> (AppConfig, SessionStore, String, Logger) {
+        func open() throws -> (AppConfig, AdminStore, String, Logger) {
             let cfg: AppConfig
             do { cfg = try Bootstrap.loadConfig(configPath: config, required: []) } catch { throw ValidationError("configuration: \(error)") }
             let name = account.hasPrefix("@") ? String(account.dropFirst()) : account
             guard AppConfig.isValidAccountName(name) else { throw ValidationError("'\(account)' is not an account name") }
             Bootstrap.startLogging(level: cfg.logLevel)
-            return (cfg, SessionStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword, sentinelUser: cfg.redisSentinelUser), prefix: cfg.redisPrefix, chain: cfg.chain,
-                                 lifetimes: SessionLifetimes(cfg)), name,
+            return (cfg, AdminStore(redis: RedisConnection(endpoint: cfg.redis, sentinelPassword: cfg.redisSentinelPassword, sentinelUser: cfg.redisSentinelUser),
+                               prefix: cfg.redisPrefix), name,
                     Logger(label: "steemauth-admin"))
         }
     }
@@ -136,7 +136,7 @@ struct Admin: ParsableCommand {
         @OptionGroup var target: Target
         func run() throws {
             let (_, store, account, _) = try target.open()
-            let list: [SessionStore.Binding]
+            let list: [AdminStore.Binding]
             do { list = try store.bindings(of: account) } catch { throw ValidationError("\(error)") }
             print("@\(account): \(list.count) live session(s)")
             for b in list {

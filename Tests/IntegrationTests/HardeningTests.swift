@@ -22,7 +22,7 @@ final class HardeningTests: XCTestCase {
         try cluster.devchain(["seed", "--account", "alice", "--follows", "5", "--stale", "1", "--never", "1"])
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 5, transactionID: "tx", blockTime: "t", boundTTL: 3600, now: 1), .bound)
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 5, transactionID: "tx", blockTime: "t", boundTTL: 3600, now: 1), .bound)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
         let admin = cluster.redis()
         _ = try admin.command(["BGREWRITEAOF"])

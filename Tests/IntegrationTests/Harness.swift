@@ -206,7 +206,7 @@ final class Cluster {
 
     func redis() -> RedisConnection { RedisConnection(endpoint: RedisEndpoint.parse("redis://127.0.0.1:\(redisPort)")!) }
 
-    func store() -> SessionStore { SessionStore(redis: redis(), prefix: "steemauth:", chain: .steem, lifetimes: Self.lifetimes) }
+    func store() -> RedisSessionStore { RedisSessionStore(redis: redis(), prefix: "steemauth:", chain: .steem, lifetimes: Self.lifetimes) }
 
     // MARK: processes
 
@@ -424,7 +424,7 @@ extension Cluster {
     func loggedIn(as account: String) throws -> Browser {
         let b = Browser(baseURL)
         let memo = try b.startLogin()
-        XCTAssertEqual(try store().claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
+        XCTAssertEqual(try claim(memo: memo, account: account, block: 7, transactionID: "feedbeef" + String(repeating: "0", count: 32),
                                          blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
         return b
     }
@@ -442,10 +442,10 @@ extension Cluster {
     }
 
     /// A session as the web pool creates it on the first /steemauth view: (session id, memo).
-    func newSession(store: SessionStore, prefix: String = "") throws -> (SessionID, String) {
+    func newSession(store: RedisSessionStore, prefix: String = "") throws -> (SessionID, String) {
         let id = SystemRandom.sessionID()
-        let view = try store.view(id: id, mode: .page, replacementID: SystemRandom.sessionID(),
-                                  freshMemo: SystemRandom.loginCode(prefix: prefix).memo, now: unixSeconds())
+        let view = try store.viewPage(id: id, gzip: false, bound: nil, replacementID: SystemRandom.sessionID(),
+                                      freshMemo: SystemRandom.loginCode(prefix: prefix).memo, now: unixSeconds())
         guard case .unbound(let memo, _) = view.state else { throw Timeout(description: "unexpected \(view.state)") }
         return (id, memo)
     }

@@ -44,8 +44,7 @@ final class IdentityTrustTests: XCTestCase {
 
         // The attacker's session gets bound (the victim paid the attacker's code in an earlier view):
         // a request carrying both cookies still reads neither, and rotates nothing.
-        let store = cluster.store()
-        XCTAssertEqual(try store.claim(memo: attackerMemo, account: "victim", block: 1, transactionID: String(repeating: "a", count: 40),
+        XCTAssertEqual(try cluster.claim(memo: attackerMemo, account: "victim", block: 1, transactionID: String(repeating: "a", count: 40),
                                        blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
         let status = try c.request(url: cluster.baseURL + "/steemauth/status", headers: [both])
         XCTAssertEqual(status.status, 401)
@@ -182,7 +181,7 @@ final class IdentityTrustTests: XCTestCase {
         XCTAssertEqual(try cluster.redis().command(["EXISTS", "steemauth:s:" + id.hex]).integer, 0, "the ended session stays ended")
         // Nor for a bound one (its hash lives for the login; a counter has no business there).
         let (bound, memo) = try cluster.newSession(store: store)
-        XCTAssertEqual(try store.claim(memo: memo, account: "alice", block: 1, transactionID: String(repeating: "b", count: 40),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 1, transactionID: String(repeating: "b", count: 40),
                                        blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
         XCTAssertNil(try store.countSignInAttempt(id: bound))
         XCTAssertNil(try cluster.redis().command(["HGET", "steemauth:s:" + bound.hex, "tries"]).string)
@@ -195,14 +194,14 @@ final class IdentityTrustTests: XCTestCase {
         try cluster.startAll()
         let store = cluster.store()
         let (_, memo) = try cluster.newSession(store: store)
-        XCTAssertEqual(try store.claim(memo: memo, account: "alice", block: 1, transactionID: String(repeating: "c", count: 40),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 1, transactionID: String(repeating: "c", count: 40),
                                        blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
         let ttl = try XCTUnwrap(cluster.redis().command(["TTL", "steemauth:a:alice"]).integer)
         XCTAssertTrue((1...3600).contains(ttl), "a:alice expires (TTL \(ttl))")
         // The first view after the login rotates the id; the set keeps its expiry.
         let b = Browser(cluster.baseURL)
         let bound = try XCTUnwrap(cluster.newSession(store: store)) as (SessionID, String)
-        XCTAssertEqual(try store.claim(memo: bound.1, account: "bob", block: 2, transactionID: String(repeating: "d", count: 40),
+        XCTAssertEqual(try cluster.claim(memo: bound.1, account: "bob", block: 2, transactionID: String(repeating: "d", count: 40),
                                        blockTime: "2026-01-01T00:00:00", boundTTL: 3600, now: unixSeconds()), .bound)
         XCTAssertEqual(try b.get("/steemauth/status", headers: ["Cookie: \(CookieSigner.name)=\(signer.value(for: bound.0))"]).status, 200)
         XCTAssertEqual(try cluster.redis().command(["SCARD", "steemauth:a:bob"]).integer, 1, "rotated: the new id replaced the old")

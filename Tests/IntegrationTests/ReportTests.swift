@@ -264,7 +264,7 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(cluster.poolLog().contains("report being computed by another request"))
         XCTAssertTrue(try HTTPClient().request(url: cluster.baseURL + "/metrics").text.contains("\nsteemauth_reports_busy_total 3\n"))
         // The claim itself: one holder at a time; another token does not give it back; it expires.
-        let store = cluster.store()
+        let store = RedisReportCacheStore(redis: cluster.redis(), prefix: "steemauth:")
         XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "a", milliseconds: 60_000), .claimed)
         XCTAssertEqual(try store.claimReportComputation(account: "erin", token: "b", milliseconds: 60_000), .heldByAnother)
         try store.releaseReportComputation(account: "erin", token: "b")

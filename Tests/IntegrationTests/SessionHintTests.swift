@@ -9,7 +9,7 @@ import XCTest
 /// decides, as it does without a hint.
 final class SessionHintTests: XCTestCase {
     var cluster: Cluster!
-    var store: SessionStore!
+    var store: RedisSessionStore!
     var redis: RedisConnection!
 
     override func setUpWithError() throws {
@@ -31,7 +31,7 @@ final class SessionHintTests: XCTestCase {
     }
 
     func status(_ id: SessionID, code: String?) throws -> SessionView {
-        try store.view(id: id, mode: .status, replacementID: nil, freshMemo: nil, now: unixSeconds(), unboundCode: code)
+        try store.lookUp(id: id, for: .status, replacementID: nil, freshMemo: nil, now: unixSeconds(), unboundCode: code)
     }
 
     func page(_ id: SessionID, code: String?) throws -> SessionView {
@@ -102,7 +102,7 @@ final class SessionHintTests: XCTestCase {
 
         // Bound meanwhile (by the watcher or a signature): never shown unbound again.
         let (bound, boundMemo) = try cluster.newSession(store: store)
-        XCTAssertEqual(try store.claim(memo: boundMemo, account: "alice", block: 7, transactionID: "ab", blockTime: "t", boundTTL: 3600,
+        XCTAssertEqual(try cluster.claim(memo: boundMemo, account: "alice", block: 7, transactionID: "ab", blockTime: "t", boundTTL: 3600,
                                        now: unixSeconds()), .bound)
         before = try scriptsRun()
         let afterBinding = try status(bound, code: boundMemo)

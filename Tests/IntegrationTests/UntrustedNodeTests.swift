@@ -58,7 +58,7 @@ final class UntrustedNodeTests: XCTestCase {
             try cluster.devchain(["seed", "--account", "alice", "--follows", "2500", "--stale", "300", "--never", "20"])
             let b = Browser(cluster.baseURL)
             let memo = try b.startLogin()
-            XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 7, transactionID: String(repeating: "ab", count: 20),
+            XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 7, transactionID: String(repeating: "ab", count: 20),
                                                      blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
             XCTAssertEqual(try b.get("/steemauth").status, 200, "limit \(limit)")
             let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(b.get("/steemauth/report.json").body)) as? [String: Any])
@@ -132,7 +132,7 @@ final class UntrustedNodeTests: XCTestCase {
                                      body: Array(request.jsonText.utf8))
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 7, transactionID: String(repeating: "cd", count: 20),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 7, transactionID: String(repeating: "cd", count: 20),
                                                  blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
         let page = try b.get("/steemauth")
         XCTAssertEqual(page.status, 200)
@@ -154,7 +154,7 @@ final class UntrustedNodeTests: XCTestCase {
         try cluster.startAll(devchain: true)
         let b = Browser(cluster.baseURL)
         let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: Self.hostile, block: 7, transactionID: "x\r\ny",
+        XCTAssertEqual(try cluster.claim(memo: memo, account: Self.hostile, block: 7, transactionID: "x\r\ny",
                                                  blockTime: "t", boundTTL: 3600, now: 1), .bound)
         let (status, json) = try b.status()
         XCTAssertEqual(status, 200)

@@ -179,7 +179,7 @@ final class WatcherTests: XCTestCase {
     func testHiveWithBlockRangeAndCallForm() throws {
         try cluster.startRedis()
         try cluster.startDevchain(chain: "hive")
-        let store = SessionStore(redis: cluster.redis(), prefix: "steemauth:", chain: .hive, lifetimes: Cluster.lifetimes)
+        let store = RedisSessionStore(redis: cluster.redis(), prefix: "steemauth:", chain: .hive, lifetimes: Cluster.lifetimes)
         let (id, memo) = try cluster.newSession(store: store)
         let (id2, memo2) = try cluster.newSession(store: store)
         try cluster.devchain(["generate", "--blocks", "120", "--transfers-per-block", "3"])

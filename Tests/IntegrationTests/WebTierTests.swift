@@ -92,7 +92,7 @@ final class WebTierTests: XCTestCase {
         try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
         let memo = try b.startLogin()
         let oldCookie = try XCTUnwrap(b.cookie)
-        let outcome = try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+        let outcome = try cluster.claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
                                                 blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1)
         XCTAssertEqual(outcome, .bound)
         let (code, json) = try b.status()
@@ -114,7 +114,7 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(stalePage.status, 302, "a dead id starts over with a fresh cookie")
         XCTAssertNotNil(stalePage.header("Set-Cookie"))
         // A second claim of the same memo changes nothing.
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "mallory", block: 43, transactionID: "x", blockTime: "t", boundTTL: 3600, now: 2),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "mallory", block: 43, transactionID: "x", blockTime: "t", boundTTL: 3600, now: 2),
                        .unknownOrExpiredCode)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")
     }
@@ -129,7 +129,7 @@ final class WebTierTests: XCTestCase {
         let b = Browser(cluster.baseURL)
         try cluster.devchain(["seed", "--account", "alice", "--follows", "3", "--stale", "1", "--never", "1"])
         let memo = try b.startLogin()
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
                                                  blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1), .bound)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // the poll that sees the binding (and rotates the id)
         XCTAssertEqual(try b.status().1["account"] as? String, "alice")      // and one more, on the new id
@@ -162,9 +162,9 @@ final class WebTierTests: XCTestCase {
     func testTheViewScriptKeepsAnOddPrefixAsOneString() throws {
         let prefix = #"o"d\d']]:\"#
         XCTAssertEqual(LuaScript.literal("a\"b"), #""\97\34\98""#)
-        let store = SessionStore(redis: cluster.redis(), prefix: prefix, chain: .steem, lifetimes: SessionLifetimes(unbound: 600, code: 300, deny: 60))
+        let store = RedisSessionStore(redis: cluster.redis(), prefix: prefix, chain: .steem, lifetimes: SessionLifetimes(unbound: 600, code: 300, deny: 60))
         let id = SystemRandom.sessionID()
-        let view = try store.view(id: id, mode: .page, replacementID: nil, freshMemo: "m3mo", now: unixSeconds())
+        let view = try store.viewPage(id: id, gzip: false, bound: nil, replacementID: nil, freshMemo: "m3mo", now: unixSeconds())
         guard case .unbound(let memo, let expiresIn) = view.state else { return XCTFail("\(view.state)") }
         XCTAssertEqual(memo, "m3mo")
         XCTAssertEqual(expiresIn, 300)
@@ -172,7 +172,7 @@ final class WebTierTests: XCTestCase {
         XCTAssertEqual(try redis.command(["GET", prefix + "c:m3mo"]).string, id.hex)
         XCTAssertTrue((1...300).contains(try redis.command(["TTL", prefix + "c:m3mo"]).integer ?? 0))
         XCTAssertTrue((301...600).contains(try redis.command(["TTL", prefix + "s:" + id.hex]).integer ?? 0))
-        guard case .unbound(let polled, let left) = try store.view(id: id, mode: .status, replacementID: nil, freshMemo: nil, now: unixSeconds()).state
+        guard case .unbound(let polled, let left) = try store.lookUp(id: id, for: .status, replacementID: nil, freshMemo: nil, now: unixSeconds()).state
         else { return XCTFail("the status view lost the session") }
         XCTAssertEqual(polled, "m3mo")
         XCTAssertTrue((1...300).contains(left))
@@ -190,7 +190,7 @@ final class WebTierTests: XCTestCase {
             XCTAssertEqual(try b.status().1["memo"] as? String, memo)
             XCTAssertEqual(Browser.memo(in: try b.get("/steemauth").text), memo)
         }
-        XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
+        XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: 42, transactionID: "abcd" + String(repeating: "0", count: 36),
                                                  blockTime: "2026-11-23T12:00:00", boundTTL: 3600, now: 1), .bound)
         for _ in 0..<4 { XCTAssertTrue(try b.get("/steemauth").text.contains("Logged in as @alice")) }
         // The report page's script rides with the cached page's GET in one round trip: both replies are read.
@@ -345,14 +345,14 @@ extension WebTierEdgeTests {
         for i in 0..<2 {
             let b = Browser(cluster.baseURL)
             let memo = try b.startLogin()
-            XCTAssertEqual(try cluster.store().claim(memo: memo, account: "alice", block: Int64(10 + i), transactionID: "tx\(i)",
+            XCTAssertEqual(try cluster.claim(memo: memo, account: "alice", block: Int64(10 + i), transactionID: "tx\(i)",
                                                      blockTime: "2026-11-23T10:00:00", boundTTL: 3600, now: 1), .bound)
             XCTAssertEqual(try b.status().1["account"] as? String, "alice")   // rotates the id
             browsers.append(b)
         }
         let other = Browser(cluster.baseURL)
         let memo = try other.startLogin()
-        _ = try cluster.store().claim(memo: memo, account: "bob", block: 12, transactionID: "tx-bob", blockTime: "t", boundTTL: 3600, now: 1)
+        _ = try cluster.claim(memo: memo, account: "bob", block: 12, transactionID: "tx-bob", blockTime: "t", boundTTL: 3600, now: 1)
         let (listed, listing) = try runAdmin(["sessions", "@alice"])
         XCTAssertEqual(listed, 0, listing)
         XCTAssertTrue(listing.contains("@alice: 2 live session(s)"), listing)

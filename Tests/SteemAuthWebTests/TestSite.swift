@@ -1,11 +1,14 @@
 @_spi(Testing) import FastCGIKit
 import FoundationEssentials
 import Logging
+import SteemAuthAdapters
 import SteemAuthCore
+import SteemAuthTesting
 @testable import SteemAuthWeb
 
 /// One worker's app served in this process through FastCGIKit's params reader (`InProcessServer`):
-/// the site's real templates, config and cookie signing; no process, no socket.
+/// the site's real templates, config and cookie signing, on the in-memory stores (`stores`, on a
+/// clock that starts now and moves only when a test moves it); no process, no socket.
 struct TestSite {
     static let publicOrigin = "https://login.example.org"
     static let host = "login.example.org"
@@ -18,6 +21,7 @@ struct TestSite {
 
     var server: InProcessServer<WebApp>
     let config: AppConfig
+    let stores: InMemoryStores
 
     /// `oidc`: with the OpenID Connect provider on (a fixture key, one public and one confidential client).
     /// `environment`: more STEEMAUTH_* settings.
@@ -28,8 +32,13 @@ struct TestSite {
         config = try AppConfig.load(environment: env)
         let templates = try SiteTemplates.load(directory: Self.templatesDirectory)
         let provider = try config.oidc.map { files throws(ConfigError) in try OIDCProvider.load(files) }
+        let stores = InMemoryStores(clock: TestClock(unixSeconds: unixSeconds()), prefix: config.redisPrefix, chain: config.chain,
+                                    lifetimes: SessionLifetimes(config))
+        self.stores = stores
         server = InProcessServer(handler: WebApp(config: config, templates: templates, logger: Logger(label: "route-tests"),
-                                                 metrics: metrics, oidc: provider))
+                                                 metrics: metrics, oidc: provider,
+                                                 stores: WebStores(sessions: stores.sessions, reportCache: stores.reportCache,
+                                                                   authorizations: stores.authorizations, health: stores.health)))
     }
 
     /// A request as nginx passes it: the site's own host, a browser's usual params, then `params`

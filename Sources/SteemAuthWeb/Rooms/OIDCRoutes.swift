@@ -50,7 +50,7 @@ final class OIDCRoutes: SiteRoom {
         let now = unixSeconds()
         var state = AuthorizationSessionState.none
         if let id {
-            do { state = try store.authorizationState(id: id, now: now) } catch { throw storeDown(error) }
+            do { state = try authorizations.authorizationState(id: id, now: now) } catch { throw storeDown(error) }
         }
         var login: (account: String, method: String, authTime: Int64, level: ProofLevel)? = nil
         if case .bound(let account, let method, let authTime, let level) = state { login = (account, method, authTime, level) }
@@ -87,7 +87,7 @@ final class OIDCRoutes: SiteRoom {
         for _ in 0..<2 {
             if id == nil { id = SystemRandom.sessionID(); setCookieFor = id }
             let freshCode = SystemRandom.loginCode(prefix: config.memoPrefix)
-            if try store.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
+            if try authorizations.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
                                            level: ask.requiredLevel, expiresAt: ask.pending.expiresAt, freshMemo: freshCode.memo,
                                            now: unixSeconds(), unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
                 logger.info(freshProof ? "oidc: authorization waits for a fresh proof" : "oidc: authorization waits for a proof",
@@ -156,7 +156,7 @@ final class OIDCRoutes: SiteRoom {
         let code = OIDCProvider.newToken()
         let grant = AuthorizationGrant(pending: pending, account: account, chain: config.chain.rawValue, method: method, authTime: authTime,
                                        level: level, session: session.hex)
-        try store.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
+        try authorizations.storeAuthorizationCode(hash: OIDCProvider.storageHash(code), grant: Array(try! JSONEncoder().encode(grant)),
                                          ttl: OIDCProvider.codeLifetime)
         metrics?.count(.oidcCodeIssued)
         logger.notice("oidc: code issued", metadata: ["client": "\(pending.clientID)", "account": "\(account)", "acr": "\(level.rawValue)"])
@@ -175,7 +175,7 @@ final class OIDCRoutes: SiteRoom {
         let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
         func decoded(_ bytes: [UInt8]) -> PendingAuthorization? { try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)) }
         do {
-            switch try store.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
+            switch try authorizations.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
                                                      now: unixSeconds(), codeTTL: config.codeTTL) {
             case .none: return nil
             case .expired(let bytes):
@@ -225,7 +225,7 @@ final class OIDCRoutes: SiteRoom {
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
             do {
-                if let bytes = try store.cancelParkedAuthorization(id: id, flowHash: flowHash),
+                if let bytes = try authorizations.cancelParkedAuthorization(id: id, flowHash: flowHash),
                    let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)),
                    oidc.clients[pending.clientID]?.allowsRedirect(pending.redirectURI) == true {
                     logger.info("oidc: the visitor cancelled a waiting authorization", metadata: ["client": "\(pending.clientID)"])
@@ -242,7 +242,7 @@ final class OIDCRoutes: SiteRoom {
     func freshStatus(_ request: Request) throws(HTTPFailure) -> Response {
         guard let id = signer.sessionID(cookieHeader: request.cookie) else { throw .noSession }
         let state: FreshProofState
-        do { state = try store.freshProofState(id: id) } catch { throw storeDown(error) }
+        do { state = try authorizations.freshProofState(id: id) } catch { throw storeDown(error) }
         switch state {
         case .noSession: throw .noSession
         case .waiting(let account, let code, let expiresIn, let codeExpiresAt) where expiresIn > 0:
@@ -292,7 +292,7 @@ final class OIDCRoutes: SiteRoom {
         let codeHash = OIDCProvider.storageHash(code)
         let grant: AuthorizationGrant
         let redeemed: CodeRedemption
-        do { redeemed = try store.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) } catch { throw storeDown(error) }
+        do { redeemed = try authorizations.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) } catch { throw storeDown(error) }
         do {
             switch redeemed {
             case .unknown: throw invalidGrant(client, "the code is unknown or expired")
@@ -324,7 +324,7 @@ final class OIDCRoutes: SiteRoom {
         let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
         let stored: Bool
         do {
-            stored = try store.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
+            stored = try authorizations.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
                                                 ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session,
                                                 account: grant.account)
         } catch { throw storeDown(error) }
@@ -408,7 +408,7 @@ final class OIDCRoutes: SiteRoom {
         }
         guard !token.isEmpty, token.utf8.count <= 256, token.utf8.allSatisfy(Base64URL.isAlphabet) else { throw invalid() }
         let stored: [UInt8]?
-        do throws(RedisError) { stored = try store.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { throw storeDown(error) }
+        do throws(RedisError) { stored = try authorizations.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { throw storeDown(error) }
         guard let stored, let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(stored)) else { throw invalid() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

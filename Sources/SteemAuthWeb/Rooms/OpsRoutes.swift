@@ -31,11 +31,11 @@ final class OpsRoutes: SiteRoom {
         }
         guard let metrics else { return Response(status: 404, contentType: "text/plain", body: "metrics are off\n") }
         var snapshot: PoolMetrics.WatcherSnapshot? = nil
-        if let maps = try? store.watcherCounters(), maps.count == 4 {
+        if let maps = try? healthStore.watcherCounters(), maps.count == 4 {
             snapshot = PoolMetrics.WatcherSnapshot()
             snapshot!.state = maps[0]; snapshot!.claims = maps[1]; snapshot!.rejections = maps[2]; snapshot!.rpc = maps[3]
         }
-        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot, redisMaster: store.redis.masterAddress),
+        return Response(status: 200, contentType: "text/plain; version=0.0.4", body: metrics.render(watcher: snapshot, redisMaster: healthStore.masterAddress),
                         headers: [("Cache-Control", "no-store")])
     }
 
@@ -47,12 +47,12 @@ final class OpsRoutes: SiteRoom {
             Response(status: status, contentType: "text/plain", body: (detailed ? detail : brief) + "\n", headers: [("Cache-Control", "no-store")])
         }
         do {
-            if let problem = try store.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
+            if let problem = try healthStore.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
                 logger.warning("healthz: \(problem)")
                 return answer(503, "unavailable", problem)
             }
             // A master with fewer replicas than configured keeps serving; health says durability is degraded.
-            if config.redisMinReplicas > 0, let connected = try? store.redis.connectedReplicaCount() {
+            if config.redisMinReplicas > 0, let connected = try? healthStore.connectedReplicaCount() {
                 if connected < config.redisMinReplicas {
                     logger.warning("healthz: redis durability degraded", metadata: ["replicas": "\(connected)", "wanted": "\(config.redisMinReplicas)"])
                     return answer(200, "ok", "ok, durability degraded: \(connected) of \(config.redisMinReplicas) replicas connected")

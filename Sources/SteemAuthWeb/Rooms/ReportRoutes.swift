@@ -60,7 +60,7 @@ final class ReportRoutes: SiteRoom {
         let token = Hex.encode(SystemRandom.bytes(16))
         var holdsClaim = false
         do {
-            switch try store.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000) {
+            switch try reportCache.claimReportComputation(account: account, token: token, milliseconds: Int(config.reportTimeout * 1000) + 5000) {
             case .claimed:
                 holdsClaim = true
             case .heldByAnother:
@@ -85,7 +85,7 @@ final class ReportRoutes: SiteRoom {
         }
         defer {
             if holdsClaim {
-                do { try store.releaseReportComputation(account: account, token: token) }
+                do { try reportCache.releaseReportComputation(account: account, token: token) }
                 catch { logger.warning("report claim not released (it expires)", metadata: ["account": "\(account)", "error": "\(error)"]) }
             }
         }
@@ -103,7 +103,7 @@ final class ReportRoutes: SiteRoom {
             // Compressed once, as well as zlib can: every gzip view of this report reuses it.
             let segment = GzipDeflate(level: 9).segment(html, final: false)
             if let json = try? JSONEncoder().encode(report) {
-                do { try store.cacheReport(account: account, json: Array(json), html: html, compressedHTML: segment.stored, ttl: config.reportTTL) }
+                do { try reportCache.cacheReport(account: account, json: Array(json), html: html, compressedHTML: segment.stored, ttl: config.reportTTL) }
                 catch { logger.warning("report not cached", metadata: ["error": "\(error)"]) }
             }
             return .success((report, html, segment))
@@ -112,7 +112,7 @@ final class ReportRoutes: SiteRoom {
             logger.error("report failed", metadata: ["account": "\(account)", "error": "\(error)"])
             // Remembered (before the claim is given back): for a while, views of this account say
             // so at once instead of asking the nodes again.
-            do { try store.rememberReportFailure(account: account) }
+            do { try reportCache.rememberReportFailure(account: account) }
             catch { logger.warning("report failure not remembered", metadata: ["account": "\(account)", "error": "\(error)"]) }
             return .failure(error)
         }
@@ -189,7 +189,7 @@ final class ReportRoutes: SiteRoom {
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 let (view, _) = try lookUp(id, .verify)
-                if case .bound(let account, _) = view.state, try store.requestRefresh(account: account) == false {
+                if case .bound(let account, _) = view.state, try reportCache.requestRefresh(account: account) == false {
                     logger.info("refresh ignored: less than a minute since the last one", metadata: ["account": "\(account)"])
                 }
             } catch { throw storeDown(error) }

@@ -27,7 +27,7 @@ final class ReportService {
             switch self {
             case .busy: return 2
             case .recentlyFailed(let s): return s
-            case .deadline, .nodes: return SessionStore.rememberFailureSeconds
+            case .deadline, .nodes: return ReportClaim.rememberFailureSeconds
             }
         }
     }

@@ -1,38 +1,16 @@
 import SteemAuthCore
 
-/// Where an OpenID Connect authorization finds the visitor's session.
-public enum AuthorizationSessionState: Equatable, Sendable {
-    case denied                                           // a logged-out id: start a new session
-    case none                                             // no session under this id
-    case unbound
-    case bound(account: String, method: String, authTime: Int64, level: ProofLevel)
-}
-
-/// What the page view of a bound session does with an authorization parked in it.
-public enum ParkedAuthorization: Sendable {
-    case none
-    case expired(pending: [UInt8])                        // dropped
-    case elsewhere(pending: [UInt8])                      // another browser started it: left alone
-    case freshProof(account: String, code: String, codeExpiresAt: Int64, requiredLevel: ProofLevel, pending: [UInt8])
-    case taken(account: String, method: String, authTime: Int64, level: ProofLevel, pending: [UInt8])
-}
-
-/// Where the fresh proof an authorization asked of a logged-in session stands.
-public enum FreshProofState: Equatable, Sendable {
-    case noSession
-    case done(account: String)
-    case waiting(account: String, code: String, expiresIn: Int, codeExpiresAt: Int64)
-}
-
-public enum CodeRedemption: Equatable, Sendable {
-    case grant([UInt8])
-    case replayed        // used before: the access token issued for it is revoked
-    case unknown         // never issued, or expired
-}
-
 /// The OpenID Connect provider's state in Redis. Codes and access tokens are stored under the
 /// SHA-256 of their value (`oc:`, `ocu:`, `ot:`), so a copy of the database holds no usable token.
-extension SessionStore {
+public final class RedisAuthorizationStore: AuthorizationStore {
+    private let redis: RedisConnection
+    public let prefix: String
+
+    public init(redis: RedisConnection, prefix: String) {
+        self.redis = redis
+        self.prefix = prefix
+    }
+
     /// Reads only (`prompt=none` has no side effects).
     public func authorizationState(id: SessionID, now: Int64) throws(RedisError) -> AuthorizationSessionState {
         let reply = try redis.eval(SessionScripts.oidcLook, args: [prefix, id.hex]).checked()
