@@ -22,7 +22,7 @@ public struct WebApp: RequestHandler {
                 frozen: FrozenPageSet? = nil, stores: WebStores? = nil) {
         let site = Site(config: config, templates: templates, logger: logger, metrics: metrics, frozen: frozen, stores: stores)
         let pages = Pages(site: site)
-        let report = ReportRoutes(site: site, pages: pages, reports: ReportService(config: config, logger: site.logger))
+        let report = ReportRoutes(site: site, pages: pages, reports: ReportCache(site: site, service: ReportService(config: config, logger: site.logger)))
         let oidc = provider.map { OIDCRoutes(site: site, pages: pages, provider: $0) }
         self.site = site; self.pages = pages; self.report = report; self.oidc = oidc
         login = LoginRoutes(site: site, pages: pages, report: report, oidc: oidc)
