@@ -39,7 +39,7 @@ final class LoginRoutes: SiteRoom {
         case .unbound(let memo, let expiresIn):
             if view.createdSession { waitForReplica() }
             return pages.askPage(memo: memo, expiresIn: expiresIn, behind: view.behindSeconds, forApp: oidc?.waitingClientName(view.oidcPending),
-                           gzip: request.acceptsGzip)
+                                 gzip: request.acceptsGzip)
         case .bound(let account, let proof):
             if view.oidcPending != nil, let onward = try oidc?.continueAuthorization(request, sessionID: id, extra: []) { return onward }
             return try report.reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: [])
