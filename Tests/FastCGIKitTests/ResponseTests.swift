@@ -281,13 +281,16 @@ private final class ParamArray {
     }
 }
 
-/// A handler's routed paths come back as its own Strings; any other path is not found.
+/// A handler's routed paths come back as their place in its list and its own Strings; any other path is not found.
 final class InternedPathsTests: XCTestCase {
     func testRoutedPathsAreFoundByTheirBytesOnly() {
         let paths = InternedPaths(["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"])
-        func find(_ path: String) -> String? { Array(path.utf8).withUnsafeBufferPointer { paths.text(of: $0) } }
-        for path in ["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"] { XCTAssertEqual(find(path), path) }
+        func find(_ path: String) -> String? { Array(path.utf8).withUnsafeBufferPointer { paths.index(of: $0).map(paths.text(at:)) } }
+        for (i, path) in ["/ping", "/", "/steemauth", "/steemauth/status", "/caf\u{00e9}"].enumerated() {
+            XCTAssertEqual(find(path), path)
+            XCTAssertEqual(Array(path.utf8).withUnsafeBufferPointer { paths.index(of: $0) }, i)
+        }
         for path in ["", "/pin", "/pingx", "/steemauth/", "/Steemauth", "/cafe\u{0301}", "//"] { XCTAssertNil(find(path), path) }
-        XCTAssertNil(Array("/ping".utf8).withUnsafeBufferPointer { InternedPaths([]).text(of: $0) })
+        XCTAssertNil(Array("/ping".utf8).withUnsafeBufferPointer { InternedPaths([]).index(of: $0) })
     }
 }

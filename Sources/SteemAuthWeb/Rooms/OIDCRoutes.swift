@@ -6,25 +6,26 @@ import SteemAuthCore
 /// The OpenID Connect provider (Core 1.0 authorization code flow, PKCE, Discovery, RP-initiated
 /// logout). The proof is the site's own: an authorization waits in the visitor's session until the
 /// transfer or signature binds it, then the next load of /steemauth sends the browser on.
-extension WebApp {
-    func oidcRoute(_ request: Request) -> (PoolMetrics.Route, Response)? {
-        let path = request.path
-        guard path == OIDCEndpoints.discovery || path.hasPrefix("/steemauth/oidc/") else { return nil }
-        guard let oidc else { return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/")) }
-        switch path {
-        case OIDCEndpoints.discovery: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.discoveryBody) })
-        case OIDCEndpoints.jwks: return (.oidc, only(.getOrHead, request) { publicJSON(oidc.jwksBody) })
-        // The browser's own routes answer only under the public host (421); the token, userinfo,
-        // discovery and key routes are called server to server, or are public.
-        case OIDCEndpoints.authorize:
-            return (.oidc, only(.getOrHead, request) { misdirected(request) ?? authorize(request, oidc, query: request.query) })
-        case OIDCEndpoints.consent: return (.oidc, only(.postOnly, request) { misdirected(request) ?? consent(request, oidc) })
-        case OIDCEndpoints.freshStatus: return (.oidc, only(.getOrHead, request) { misdirected(request) ?? freshStatus(request) })
-        case OIDCEndpoints.cancel: return (.oidc, only(.postOnly, request) { misdirected(request) ?? cancel(request, oidc) })
-        case OIDCEndpoints.token: return (.oidc, only(.postOnly, request) { token(request, oidc) })
-        case OIDCEndpoints.userinfo: return (.oidc, only(.getOrPost, request) { userinfo(request, oidc) })
-        case OIDCEndpoints.endSession: return (.oidc, only(.getOrPost, request) { misdirected(request) ?? endSession(request, oidc) })
-        default: return (.other, htmlError(404, "Not found", "There is nothing at this address.", retry: "/"))
+final class OIDCRoutes: SiteRoom {
+    let site: Site
+    let pages: Pages
+    let provider: OIDCProvider
+
+    init(site: Site, pages: Pages, provider: OIDCProvider) { self.site = site; self.pages = pages; self.provider = provider }
+
+    func route(_ endpoint: Endpoint, _ request: Request) throws(HTTPFailure) -> Response {
+        let oidc = provider
+        switch endpoint {
+        case .oidcDiscovery: return publicJSON(oidc.discoveryBody)
+        case .oidcJWKS: return publicJSON(oidc.jwksBody)
+        case .oidcAuthorize: return try authorize(request, oidc, query: request.query)
+        case .oidcConsent: return try consent(request, oidc)
+        case .oidcFreshStatus: return try freshStatus(request)
+        case .oidcCancel: return try cancel(request, oidc)
+        case .oidcToken: return try token(request, oidc)
+        case .oidcUserinfo: return try userinfo(request, oidc)
+        case .oidcEndSession: return try endSession(request, oidc)
+        default: preconditionFailure("not an OpenID Connect endpoint: \(endpoint)")
         }
     }
 
@@ -34,13 +35,13 @@ extension WebApp {
     /// confidential client, a login that meets the request), the consent page (the login meets it,
     /// the client needs a click), or parks the request until a proof binds — a first one, or a fresh
     /// one beside a login that stays valid meanwhile. `prompt=none` only reads.
-    func authorize(_ request: Request, _ oidc: OIDCProvider, query: String, consented: Bool = false) -> Response {
+    func authorize(_ request: Request, _ oidc: OIDCProvider, query: String, consented: Bool = false) throws(HTTPFailure) -> Response {
         let ask: AuthorizationRequest
         switch AuthorizationRequest.parse(query: query, clients: oidc.clients, now: unixSeconds(), lifetime: config.codeTTL) {
         case .success(let parsed): ask = parsed
         case .failure(.page(let reason)):
             logger.warning("oidc: authorization refused", metadata: ["reason": "\(reason)"])
-            return htmlError(400, "This login request cannot be used", reason + " Go back to the application and start again.", retry: "/")
+            throw HTTPFailure(400, "This login request cannot be used", message: reason + " Go back to the application and start again.")
         case .failure(.redirect(let uri, let error, let description, let state)):
             logger.info("oidc: authorization refused", metadata: ["error": "\(error)", "reason": "\(description)"])
             return authorizationError(oidc, uri: uri, error: error, description: description, state: state)
@@ -49,33 +50,37 @@ extension WebApp {
         let now = unixSeconds()
         var state = AuthorizationSessionState.none
         if let id {
-            do { state = try authorizations.authorizationState(id: id, now: now) } catch { return redisDown(error, html: true) }
+            do { state = try authorizations.authorizationState(id: id, now: now) } catch { throw storeDown(error) }
         }
         var login: (account: String, method: String, authTime: Int64, level: ProofLevel)? = nil
         if case .bound(let account, let method, let authTime, let level) = state { login = (account, method, authTime, level) }
         let outcome = ask.outcome(binding: login.map { ($0.authTime, $0.level) }, now: now)
+        let answer: Response?
         do {
             switch (outcome, login, id) {
             case (.code, let login?, let id?):
-                return try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
-                                            authTime: login.authTime, level: login.level, extra: [])
+                answer = try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
+                                              authTime: login.authTime, level: login.level, extra: [])
             case (.consentNeeded, let login?, let id?) where consented:     // the click on this site's consent page
-                return try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
-                                            authTime: login.authTime, level: login.level, extra: [])
+                answer = try redirectWithCode(oidc, ask.pending, session: id, account: login.account, method: login.method,
+                                              authTime: login.authTime, level: login.level, extra: [])
             case (.consentNeeded, let login?, _):
-                if ask.prompt == .none { return consentRequired(oidc, ask) }
-                return consentPage(oidc, ask.pending, account: login.account, extra: [])
+                answer = ask.prompt == .none ? consentRequired(oidc, ask) : consentPage(oidc, ask.pending, account: login.account, extra: [])
             default:
-                if ask.prompt == .none { return loginRequired(oidc, ask) }
                 let live = state == .denied ? nil : id
-                return try park(request, ask, id: live, freshProof: login != nil)
+                answer = ask.prompt == .none ? loginRequired(oidc, ask) : try park(request, ask, id: live, freshProof: login != nil)
             }
-        } catch { return redisDown(error, html: true) }
+        } catch { throw storeDown(error) }
+        guard let answer else {
+            throw HTTPFailure(503, "Temporarily unavailable", message: "The login request could not be started. Please try again.")
+        }
+        return answer
     }
 
     /// Keeps the request with the session (a new one for a new browser) until a proof binds, tied to
     /// this browser by a new flow cookie, and sends the browser to the page that asks for the proof.
-    func park(_ request: Request, _ ask: AuthorizationRequest, id: SessionID?, freshProof: Bool) throws(RedisError) -> Response {
+    /// Nil when the session was logged out twice meanwhile.
+    func park(_ request: Request, _ ask: AuthorizationRequest, id: SessionID?, freshProof: Bool) throws(RedisError) -> Response? {
         let pending = Array(try! JSONEncoder().encode(ask.pending))
         let flow = Hex.encode(SystemRandom.bytes(16))
         var id = id, setCookieFor: SessionID? = nil
@@ -93,14 +98,14 @@ extension WebApp {
             }
             id = nil      // logged out meanwhile: a new session
         }
-        return htmlError(503, "Temporarily unavailable", "The login request could not be started. Please try again.", retry: "/")
+        return nil
     }
 
     /// `POST /steemauth/oidc/consent`: the consent page's button, from this site only. Its fields are
     /// the authorization request again; a login that still meets it gets its code.
-    func consent(_ request: Request, _ oidc: OIDCProvider) -> Response {
-        if let refused = refuseCrossOrigin(request) { return refused }
-        return authorize(request, oidc, query: String(decoding: request.body, as: UTF8.self), consented: true)
+    func consent(_ request: Request, _ oidc: OIDCProvider) throws(HTTPFailure) -> Response {
+        try refuseCrossOrigin(request)
+        return try authorize(request, oidc, query: String(decoding: request.body, as: UTF8.self), consented: true)
     }
 
     /// One click to allow a client the visitor is not known to have asked for: it names the client and
@@ -165,8 +170,8 @@ extension WebApp {
     /// it (its flow cookie) continues it: to the client with a code, to the consent page for a client
     /// that needs a click, or to the fresh-proof page while the proof it asked for has not bound.
     /// Nil when there is nothing to continue here: the report page follows.
-    func continueAuthorization(_ request: Request, sessionID: SessionID, extra: [(String, String)]) -> Response? {
-        guard let oidc else { return nil }
+    func continueAuthorization(_ request: Request, sessionID: SessionID, extra: [(String, String)]) throws(HTTPFailure) -> Response? {
+        let oidc = provider
         let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
         func decoded(_ bytes: [UInt8]) -> PendingAuthorization? { try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)) }
         do {
@@ -197,14 +202,14 @@ extension WebApp {
                 return try redirectWithCode(oidc, pending, session: sessionID, account: account, method: method, authTime: authTime,
                                             level: level, extra: done)
             }
-        } catch { return redisDown(error, html: true) }
+        } catch { throw storeDown(error) }
     }
 
     /// The ask page for a fresh proof, beside a login that stays valid: its own code to pay or sign.
     func freshProofPage(client: OIDCClient, account: String, code: String, codeExpiresAt: Int64, requiredLevel: ProofLevel,
                         extra: [(String, String)]) -> Response {
-        var values = askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - unixSeconds() + 59) / 60)))
-        values["qr"] = payQR(memo: code).svg
+        var values = pages.askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - unixSeconds() + 59) / 60)))
+        values["qr"] = pages.payQR(memo: code).svg
         values["clientName"] = client.displayName
         values["loggedInAs"] = account
         values["cancel"] = OIDCEndpoints.cancel
@@ -214,8 +219,8 @@ extension WebApp {
 
     /// `POST /steemauth/oidc/cancel`, the fresh-proof page's Cancel: the authorization this browser
     /// parked is dropped, the login stays as it is, and the app hears `access_denied`.
-    func cancel(_ request: Request, _ oidc: OIDCProvider) -> Response {
-        if let refused = refuseCrossOrigin(request) { return refused }
+    func cancel(_ request: Request, _ oidc: OIDCProvider) throws(HTTPFailure) -> Response {
+        try refuseCrossOrigin(request)
         var location = "/steemauth"
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             let flowHash = FlowCookie.value(cookieHeader: request.cookie).map(OIDCProvider.storageHash) ?? ""
@@ -226,7 +231,7 @@ extension WebApp {
                     logger.info("oidc: the visitor cancelled a waiting authorization", metadata: ["client": "\(pending.clientID)"])
                     location = accessDeniedURI(oidc, pending)
                 }
-            } catch { return redisDown(error, html: true) }
+            } catch { throw storeDown(error) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", location), ("Set-Cookie", FlowCookie.clear)])
     }
@@ -234,12 +239,12 @@ extension WebApp {
     /// `GET /steemauth/oidc/fresh`: the fresh-proof page's poll, shaped as the status route's answer.
     /// `bound` true tells the page to reload: the proof bound, nothing waits, or its code expired
     /// (the reload shows a new one).
-    func freshStatus(_ request: Request) -> Response {
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return json(401, #"{"error":"no session"}"#) }
+    func freshStatus(_ request: Request) throws(HTTPFailure) -> Response {
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { throw .noSession }
         let state: FreshProofState
-        do { state = try authorizations.freshProofState(id: id) } catch { return redisDown(error, html: false) }
+        do { state = try authorizations.freshProofState(id: id) } catch { throw storeDown(error) }
         switch state {
-        case .noSession: return json(401, #"{"error":"no session"}"#)
+        case .noSession: throw .noSession
         case .waiting(let account, let code, let expiresIn, let codeExpiresAt) where expiresIn > 0:
             var body = [UInt8]()
             body.appendLiteral(#"{"bound":false,"account":"#); body.appendJSONString(account)
@@ -256,7 +261,8 @@ extension WebApp {
 
     /// The application a waiting authorization is for (shown on the ask page), if still valid.
     func waitingClientName(_ pendingJSON: [UInt8]?) -> String? {
-        guard let oidc, let pendingJSON,
+        let oidc = provider
+        guard let pendingJSON,
               let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(pendingJSON)),
               pending.expiresAt > unixSeconds() else { return nil }
         return oidc.clients[pending.clientID]?.displayName
@@ -264,63 +270,67 @@ extension WebApp {
 
     // MARK: token
 
-    func token(_ request: Request, _ oidc: OIDCProvider) -> Response {
+    func token(_ request: Request, _ oidc: OIDCProvider) throws(HTTPFailure) -> Response {
         guard request.contentType?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true else {
-            return tokenError(400, "invalid_request", "send the token request as application/x-www-form-urlencoded")
+            throw tokenError(400, "invalid_request", "send the token request as application/x-www-form-urlencoded")
         }
         guard let pairs = FormURLEncoded.parse(String(decoding: request.body, as: UTF8.self)) else {
-            return tokenError(400, "invalid_request", "the body is not validly form-encoded")
+            throw tokenError(400, "invalid_request", "the body is not validly form-encoded")
         }
-        guard let form = FormURLEncoded.unique(pairs) else { return tokenError(400, "invalid_request", "a parameter appears more than once") }
+        guard let form = FormURLEncoded.unique(pairs) else { throw tokenError(400, "invalid_request", "a parameter appears more than once") }
         let client: OIDCClient
         switch authenticateClient(request, form, oidc) {
         case .authenticated(let c): client = c
-        case .refused(let refusal): return refusal
+        case .refused(let refusal): throw refusal
         }
         guard form["grant_type"] == "authorization_code" else {
-            return tokenError(400, "unsupported_grant_type", "only grant_type=authorization_code is supported")
+            throw tokenError(400, "unsupported_grant_type", "only grant_type=authorization_code is supported")
         }
         guard let code = form["code"], !code.isEmpty, let redirect = form["redirect_uri"] else {
-            return tokenError(400, "invalid_request", "code and redirect_uri are required")
+            throw tokenError(400, "invalid_request", "code and redirect_uri are required")
         }
         let codeHash = OIDCProvider.storageHash(code)
         let grant: AuthorizationGrant
+        let redeemed: CodeRedemption
+        do { redeemed = try authorizations.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) } catch { throw storeDown(error) }
         do {
-            switch try authorizations.redeemAuthorizationCode(hash: codeHash, usedTTL: OIDCProvider.accessTokenLifetime) {
-            case .unknown: return invalidGrant(client, "the code is unknown or expired")
+            switch redeemed {
+            case .unknown: throw invalidGrant(client, "the code is unknown or expired")
             case .replayed:
                 metrics?.count(.oidcCodeReplayed)
                 logger.warning("oidc: a code was used twice; its access token is revoked", metadata: ["client": "\(client.clientID)"])
-                return tokenError(400, "invalid_grant", "the code was already used")
+                throw tokenError(400, "invalid_grant", "the code was already used")
             case .grant(let bytes):
                 guard let decoded = try? JSONDecoder().decode(AuthorizationGrant.self, from: Data(bytes)) else {
-                    return invalidGrant(client, "the code is unknown or expired")
+                    throw invalidGrant(client, "the code is unknown or expired")
                 }
                 grant = decoded
             }
-        } catch { return redisDown(error, html: false) }
+        }
         // The code is spent whatever follows: a thief with a wrong verifier gets no second try.
-        guard grant.clientID == client.clientID else { return invalidGrant(client, "the code was issued to another client") }
-        guard grant.redirectURI == redirect else { return invalidGrant(client, "redirect_uri differs from the authorization request's") }
+        guard grant.clientID == client.clientID else { throw invalidGrant(client, "the code was issued to another client") }
+        guard grant.redirectURI == redirect else { throw invalidGrant(client, "redirect_uri differs from the authorization request's") }
         switch (grant.codeChallenge, form["code_verifier"]) {
         case (let challenge?, let verifier?):
             guard PKCE.verifies(verifier: verifier, challenge: challenge, sha256: OpenSSLDigest.sha256) else {
-                return invalidGrant(client, "code_verifier does not match the code_challenge")
+                throw invalidGrant(client, "code_verifier does not match the code_challenge")
             }
-        case (.some, nil): return invalidGrant(client, "code_verifier is required (the authorization sent a code_challenge)")
-        case (nil, .some): return invalidGrant(client, "code_verifier was sent but the authorization had no code_challenge")
+        case (.some, nil): throw invalidGrant(client, "code_verifier is required (the authorization sent a code_challenge)")
+        case (nil, .some): throw invalidGrant(client, "code_verifier was sent but the authorization had no code_challenge")
         case (nil, nil): break
         }
 
         let accessToken = OIDCProvider.newToken()
         let access = AccessGrant(account: grant.account, chain: grant.chain, clientID: client.clientID, scope: grant.scope)
+        let stored: Bool
         do {
-            guard try authorizations.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
-                                             ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session,
-                                             account: grant.account) else {
-                return invalidGrant(client, "the login this code came from has ended (logged out, revoked, or replaced by another account's)")
-            }
-        } catch { return redisDown(error, html: false) }
+            stored = try authorizations.storeAccessToken(hash: OIDCProvider.storageHash(accessToken), grant: Array(try! JSONEncoder().encode(access)),
+                                                ttl: OIDCProvider.accessTokenLifetime, codeHash: codeHash, session: grant.session,
+                                                account: grant.account)
+        } catch { throw storeDown(error) }
+        guard stored else {
+            throw invalidGrant(client, "the login this code came from has ended (logged out, revoked, or replaced by another account's)")
+        }
         let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: unixSeconds(), lifetime: OIDCProvider.idTokenLifetime))
         metrics?.count(.oidcTokenIssued)
         logger.notice("oidc: tokens issued", metadata: ["client": "\(client.clientID)", "account": "\(grant.account)"])
@@ -329,7 +339,7 @@ extension WebApp {
     }
 
     /// RFC 6749 §2.3: the client authenticates the way it is registered to, and only that way.
-    enum ClientAuthentication { case authenticated(OIDCClient), refused(Response) }
+    enum ClientAuthentication { case authenticated(OIDCClient), refused(HTTPFailure) }
 
     func authenticateClient(_ request: Request, _ form: [String: String], _ oidc: OIDCProvider) -> ClientAuthentication {
         let used: OIDCClient.AuthMethod, clientID: String, secret: String?
@@ -361,25 +371,20 @@ extension WebApp {
         return .authenticated(client)
     }
 
-    func invalidClient(_ description: String, basic: Bool) -> Response {
+    func invalidClient(_ description: String, basic: Bool) -> HTTPFailure {
         metrics?.count(.oidcRefused)
         return tokenError(401, "invalid_client", description, extra: basic ? [("WWW-Authenticate", #"Basic realm="steemauth""#)] : [])
     }
 
-    func invalidGrant(_ client: OIDCClient, _ description: String) -> Response {
+    func invalidGrant(_ client: OIDCClient, _ description: String) -> HTTPFailure {
         logger.warning("oidc: token refused", metadata: ["client": "\(client.clientID)", "reason": "\(description)"])
         return tokenError(400, "invalid_grant", description)
     }
 
-    func tokenError(_ status: Int, _ error: String, _ description: String, extra: [(String, String)] = []) -> Response {
+    /// An RFC 6749 error (rendered by the OAuth JSON face).
+    func tokenError(_ status: Int, _ error: String, _ description: String, extra: [(String, String)] = []) -> HTTPFailure {
         if status != 401 { metrics?.count(.oidcRefused) }
-        return oidcJSON(status, #"{"error":\#(JSONText.string(error)),"error_description":\#(JSONText.string(description))}"#, extra: extra)
-    }
-
-    /// Token and userinfo answers are never cached (RFC 6749 §5.1).
-    func oidcJSON(_ status: Int, _ body: String, extra: [(String, String)] = []) -> Response {
-        Response(status: status, contentType: "application/json", body: body,
-                 headers: [("Cache-Control", "no-store"), ("Pragma", "no-cache"), ("X-Content-Type-Options", "nosniff")] + extra)
+        return HTTPFailure(status, description, headers: extra, oauthError: error)
     }
 
     func publicJSON(_ body: [UInt8]) -> Response {
@@ -389,21 +394,22 @@ extension WebApp {
 
     // MARK: userinfo
 
-    func userinfo(_ request: Request, _ oidc: OIDCProvider) -> Response {
+    func userinfo(_ request: Request, _ oidc: OIDCProvider) throws(HTTPFailure) -> Response {
         guard let header = request.authorization, header.lowercased().hasPrefix("bearer ") else {
-            return oidcJSON(401, #"{"error":"invalid_request","error_description":"a Bearer access token is required"}"#,
-                            extra: [("WWW-Authenticate", #"Bearer realm="steemauth""#)])
+            throw HTTPFailure(401, "a Bearer access token is required", headers: [("WWW-Authenticate", #"Bearer realm="steemauth""#)],
+                              oauthError: "invalid_request")
         }
         let token = String(header.dropFirst(7)).trimmingSpaces
-        func invalid() -> Response {
+        func invalid() -> HTTPFailure {
             metrics?.count(.oidcRefused)
-            return oidcJSON(401, #"{"error":"invalid_token","error_description":"the access token is unknown or expired"}"#,
-                            extra: [("WWW-Authenticate", #"Bearer realm="steemauth", error="invalid_token", error_description="the access token is unknown or expired""#)])
+            return HTTPFailure(401, "the access token is unknown or expired", headers: [
+                ("WWW-Authenticate", #"Bearer realm="steemauth", error="invalid_token", error_description="the access token is unknown or expired""#)],
+                               oauthError: "invalid_token")
         }
-        guard !token.isEmpty, token.utf8.count <= 256, token.utf8.allSatisfy(Base64URL.isAlphabet) else { return invalid() }
+        guard !token.isEmpty, token.utf8.count <= 256, token.utf8.allSatisfy(Base64URL.isAlphabet) else { throw invalid() }
         let stored: [UInt8]?
-        do throws(RedisError) { stored = try authorizations.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { return redisDown(error, html: false) }
-        guard let stored, let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(stored)) else { return invalid() }
+        do throws(RedisError) { stored = try authorizations.accessGrant(hash: OIDCProvider.storageHash(token)) } catch { throw storeDown(error) }
+        guard let stored, let grant = try? JSONDecoder().decode(AccessGrant.self, from: Data(stored)) else { throw invalid() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return oidcJSON(200, String(decoding: try! encoder.encode(UserInfo(grant: grant, frontend: config.frontend)), as: UTF8.self))
@@ -413,26 +419,25 @@ extension WebApp {
 
     /// GET shows a confirmation (a cross-site link must not log anyone out); its form POSTs back
     /// here from this site, which logs out and returns to the client's registered address.
-    func endSession(_ request: Request, _ oidc: OIDCProvider) -> Response {
+    func endSession(_ request: Request, _ oidc: OIDCProvider) throws(HTTPFailure) -> Response {
         let raw = request.method == "POST" ? String(decoding: request.body, as: UTF8.self) : request.query
         guard let params = FormURLEncoded.parse(raw).flatMap(FormURLEncoded.unique) else {
-            return htmlError(400, "This logout request cannot be used", "Its parameters are not validly encoded.", retry: "/")
+            throw HTTPFailure(400, "This logout request cannot be used", message: "Its parameters are not validly encoded.")
         }
         var clientID = params["client_id"]
         if let hint = params["id_token_hint"], !hint.isEmpty {
             guard let claims = oidc.verifiedClaims(hint), claims.iss == oidc.issuer else {
-                return htmlError(400, "This logout request cannot be used", "Its id_token_hint was not issued here.", retry: "/")
+                throw HTTPFailure(400, "This logout request cannot be used", message: "Its id_token_hint was not issued here.")
             }
             if let clientID, clientID != claims.aud {
-                return htmlError(400, "This logout request cannot be used", "Its client_id and id_token_hint disagree.", retry: "/")
+                throw HTTPFailure(400, "This logout request cannot be used", message: "Its client_id and id_token_hint disagree.")
             }
             clientID = claims.aud
         }
         var returnTo: String? = nil
         if let uri = params["post_logout_redirect_uri"] {
             guard let clientID, let client = oidc.clients[clientID], client.postLogoutRedirectURIs.contains(uri) else {
-                return htmlError(400, "This logout request cannot be used",
-                                 "Its return address is not registered for the application (post_logout_redirect_uris).", retry: "/")
+                throw HTTPFailure(400, "This logout request cannot be used", message: "Its return address is not registered for the application (post_logout_redirect_uris).")
             }
             returnTo = params["state"].map { FormURLEncoded.appending([("state", $0)], to: uri) } ?? uri
         }
@@ -444,13 +449,13 @@ extension WebApp {
             if let name = clientID.flatMap({ oidc.clients[$0]?.displayName }) { values["clientName"] = name }
             return html(200, templates.render("oidc_logout", values), formLeadsTo: returnTo.map { [$0] } ?? [])
         }
-        if let refused = refuseCrossOrigin(request) { return refused }
+        try refuseCrossOrigin(request)
         if let id = signer.sessionID(cookieHeader: request.cookie) {
             do {
                 if case .ended(let account) = try store.logout(id: id, denyTTL: config.boundTTL) {
                     logger.info("oidc: logout", metadata: ["account": "\(account ?? "-")", "client": "\(clientID ?? "-")"])
                 }
-            } catch { return redisDown(error, html: true) }
+            } catch { throw storeDown(error) }
         }
         return Response(status: 303, headers: sessionHeaders + [("Location", returnTo ?? "/"), ("Set-Cookie", newCookie())])
     }

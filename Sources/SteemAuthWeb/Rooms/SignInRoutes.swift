@@ -6,34 +6,39 @@ import SteemAuthCore
 /// `POST /steemauth/signin`: log in at once by a wallet signature (Keychain's `requestSignBuffer`) of
 /// the session's challenge, checked against the account's keys on chain. Binds exactly as a
 /// transfer does; every refusal is a 4xx JSON reason a person can act on, never a 500.
-extension WebApp {
-    func signIn(_ request: Request) -> Response {
-        guard isSameOrigin(request) else { return signInError(403, "this request must come from this site") }
+final class SignInRoutes: SiteRoom {
+    let site: Site
+    let accountKeys: AccountKeysService
+
+    init(site: Site, accountKeys: AccountKeysService) { self.site = site; self.accountKeys = accountKeys }
+
+    func signIn(_ request: Request) throws(HTTPFailure) -> Response {
+        guard isSameOrigin(request) else { throw signInError(403, "this request must come from this site") }
         guard let id = signer.sessionID(cookieHeader: request.cookie) else {
-            return signInError(401, "no session: reload the page and try again")
+            throw signInError(401, "no session: reload the page and try again")
         }
         // Refused before any Redis or node work, and not counted as an attempt.
         guard request.contentType?.lowercased().hasPrefix("application/json") == true else {
-            return signInError(400, "send the sign-in as application/json")
+            throw signInError(400, "send the sign-in as application/json")
         }
         let body: SignInRequest
         switch SignInRequest.parse((try? JSONDecoder().decode(JSONValue.self, from: Data(request.body))) ?? .null) {
         case .success(let parsed): body = parsed
-        case .failure(let problem): return signInError(400, problem.description)
+        case .failure(let problem): throw signInError(400, problem.description)
         }
 
         let state: SignInState
-        do { state = try store.signInState(id: id) } catch { return redisDown(error, html: false) }
+        do { state = try store.signInState(id: id) } catch { throw storeDown(error) }
         let code: String, expiresAt: Int64, requiredLevel: ProofLevel
         switch state {
-        case .noSession: return signInError(401, "no session: reload the page and try again")
-        case .alreadyBound: return signInError(409, "this browser is already logged in")
-        case .codeExpired: return signInError(401, "the challenge has expired: reload the page and sign again")
+        case .noSession: throw signInError(401, "no session: reload the page and try again")
+        case .alreadyBound: throw signInError(409, "this browser is already logged in")
+        case .codeExpired: throw signInError(401, "the challenge has expired: reload the page and sign again")
         case .unbound(let c, let e, let attempts, let level):
-            guard attempts < config.signInAttempts else { return tooManyAttempts(body.account) }
+            guard attempts < config.signInAttempts else { throw tooManyAttempts(body.account) }
             code = c; expiresAt = e; requiredLevel = level
         }
-        guard expiresAt > unixSeconds() else { return signInError(401, "the challenge has expired: reload the page and sign again") }
+        guard expiresAt > unixSeconds() else { throw signInError(401, "the challenge has expired: reload the page and sign again") }
 
         let challenge = SignInChallenge.text(host: publicOrigin.host, code: code, expiresAt: expiresAt)
         let key: String
@@ -42,69 +47,68 @@ extension WebApp {
             key = ChainKey.text(compressedKey: raw, ripemd160: OpenSSLDigest.ripemd160)
         } catch {
             switch error {
-            case .notCanonical: return signInError(400, "the signature is not canonical (high S): the chain refuses such signatures")
-            case .invalidSignature, .recoveryFailed: return signInError(400, "the signature is not a valid signature")
+            case .notCanonical: throw signInError(400, "the signature is not canonical (high S): the chain refuses such signatures")
+            case .invalidSignature, .recoveryFailed: throw signInError(400, "the signature is not a valid signature")
             }
         }
 
-        do {
-            guard let attempts = try store.countSignInAttempt(id: id) else {
-                return signInError(401, "no session: reload the page and try again")
-            }
-            guard attempts <= config.signInAttempts else { return tooManyAttempts(body.account) }
-        } catch { return redisDown(error, html: false) }
+        let attempts: Int?
+        do { attempts = try store.countSignInAttempt(id: id) } catch { throw storeDown(error) }
+        guard let attempts else { throw signInError(401, "no session: reload the page and try again") }
+        guard attempts <= config.signInAttempts else { throw tooManyAttempts(body.account) }
         let verdict: AccountAuthorities.Verdict?
         do { verdict = try accountKeys.verdict(account: body.account, key: key) { metrics?.count(.nodeDisagreement) } } catch {
             switch error {
             case .deadline:
                 logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
-                return signInError(504, "the chain is slow to answer: try again in a moment")
+                throw signInError(504, "the chain is slow to answer: try again in a moment")
             case .nodes:
                 logger.error("sign-in: the chain cannot be reached", metadata: ["account": "\(body.account)", "error": "\(error)"])
-                return signInError(503, "the chain cannot be reached: try again in a moment", extra: [("Retry-After", "5")])
+                throw signInError(503, "the chain cannot be reached: try again in a moment", retryAfterSeconds: 5)
             case .disagreement:
                 // Nothing binds on a verdict the nodes do not agree on: one of them is lying or broken.
                 logger.warning("sign-in refused: the nodes disagree about the account's keys", metadata: ["account": "\(body.account)", "key": "\(key)", "error": "\(error)"])
-                return signInError(503, "the chain's nodes disagree about the keys of @\(body.account), so this sign-in cannot be trusted: try again later, or pay by transfer",
-                                   extra: [("Retry-After", "30")])
+                throw signInError(503, "the chain's nodes disagree about the keys of @\(body.account), so this sign-in cannot be trusted: try again later, or pay by transfer",
+                                   retryAfterSeconds: 30)
             }
         }
-        guard let verdict else { return signInError(404, "there is no account @\(body.account) on \(chainName)") }
+        guard let verdict else { throw signInError(404, "there is no account @\(body.account) on \(chainName)") }
         switch verdict {
         case .notAKeyOfTheAccount:
             logger.info("sign-in refused: not a key of the account", metadata: ["account": "\(body.account)", "key": "\(key)"])
-            return signInError(401, "this signature was not made by a key of @\(body.account): sign with its posting or active key")
+            throw signInError(401, "this signature was not made by a key of @\(body.account): sign with its posting or active key")
         case .weightTooLow:
             logger.info("sign-in refused: key weight below threshold", metadata: ["account": "\(body.account)", "key": "\(key)"])
-            return signInError(401, "that key of @\(body.account) cannot sign alone (its weight is below the threshold)")
+            throw signInError(401, "that key of @\(body.account) cannot sign alone (its weight is below the threshold)")
         case .accepted(let role):
             let level = ProofLevel.of(signatureRole: role)
             guard level.satisfies(requiredLevel) else {
                 logger.info("sign-in refused: the application asks for an active-level proof", metadata: ["account": "\(body.account)", "role": "\(role)"])
-                return signInError(401, "the application asks for a proof by the active key: sign with @\(body.account)'s active key, or pay the memo")
+                throw signInError(401, "the application asks for a proof by the active key: sign with @\(body.account)'s active key, or pay the memo")
             }
             let outcome: ClaimOutcome
             do {
                 outcome = try store.bindBySignature(code: code, account: body.account, publicKey: key, level: level,
                                                     time: ChainTime(secondsSinceEpoch: unixSeconds()).description,
                                                     boundTTL: config.boundTTL, now: unixSeconds())
-            } catch { return redisDown(error, html: false) }
+            } catch { throw storeDown(error) }
             logger.notice("sign-in", metadata: ["account": "\(body.account)", "role": "\(role)", "key": "\(key)", "decision": "\(outcome.rawValue)"])
             switch outcome {
             case .bound: return json(200, #"{"bound":true,"account":\#(JSONText.string(body.account))}"#)
-            case .alreadyBound: return signInError(409, "this browser is already logged in")
-            case .unknownOrExpiredCode, .sessionGone: return signInError(401, "the challenge has expired: reload the page and sign again")
+            case .alreadyBound: throw signInError(409, "this browser is already logged in")
+            case .unknownOrExpiredCode, .sessionGone: throw signInError(401, "the challenge has expired: reload the page and sign again")
             }
         }
     }
 
-    func tooManyAttempts(_ account: String) -> Response {
+    func tooManyAttempts(_ account: String) -> HTTPFailure {
         logger.warning("sign-in refused: too many attempts", metadata: ["account": "\(account)"])
         return signInError(429, "too many sign-in attempts with this code: wait for the page to show a new one, or pay by transfer",
-                           extra: [("Retry-After", "60")])
+                           retryAfterSeconds: 60)
     }
 
-    func signInError(_ status: Int, _ reason: String, extra: [(String, String)] = []) -> Response {
-        json(status, #"{"error":\#(JSONText.string(reason))}"#, extra: extra)
+    /// Every refusal is a JSON reason a person can act on (the endpoint's face).
+    func signInError(_ status: Int, _ reason: String, retryAfterSeconds: Int? = nil) -> HTTPFailure {
+        HTTPFailure(status, reason, retryAfterSeconds: retryAfterSeconds)
     }
 }
