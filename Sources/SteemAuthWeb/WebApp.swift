@@ -35,14 +35,14 @@ public struct WebApp: RequestHandler {
     /// The front door's redirect, made once (a new visitor's adds a Set-Cookie to its headers).
     let homeRedirect = Response.fixed(status: 302, prepared: PreparedHeaders(Self.sessionHeaders + [("Location", "/steemauth")]), body: [])
     /// The request being handled, for its log lines' id (looked up only when a line is written), and
-    /// whether it did work large enough that this worker should hand its place to a fresh one.
+    /// what the worker should do once its response is written (trim the heap, or recycle).
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
         var requestID = RequestLogID.none
-        var recycleAfter = false
+        var afterResponse = AfterResponse.none
     }
     let requestScope = RequestScope()
 
-    public var recycleAfterThisRequest: Bool { requestScope.recycleAfter }
+    public var afterResponse: AfterResponse { requestScope.afterResponse }
 
     /// `frozen`: the pages the pool's master froze before it forked (see `frozenPageSet`); without
     /// them each page is frozen on its first view.
@@ -85,7 +85,7 @@ public struct WebApp: RequestHandler {
 
     public mutating func handle(_ request: Request) -> Response {
         requestScope.requestID = request.logID
-        requestScope.recycleAfter = false
+        requestScope.afterResponse = .none
         guard let metrics else { return route(request).1 }
         let started = monotonicMicroseconds()
         let (name, response) = route(request)
