@@ -166,6 +166,9 @@ def run(bench, bindir):
                 for name in PAGE_ROWS:
                     for against in PAGE_ROWS:
                         ratios.setdefault((workers, name, against), []).append(got[name]["rps"] / got[against]["rps"])
+            # The rounds in the order they ran: the pool's protection against the C responder's.
+            print("    rounds (the pool's protection against the C responder's): %s"
+                  % " ".join("%.2f" % a for a in ratios[(workers, PAGE_ROWS[0], PAGE_ROWS[1])]), flush=True)
             for name, rs in runs.items():
                 rows[(workers, name)] = {k: bench.median([r[k] for r in rs]) for k in ("rps", "p50", "p99")}
                 rows[(workers, name)]["errors"] = sum(r["errors"] for r in rs)
