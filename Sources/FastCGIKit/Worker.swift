@@ -35,7 +35,7 @@ public enum Worker {
     /// With `allowedPeers`, a worker on TCP accepts each connection itself as well, and closes one
     /// from a peer not in the list unread (a reset), with a log line and `handler.refusedPeer`.
     static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, allowedPeers: PeerAllowList? = nil, maxRequests: Int,
-                           handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+                    handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         let params = RequestParams()

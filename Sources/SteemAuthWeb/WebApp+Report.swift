@@ -184,13 +184,13 @@ extension WebApp {
 
     /// For nginx `auth_request`: 200 with the account for a bound session, else 401. Never rotates.
     func verify(_ request: Request) -> Response {
-        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return Response(status: 401, headers: sessionHeaders) }
+        guard let id = signer.sessionID(cookieHeader: request.cookie) else { return verifyRefused }
         do {
             let (view, _) = try lookUp(id, .verify)
             if case .bound(let account, _) = view.state {
-                return Response(status: 200, headers: sessionHeaders + [("X-SteemAuth-Account", account)])
+                return Response(status: 200, prepared: verifyHeaders, headers: [("X-SteemAuth-Account", account)], body: [])
             }
-            return Response(status: 401, headers: sessionHeaders)
+            return verifyRefused
         } catch {
             noteRedisDown(error)
             return Response(status: 503, headers: sessionHeaders)

@@ -374,6 +374,10 @@ public struct WebApp: RequestHandler {
 
     var sessionHeaders: [(String, String)] { Self.sessionHeaders }
     static let sessionHeaders: [(String, String)] = [("Cache-Control", "no-store"), ("Vary", "Cookie")]
+    /// verify's answers, asked for on every request to a protected app: the refusal made once, and
+    /// the fixed headers of an account's answer prepared once.
+    let verifyRefused = Response.fixed(status: 401, prepared: PreparedHeaders(Self.sessionHeaders), body: [])
+    let verifyHeaders = PreparedHeaders(Self.sessionHeaders)
     /// A JSON answer's headers, made once (the status route's every poll uses them).
     let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + Self.sessionHeaders + [("X-Content-Type-Options", "nosniff")])
 
