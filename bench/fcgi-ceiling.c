@@ -11,6 +11,11 @@
        the ask page of an unbound session: the cookie check, one EVALSHA of the status reads that also
        refreshes the session's TTL (as the page does), then the page's bytes as the pool sent them
        (PAGEFILE, captured by bench/run for this session; gzip when it is gzip).
+     fcgi-ceiling verify SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
+       /steemauth/verify, what nginx auth_request asks on every request to a protected app: the cookie
+       check, one EVALSHA of a script with verify's reads (watcher lag, the session hash's five
+       fields, a bound session's proof fields; the deny list only for an id with no session), then
+       200 with the account in X-SteemAuth-Account, or 401, with the pool's headers and no body.
      fcgi-ceiling home SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
        GET / for a new visitor: 16 bytes from getentropy, their hex signed with keyed BLAKE2b, and the
        redirect to /steemauth with that Set-Cookie and the pool's headers (no Redis I/O, as the pool).
@@ -58,6 +63,20 @@ static const char *ASK_SCRIPT =
     "redis.call('EXPIRE', p .. 's:' .. id, tonumber(ARGV[4])) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
 
+/* verify's script: the reads of the pool's view script in verify mode (it never rotates). */
+static const char *VERIFY_SCRIPT =
+    "local p, id = ARGV[1], ARGV[2] "
+    "local behind = redis.call('HGET', ARGV[3], 'behind') or '' "
+    "local skey = p .. 's:' .. id "
+    "local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp') "
+    "if not s[1] then "
+    "  if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end "
+    "  return {'none', '', -1, behind} "
+    "end "
+    "if s[1] == 'u' then return {'unbound', '', -1, behind} end "
+    "local f = redis.call('HMGET', skey, 'blk', 'tx', 'btime', 'method', 'key') "
+    "return {'bound', s[3], -1, behind, f[1] or '', f[2] or '', f[3] or '', '', f[4] or '', f[5] or '', ''}";
+
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
 
 /* The 32-hex id of a valid `__Host-steemauth=<id>-<mac>` cookie, or 0. */
@@ -83,7 +102,7 @@ static int cookie_id(const char *cookie, const unsigned char *key, size_t keylen
 
 int main(int argc, char **argv) {
     if (argc < 6) return 2;
-    int ask_mode = strcmp(argv[1], "ask") == 0, home_mode = strcmp(argv[1], "home") == 0;
+    int ask_mode = strcmp(argv[1], "ask") == 0, home_mode = strcmp(argv[1], "home") == 0, verify_mode = strcmp(argv[1], "verify") == 0;
     int status_mode = strcmp(argv[1], "status") == 0 || ask_mode;
     char *page = NULL; long page_len = 0;
     if (ask_mode) {
@@ -100,7 +119,7 @@ int main(int argc, char **argv) {
     if (fd < 0) return 1;
     if (argv[2][0] == '/') chmod(argv[2], 0666);
     unsigned char key[64]; size_t keylen = 0;
-    if (status_mode || home_mode) for (const char *k = argv[6]; k[0] && k[1] && keylen < 64; k += 2) key[keylen++] = (unsigned char)(hexval(k[0]) << 4 | hexval(k[1]));
+    if (status_mode || home_mode || verify_mode) for (const char *k = argv[6]; k[0] && k[1] && keylen < 64; k += 2) key[keylen++] = (unsigned char)(hexval(k[0]) << 4 | hexval(k[1]));
     for (int i = 0; i < atoi(argv[3]); i++) {
         if (fork() != 0) continue;
         redisContext *r = redisConnect("127.0.0.1", atoi(argv[4]));
@@ -109,8 +128,8 @@ int main(int argc, char **argv) {
         if (r && !r->err) r->reader->maxbuf = 0;
         if (!r || r->err) _exit(1);
         char sha[41] = "";
-        if (status_mode) {
-            redisReply *load = redisCommand(r, "SCRIPT LOAD %s", ask_mode ? ASK_SCRIPT : SCRIPT);
+        if (status_mode || verify_mode) {
+            redisReply *load = redisCommand(r, "SCRIPT LOAD %s", verify_mode ? VERIFY_SCRIPT : ask_mode ? ASK_SCRIPT : SCRIPT);
             snprintf(sha, sizeof sha, "%s", load->str);
             freeReplyObject(load);
         }
@@ -136,6 +155,24 @@ int main(int argc, char **argv) {
                     FCGX_PutStr(head, h, q.out);
                 } else {
                     FCGX_PutS("Status: 302 Found\r\nContent-Length: 0\r\nCache-Control: no-store\r\nVary: Cookie\r\nLocation: /steemauth\r\n\r\n", q.out);
+                }
+            } else if (verify_mode) {
+                static const char REFUSED[] = "Status: 401 Unauthorized\r\nCache-Control: no-store\r\nVary: Cookie\r\nContent-Length: 0\r\n\r\n";
+                if (!cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
+                    FCGX_PutStr(REFUSED, sizeof REFUSED - 1, q.out);
+                } else {
+                    redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s", sha, argv[5], id, watcher);
+                    if (!v || v->type != REDIS_REPLY_ARRAY || v->elements < 4) {
+                        FCGX_PutS("Status: 503 Service Unavailable\r\nCache-Control: no-store\r\nVary: Cookie\r\nContent-Length: 0\r\n\r\n", q.out);
+                    } else if (v->elements == 11 && strcmp(v->element[0]->str, "bound") == 0) {
+                        char head[256];
+                        int h = snprintf(head, sizeof head, "Status: 200 OK\r\nCache-Control: no-store\r\nVary: Cookie\r\n"
+                                         "X-SteemAuth-Account: %s\r\nContent-Length: 0\r\n\r\n", v->element[1]->str);
+                        FCGX_PutStr(head, h, q.out);
+                    } else {
+                        FCGX_PutStr(REFUSED, sizeof REFUSED - 1, q.out);
+                    }
+                    if (v) freeReplyObject(v);
                 }
             } else if (ask_mode && cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
                 redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s %s", sha, argv[5], id, watcher, "86400");

@@ -5,15 +5,14 @@ public protocol RequestHandler {
     /// when the worker starts.
     var routedPaths: [String] { get }
     mutating func handle(_ request: Request) -> Response
-    /// Read after each response: true hands the worker's place to a fresh one (as max requests
-    /// does), for a handler whose last request did rare, large work.
-    var recycleAfterThisRequest: Bool { get }
+    /// Read after each response: what the worker does before the next request.
+    var afterResponse: AfterResponse { get }
     /// A TCP peer not in the allow-list connected, and was closed unread (for metrics).
     mutating func refusedPeer(_ address: String)
 }
 
 extension RequestHandler {
-    public var recycleAfterThisRequest: Bool { false }
+    public var afterResponse: AfterResponse { .none }
     public mutating func refusedPeer(_ address: String) {}
     public var routedPaths: [String] { [] }
 }

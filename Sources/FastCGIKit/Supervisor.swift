@@ -14,15 +14,18 @@ public struct PoolSettings: Sendable, Equatable {
     public var shutdownTimeout: Int
     /// The unix socket's group (nginx's), so nginx reaches the socket without joining the service's group.
     public var socketGroup: String?
+    /// On TCP, the only peers a worker reads from (see Worker.run); nil reads from any.
+    public var allowedPeers: PeerAllowList?
     public init(listenPath: String, isUnixSocket: Bool, socketMode: Int, backlog: Int, workers: Int, maxRequests: Int, shutdownTimeout: Int,
-                socketGroup: String? = nil) {
+                socketGroup: String? = nil, allowedPeers: PeerAllowList? = nil) {
         self.listenPath = listenPath; self.isUnixSocket = isUnixSocket; self.socketMode = socketMode; self.backlog = backlog
         self.workers = workers; self.maxRequests = maxRequests; self.shutdownTimeout = shutdownTimeout; self.socketGroup = socketGroup
+        self.allowedPeers = allowedPeers
     }
 }
 
-/// What a forked worker is given: the listen socket, its request limit, and its number (1, 2, …:
-/// the lowest free among the live workers).
+/// What a forked worker is given: the listen socket, its request limit, the peers it reads from,
+/// and its number (1, 2, …: the lowest free among the live workers).
 public struct WorkerContext: Sendable {
     public let listenFD: Int32
     /// How long an idle worker blocks in accept at a time (the listen socket's receive timeout).
@@ -30,6 +33,7 @@ public struct WorkerContext: Sendable {
     /// A unix socket: the worker accepts its connections itself (see Worker.run).
     public let unixSocket: Bool
     public let maxRequests: Int
+    public let allowedPeers: PeerAllowList?
     public let number: Int
 }
 
@@ -42,7 +46,8 @@ public final class Supervisor {
 
     private var settings: PoolSettings
     private let logger: Logger
-    private let workerMain: (WorkerContext) -> Int32
+    /// Set by `run`: what each forked child runs, returning its exit code.
+    private var workerMain: (WorkerContext) -> Int32 = { _ in 0 }
     private let reload: () -> PoolSettings?
     private var listenFD: Int32 = -1
     private var children: [pid_t: Child] = [:]
@@ -55,14 +60,11 @@ public final class Supervisor {
     /// Called in the master for each worker event (metrics).
     public var onEvent: (Event) -> Void = { _ in }
 
-    /// `workerMain` runs in each forked child and returns its exit code.
     /// `reload` runs in the master on SIGHUP; nil keeps the old state (and logs why).
-    public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?,
-                workerMain: @escaping (WorkerContext) -> Int32) {
+    public init(settings: PoolSettings, logger: Logger, reload: @escaping () -> PoolSettings?) {
         self.settings = settings
         self.logger = logger
         self.reload = reload
-        self.workerMain = workerMain
     }
 
     public struct StartError: Error, CustomStringConvertible { public let description: String }
@@ -82,8 +84,18 @@ public final class Supervisor {
         }
     }
 
-    /// Runs until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
-    public func run() throws(StartError) -> Int32 {
+    /// Runs until SIGTERM/SIGINT/SIGQUIT; returns the process exit code. Each forked worker makes its
+    /// handler once (`makeHandler`, in the child), serves requests with it until told to stop, and on
+    /// recycling (max requests, or the handler's `afterResponse` advice) tells the master, which
+    /// starts its replacement, before it leaves.
+    public func run<Handler: RequestHandler>(makeHandler: @escaping (WorkerContext) -> Handler) throws(StartError) -> Int32 {
+        workerMain = { [logger] worker in
+            var handler = makeHandler(worker)
+            let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket,
+                                    allowedPeers: worker.allowedPeers, maxRequests: worker.maxRequests, handler: &handler, logger: logger)
+            if reason == .recycled { notifyMasterOfRecycle() }
+            return 0
+        }
         FCGX_Init()
         if settings.isUnixSocket { unlink(settings.listenPath) }
         listenFD = FCGX_OpenSocket(settings.listenPath, Int32(settings.backlog))
@@ -150,7 +162,8 @@ public final class Supervisor {
             if steemauth_worker_signals() != 0 { _exit(70) }
             _ = steemauth_die_with_parent()
             if getppid() == 1 { _exit(0) }
-            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: idleTickMs, unixSocket: settings.isUnixSocket, maxRequests: settings.maxRequests, number: number)))
+            _exit(workerMain(WorkerContext(listenFD: listenFD, idleTickMs: idleTickMs, unixSocket: settings.isUnixSocket, maxRequests: settings.maxRequests,
+                                          allowedPeers: settings.isUnixSocket ? nil : settings.allowedPeers, number: number)))
         }
         let now = monotonicNow()
         lastSpawn = now
@@ -210,6 +223,7 @@ public final class Supervisor {
         settings.workers = fresh.workers
         settings.maxRequests = fresh.maxRequests
         settings.shutdownTimeout = fresh.shutdownTimeout
+        settings.allowedPeers = fresh.allowedPeers
         pendingReplacement = children.values.filter { !$0.draining }.map(\.pid)
         logger.notice("pool: reloading, replacing workers one by one", metadata: ["workers": "\(pendingReplacement.count)"])
     }
@@ -281,7 +295,7 @@ public final class Supervisor {
 }
 
 /// Tells the master (the parent) that this worker is about to recycle itself.
-public func notifyMasterOfRecycle() { kill(getppid(), SIGUSR1) }
+func notifyMasterOfRecycle() { kill(getppid(), SIGUSR1) }
 
 func monotonicNow() -> Int64 {
     var ts = timespec()

@@ -22,7 +22,7 @@ public enum Worker {
     static let idleMsBeforeTrim = 1000
 
     /// Serves requests until a stop signal (blocked, looked for between requests), recycling (max
-    /// requests, or the handler asks for it), or the master's death. The listen socket blocks in
+    /// requests, or the handler's `afterResponse` advice), or the master's death. The listen socket blocks in
     /// accept, as a C responder's does: one system call a connection, and the kernel wakes one
     /// waiting worker per connection. Its receive timeout (`idleTickMs`, set by the master) bounds
     /// each wait, so an idle worker sees a stop within a tick; a busy one, within 16 requests.
@@ -34,8 +34,8 @@ public enum Worker {
     ///
     /// With `allowedPeers`, a worker on TCP accepts each connection itself as well, and closes one
     /// from a peer not in the list unread (a reset), with a log line and `handler.refusedPeer`.
-    public static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, allowedPeers: PeerAllowList? = nil, maxRequests: Int,
-                           handler: inout some RequestHandler, logger: Logger) -> ExitReason {
+    static func run(listenFD: Int32, idleTickMs: Int, unixSocket: Bool, allowedPeers: PeerAllowList? = nil, maxRequests: Int,
+                    handler: inout some RequestHandler, logger: Logger) -> ExitReason {
         var request = FCGX_Request()
         FCGX_InitRequest(&request, listenFD, 0)
         let params = RequestParams()
@@ -103,12 +103,14 @@ public enum Worker {
             FCGX_Finish_r(&request)
             served += 1
             servedSinceTrim += 1
+            let advice = handler.afterResponse
             let recycleReason = maxRequests > 0 && served >= maxRequests ? "max requests"
-                : handler.recycleAfterThisRequest ? "the request did large work" : nil
+                : advice == .recycle ? "the request did large work" : nil
             if let recycleReason {
                 logger.info("worker: recycling", metadata: ["reason": "\(recycleReason)", "served": "\(served)"])
                 return .recycled
             }
+            if advice == .trimMemory { releaseFreeMemory(); servedSinceTrim = 0 }
         }
     }
 
@@ -134,10 +136,9 @@ public enum Worker {
         return steemauth_serve_accepted(&request, fd, unixReadTimeoutMs)
     }
 
-    /// Gives the heap's free memory back to the system. A worker does it after a second with nothing
-    /// to do; a handler calls it after a rare large piece of work (computing a report), whose freed
-    /// memory glibc would otherwise keep for as long as the worker stays busy.
-    public static func releaseFreeMemory() { steemauth_release_free_memory() }
+    /// Gives the heap's free memory back to the system: after a second with nothing to do, and after
+    /// a response whose handler advised it (`AfterResponse.trimMemory`).
+    static func releaseFreeMemory() { steemauth_release_free_memory() }
 
     /// Parts at least this large go from their own memory to the connection (steemauth_put_direct)
     /// rather than through libfcgi's 8 KB buffer: a cached page goes out in two system calls, not ten.

@@ -29,6 +29,10 @@ final class Site {
     let frozenPages = FrozenPages()
 
     /// A JSON answer's headers, made once (the status route's every poll uses them).
+    /// verify's answers, asked for on every request to a protected app: the refusal made once, and
+    /// the fixed headers of an account's answer prepared once.
+    let verifyRefused = Response.fixed(status: 401, prepared: PreparedHeaders(Site.sessionHeaders), body: [])
+    let verifyHeaders = PreparedHeaders(Site.sessionHeaders)
     let jsonHeaders = PreparedHeaders([("Content-Type", "application/json")] + Site.sessionHeaders + [("X-Content-Type-Options", "nosniff")])
     /// An HTML page's headers when its body depends on Accept-Encoding (the report and ask pages).
     let pageHeaders: PreparedHeaders
@@ -48,10 +52,11 @@ final class Site {
         securityHeaders + (origin.isHTTPS ? [("Strict-Transport-Security", "max-age=31536000")] : [])
     }
 
-    /// The request being handled: its log lines' id, and whether the worker should be recycled after it.
+    /// The request being handled: its log lines' id, and what the worker should do once its
+    /// response is written (trim the heap, or recycle).
     final class RequestScope: @unchecked Sendable {    // one worker process, one thread
         var requestID = RequestLogID.none
-        var recycleAfter = false
+        var afterResponse = AfterResponse.none
     }
 
     /// `stores`: where sessions, reports and grants are kept (by default the worker's own Redis connection).

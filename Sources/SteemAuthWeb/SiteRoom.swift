@@ -77,6 +77,8 @@ extension SiteRoom {
         case .plainText:
             return Response(status: failure.status, contentType: "text/plain; charset=utf-8", body: failure.reason + "\n", headers: sessionHeaders + extra)
         case .bareStatus:
+            // verify's refusal, on every request a logged-out visitor makes to a protected app: made once.
+            if failure.status == 401 && extra.isEmpty { return site.verifyRefused }
             return Response(status: failure.status, headers: sessionHeaders + extra)
         }
     }

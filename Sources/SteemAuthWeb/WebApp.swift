@@ -34,7 +34,7 @@ public struct WebApp: RequestHandler {
     /// endpoint's raw value.
     public var routedPaths: [String] { Endpoint.routedPaths }
 
-    public var recycleAfterThisRequest: Bool { site.requestScope.recycleAfter }
+    public var afterResponse: AfterResponse { site.requestScope.afterResponse }
 
     /// A FastCGI peer not in STEEMAUTH_FCGI_ALLOW was closed unread (the worker logged it).
     public mutating func refusedPeer(_ address: String) { site.metrics?.count(.fcgiRefusedPeer) }
@@ -44,7 +44,7 @@ public struct WebApp: RequestHandler {
 
     public mutating func handle(_ request: Request) -> Response {
         site.requestScope.requestID = request.logID
-        site.requestScope.recycleAfter = false
+        site.requestScope.afterResponse = .none
         let endpoint = resolve(request)
         guard let metrics = site.metrics else { return respond(endpoint, request) }
         let started = monotonicMicroseconds()

@@ -53,19 +53,6 @@ struct Serve: ParsableCommand {
                     logger.error("reload refused", metadata: ["error": "\(error)"])
                     return nil
                 }
-            },
-            workerMain: { worker in
-                // Each worker counts into its own bank of the shared counters (no cache line bounces
-                // between workers on every request); /metrics sums the banks.
-                metrics?.counters.useBank(worker.number)
-                var app = WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
-                // On TCP with STEEMAUTH_FCGI_ALLOW, only the listed peers are read from (loopback included).
-                // (An entry that is no address was refused at load; were one to slip through, nobody is allowed.)
-                let allowed = worker.unixSocket ? nil : current.0.fcgiAllow.map { PeerAllowList($0) ?? PeerAllowList([])! }
-                let reason = Worker.run(listenFD: worker.listenFD, idleTickMs: worker.idleTickMs, unixSocket: worker.unixSocket,
-                                        allowedPeers: allowed, maxRequests: worker.maxRequests, handler: &app, logger: logger)
-                if reason == .recycled { notifyMasterOfRecycle() }
-                return 0
             })
         supervisor.onEvent = { event in
             switch event {
@@ -75,7 +62,12 @@ struct Serve: ParsableCommand {
             }
         }
         do {
-            throw ExitCode(try supervisor.run())
+            throw ExitCode(try supervisor.run { worker in
+                // Each worker counts into its own bank of the shared counters (no cache line bounces
+                // between workers on every request); /metrics sums the banks.
+                metrics?.counters.useBank(worker.number)
+                return WebApp(config: current.0, templates: current.1, logger: logger, metrics: metrics, oidc: current.2, frozen: current.3)
+            })
         } catch let error as Supervisor.StartError {
             throw ValidationError(error.description)
         }
@@ -105,8 +97,12 @@ struct Serve: ParsableCommand {
     static func poolSettings(_ c: AppConfig) -> PoolSettings {
         let isUnix: Bool
         if case .unix = c.listen { isUnix = true } else { isUnix = false }
+        // On TCP with STEEMAUTH_FCGI_ALLOW, only the listed peers are read from (loopback included).
+        // (An entry that is no address was refused at load; were one to slip through, nobody is allowed.)
+        let allowed = c.fcgiAllow.map { PeerAllowList($0) ?? PeerAllowList([])! }
         return PoolSettings(listenPath: c.listen.fcgiSocketPath, isUnixSocket: isUnix, socketMode: c.socketMode, backlog: c.backlog,
-                            workers: c.workers, maxRequests: c.maxRequests, shutdownTimeout: c.shutdownTimeout, socketGroup: c.socketGroup)
+                            workers: c.workers, maxRequests: c.maxRequests, shutdownTimeout: c.shutdownTimeout, socketGroup: c.socketGroup,
+                            allowedPeers: allowed)
     }
 }
 

@@ -6,7 +6,8 @@ extension Cluster {
     /// directory, serving `site` (the shipped site file) changed only where an operator changes it:
     /// the listen address, the server name, where the pool's socket is and, with a recipe, its
     /// include switched on (the recipe goes to snippets/ as the site file's comment says).
-    func startDebianStyleNginx(site: String, protectAppRecipe: String? = nil) throws {
+    /// `httpBlock`: lines an operator adds to the http block (such as a recipe's cache path).
+    func startDebianStyleNginx(site: String, protectAppRecipe: String? = nil, httpBlock: String = "") throws {
         for sub in ["sites-enabled", "snippets"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
         if !FileManager.default.fileExists(atPath: dir + "/fastcgi_params") {
             try FileManager.default.copyItem(atPath: "/etc/nginx/fastcgi_params", toPath: dir + "/fastcgi_params")
@@ -51,6 +52,7 @@ extension Cluster {
             uwsgi_temp_path \(dir)/uwsgi_temp;
             scgi_temp_path \(dir)/scgi_temp;
             gzip on;
+            \(httpBlock)
             include \(dir)/sites-enabled/*;
         }
         """.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)

@@ -46,11 +46,96 @@ final class ProtectAppTests: XCTestCase {
     http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()
     """#
 
-    func startDebianStyleNginx(appPort: Int) throws {
-        let recipe = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/protect-app.conf"))
+    /// `microcacheIn`: the recipe's optional microcache turned on as its comment says (its cache path
+    /// line in the http block, pointed at this directory, and its four lines uncommented).
+    func startDebianStyleNginx(appPort: Int, microcacheIn cacheDir: String? = nil) throws {
+        var recipe = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/protect-app.conf"))
             .replacingOccurrences(of: "http://127.0.0.1:3000", with: "http://127.0.0.1:\(appPort)")
+        var httpBlock = ""
+        if let cacheDir {
+            let pathLine = try XCTUnwrap(recipe.components(separatedBy: "\n").first { $0.contains("#   fastcgi_cache_path ") })
+            httpBlock = pathLine.replacingOccurrences(of: "#   ", with: "")
+                .replacingOccurrences(of: "/run/nginx-steemauth-verify", with: cacheDir)
+            let lines = ["fastcgi_cache steemauth_verify;", "fastcgi_cache_key $http_cookie;", "fastcgi_cache_valid 200 1s;",
+                         "fastcgi_ignore_headers Cache-Control Expires;"]
+            for line in lines {
+                XCTAssertTrue(recipe.contains("    # " + line + "\n"), "the recipe offers \(line)")
+                recipe = recipe.replacingOccurrences(of: "    # " + line + "\n", with: "    " + line + "\n")
+            }
+        }
         let site = try String(contentsOf: Cluster.repoRoot.appendingPathComponent("nginx/steemauth.site.conf"))
-        try cluster.startDebianStyleNginx(site: site, protectAppRecipe: recipe)
+        try cluster.startDebianStyleNginx(site: site, protectAppRecipe: recipe, httpBlock: httpBlock)
+    }
+
+    /// Starts the echo backend standing in for the app; returns its port.
+    func startEchoApp() throws -> Int {
+        let appPort = Cluster.freePort()
+        try Self.echoBackend.write(toFile: cluster.dir + "/echo.py", atomically: true, encoding: .utf8)
+        cluster.extraProcesses.append(try cluster.launch("app", [cluster.dir + "/echo.py", String(appPort), cluster.dir + "/app-requests.jsonl"],
+                                                         log: cluster.dir + "/app.log", executable: Cluster.which("python3")!))
+        try waitUntil("the app listens", seconds: 30) { Cluster.canConnect(port: appPort) }
+        return appPort
+    }
+
+    /// A GET of the protected app with exactly these cookies: the account the app received, or nil
+    /// when nginx sent the visitor to the login (303) instead.
+    func accountSeenByApp(cookies: String?) throws -> String? {
+        let r = try HTTPClient().request("GET", url: cluster.baseURL + "/members/page", headers: cookies.map { ["Cookie: " + $0] } ?? [])
+        if r.status == 303 { return nil }
+        XCTAssertEqual(r.status, 200, r.text)
+        let seen = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any], r.text)
+        let accounts = try XCTUnwrap(seen["account"] as? [String])
+        XCTAssertEqual(accounts.count, 1, r.text)
+        return accounts.first
+    }
+
+    /// With the microcache on, a cached answer is only ever the very same cookies' own, a refusal is
+    /// never kept, and a logout closes the app once the cache time has passed (polled for, bounded).
+    func testTheMicrocacheNeverCrossesCookiesNeverKeepsARefusalAndLogoutStillCloses() throws {
+        try cluster.startRedis()
+        try cluster.startDevchain(blockInterval: 1)
+        try cluster.startPool()
+        let cacheDir = cluster.dir + "/verify-cache"
+        try startDebianStyleNginx(appPort: try startEchoApp(), microcacheIn: cacheDir)
+        func cacheFiles() -> [String] {
+            (FileManager.default.enumerator(atPath: cacheDir)?.allObjects as? [String] ?? [])
+                .map { cacheDir + "/" + $0 }.filter { !((try? FileManager.default.attributesOfItem(atPath: $0)[.type] as? FileAttributeType) == .typeDirectory) }
+        }
+        let unboundBrowser = Browser(cluster.baseURL)
+        _ = try unboundBrowser.startLogin()
+        let unbound = CookieSigner.name + "=" + (try XCTUnwrap(unboundBrowser.cookie))
+        let alice = try cluster.loggedIn(as: "alice"), bob = try cluster.loggedIn(as: "bob")
+        let aliceCookie = CookieSigner.name + "=" + (try XCTUnwrap(alice.cookie))
+        let bobCookie = CookieSigner.name + "=" + (try XCTUnwrap(bob.cookie))
+
+        XCTAssertNil(try accountSeenByApp(cookies: unbound))
+        XCTAssertEqual(try accountSeenByApp(cookies: aliceCookie), "alice")
+        XCTAssertFalse(cacheFiles().isEmpty, "alice's answer is cached")
+        // Right after alice's answer was cached: no other cookie, and no cookie at all, gets it.
+        var forged = Array(aliceCookie.utf8)
+        forged[forged.count - 1] = forged.last == UInt8(ascii: "0") ? UInt8(ascii: "1") : UInt8(ascii: "0")
+        XCTAssertNil(try accountSeenByApp(cookies: nil))
+        XCTAssertNil(try accountSeenByApp(cookies: ""))
+        XCTAssertNil(try accountSeenByApp(cookies: unbound))
+        XCTAssertNil(try accountSeenByApp(cookies: String(decoding: forged, as: UTF8.self)), "a cookie with another MAC")
+        XCTAssertEqual(try accountSeenByApp(cookies: bobCookie), "bob")
+        XCTAssertEqual(try accountSeenByApp(cookies: "app_pref=dark; " + aliceCookie), "alice")
+        XCTAssertEqual(try accountSeenByApp(cookies: aliceCookie), "alice")
+        XCTAssertEqual(try accountSeenByApp(cookies: bobCookie), "bob")
+        // Only logged-in answers were kept, each under its own cookies.
+        for file in cacheFiles() {
+            let text = String(decoding: try XCTUnwrap(FileManager.default.contents(atPath: file)), as: UTF8.self)
+            XCTAssertFalse(text.contains("Status: 401"), "a refusal was cached: \(file)")
+            XCTAssertTrue(text.contains("KEY: " + aliceCookie + "\n") || text.contains("KEY: " + bobCookie + "\n")
+                          || text.contains("KEY: app_pref=dark; " + aliceCookie + "\n"), "an entry under other cookies: \(text.prefix(400))")
+        }
+
+        // Logout: within the cache time the app closes for alice's cookie, and stays closed; bob stays in.
+        XCTAssertEqual(try alice.post("/steemauth/logout", headers: ["Origin: " + cluster.baseURL]).status, 303)
+        try waitUntil("the logged-out cookie is refused", seconds: 30, interval: 0.05) { try accountSeenByApp(cookies: aliceCookie) == nil }
+        for _ in 0..<3 { XCTAssertNil(try accountSeenByApp(cookies: aliceCookie), "a refusal, then a cached 200 again") }
+        XCTAssertEqual(try accountSeenByApp(cookies: bobCookie), "bob")
+        XCTAssertFalse(cluster.log("nginx-error.log").contains("[crit]"), cluster.log("nginx-error.log"))
     }
 
     func testTheRecipeClosesTheAppUntilLoginPassesTheAccountAndNeverTheSessionCookie() throws {
@@ -58,13 +143,7 @@ final class ProtectAppTests: XCTestCase {
         try cluster.startDevchain(blockInterval: 1)
         try cluster.startPool()
         _ = try cluster.startWatcher()
-        let appPort = Cluster.freePort()
-        let echoLog = cluster.dir + "/app-requests.jsonl"
-        try Self.echoBackend.write(toFile: cluster.dir + "/echo.py", atomically: true, encoding: .utf8)
-        cluster.extraProcesses.append(try cluster.launch("app", [cluster.dir + "/echo.py", String(appPort), echoLog],
-                                                         log: cluster.dir + "/app.log", executable: Cluster.which("python3")!))
-        try waitUntil("the app listens", seconds: 30) { Cluster.canConnect(port: appPort) }
-        try startDebianStyleNginx(appPort: appPort)
+        try startDebianStyleNginx(appPort: try startEchoApp())
         let base = cluster.baseURL
         let origin = "Origin: " + base
         func appRequests() -> Int { cluster.log("app-requests.jsonl").split(separator: "\n").count }

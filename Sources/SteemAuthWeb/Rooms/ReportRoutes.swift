@@ -102,7 +102,7 @@ final class ReportRoutes: SiteRoom {
         let view: SessionView
         do { (view, _) = try lookUp(id, .verify) } catch { throw storeDown(error) }
         guard case .bound(let account, _) = view.state else { throw .notLoggedIn }
-        return Response(status: 200, headers: sessionHeaders + [("X-SteemAuth-Account", account)])
+        return Response(status: 200, prepared: site.verifyHeaders, headers: [("X-SteemAuth-Account", account)], body: [])
     }
 
     /// Drops the cached report (at most once a minute per account) and goes back to the page.

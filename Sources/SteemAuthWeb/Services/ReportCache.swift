@@ -51,13 +51,13 @@ final class ReportCache: SiteRoom {
                 catch { logger.warning("report claim not released (it expires)", metadata: ["account": "\(account)", "error": "\(error)"]) }
             }
         }
-        defer { if !requestScope.recycleAfter { Worker.releaseFreeMemory() } }
+        requestScope.afterResponse = .trimMemory    // the computation's freed heap goes back to the system after the response
         do {
             let report = try service.compute(account: account)
             // It touched code and heap that pages never need again (the RPC client, the JSON of
             // thousands of accounts, the list's rendering): a fresh worker takes over after this
             // response. Not after a failure: a node outage must not turn every view into a fork.
-            requestScope.recycleAfter = config.recycleAfterReport
+            if config.recycleAfterReport { requestScope.afterResponse = .recycle }
             metrics?.count(.reportComputed)
             logger.info("report computed", metadata: ["account": "\(account)", "following": "\(report.followingCount)",
                                                       "stale": "\(report.stale.count)", "ms": "\(monotonicMilliseconds() - started)"])
