@@ -103,7 +103,7 @@ extension WebApp {
         }
         defer { if !requestScope.recycleAfter { Worker.releaseFreeMemory() } }
         do {
-            let report = try reports.compute(account: account)
+            let report = try reports.compute(account: account, deadline: monotonicMilliseconds() + Int64(config.reportTimeout * 1000))
             // It touched code and heap that pages never need again (the RPC client, the JSON of
             // thousands of accounts, the list's rendering): a fresh worker takes over after this
             // response. Not after a failure: a node outage must not turn every view into a fork.
