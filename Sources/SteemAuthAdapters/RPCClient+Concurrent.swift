@@ -6,8 +6,11 @@ import SteemAuthCore
 public struct RPCBatchRequest: Sendable {
     public var node: Int
     public var calls: [(String, JSONValue)]
-    public init(node: Int, calls: [(String, JSONValue)]) {
-        self.node = node; self.calls = calls
+    /// Its reply is decoded and handed over as soon as it arrives, before replies of other
+    /// batches that are waiting to be decoded (a reply that says what to ask next).
+    public var urgent: Bool
+    public init(node: Int, calls: [(String, JSONValue)], urgent: Bool = false) {
+        self.node = node; self.calls = calls; self.urgent = urgent
     }
 }
 
@@ -25,6 +28,10 @@ extension RPCClient {
     /// are handed over only once the id checks out; replies are size-capped and matched by id;
     /// failures name the node as it may be shown; `calls` and `failures` count by node.
     /// Every request ends by `deadline` (monotonic milliseconds) and within `timeoutSeconds`.
+    ///
+    /// Replies are decoded one at a time, the requests in flight moved on between two: a request
+    /// just started goes out while replies that came with it wait their turn, and an urgent
+    /// batch's reply is decoded first.
     public func concurrently<T: Decodable & Sendable>(_ batches: [RPCBatchRequest], as type: T.Type, deadline: Int64? = nil,
                                                      received: (Int, Result<[T?], RPCFailure>) -> [RPCBatchRequest]) {
         var run = ConcurrentRun<T>(client: self, deadline: deadline)
@@ -34,8 +41,14 @@ extension RPCClient {
                 let (index, result) = run.ready.removeFirst()
                 for batch in received(index, result) { run.submit(batch) }
             }
-            guard inFlight.inFlight > 0 else { return }
-            for (tag, result) in inFlight.completed(maxWaitMilliseconds: 1000) { run.ended(tag, result) }
+            if run.waiting.isEmpty {
+                guard concurrent.inFlight > 0 else { return }
+                for (tag, result) in concurrent.completed(maxWaitMilliseconds: 1000) { run.ended(tag, result) }
+            } else {
+                // Sends what was just started and takes what arrived, without waiting; then one reply.
+                for (tag, result) in concurrent.completed(maxWaitMilliseconds: 0) { run.ended(tag, result) }
+                if run.ready.isEmpty { run.decodeWaiting() }
+            }
         }
     }
 
@@ -49,6 +62,7 @@ extension RPCClient {
 private struct ConcurrentRun<T: Decodable & Sendable> {
     struct Batch {
         let node: Int
+        let urgent: Bool
         var calls: [(String, JSONValue)]
         var results: [T?]
         var left: Int
@@ -67,6 +81,8 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     var parts: [Int: Part] = [:]
     var probes: [Int: (node: Int, request: RPCRequest)] = [:]
     var nodeOfTag: [Int: (node: Int, handle: HTTPClient)] = [:]
+    /// Replies that arrived and wait to be decoded (urgent ones are decoded at once).
+    var waiting: [(tag: Int, node: Int, result: Result<HTTPClient.Response, HTTPClient.Failure>)] = []
     /// Nodes whose chain id is being asked, with the replies that came before its answer.
     var held: [Int: [(tag: Int, result: Result<HTTPClient.Response, HTTPClient.Failure>)]] = [:]
     var nextTag = 0
@@ -80,7 +96,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
 
     mutating func submit(_ request: RPCBatchRequest) {
         let index = batches.count, node = request.node
-        batches.append(Batch(node: node, calls: request.calls, results: Array(repeating: nil, count: request.calls.count),
+        batches.append(Batch(node: node, urgent: request.urgent, calls: request.calls, results: Array(repeating: nil, count: request.calls.count),
                              left: request.calls.count))
         guard client.nodes.indices.contains(node) else {
             return fail(index, RPCFailure(node: "-", reason: "no node \(node)"), counted: false)
@@ -126,7 +142,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
         nextTag += 1
         let handle = client.idleClient(for: node)
         nodeOfTag[tag] = (node, handle)
-        client.inFlight.start(HTTPClient.Request("POST", url: client.urls[node], headers: RPCClient.requestHeaders, body: body,
+        client.concurrent.start(HTTPClient.Request("POST", url: client.urls[node], headers: RPCClient.requestHeaders, body: body,
                                                  timeoutSeconds: timeout, maxBytes: client.maxReplyBytes),
                               on: handle, tag: tag)
         return tag
@@ -139,6 +155,18 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
             return probeEnded(node, request: probe.request, result)
         }
         if held[node] != nil { held[node]!.append((tag, result)); return }
+        arrived(tag, node: node, result)
+    }
+
+    /// A part's reply: decoded now when its batch is urgent, else queued.
+    mutating func arrived(_ tag: Int, node: Int, _ result: Result<HTTPClient.Response, HTTPClient.Failure>) {
+        if let part = parts[tag], batches[part.batch].urgent { return partEnded(tag, node: node, result) }
+        waiting.append((tag, node, result))
+    }
+
+    mutating func decodeWaiting() {
+        guard !waiting.isEmpty else { return }
+        let (tag, node, result) = waiting.removeFirst()
         partEnded(tag, node: node, result)
     }
 
@@ -149,7 +177,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
             if let expected = client.expectedChainID { try client.confirmChainID(probe, expected: expected, node: node) }
         } catch { return probeFailed(node, error) }
         client.chainChecked[node] = true
-        for (tag, result) in held.removeValue(forKey: node) ?? [] { partEnded(tag, node: node, result) }
+        for (tag, result) in held.removeValue(forKey: node) ?? [] { arrived(tag, node: node, result) }
     }
 
     /// Every batch of the node fails with the probe's failure (its replies, in or still on their

@@ -34,7 +34,7 @@ public final class RPCClient {
     var batchSizes: [AdaptiveBatchSize]
     let logger: Logger
     /// Requests in flight together (`concurrently`), and the handles each node's ran on, kept for the next.
-    lazy var inFlight = HTTPClient.Concurrent()
+    lazy var concurrent = HTTPClient.Concurrent()
     var idleClients: [[HTTPClient]]
     /// The chain id every node must report (nil: not checked). A node is asked when first used and
     /// again after it failed (a failover may have put another server behind its address).

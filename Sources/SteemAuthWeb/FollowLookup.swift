@@ -5,7 +5,9 @@ import SteemAuthCore
 /// One report's fetch, as RPCClient.concurrently drives it: the `get_following` pages one after
 /// another (each starts at the last name of the page before), and each page's `get_accounts`
 /// batches sent with the next page, spread over the nodes. A batch a node fails goes to the next
-/// node (in the client's order); the fetch fails when no node is left.
+/// node (in the client's order); the fetch fails when no node is left. At most two lookups a node
+/// are in flight (a node's reply of 1,000 accounts is about 12 MB): when the lookups fall behind the
+/// pages, the names wait their turn rather than the replies piling up in memory.
 struct FollowLookup {
     /// A `get_following` or `get_accounts` result: one decodable type for both, told apart by keys.
     enum Reply: Decodable, Sendable {
@@ -34,6 +36,9 @@ struct FollowLookup {
     private(set) var live: [Int]
     private(set) var failedNodes: [Int] = []
     private var requests: [Int: Request] = [:]
+    /// Lookups planned and not yet sent, and how many are in flight.
+    private var queued: [(request: Request, node: Int)] = []
+    private var lookupsInFlight = 0
     private var nodeOfBatch: [Int: Int] = [:]
     private var sent = 0
     private var pages = 0
@@ -77,7 +82,8 @@ struct FollowLookup {
                 found.append(account)
             }
             accounts[slot] = found
-            return []
+            lookupsInFlight -= 1
+            return sendQueued()
         }
     }
 
@@ -92,9 +98,20 @@ struct FollowLookup {
         }
         for batch in plan(valid.count, live).batches {
             accounts.append([])
-            next.append(send(.accounts(slot: accounts.count - 1, calls: batch.calls.map { Array(valid[$0]) }), to: batch.node))
+            queued.append((.accounts(slot: accounts.count - 1, calls: batch.calls.map { Array(valid[$0]) }), batch.node))
         }
-        return next
+        return next + sendQueued()
+    }
+
+    /// The queued lookups that fit in flight (to their planned node while it is still trusted).
+    private mutating func sendQueued() -> [RPCBatchRequest] {
+        var out: [RPCBatchRequest] = []
+        while lookupsInFlight < 2 * max(1, live.count), !queued.isEmpty, let first = live.first {
+            let (request, node) = queued.removeFirst()
+            lookupsInFlight += 1
+            out.append(send(request, to: live.contains(node) ? node : first))
+        }
+        return out
     }
 
     /// The failed batch again, to the next node; none left: the fetch failed.
@@ -119,8 +136,9 @@ struct FollowLookup {
         sent += 1
         switch request {
         case .page(let start):
+            // Urgent: the next page can only be asked once this one is read.
             return RPCBatchRequest(node: node, calls: [(RPCMethod.getFollowing, .array([.string(account), .string(start), .string("blog"),
-                                                                                         .int(Int64(FollowPaging.pageSize))]))])
+                                                                                         .int(Int64(FollowPaging.pageSize))]))], urgent: true)
         case .accounts(_, let calls):
             return RPCBatchRequest(node: node, calls: calls.map { names in (RPCMethod.getAccounts, .array([.array(names.map { .string($0) })])) })
         }

@@ -142,4 +142,53 @@ final class ReportOverlapTests: XCTestCase {
         XCTAssertTrue(again.text.contains("the nodes failed, retry in"), again.text)
         XCTAssertTrue(cluster.poolLog().contains("the report took longer than 1.0 s"))
     }
+
+    /// The primitive under the report: batches to two nodes at once, answered in shuffled order,
+    /// each result handed over with its own index and in its own calls' order; a batch over the
+    /// node's limit is split; more batches sent from a reply; a node of another chain is dropped
+    /// (its chain id is asked alongside the first batch) and its batches fail, named as shown.
+    func testConcurrentBatchesEachGetTheirOwnResults() throws {
+        let nodes = try start(nodes: 2, jitterMs: 30, batchLimit: 4)
+        try cluster.devchain(["seed", "--account", "gina", "--follows", "600", "--stale", "0", "--never", "0"])
+        let names = (0..<600).map { "f" + String(repeating: "0", count: 5 - String($0).count) + String($0) + "-gina" }
+        let rpc = RPCClient(nodes: nodes, timeoutSeconds: 30, expectedChainID: ChainIdentity.steemMainnet, logger: Logger(label: "test"))
+        func lookups(_ slice: ArraySlice<String>, node: Int) -> RPCBatchRequest {
+            RPCBatchRequest(node: node, calls: Array(slice).chunked(into: 10).map { (RPCMethod.getAccounts, JSONValue.array([.array($0.map { .string($0) })])) })
+        }
+        // 6 batches of 10 calls (over the limit of 4), alternating nodes; the first reply asks for 2 more.
+        var batches: [[String]] = stride(from: 0, to: 600, by: 100).map { Array(names[$0..<($0 + 100)]) }
+        var results: [Int: [String]] = [:], order: [Int] = []
+        rpc.concurrently(batches.enumerated().map { lookups($1[...], node: $0 % 2) }, as: [ChainAccount].self) { index, result in
+            order.append(index)
+            guard case .success(let replies) = result else { XCTFail("batch \(index): \(result)"); return [] }
+            XCTAssertEqual(replies.count, (batches[index].count + 9) / 10, "one result a call")
+            results[index] = replies.flatMap { $0 ?? [] }.map(\.name)
+            guard index == 0 else { return [] }
+            batches += [Array(names[0..<30]), Array(names[570..<600])]
+            return [lookups(names[0..<30], node: 1), lookups(names[570..<600], node: 0)]
+        }
+        XCTAssertEqual(Set(order), Set(0..<8), "each batch handed over once")
+        XCTAssertEqual(order.count, 8)
+        for (index, expected) in batches.enumerated() { XCTAssertEqual(results[index], expected, "batch \(index)") }
+        XCTAssertTrue(rpc.batchSizeByNode.values.allSatisfy { $0 <= 4 }, "halved from 50 to what the nodes take: \(rpc.batchSizeByNode)")
+        XCTAssertEqual(rpc.failures, [:])
+
+        // A node of another chain: dropped; its batches fail, the other node's are answered.
+        try cluster.devchain(["lie", "chain-id", "--chain-id", ChainIdentity.hiveMainnet], node: nodes[1])
+        let fresh = RPCClient(nodes: nodes.map { $0.replacingOccurrences(of: "http://", with: "http://user:secret@") }, timeoutSeconds: 30,
+                              expectedChainID: ChainIdentity.steemMainnet, logger: Logger(label: "test"))
+        var outcomes: [Int: Result<[[ChainAccount]?], RPCFailure>] = [:]
+        fresh.concurrently([lookups(names[0..<20], node: 1), lookups(names[20..<40], node: 0), lookups(names[40..<60], node: 1)],
+                           as: [ChainAccount].self) { index, result in outcomes[index] = result; return [] }
+        XCTAssertEqual(outcomes.count, 3)
+        for index in [0, 2] {
+            guard case .failure(let failure)? = outcomes[index] else { XCTFail("batch \(index) to the other chain's node answered"); continue }
+            XCTAssertTrue(failure.reason.contains("serves another chain"), failure.reason)
+            XCTAssertFalse(failure.description.contains("secret"), "the node as it may be shown: \(failure)")
+        }
+        guard case .success(let answered)? = outcomes[1] else { return XCTFail("the honest node's batch failed: \(String(describing: outcomes[1]))") }
+        XCTAssertEqual(answered.flatMap { $0 ?? [] }.map(\.name), Array(names[20..<40]))
+        XCTAssertEqual(fresh.dropped, [1])
+        XCTAssertEqual(fresh.failures[fresh.nodes[1]], 1)
+    }
 }
