@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import FoundationEssentials
+import Glibc
 import SteemAuthCore
 
 /// Faults injected into one listener: the next `count` requests fail in `mode`.
@@ -143,6 +144,20 @@ struct NodeHandler: HTTPHandler {
     }
 }
 
+/// FlyingFox's socket pool with Nagle's algorithm off on every socket it waits on, the listener
+/// first (the connections it accepts inherit it), as a node behind nginx (`tcp_nodelay on`) has it.
+/// With Nagle on, the last segment of a reply over 64 KiB (a batch of accounts) waited for the client's
+/// delayed ACK: 40 ms more on a large reply, which is not the network a latency test means to model.
+struct NoDelaySocketPool: AsyncSocketPool {
+    let pool: any AsyncSocketPool = HTTPServer.defaultPool()
+    func prepare() async throws { try await pool.prepare() }
+    func run() async throws { try await pool.run() }
+    func suspendSocket(_ socket: Socket, untilReadyFor events: Socket.Events) async throws {
+        try? socket.setValue(true, for: BoolSocketOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY))
+        try await pool.suspendSocket(socket, untilReadyFor: events)
+    }
+}
+
 public enum DevChainServer {
     /// Serves the chain on every address until the process is stopped; produces a block every
     /// `blockInterval` seconds (0 = only on demand).
@@ -155,7 +170,8 @@ public enum DevChainServer {
                 var handler = NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter, batchLimit: batchLimit)
                 handler.latencyMilliseconds = latencyMilliseconds
                 handler.jitterMilliseconds = jitterMilliseconds
-                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled, handler: handler)
+                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(),
+                                        logger: .disabled, handler: handler)
                 group.addTask { try await server.run() }
             }
             if blockInterval > 0 {
