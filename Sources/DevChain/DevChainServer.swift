@@ -1,6 +1,7 @@
 import FlyingFox
 import FlyingSocks
 import FoundationEssentials
+import Glibc
 import SteemAuthCore
 
 /// Faults injected into one listener: the next `count` requests fail in `mode`.
@@ -52,6 +53,9 @@ struct NodeHandler: HTTPHandler {
     /// Each JSON-RPC request is answered this many milliseconds late, as a node across a continent
     /// is; concurrent requests wait side by side (control calls are never delayed).
     var latencyMilliseconds = 0
+    /// Each JSON-RPC request waits a random 0...N ms more, so concurrent requests are answered in
+    /// shuffled order (control calls are never delayed).
+    var jitterMilliseconds = 0
     static let maxBody = 4 << 20
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -68,7 +72,8 @@ struct NodeHandler: HTTPHandler {
             return try await answer(parsed)
         }
         if let parsed { await counter.count(parsed) }
-        if latencyMilliseconds > 0 { try await Task.sleep(nanoseconds: UInt64(latencyMilliseconds) * 1_000_000) }
+        let delay = latencyMilliseconds + (jitterMilliseconds > 0 ? Int.random(in: 0...jitterMilliseconds) : 0)
+        if delay > 0 { try await Task.sleep(nanoseconds: UInt64(delay) * 1_000_000) }
         let lies = await faults.lies
         if let limit = batchLimit, let batch = parsed?.arrayValue, batch.count > limit {
             // jussi: one error object, no array, for the whole batch.
@@ -139,18 +144,34 @@ struct NodeHandler: HTTPHandler {
     }
 }
 
+/// FlyingFox's socket pool with Nagle's algorithm off on every socket it waits on, the listener
+/// first (the connections it accepts inherit it), as a node behind nginx (`tcp_nodelay on`) has it.
+/// With Nagle on, the last segment of a reply over 64 KiB (a batch of accounts) waited for the client's
+/// delayed ACK: 40 ms more on a large reply, which is not the network a latency test means to model.
+struct NoDelaySocketPool: AsyncSocketPool {
+    let pool: any AsyncSocketPool = HTTPServer.defaultPool()
+    func prepare() async throws { try await pool.prepare() }
+    func run() async throws { try await pool.run() }
+    func suspendSocket(_ socket: Socket, untilReadyFor events: Socket.Events) async throws {
+        try? socket.setValue(true, for: BoolSocketOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY))
+        try await pool.suspendSocket(socket, untilReadyFor: events)
+    }
+}
+
 public enum DevChainServer {
     /// Serves the chain on every address until the process is stopped; produces a block every
     /// `blockInterval` seconds (0 = only on demand).
     public static func serve(addresses: [(String, UInt16)], chain: SimulatedChain, serviceAccount: String, blockInterval: Double,
-                             batchLimit: Int? = nil, latencyMilliseconds: Int = 0) async throws {
+                             batchLimit: Int? = nil, latencyMilliseconds: Int = 0, jitterMilliseconds: Int = 0) async throws {
         let rpc = DevChainRPC(chain: chain, serviceAccount: serviceAccount)
         let counter = CallCounter()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (host, port) in addresses {
                 var handler = NodeHandler(rpc: rpc, faults: FaultInjector(), counter: counter, batchLimit: batchLimit)
                 handler.latencyMilliseconds = latencyMilliseconds
-                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, logger: .disabled, handler: handler)
+                handler.jitterMilliseconds = jitterMilliseconds
+                let server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 120, pool: NoDelaySocketPool(),
+                                        logger: .disabled, handler: handler)
                 group.addTask { try await server.run() }
             }
             if blockInterval > 0 {

@@ -25,6 +25,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Refuse JSON-RPC batches of more calls, as jussi does (api.steemit.com: 50).") var batchLimit: Int?
     @Option(help: "Answer each JSON-RPC request this many milliseconds late, as a distant node does (concurrent requests wait side by side).")
     var latencyMs: Int = 0
+    @Option(help: "Delay each JSON-RPC request a random 0...N milliseconds more, so concurrent requests are answered in shuffled order.")
+    var jitterMs: Int = 0
 
     func run() async throws {
         guard let chainKind = AppConfig.Chain(rawValue: chain) else { throw ValidationError("--chain is steem or hive") }
@@ -37,8 +39,9 @@ struct Serve: AsyncParsableCommand {
         print("steemauth-devchain: \(chain) chain on \(listen.map { "http://" + $0 }.joined(separator: ", ")), a block every \(blockInterval)s, LIB lag \(libLag)")
         if let batchLimit, batchLimit < 1 { throw ValidationError("--batch-limit is at least 1") }
         guard (0...60_000).contains(latencyMs) else { throw ValidationError("--latency-ms is 0...60000") }
+        guard (0...60_000).contains(jitterMs) else { throw ValidationError("--jitter-ms is 0...60000") }
         try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval,
-                                       batchLimit: batchLimit, latencyMilliseconds: latencyMs)
+                                       batchLimit: batchLimit, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs)
     }
 }
 

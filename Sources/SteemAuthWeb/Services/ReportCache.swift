@@ -53,7 +53,7 @@ final class ReportCache: SiteRoom {
         }
         requestScope.afterResponse = .trimMemory    // the computation's freed heap goes back to the system after the response
         do {
-            let report = try service.compute(account: account)
+            let report = try service.compute(account: account, deadline: monotonicMilliseconds() + Int64(config.reportTimeout * 1000))
             // It touched code and heap that pages never need again (the RPC client, the JSON of
             // thousands of accounts, the list's rendering): a fresh worker takes over after this
             // response. Not after a failure: a node outage must not turn every view into a fork.

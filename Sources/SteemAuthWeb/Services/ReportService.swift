@@ -37,7 +37,6 @@ final class ReportService {
     private let logger: Logger
     static let accountsPerCall = 100
     static let callsPerBatch = 10
-    static let maxPages = 1000
 
     init(config: AppConfig, logger: Logger) {
         self.config = config
@@ -46,36 +45,34 @@ final class ReportService {
                         maxBatchSize: config.rpcBatch, expectedChainID: config.chainID, logger: logger)
     }
 
-    func compute(account: String) throws(Failure) -> StaleReport {
-        let deadline = monotonicMilliseconds() + Int64(config.reportTimeout * 1000)
-        var following: [String] = []
-        var start = ""
-        for _ in 0..<Self.maxPages {
-            let page = try call(deadline) { () throws(RPCFailure) in
-                try self.rpc.call(RPCMethod.getFollowing, .array([.string(account), .string(start), .string("blog"), .int(Int64(FollowPaging.pageSize))]),
-                                  as: [FollowEntry].self, deadline: deadline) ?? []
-            }
-            following += FollowPaging.names(on: page, start: start)
-            guard let next = FollowPaging.nextStart(after: page) else { break }
-            start = next
+    /// The report, every node call ending by `deadline` (monotonic milliseconds). The follow pages
+    /// come one after another (each starts at the previous page's last name); a page's accounts
+    /// are looked up while the next page is fetched, in batches spread over the nodes that answer.
+    func compute(account: String, deadline: Int64) throws(Failure) -> StaleReport {
+        guard deadline - monotonicMilliseconds() > 50 else { throw .deadline(seconds: config.reportTimeout) }
+        var lookup = FollowLookup(account: account, nodes: rpc.nodesInOrder, nodeNames: rpc.nodes, deadline: deadline)
+        lookup.plan = { [rpc] count, nodes in
+            let sizes = rpc.batchSizeByNode
+            return AccountLookupPlan(nameCount: count, nodes: nodes.map { ($0, sizes[rpc.nodes[$0]] ?? 1) },
+                                     namesPerCall: Self.accountsPerCall, callsPerBatch: Self.callsPerBatch)
         }
+        rpc.concurrently([lookup.firstPage()], as: [FollowLookup.Reply].self, deadline: deadline) { index, result in
+            lookup.received(index, result, logger: self.logger)
+        }
+        if let failure = lookup.failure {
+            if failure.timedOut || monotonicMilliseconds() >= deadline { throw .deadline(seconds: config.reportTimeout) }
+            throw .nodes(failure.description)
+        }
+        for node in lookup.failedNodes where node == rpc.preferredNode { rpc.avoid(node) }
         // Names a node made up never reach a page, a link, a Redis key or a log line as they came.
-        let (validFollowing, badFollowing) = AccountName.partition(following)
-        following = validFollowing
-        dropped(badFollowing, from: "get_following", account: account)
-        var accounts: [ChainAccount] = []
-        for batch in following.chunked(into: Self.accountsPerCall).chunked(into: Self.callsPerBatch) {
-            let replies = try call(deadline) { () throws(RPCFailure) in
-                try self.rpc.batch(batch.map { names in (RPCMethod.getAccounts, .array([.array(names.map { .string($0) })])) }, as: [ChainAccount].self, deadline: deadline)
-            }
-            accounts += replies.compactMap { $0 }.flatMap { $0 }
-        }
+        dropped(lookup.badFollowing, from: "get_following", account: account)
+        var accounts = lookup.accounts.flatMap { $0 }
         let badAccounts = accounts.filter { !AccountName.isValid($0.name) }
         if !badAccounts.isEmpty {
             accounts.removeAll { !AccountName.isValid($0.name) }
             dropped(badAccounts.map(\.name), from: "get_accounts", account: account)
         }
-        return StaleReport.build(account: account, following: following, accounts: accounts,
+        return StaleReport.build(account: account, following: lookup.following, accounts: accounts,
                                  rule: StalenessRule(staleDays: config.staleDays), now: unixSeconds(), basis: config.staleBasis)
     }
 
@@ -84,15 +81,5 @@ final class ReportService {
         logger.warning("report: the node returned invalid account names; dropped", metadata: [
             "account": "\(account)", "method": "\(method)", "count": "\(names.count)",
             "first": "\(names[0].prefix(64))"])
-    }
-
-    /// One RPC step under the report's one deadline, which the client shares out among the nodes
-    /// it fails over to (each gets at most what is left of it, not a timeout of its own).
-    private func call<T>(_ deadline: Int64, _ body: () throws(RPCFailure) -> T) throws(Failure) -> T {
-        guard deadline - monotonicMilliseconds() > 50 else { throw .deadline(seconds: config.reportTimeout) }
-        do { return try body() } catch {
-            if error.timedOut || monotonicMilliseconds() >= deadline { throw .deadline(seconds: config.reportTimeout) }
-            throw .nodes(error.description)
-        }
     }
 }
