@@ -35,23 +35,6 @@ public enum SystemRandom {
     }
 }
 
-/// Monotonic milliseconds, for timeouts and backoff (never the wall clock).
-public func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
-
-/// Monotonic microseconds, for request timing.
-public func monotonicMicroseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-}
-
-/// Wall-clock seconds since the epoch.
-public func unixSeconds() -> Int64 { Int64(time(nil)) }
-
 public func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }

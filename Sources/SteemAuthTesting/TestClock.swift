@@ -1,5 +1,8 @@
-/// The time the in-memory stores run on: moved only by the test, so expiry needs no waiting.
-public final class TestClock: @unchecked Sendable {     // one test's thread
+import SteemAuthCore
+
+/// The time the in-memory stores and the routes run on: moved only by the test, so expiry needs no
+/// waiting. Its monotonic time is its wall time (a test never moves it back).
+public final class TestClock: TimeSource, @unchecked Sendable {     // one test's thread
     /// Unix time in milliseconds.
     public var milliseconds: Int64
 
@@ -10,4 +13,8 @@ public final class TestClock: @unchecked Sendable {     // one test's thread
 
     public func advance(seconds: Int64) { milliseconds += seconds * 1000 }
     public func advance(milliseconds: Int64) { self.milliseconds += milliseconds }
+
+    public var unixSeconds: Int64 { seconds }
+    public var monotonicMilliseconds: Int64 { milliseconds }
+    public var monotonicMicroseconds: Int64 { milliseconds * 1000 }
 }

@@ -16,6 +16,8 @@ final class Site {
     let authorizations: any AuthorizationStore
     let healthStore: any HealthStore
     let logger: Logger
+    /// What time it is, for every route (a test's own clock in tests).
+    let clock: any TimeSource
     let chainName: String
     let metrics: PoolMetrics?
     /// The one origin visitors use (STEEMAUTH_PUBLIC_ORIGIN): what the signature challenge names and
@@ -60,7 +62,9 @@ final class Site {
     }
 
     /// `stores`: where sessions, reports and grants are kept (by default the worker's own Redis connection).
-    init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics?, frozen: FrozenPageSet?, stores: WebStores?) {
+    init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics?, frozen: FrozenPageSet?, stores: WebStores?,
+         clock: any TimeSource) {
+        self.clock = clock
         if let frozen {
             frozenPages.pages = frozen.pages
             frozenPages.compressedChunks = frozen.compressedChunks

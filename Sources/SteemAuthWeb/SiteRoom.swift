@@ -24,6 +24,7 @@ extension SiteRoom {
     var authorizations: any AuthorizationStore { site.authorizations }
     var healthStore: any HealthStore { site.healthStore }
     var logger: Logger { site.logger }
+    var clock: any TimeSource { site.clock }
     var chainName: String { site.chainName }
     var metrics: PoolMetrics? { site.metrics }
     var publicOrigin: PublicOrigin { site.publicOrigin }
@@ -124,7 +125,7 @@ extension SiteRoom {
     /// `unboundCode`: the code this worker last saw the session unbound with (see `SessionHint`).
     func lookUp(_ id: SessionID, _ purpose: SessionLookup, unboundCode: String? = nil) throws(RedisError) -> (SessionView, SessionID) {
         try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
-            try store.lookUp(id: id, for: purpose, replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds(), unboundCode: unboundCode)
+            try store.lookUp(id: id, for: purpose, replacementID: replacementID, freshMemo: freshMemo, now: clock.unixSeconds, unboundCode: unboundCode)
         }
     }
 

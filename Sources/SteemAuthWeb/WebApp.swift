@@ -17,10 +17,10 @@ public struct WebApp: RequestHandler {
 
     /// `frozen`: the pages the pool's master froze before it forked (see `frozenPageSet`); without
     /// them each page is frozen on its first view. `stores`: where sessions, reports and grants are
-    /// kept (by default the worker's own Redis connection).
+    /// kept (by default the worker's own Redis connection). `clock`: what time it is for the routes.
     public init(config: AppConfig, templates: SiteTemplates, logger: Logger, metrics: PoolMetrics? = nil, oidc provider: OIDCProvider? = nil,
-                frozen: FrozenPageSet? = nil, stores: WebStores? = nil) {
-        let site = Site(config: config, templates: templates, logger: logger, metrics: metrics, frozen: frozen, stores: stores)
+                frozen: FrozenPageSet? = nil, stores: WebStores? = nil, clock: any TimeSource = SystemClock()) {
+        let site = Site(config: config, templates: templates, logger: logger, metrics: metrics, frozen: frozen, stores: stores, clock: clock)
         let pages = Pages(site: site)
         let report = ReportRoutes(site: site, pages: pages, reports: ReportCache(site: site, service: ReportService(config: config, logger: site.logger)))
         let oidc = provider.map { OIDCRoutes(site: site, pages: pages, provider: $0) }

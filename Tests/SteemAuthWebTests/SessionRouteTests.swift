@@ -27,8 +27,8 @@ final class SessionRouteTests: XCTestCase {
     /// The session bound to `account` by a transfer paying its code, as the watcher binds it.
     func bind(_ site: TestSite, memo: String, account: String) {
         let outcome = site.stores.sessions.bindByTransfer(memo: memo, account: account, block: 1234, transactionID: String(repeating: "ab", count: 20),
-                                                          blockTime: ChainTime(secondsSinceEpoch: unixSeconds()).description,
-                                                          boundTTL: site.config.boundTTL, now: unixSeconds())
+                                                          blockTime: ChainTime(secondsSinceEpoch: site.stores.clock.seconds).description,
+                                                          boundTTL: site.config.boundTTL, now: site.stores.clock.seconds)
         XCTAssertEqual(outcome, .bound)
     }
 
@@ -136,6 +136,22 @@ final class SessionRouteTests: XCTestCase {
                           body: #"{"account":"alice","signature":"\#(String(repeating: "00", count: 65))"}"#)
         XCTAssertEqual(r.status, 400)
         XCTAssertTrue(r.text.hasPrefix(#"{"error":"the signature is"#), r.text)
+    }
+
+    /// The routes and the store read one clock: moved past the code's life, the route refuses the
+    /// challenge it handed out, and a later code paid by transfer binds nothing.
+    func testACodeOutlivedOnTheSitesClockIsRefusedByRouteAndStoreAlike() throws {
+        var site = try TestSite()
+        let (cookie, memo) = try unboundSession(&site)
+        site.stores.clock.advance(seconds: Int64(site.config.codeTTL) + 1)
+        let r = site.post("/steemauth/signin", cookie: cookie, contentType: "application/json",
+                          body: #"{"account":"alice","signature":"\#(String(repeating: "1f", count: 65))"}"#)
+        XCTAssertEqual(r.status, 401)
+        XCTAssertTrue(r.text.contains("the challenge has expired"), r.text)
+        let outcome = site.stores.sessions.bindByTransfer(memo: memo, account: "alice", block: 1234, transactionID: String(repeating: "ab", count: 20),
+                                                          blockTime: ChainTime(secondsSinceEpoch: site.stores.clock.seconds).description,
+                                                          boundTTL: site.config.boundTTL, now: site.stores.clock.seconds)
+        XCTAssertNotEqual(outcome, .bound, "an expired code binds no one")
     }
 
     // MARK: the store down
@@ -257,7 +273,7 @@ final class SessionRouteTests: XCTestCase {
 
     func testHealthIsOkWhileTheWatcherPublishes() throws {
         var site = try TestSite(environment: ["STEEMAUTH_METRICS_ALLOW": "any"])
-        site.stores.health.publish(["updated": String(unixSeconds()), "behind": "0"])
+        site.stores.health.publish(["updated": String(site.stores.clock.seconds), "behind": "0"])
         let r = site.get("/healthz")
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(r.text, "ok\n")

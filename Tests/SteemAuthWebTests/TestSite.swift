@@ -32,13 +32,15 @@ struct TestSite {
         config = try AppConfig.load(environment: env)
         let templates = try SiteTemplates.load(directory: Self.templatesDirectory)
         let provider = try config.oidc.map { files throws(ConfigError) in try OIDCProvider.load(files) }
-        let stores = InMemoryStores(clock: TestClock(unixSeconds: unixSeconds()), prefix: config.redisPrefix, chain: config.chain,
+        let clock = TestClock(unixSeconds: SystemClock().unixSeconds)
+        let stores = InMemoryStores(clock: clock, prefix: config.redisPrefix, chain: config.chain,
                                     lifetimes: SessionLifetimes(config))
         self.stores = stores
         server = InProcessServer(handler: WebApp(config: config, templates: templates, logger: Logger(label: "route-tests"),
                                                  metrics: metrics, oidc: provider,
                                                  stores: WebStores(sessions: stores.sessions, reportCache: stores.reportCache,
-                                                                   authorizations: stores.authorizations, health: stores.health)))
+                                                                   authorizations: stores.authorizations, health: stores.health),
+                                                 clock: clock))
     }
 
     /// A request as nginx passes it: the site's own host, a browser's usual params, then `params`

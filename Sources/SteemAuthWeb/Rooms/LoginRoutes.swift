@@ -29,7 +29,7 @@ final class LoginRoutes: SiteRoom {
         do {
             (view, replacement) = try withFreshValuesIfAsked(id) { replacementID, freshMemo throws(RedisError) in
                 try store.viewPage(id: id, gzip: request.acceptsGzip, bound: hint?.bound, unboundCode: hint?.unboundCode,
-                                   replacementID: replacementID, freshMemo: freshMemo, now: unixSeconds())
+                                   replacementID: replacementID, freshMemo: freshMemo, now: clock.unixSeconds)
             }
         } catch { throw storeDown(error) }
         remember(view.state, id: id, replacement: replacement, hint: hint, proofRead: true)
@@ -70,7 +70,7 @@ final class LoginRoutes: SiteRoom {
             // The exact text a wallet signs to log in by signature (it changes whenever the code does).
             body.appendLiteral(#","challenge":"#)
             SignInChallenge.appendJSONString(host: publicOrigin.host, code: memo,
-                                             expiresAt: view.codeExpiresAt ?? unixSeconds() + Int64(expiresIn), to: &body)
+                                             expiresAt: view.codeExpiresAt ?? clock.unixSeconds + Int64(expiresIn), to: &body)
             body.append(UInt8(ascii: "}"))
             return json(200, bytes: body)
         case .bound(let account, _):

@@ -37,7 +37,7 @@ final class OIDCRoutes: SiteRoom {
     /// one beside a login that stays valid meanwhile. `prompt=none` only reads.
     func authorize(_ request: Request, _ oidc: OIDCProvider, query: String, consented: Bool = false) throws(HTTPFailure) -> Response {
         let ask: AuthorizationRequest
-        switch AuthorizationRequest.parse(query: query, clients: oidc.clients, now: unixSeconds(), lifetime: config.codeTTL) {
+        switch AuthorizationRequest.parse(query: query, clients: oidc.clients, now: clock.unixSeconds, lifetime: config.codeTTL) {
         case .success(let parsed): ask = parsed
         case .failure(.page(let reason)):
             logger.warning("oidc: authorization refused", metadata: ["reason": "\(reason)"])
@@ -47,7 +47,7 @@ final class OIDCRoutes: SiteRoom {
             return authorizationError(oidc, uri: uri, error: error, description: description, state: state)
         }
         let id = signer.sessionID(cookieHeader: request.cookie)
-        let now = unixSeconds()
+        let now = clock.unixSeconds
         var state = AuthorizationSessionState.none
         if let id {
             do { state = try authorizations.authorizationState(id: id, now: now) } catch { throw storeDown(error) }
@@ -89,7 +89,7 @@ final class OIDCRoutes: SiteRoom {
             let freshCode = SystemRandom.loginCode(prefix: config.memoPrefix)
             if try authorizations.parkAuthorization(id: id!, pending: pending, flowHash: OIDCProvider.storageHash(flow), freshProof: freshProof,
                                            level: ask.requiredLevel, expiresAt: ask.pending.expiresAt, freshMemo: freshCode.memo,
-                                           now: unixSeconds(), unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
+                                           now: clock.unixSeconds, unboundTTL: config.unboundTTL, codeTTL: config.codeTTL) {
                 logger.info(freshProof ? "oidc: authorization waits for a fresh proof" : "oidc: authorization waits for a proof",
                             metadata: ["client": "\(ask.client.clientID)"])
                 var headers = sessionHeaders + [("Location", "/steemauth"), ("Set-Cookie", FlowCookie.setCookie(value: flow, maxAge: config.codeTTL))]
@@ -176,7 +176,7 @@ final class OIDCRoutes: SiteRoom {
         func decoded(_ bytes: [UInt8]) -> PendingAuthorization? { try? JSONDecoder().decode(PendingAuthorization.self, from: Data(bytes)) }
         do {
             switch try authorizations.takeParkedAuthorization(id: sessionID, flowHash: flowHash, freshMemo: SystemRandom.loginCode(prefix: config.memoPrefix).memo,
-                                                     now: unixSeconds(), codeTTL: config.codeTTL) {
+                                                     now: clock.unixSeconds, codeTTL: config.codeTTL) {
             case .none: return nil
             case .expired(let bytes):
                 logger.info("oidc: a waiting authorization expired", metadata: ["client": "\(decoded(bytes)?.clientID ?? "-")"])
@@ -208,7 +208,7 @@ final class OIDCRoutes: SiteRoom {
     /// The ask page for a fresh proof, beside a login that stays valid: its own code to pay or sign.
     func freshProofPage(client: OIDCClient, account: String, code: String, codeExpiresAt: Int64, requiredLevel: ProofLevel,
                         extra: [(String, String)]) -> Response {
-        var values = pages.askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - unixSeconds() + 59) / 60)))
+        var values = pages.askValues(memo: code, expiresMinutes: String(max(1, (codeExpiresAt - clock.unixSeconds + 59) / 60)))
         values["qr"] = pages.payQR(memo: code).svg
         values["clientName"] = client.displayName
         values["loggedInAs"] = account
@@ -264,7 +264,7 @@ final class OIDCRoutes: SiteRoom {
         let oidc = provider
         guard let pendingJSON,
               let pending = try? JSONDecoder().decode(PendingAuthorization.self, from: Data(pendingJSON)),
-              pending.expiresAt > unixSeconds() else { return nil }
+              pending.expiresAt > clock.unixSeconds else { return nil }
         return oidc.clients[pending.clientID]?.displayName
     }
 
@@ -331,7 +331,7 @@ final class OIDCRoutes: SiteRoom {
         guard stored else {
             throw invalidGrant(client, "the login this code came from has ended (logged out, revoked, or replaced by another account's)")
         }
-        let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: unixSeconds(), lifetime: OIDCProvider.idTokenLifetime))
+        let idToken = oidc.idToken(IDTokenClaims(issuer: oidc.issuer, grant: grant, now: clock.unixSeconds, lifetime: OIDCProvider.idTokenLifetime))
         metrics?.count(.oidcTokenIssued)
         logger.notice("oidc: tokens issued", metadata: ["client": "\(client.clientID)", "account": "\(grant.account)"])
         let body = #"{"access_token":\#(JSONText.string(accessToken)),"token_type":"Bearer","expires_in":\#(OIDCProvider.accessTokenLifetime),"id_token":\#(JSONText.string(idToken)),"scope":\#(JSONText.string(grant.scope))}"#

@@ -47,7 +47,7 @@ final class OpsRoutes: SiteRoom {
             Response(status: status, contentType: "text/plain", body: (detailed ? detail : brief) + "\n", headers: [("Cache-Control", "no-store")])
         }
         do {
-            if let problem = try healthStore.healthProblem(now: unixSeconds(), maxLag: config.maxLag) {
+            if let problem = try healthStore.healthProblem(now: clock.unixSeconds, maxLag: config.maxLag) {
                 logger.warning("healthz: \(problem)")
                 return answer(503, "unavailable", problem)
             }

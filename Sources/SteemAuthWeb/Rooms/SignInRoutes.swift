@@ -38,7 +38,7 @@ final class SignInRoutes: SiteRoom {
             guard attempts < config.signInAttempts else { throw tooManyAttempts(body.account) }
             code = c; expiresAt = e; requiredLevel = level
         }
-        guard expiresAt > unixSeconds() else { throw signInError(401, "the challenge has expired: reload the page and sign again") }
+        guard expiresAt > clock.unixSeconds else { throw signInError(401, "the challenge has expired: reload the page and sign again") }
 
         let challenge = SignInChallenge.text(host: publicOrigin.host, code: code, expiresAt: expiresAt)
         let key: String
@@ -89,8 +89,8 @@ final class SignInRoutes: SiteRoom {
             let outcome: ClaimOutcome
             do {
                 outcome = try store.bindBySignature(code: code, account: body.account, publicKey: key, level: level,
-                                                    time: ChainTime(secondsSinceEpoch: unixSeconds()).description,
-                                                    boundTTL: config.boundTTL, now: unixSeconds())
+                                                    time: ChainTime(secondsSinceEpoch: clock.unixSeconds).description,
+                                                    boundTTL: config.boundTTL, now: clock.unixSeconds)
             } catch { throw storeDown(error) }
             logger.notice("sign-in", metadata: ["account": "\(body.account)", "role": "\(role)", "key": "\(key)", "decision": "\(outcome.rawValue)"])
             switch outcome {
