@@ -19,4 +19,9 @@ static inline CURLcode steemauth_curl_set_header_cb(CURL *h, steemauth_curl_writ
 }
 static inline CURLcode steemauth_curl_get_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode steemauth_curl_cookies(CURL *h, struct curl_slist **v) { return curl_easy_getinfo(h, CURLINFO_COOKIELIST, v); }
+static inline CURLMcode steemauth_curl_multi_set_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+// The ended transfer of a CURLMSG_DONE message, and its result (a union member Swift cannot name).
+static inline CURL *steemauth_curl_msg_handle(const CURLMsg *m) { return m->easy_handle; }
+static inline int steemauth_curl_msg_is_done(const CURLMsg *m) { return m->msg == CURLMSG_DONE; }
+static inline CURLcode steemauth_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

@@ -24,23 +24,26 @@ public final class RPCClient {
     /// The nodes as they may be shown (NodeURL.redacted: no key in userinfo or query): in failures,
     /// log lines and metrics labels. The URLs themselves stay in `urls`.
     public let nodes: [String]
-    private let urls: [String]
+    let urls: [String]
     public var timeoutSeconds: Double
     public var form: Form
     public var maxReplyBytes: Int
     private var preferred = 0
     private var nextID: Int64 = 1
     private var clients: [HTTPClient]
-    private var batchSizes: [AdaptiveBatchSize]
-    private let logger: Logger
+    var batchSizes: [AdaptiveBatchSize]
+    let logger: Logger
+    /// Requests in flight together (`concurrently`), and the handles each node's ran on, kept for the next.
+    lazy var inFlight = HTTPClient.Concurrent()
+    var idleClients: [[HTTPClient]]
     /// The chain id every node must report (nil: not checked). A node is asked when first used and
     /// again after it failed (a failover may have put another server behind its address).
     public let expectedChainID: String?
-    private var chainChecked: [Bool]
+    var chainChecked: [Bool]
     /// Nodes of another chain: never asked again.
-    public private(set) var dropped: Set<Int> = []
+    public internal(set) var dropped: Set<Int> = []
     /// Counters by node, for metrics and tests.
-    public private(set) var failures: [String: Int] = [:]
+    public internal(set) var failures: [String: Int] = [:]
     public private(set) var calls: [String: Int] = [:]
 
     public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20,
@@ -55,6 +58,7 @@ public final class RPCClient {
         self.form = form
         self.maxReplyBytes = maxReplyBytes
         self.clients = nodes.map { _ in HTTPClient() }
+        self.idleClients = nodes.map { _ in [] }
         self.logger = logger
     }
 
@@ -136,6 +140,11 @@ public final class RPCClient {
         guard let expected = expectedChainID else { return }
         let probe = try perform([(RPCMethod.getConfig, .array([]))], node: node, as: ChainConfigProbe.self,
                                 timeout: timeout(until: deadline, node: node))[0]
+        try confirmChainID(probe, expected: expected, node: node)
+    }
+
+    /// Drops the node (and throws) when the chain id it reported is not the expected one.
+    func confirmChainID(_ probe: ChainConfigProbe?, expected: String, node: Int) throws(RPCFailure) {
         let id = probe?.chainID?.lowercased()
         guard id == expected.lowercased() else {
             dropped.insert(node)
@@ -170,7 +179,7 @@ public final class RPCClient {
     }
 
     /// The timeout of the next request: `timeoutSeconds`, or what is left before `deadline` if less.
-    private func timeout(until deadline: Int64?, node: Int) throws(RPCFailure) -> Double {
+    func timeout(until deadline: Int64?, node: Int) throws(RPCFailure) -> Double {
         guard let deadline else { return timeoutSeconds }
         let left = Double(deadline - monotonicMilliseconds()) / 1000
         guard left > 0.05 else { throw RPCFailure(node: nodes[node], reason: "the caller's deadline passed", timedOut: true) }
@@ -179,6 +188,20 @@ public final class RPCClient {
 
     private func perform<T: Decodable & Sendable>(_ calls: [(String, JSONValue)], node: Int, as type: T.Type,
                                                   timeout: Double) throws(RPCFailure) -> [T?] {
+        let (requests, body) = try encoded(calls, node: node)
+        let response: HTTPClient.Response
+        do {
+            response = try clients[node].request("POST", url: urls[node], headers: Self.requestHeaders,
+                                                 body: body, timeoutSeconds: timeout, maxBytes: maxReplyBytes)
+        } catch { throw RPCFailure(node: nodes[node], reason: error.message, timedOut: error.timedOut) }
+        return try decoded(response, for: requests, node: node, as: type)
+    }
+
+    static let requestHeaders = ["Content-Type: application/json", "Expect:"]
+
+    /// The requests of `calls` (fresh ids, in the client's form) and the body that carries them;
+    /// counts one call to the node.
+    func encoded(_ calls: [(String, JSONValue)], node: Int) throws(RPCFailure) -> ([RPCRequest], [UInt8]) {
         let url = nodes[node]   // the shown name; urls[node] is only handed to libcurl
         self.calls[url, default: 0] += 1
         let requests = calls.map { call -> RPCRequest in
@@ -190,17 +213,17 @@ public final class RPCClient {
                 return .call(id: nextID, api: String(parts[0]), method: String(parts.last!), params: call.1)
             }
         }
-        let single = requests.count == 1
-        let body: Data
         do {
-            body = single ? try JSONEncoder().encode(requests[0]) : try JSONEncoder().encode(requests)
+            let body = requests.count == 1 ? try JSONEncoder().encode(requests[0]) : try JSONEncoder().encode(requests)
+            return (requests, Array(body))
         } catch { throw RPCFailure(node: url, reason: "encoding request: \(error)") }
+    }
 
-        let response: HTTPClient.Response
-        do {
-            response = try clients[node].request("POST", url: urls[node], headers: ["Content-Type: application/json", "Expect:"],
-                                                 body: Array(body), timeoutSeconds: timeout, maxBytes: maxReplyBytes)
-        } catch { throw RPCFailure(node: url, reason: error.message, timedOut: error.timedOut) }
+    /// The results of `requests` from the node's reply, in the requests' order (matched by id).
+    func decoded<T: Decodable & Sendable>(_ response: HTTPClient.Response, for requests: [RPCRequest], node: Int,
+                                                  as type: T.Type) throws(RPCFailure) -> [T?] {
+        let url = nodes[node]
+        let single = requests.count == 1
         guard response.status == 200 else {
             throw RPCFailure(node: url, reason: "HTTP \(response.status): \(String(decoding: response.body.prefix(120), as: UTF8.self))")
         }
@@ -221,6 +244,7 @@ public final class RPCClient {
         var byID: [JSONValue: RPCResponse<T>] = [:]
         for r in replies { if let id = r.id { byID[id] = r } }
         var out: [T?] = []
+        out.reserveCapacity(requests.count)
         for request in requests {
             guard let reply = single ? replies.first : byID[request.id] else {
                 throw RPCFailure(node: url, reason: "no reply for id \(request.id)")
