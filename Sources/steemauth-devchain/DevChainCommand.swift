@@ -25,6 +25,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Refuse JSON-RPC batches of more calls, as jussi does (api.steemit.com: 50).") var batchLimit: Int?
     @Option(help: "Answer each JSON-RPC request this many milliseconds late, as a distant node does (concurrent requests wait side by side).")
     var latencyMs: Int = 0
+    @Option(help: "Delay each JSON-RPC request a random 0...N milliseconds more, so concurrent requests are answered in shuffled order.")
+    var jitterMs: Int = 0
 
     func run() async throws {
         guard let chainKind = AppConfig.Chain(rawValue: chain) else { throw ValidationError("--chain is steem or hive") }
@@ -37,8 +39,9 @@ struct Serve: AsyncParsableCommand {
         print("steemauth-devchain: \(chain) chain on \(listen.map { "http://" + $0 }.joined(separator: ", ")), a block every \(blockInterval)s, LIB lag \(libLag)")
         if let batchLimit, batchLimit < 1 { throw ValidationError("--batch-limit is at least 1") }
         guard (0...60_000).contains(latencyMs) else { throw ValidationError("--latency-ms is 0...60000") }
+        guard (0...60_000).contains(jitterMs) else { throw ValidationError("--jitter-ms is 0...60000") }
         try await DevChainServer.serve(addresses: addresses, chain: sim, serviceAccount: account, blockInterval: blockInterval,
-                                       batchLimit: batchLimit, latencyMilliseconds: latencyMs)
+                                       batchLimit: batchLimit, latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs)
     }
 }
 
@@ -152,10 +155,13 @@ struct Fault: ParsableCommand {
     @Option var count: Int = 1
     @Option(help: "Delay for --mode slow.") var seconds: Double = 10
     @Option(help: "For --mode fork: the memo of the transfer only the forked blocks carry.") var memo: String = "fork"
+    @Option(help: "Only requests that ask for this block fail (get_block, or a get_block_range holding it).") var block: Int64?
 
     func run() throws {
-        _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)])
-        print("the next \(count) requests to \(node.node) fail: \(mode)")
+        var params: [String: JSONValue] = ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)]
+        if let block { params["block"] = .int(block) }
+        _ = try node.call("fault", params)
+        print("the next \(count) requests to \(node.node)\(block.map { " asking for block \($0)" } ?? "") fail: \(mode)")
     }
 }
 
