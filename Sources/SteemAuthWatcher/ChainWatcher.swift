@@ -125,24 +125,39 @@ public final class ChainWatcher {
     enum CatchUp { case reached, failed, stopped }
 
     /// Fetches, checks and applies batches from `next` through `target`, strictly in order; stops
-    /// early on a signal (`reached` then leaves `next` short of the target) or a failure.
+    /// early on a signal (`reached` then leaves `next` short of the target) or a failure. Each round
+    /// keeps a few requests in flight (BlockSource.pipelined) and applies what came back in batches
+    /// of `batchSize`, each chained to the one before and confirmed by quorum. A request that failed
+    /// is asked again at the start of the next round; failing there too, it is fetched with failover
+    /// to the other nodes.
     func catchUp(to target: Int64, props: DynamicGlobalProperties) -> CatchUp {
         while next <= target && !signals.poll() {
-            let count = Int(min(Int64(options.batchSize), target - next + 1))
-            let fetched: (run: [(Int64, Block)], node: Int)
-            do { fetched = try source.blocks(from: next, count: count) } catch {
-                logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
-                return .failed
+            let count = Int(min(Int64(source.roundSize(atLeast: options.batchSize)), target - next + 1))
+            var fetched = source.pipelined(from: next, count: count)
+            if let failure = fetched.failure {
+                logger.warning("a batch in flight failed; fetching it again", metadata: [
+                    "from": "\(failure.from)", "blocks": "\(failure.count)", "error": "\(failure.error)"])
+            }
+            if fetched.run.isEmpty, let failure = fetched.failure {
+                do { (fetched.run, fetched.node) = try source.blocks(from: next, count: failure.count) } catch {
+                    logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
+                    return .failed
+                }
             }
             guard !fetched.run.isEmpty else { break }
-            // What is cut is fetched again, from another node, in the next batch.
-            let run = believedPrefix(fetched.run, after: lastID, servedBy: fetched.node)
-            // Not one block could be believed: another node is asked after a short wait.
-            guard !run.isEmpty else { return .failed }
-            switch apply(batch: run, props: props) {
-            case .applied: continue
-            case .failed: return .failed
-            case .stopped: return .stopped
+            var batchStart = 0
+            while batchStart < fetched.run.count {
+                let batch = Array(fetched.run[batchStart..<min(batchStart + options.batchSize, fetched.run.count)])
+                batchStart += batch.count
+                // What is cut is fetched again, from another node, in the next round.
+                let run = believedPrefix(batch, after: lastID, servedBy: fetched.node)
+                // Not one block could be believed: another node is asked after a short wait.
+                guard !run.isEmpty else { return .failed }
+                switch apply(batch: run, props: props) {
+                case .applied: if run.count < batch.count { batchStart = fetched.run.count }
+                case .failed: return .failed
+                case .stopped: return .stopped
+                }
             }
         }
         return .reached
