@@ -127,9 +127,7 @@ public final class ChainWatcher {
     /// Fetches, checks and applies batches from `next` through `target`, strictly in order; stops
     /// early on a signal (`reached` then leaves `next` short of the target) or a failure. Each round
     /// keeps a few requests in flight (BlockSource.pipelined) and applies what came back in batches
-    /// of `batchSize`, each chained to the one before and confirmed by quorum. A request that failed
-    /// is asked again at the start of the next round; failing there too, it is fetched with failover
-    /// to the other nodes.
+    /// of `batchSize`, each chained to the one before and confirmed by quorum.
     func catchUp(to target: Int64, props: DynamicGlobalProperties) -> CatchUp {
         while next <= target && !signals.poll() {
             let count = Int(min(Int64(source.roundSize(atLeast: options.batchSize)), target - next + 1))
@@ -137,27 +135,28 @@ public final class ChainWatcher {
             if let failure = fetched.failure {
                 logger.warning("a batch in flight failed; fetching it again", metadata: [
                     "from": "\(failure.from)", "blocks": "\(failure.count)", "error": "\(failure.error)"])
-            }
-            if fetched.run.isEmpty, let failure = fetched.failure {
-                do { (fetched.run, fetched.node) = try source.blocks(from: next, count: failure.count) } catch {
-                    logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
-                    return .failed
+                // The round's first request failed: it is asked again now, with failover to the other
+                // nodes (a later one is the first request of the next round).
+                if fetched.run.isEmpty {
+                    do { (fetched.run, fetched.node) = try source.blocks(from: next, count: failure.count) } catch {
+                        logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
+                        return .failed
+                    }
                 }
             }
             guard !fetched.run.isEmpty else { break }
-            var batchStart = 0
-            while batchStart < fetched.run.count {
-                let batch = Array(fetched.run[batchStart..<min(batchStart + options.batchSize, fetched.run.count)])
-                batchStart += batch.count
-                // What is cut is fetched again, from another node, in the next round.
+            for start in stride(from: 0, to: fetched.run.count, by: options.batchSize) {
+                let batch = Array(fetched.run[start..<min(start + options.batchSize, fetched.run.count)])
                 let run = believedPrefix(batch, after: lastID, servedBy: fetched.node)
                 // Not one block could be believed: another node is asked after a short wait.
                 guard !run.isEmpty else { return .failed }
                 switch apply(batch: run, props: props) {
-                case .applied: if run.count < batch.count { batchStart = fetched.run.count }
+                case .applied: break
                 case .failed: return .failed
                 case .stopped: return .stopped
                 }
+                // What is cut is fetched again, from another node, in the next round.
+                if run.count < batch.count { break }
             }
         }
         return .reached
