@@ -60,6 +60,8 @@ final class WatcherPipelineTests: XCTestCase {
         let blocks = decidedBlocks()
         XCTAssertEqual(blocks.count, expected.count * 2, "every claim decided once: the payer's and the thief's")
         XCTAssertEqual(blocks, blocks.sorted(), "claims are decided in chain order")
+        // Blocks out of order or after a gap would be caught by the chain of ids: they never reach it.
+        XCTAssertFalse(cluster.log("watcher.log").contains("does not chain"), "no block handed over out of order")
     }
 
     func testBlocksApplyInChainOrderWhenBatchesComeBackShuffled() throws {
