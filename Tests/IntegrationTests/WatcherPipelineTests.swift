@@ -57,6 +57,8 @@ final class WatcherPipelineTests: XCTestCase {
     func assertBoundOnceInChainOrder(_ expected: [(SessionID, String)], redis: RedisConnection) throws {
         for (id, payer) in expected { XCTAssertEqual(try cluster.boundAccount(id, redis: redis).account, payer) }
         XCTAssertEqual(try redis.command(["HGET", "steemauth:w:steem:claims", "bound"]).integer, Int64(expected.count), "each claim bound exactly once")
+        // The watcher logs a batch's claims just after the checkpoint moves: wait for the lines.
+        try waitUntil("every claim decided is logged", seconds: 30) { self.decidedBlocks().count >= expected.count * 2 }
         let blocks = decidedBlocks()
         XCTAssertEqual(blocks.count, expected.count * 2, "every claim decided once: the payer's and the thief's")
         XCTAssertEqual(blocks, blocks.sorted(), "claims are decided in chain order")
