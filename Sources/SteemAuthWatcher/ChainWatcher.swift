@@ -47,6 +47,8 @@ public final class ChainWatcher {
     /// Whether this watcher held the lease at the last tick (nil before the first).
     private var leading: Bool?
     private var warnedAhead = false
+    /// Redis failed since the last tick: it may have come back without its last writes.
+    private var redisFailed = false
 
     public func run() -> Exit {
         guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
@@ -93,6 +95,7 @@ public final class ChainWatcher {
         let holds: Bool
         do { holds = try store.holdLease(ttlMilliseconds: Self.leaseMilliseconds) } catch {
             logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
+            redisFailed = true
             return .failed
         }
         let tookOver = holds && leading != true
@@ -104,7 +107,8 @@ public final class ChainWatcher {
         guard holds else { return .standby }
         publishRPCCounts()
         // Another leader may have moved the checkpoint while this one stood by.
-        if tookOver, let current = try? store.checkpoint() { (next, lastID) = current }
+        if tookOver, let current = try? store.checkpoint() { (next, lastID) = current } else if redisFailed { rewindToStoredCheckpoint() }
+        redisFailed = false
         guard let props = agreedProperties() else { return .failed }
         if next > props.headBlockNumber + 1000 && !warnedAhead {
             warnedAhead = true
@@ -184,6 +188,7 @@ public final class ChainWatcher {
         switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
         case .applied(let o): outcomes = o
         case .stopped: return .stopped
+        case .rewound: return .failed
         case .leaseLost:
             logger.warning("lost the watcher lease; the batch was not applied", metadata: ["next_block": "\(next)"])
             leading = false
@@ -343,10 +348,11 @@ public final class ChainWatcher {
          "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
     }
 
-    enum Stored { case applied([String]), stopped, leaseLost }
+    enum Stored { case applied([String]), stopped, leaseLost, rewound }
 
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
-    /// stop, or when another watcher took the lease.
+    /// stop, when another watcher took the lease, or when Redis came back with an older checkpoint
+    /// (`rewound`: the watcher goes on from that one).
     private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, lastID: String?, progress: WatcherStore.Progress,
                                 holdCheckpoint: Bool) -> Stored {
         var backoff = Backoff()
@@ -360,8 +366,23 @@ public final class ChainWatcher {
                 if error.kind == .leaseLost { return .leaseLost }
                 logger.error("applying a batch to redis failed; will retry the same batch", metadata: ["error": "\(error)", "next_block": "\(next)"])
                 if signals.wait(seconds: backoff.next()) { return .stopped }
+                if rewindToStoredCheckpoint() { return .rewound }
             }
         }
+    }
+
+    /// A Redis that restarts from its append-only file may come back without its last writes
+    /// (`appendfsync everysec` writes the file up to 2 s after it answered): bindings and checkpoint
+    /// moves the watcher made. Going on from its own position would skip those blocks' claims, so it
+    /// goes back to the checkpoint Redis has and applies again from there (harmless where the writes
+    /// survived). True when it went back.
+    @discardableResult
+    private func rewindToStoredCheckpoint() -> Bool {
+        guard let stored = try? store.checkpoint(), stored.next < next else { return false }
+        logger.warning("redis came back with an older checkpoint: applying the blocks since then again",
+                       metadata: ["next_block": "\(stored.next)", "was": "\(next)"])
+        (next, lastID) = stored
+        return true
     }
 
     private func publishIdle(props: DynamicGlobalProperties, next: Int64) {
