@@ -9,6 +9,8 @@ actor FaultInjector {
     enum Mode: String { case refuse, slow, garbage, error, fork, reorder }
     private var mode: Mode?
     private var remaining = 0
+    /// When set, only a request that asks for this block (get_block, or a range holding it) fails.
+    private var block: Int64?
     var slowSeconds: Double = 10
     /// `fork` and the lies are standing states rather than per-request failures.
     private(set) var lies = NodeLies()
@@ -16,14 +18,32 @@ actor FaultInjector {
     func setFork(memo: String?) { lies.forkMemo = memo }
     func update(_ change: (inout NodeLies) -> Void) { change(&lies) }
 
-    func set(_ m: Mode, count: Int, slowSeconds: Double?) {
-        mode = m; remaining = count
+    func set(_ m: Mode, count: Int, slowSeconds: Double?, block: Int64? = nil) {
+        mode = m; remaining = count; self.block = block
         if let slowSeconds { self.slowSeconds = slowSeconds }
     }
-    func take() -> Mode? {
+    func take(asking blocks: ClosedRange<Int64>?) -> Mode? {
         guard let m = mode, remaining > 0 else { return nil }
+        if let block { guard let blocks, blocks.contains(block) else { return nil } }
         remaining -= 1
         return m
+    }
+
+    /// The blocks a request asks for: get_block's numbers, get_block_range's range (nil: none).
+    static func blocksAsked(_ request: JSONValue) -> ClosedRange<Int64>? {
+        var low = Int64.max, high = Int64.min
+        for item in request.arrayValue ?? [request] {
+            let method = item["method"]?.stringValue ?? ""
+            let call = method == "call" ? item["params"]?.arrayValue : nil
+            let name = call.map { $0.dropFirst().first?.stringValue ?? "" } ?? String(method.split(separator: ".").last ?? "")
+            let params = call.map { $0.dropFirst(2).first } ?? item["params"]
+            if name == "get_block", let n = params?.arrayValue?.first?.intValue ?? params?["block_num"]?.intValue {
+                low = min(low, n); high = max(high, n)
+            } else if name == "get_block_range", let start = params?["starting_block_num"]?.intValue, let count = params?["count"]?.intValue, count > 0 {
+                low = min(low, start); high = max(high, start + count - 1)
+            }
+        }
+        return low <= high ? low...high : nil
     }
 }
 
@@ -80,7 +100,7 @@ struct NodeHandler: HTTPHandler {
             return try json(rpc.error(.null, -32600, "JSONRPC batch size of \(batch.count) exceeds \(limit)"))
         }
         var reorder = false
-        if let fault = lies.forkMemo == nil ? await faults.take() : nil {
+        if let fault = lies.forkMemo == nil ? await faults.take(asking: parsed.flatMap(FaultInjector.blocksAsked)) : nil {
             switch fault {
             case .reorder:
                 reorder = true
@@ -123,7 +143,7 @@ struct NodeHandler: HTTPHandler {
                 return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string("fork")])]))
             }
             await faults.set(mode, count: Int(parsed["params"]?["count"]?.intValue ?? 1), slowSeconds: parsed["params"]?["seconds"].flatMap { v in
-                if case .double(let d) = v { return d }; return v.intValue.map(Double.init) })
+                if case .double(let d) = v { return d }; return v.intValue.map(Double.init) }, block: parsed["params"]?["block"]?.intValue)
             return try json(.object(["jsonrpc": .string("2.0"), "id": parsed["id"] ?? .null, "result": .object(["mode": .string(mode.rawValue)])]))
         }
         if let batch = parsed.arrayValue {

@@ -40,118 +40,181 @@ public final class ChainWatcher {
     /// How long the single-writer lease lasts without renewal: a standby takes over after this.
     static let leaseMilliseconds = 5000
 
+    /// Where the watcher stands: the next block to process and the id of the block before it (the
+    /// next block's `previous` must name it; nil at a fresh start).
+    private var next: Int64 = 0
+    private var lastID: String?
+    /// Whether this watcher held the lease at the last tick (nil before the first).
+    private var leading: Bool?
+    private var warnedAhead = false
+    /// Redis failed since the last tick: it may have come back without its last writes.
+    private var redisFailed = false
+
     public func run() -> Exit {
         guard checkChain() else { return signals.stopRequested ? .stopped : .wrongChain }
         guard let checkpoint = loadOrCreateCheckpoint() else { return .stopped }
-        var next = checkpoint.next
-        // The id of block next-1: the next block's `previous` must name it (nil at a fresh start).
-        var lastID = checkpoint.lastID
+        (next, lastID) = checkpoint
         defer { store.releaseLease() }
         var backoff = Backoff()
-        var warnedAhead = false
-        var leading: Bool? = nil
         while !signals.stopRequested {
-            // Only the lease holder writes; the others wait as standbys and take over when it lapses.
-            let holds: Bool
-            do { holds = try store.holdLease(ttlMilliseconds: Self.leaseMilliseconds) } catch {
-                logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
-                signals.wait(seconds: backoff.next())
-                continue
+            switch tick() {
+            case .failed: signals.wait(seconds: backoff.next())
+            case .leaseLost: continue
+            case .standby: signals.wait(seconds: options.pollSeconds)
+            case .stopped: return .stopped
+            case .interrupted: backoff.reset()
+            case .current:
+                backoff.reset()
+                signals.wait(seconds: options.pollSeconds)
             }
-            let tookOver = holds && leading != true
-            if holds != leading {
-                leading = holds
-                logger.notice(holds ? "holding the watcher lease: processing" : "standby: another watcher holds the lease",
-                              metadata: ["owner": "\(store.owner)"])
-            }
-            if !holds { signals.wait(seconds: options.pollSeconds); continue }
-            publishRPCCounts()
-            // Another leader may have moved the checkpoint while this one stood by.
-            if tookOver, let current = try? store.checkpoint() { next = current.next; lastID = current.lastID }
-            guard let props = agreedProperties() else {
-                signals.wait(seconds: backoff.next())
-                continue
-            }
-            if next > props.headBlockNumber + 1000 && !warnedAhead {
-                warnedAhead = true
-                logger.warning("the checkpoint is far ahead of the node's head: is this the chain the checkpoint was made on?",
-                               metadata: ["next_block": "\(next)", "head": "\(props.headBlockNumber)"])
-            }
-            let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
-            var processedAny = false
-            var failed = false
-            batches: while next <= target && !signals.poll() {
-                let count = Int(min(Int64(options.batchSize), target - next + 1))
-                let fetched: (run: [(Int64, Block)], node: Int)
-                do { fetched = try source.blocks(from: next, count: count) } catch {
-                    logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
-                    failed = true
-                    break
-                }
-                guard !fetched.run.isEmpty else { break }
-                // What is cut is fetched again, from another node, in the next batch.
-                let run = believedPrefix(fetched.run, after: lastID, servedBy: fetched.node)
-                guard let last = run.last else {
-                    // Not one block could be believed: another node is asked after a short wait.
-                    failed = true
-                    break
-                }
-                var scan = BlockScan()
-                for (number, block) in run {
-                    let s = BlockScan.scan(block, number: number, matcher: matcher)
-                    scan.claims += s.claims
-                    scan.rejections += s.rejections
-                }
-                let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
-                                                     processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
-                let rejections = Dictionary(scan.rejections.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +)
-                let outcomes: [String]
-                // Under Sentinel a batch with claims keeps the checkpoint until a replica has it: a
-                // failover right after must not lose a binding (the batch is applied again, harmlessly).
-                let hold = config.redisMinReplicas > 0 && !scan.claims.isEmpty
-                switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
-                case .applied(let o): outcomes = o
-                case .stopped: return .stopped
-                case .leaseLost:
-                    logger.warning("lost the watcher lease; the batch was not applied", metadata: ["next_block": "\(next)"])
-                    leading = false
-                    failed = true
-                    break batches
-                }
-                log(scan, outcomes)
-                if hold {
-                    do {
-                        let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
-                        guard acked >= wanted else {
-                            store.countWaitTimeout()
-                            logger.warning("no replica acknowledged the batch's bindings; applying it again",
-                                           metadata: ["from": "\(next)", "to": "\(last.0)", "wanted": "\(wanted)", "acknowledged": "\(acked)"])
-                            failed = true
-                            break batches
-                        }
-                        try store.moveCheckpoint(to: last.0 + 1, lastBlockID: last.1.blockID)
-                    } catch {
-                        if error.kind == .leaseLost { leading = false }
-                        logger.error("moving the checkpoint failed; the batch will be applied again", metadata: ["error": "\(error)"])
-                        failed = true
-                        break batches
-                    }
-                }
-                logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
-                next = last.0 + 1
-                lastID = last.1.blockID
-                processedAny = true
-            }
-            if failed {
-                if leading == true { signals.wait(seconds: backoff.next()) }
-                continue
-            }
-            backoff.reset()
-            if !processedAny { publishIdle(props: props, next: next) }
-            if next > target { signals.wait(seconds: options.pollSeconds) }
         }
         logger.notice("watcher stopped", metadata: ["next_block": "\(next)"])
         return .stopped
+    }
+
+    /// What one tick ended with, and so how long `run` waits before the next.
+    enum Tick {
+        /// Redis or the nodes failed: wait with backoff.
+        case failed
+        /// Another watcher took the lease mid-batch: look again at once.
+        case leaseLost
+        /// Another watcher holds the lease: wait a poll.
+        case standby
+        /// Asked to stop while applying a batch.
+        case stopped
+        /// A signal came between batches: look again at once.
+        case interrupted
+        /// Processed up to the target: wait a poll for new blocks.
+        case current
+    }
+
+    /// One step of the loop: hold (or wait for) the lease, read the head quorum nodes agree on,
+    /// and catch up to the irreversible block (or head minus the confirmations).
+    func tick() -> Tick {
+        // Only the lease holder writes; the others wait as standbys and take over when it lapses.
+        let holds: Bool
+        do { holds = try store.holdLease(ttlMilliseconds: Self.leaseMilliseconds) } catch {
+            logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
+            redisFailed = true
+            return .failed
+        }
+        let tookOver = holds && leading != true
+        if holds != leading {
+            leading = holds
+            logger.notice(holds ? "holding the watcher lease: processing" : "standby: another watcher holds the lease",
+                          metadata: ["owner": "\(store.owner)"])
+        }
+        guard holds else { return .standby }
+        publishRPCCounts()
+        // Another leader may have moved the checkpoint while this one stood by.
+        if tookOver, let current = try? store.checkpoint() { (next, lastID) = current } else if redisFailed { rewindToStoredCheckpoint() }
+        redisFailed = false
+        guard let props = agreedProperties() else { return .failed }
+        if next > props.headBlockNumber + 1000 && !warnedAhead {
+            warnedAhead = true
+            logger.warning("the checkpoint is far ahead of the node's head: is this the chain the checkpoint was made on?",
+                           metadata: ["next_block": "\(next)", "head": "\(props.headBlockNumber)"])
+        }
+        let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
+        let start = next
+        switch catchUp(to: target, props: props) {
+        case .failed: return leading == true ? .failed : .leaseLost
+        case .stopped: return .stopped
+        case .reached:
+            if next == start { publishIdle(props: props, next: next) }
+            return next > target ? .current : .interrupted
+        }
+    }
+
+    enum CatchUp { case reached, failed, stopped }
+
+    /// Fetches, checks and applies batches from `next` through `target`, strictly in order; stops
+    /// early on a signal (`reached` then leaves `next` short of the target) or a failure. Each round
+    /// keeps a few requests in flight (BlockSource.pipelined) and applies what came back in batches
+    /// of `batchSize`, each chained to the one before and confirmed by quorum.
+    func catchUp(to target: Int64, props: DynamicGlobalProperties) -> CatchUp {
+        while next <= target && !signals.poll() {
+            let count = Int(min(Int64(source.roundSize(atLeast: options.batchSize)), target - next + 1))
+            var fetched = source.pipelined(from: next, count: count)
+            if let failure = fetched.failure {
+                logger.warning("a batch in flight failed; fetching it again", metadata: [
+                    "from": "\(failure.from)", "blocks": "\(failure.count)", "error": "\(failure.error)"])
+                // The round's first request failed: it is asked again now, with failover to the other
+                // nodes (a later one is the first request of the next round).
+                if fetched.run.isEmpty {
+                    do { (fetched.run, fetched.node) = try source.blocks(from: next, count: failure.count) } catch {
+                        logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
+                        return .failed
+                    }
+                }
+            }
+            guard !fetched.run.isEmpty else { break }
+            for start in stride(from: 0, to: fetched.run.count, by: options.batchSize) {
+                let batch = Array(fetched.run[start..<min(start + options.batchSize, fetched.run.count)])
+                let run = believedPrefix(batch, after: lastID, servedBy: fetched.node)
+                // Not one block could be believed: another node is asked after a short wait.
+                guard !run.isEmpty else { return .failed }
+                switch apply(batch: run, props: props) {
+                case .applied: break
+                case .failed: return .failed
+                case .stopped: return .stopped
+                }
+                // What is cut is fetched again, from another node, in the next round.
+                if run.count < batch.count { break }
+            }
+        }
+        return .reached
+    }
+
+    enum Applied { case applied, failed, stopped }
+
+    /// Binds the claims of a believed run of blocks (chained to `lastID`, confirmed by quorum) and
+    /// moves the checkpoint past it; on success `next` and `lastID` follow.
+    func apply(batch run: [(Int64, Block)], props: DynamicGlobalProperties) -> Applied {
+        guard let last = run.last else { return .applied }
+        var scan = BlockScan()
+        for (number, block) in run {
+            let s = BlockScan.scan(block, number: number, matcher: matcher)
+            scan.claims += s.claims
+            scan.rejections += s.rejections
+        }
+        let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
+                                             processed: last.0, headTime: props.time, processedTime: last.1.timestamp)
+        let rejections = Dictionary(scan.rejections.map { ($0.reason.rawValue, 1) }, uniquingKeysWith: +)
+        let outcomes: [String]
+        // Under Sentinel a batch with claims keeps the checkpoint until a replica has it: a
+        // failover right after must not lose a binding (the batch is applied again, harmlessly).
+        let hold = config.redisMinReplicas > 0 && !scan.claims.isEmpty
+        switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
+        case .applied(let o): outcomes = o
+        case .stopped: return .stopped
+        case .rewound: return .failed
+        case .leaseLost:
+            logger.warning("lost the watcher lease; the batch was not applied", metadata: ["next_block": "\(next)"])
+            leading = false
+            return .failed
+        }
+        log(scan, outcomes)
+        if hold {
+            do {
+                let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
+                guard acked >= wanted else {
+                    store.countWaitTimeout()
+                    logger.warning("no replica acknowledged the batch's bindings; applying it again",
+                                   metadata: ["from": "\(next)", "to": "\(last.0)", "wanted": "\(wanted)", "acknowledged": "\(acked)"])
+                    return .failed
+                }
+                try store.moveCheckpoint(to: last.0 + 1, lastBlockID: last.1.blockID)
+            } catch {
+                if error.kind == .leaseLost { leading = false }
+                logger.error("moving the checkpoint failed; the batch will be applied again", metadata: ["error": "\(error)"])
+                return .failed
+            }
+        }
+        logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
+        next = last.0 + 1
+        lastID = last.1.blockID
+        return .applied
     }
 
     /// The part of a run that can be believed: blocks that chain (each `previous` names the block
@@ -285,12 +348,13 @@ public final class ChainWatcher {
          "mode": config.confirmations > 0 ? "head-\(config.confirmations)" : "irreversible"]
     }
 
-    enum Applied { case applied([String]), stopped, leaseLost }
+    enum Stored { case applied([String]), stopped, leaseLost, rewound }
 
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
-    /// stop, or when another watcher took the lease.
+    /// stop, when another watcher took the lease, or when Redis came back with an older checkpoint
+    /// (`rewound`: the watcher goes on from that one).
     private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, lastID: String?, progress: WatcherStore.Progress,
-                                holdCheckpoint: Bool) -> Applied {
+                                holdCheckpoint: Bool) -> Stored {
         var backoff = Backoff()
         while true {
             do {
@@ -302,8 +366,23 @@ public final class ChainWatcher {
                 if error.kind == .leaseLost { return .leaseLost }
                 logger.error("applying a batch to redis failed; will retry the same batch", metadata: ["error": "\(error)", "next_block": "\(next)"])
                 if signals.wait(seconds: backoff.next()) { return .stopped }
+                if rewindToStoredCheckpoint() { return .rewound }
             }
         }
+    }
+
+    /// A Redis that restarts from its append-only file may come back without its last writes
+    /// (`appendfsync everysec` writes the file up to 2 s after it answered): bindings and checkpoint
+    /// moves the watcher made. Going on from its own position would skip those blocks' claims, so it
+    /// goes back to the checkpoint Redis has and applies again from there (harmless where the writes
+    /// survived). True when it went back.
+    @discardableResult
+    private func rewindToStoredCheckpoint() -> Bool {
+        guard let stored = try? store.checkpoint(), stored.next < next else { return false }
+        logger.warning("redis came back with an older checkpoint: applying the blocks since then again",
+                       metadata: ["next_block": "\(stored.next)", "was": "\(next)"])
+        (next, lastID) = stored
+        return true
     }
 
     private func publishIdle(props: DynamicGlobalProperties, next: Int64) {

@@ -155,10 +155,13 @@ struct Fault: ParsableCommand {
     @Option var count: Int = 1
     @Option(help: "Delay for --mode slow.") var seconds: Double = 10
     @Option(help: "For --mode fork: the memo of the transfer only the forked blocks carry.") var memo: String = "fork"
+    @Option(help: "Only requests that ask for this block fail (get_block, or a get_block_range holding it).") var block: Int64?
 
     func run() throws {
-        _ = try node.call("fault", ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)])
-        print("the next \(count) requests to \(node.node) fail: \(mode)")
+        var params: [String: JSONValue] = ["mode": .string(mode), "count": .int(Int64(count)), "seconds": .double(seconds), "memo": .string(memo)]
+        if let block { params["block"] = .int(block) }
+        _ = try node.call("fault", params)
+        print("the next \(count) requests to \(node.node)\(block.map { " asking for block \($0)" } ?? "") fail: \(mode)")
     }
 }
 

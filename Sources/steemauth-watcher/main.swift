@@ -13,7 +13,7 @@ struct WatcherCommand: ParsableCommand {
     @Option(help: "An env-style config file; STEEMAUTH_* variables override it.") var config: String?
     @Flag(help: "Validate the configuration and exit.") var checkConfig = false
     @Option(help: "Start at this block when there is no checkpoint yet (default: the current irreversible block).") var fromBlock: Int64?
-    @Option(help: "Blocks per round while catching up (sent in JSON-RPC batches of at most STEEMAUTH_RPC_BATCH calls).") var batchSize: Int = 100
+    @Option(help: "Blocks applied together while catching up, each batch chained and confirmed by quorum (fetched in JSON-RPC batches of at most STEEMAUTH_RPC_BATCH calls, a few in flight).") var batchSize: Int = 100
     @Flag(help: "Send requests in the appbase `call` form instead of `condenser_api.method`.") var callForm = false
 
     func run() throws {

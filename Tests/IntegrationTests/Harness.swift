@@ -389,12 +389,13 @@ extension Cluster {
     /// Starts the devchain with `nodes` listeners over one chain (a second node for failover tests).
     @discardableResult
     func startDevchain(nodes: Int = 1, blockInterval: Double = 0, libLag: Int = 0, chain: String = "steem", batchLimit: Int? = nil,
-                       latencyMs: Int = 0) throws -> [String] {
+                       latencyMs: Int = 0, jitterMs: Int = 0) throws -> [String] {
         let ports = (0..<nodes).map { _ in Cluster.freePort() }
         let args = ["serve", "--block-interval", String(blockInterval), "--lib-lag", String(libLag), "--chain", chain,
                     "--account", env["STEEMAUTH_ACCOUNT"]!] + ports.flatMap { ["--listen", "127.0.0.1:\($0)"] }
             + (batchLimit.map { ["--batch-limit", String($0)] } ?? []) + (latencyMs > 0 ? ["--latency-ms", String(latencyMs)] : [])
-        let p = try launch("devchain", args, log: dir + "/devchain.log", executable: Cluster.binary("steemauth-devchain"))
+        let delays: [String] = jitterMs > 0 ? ["--jitter-ms", String(jitterMs)] : []
+        let p = try launch("devchain", args + delays, log: dir + "/devchain.log", executable: Cluster.binary("steemauth-devchain"))
         extraProcesses.append(p)
         let urls = ports.map { "http://127.0.0.1:\($0)" }
         for port in ports { try waitUntil("devchain listens", seconds: 30) { Cluster.canConnect(port: port) } }
