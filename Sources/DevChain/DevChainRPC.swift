@@ -143,7 +143,15 @@ public struct DevChainRPC: Sendable {
             return .object(["followers": .array([])])
         case ("condenser_api", "get_accounts"), ("condenser_api", "lookup_account_names"):
             guard let names = args.first?.arrayValue else { throw RPCErrorObject(code: -32602, message: "get_accounts takes [[names]]") }
-            return .array(await accounts(names, forged: lies.forgedAuthority))
+            var answer = await accounts(names, forged: lies.forgedAuthority)
+            if lies.unaskedAccounts {
+                let asked = Set(names.compactMap(\.stringValue))
+                for var other in await chain.accounts.values where !asked.contains(other.name) {
+                    other.lastPost = ChainTime(secondsSinceEpoch: 0); other.lastRootPost = nil
+                    answer.append(accountJSON(other))
+                }
+            }
+            return .array(answer)
         case ("database_api", "find_accounts"):
             guard let names = params["accounts"]?.arrayValue else { throw RPCErrorObject(code: -32602, message: "accounts is required") }
             return .object(["accounts": .array(await accounts(names, forged: lies.forgedAuthority))])

@@ -18,11 +18,14 @@ public struct NodeLies: Sendable {
     var irreversibleAhead: Int64 = 0
     /// The chain id the node claims in get_config and get_version.
     var chainID: String?
+    /// `get_accounts` also answers for every other account of the chain, each claiming it never posted.
+    var unaskedAccounts = false
 
     public init() {}
 
     /// `params.kind`: forge_authority {account, role, key} | inject_transfer {block, from, memo, amount}
-    /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | none (tells the truth again).
+    /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | unasked_accounts
+    /// | none (tells the truth again).
     static func apply(_ p: JSONValue, to faults: FaultInjector) async throws -> String {
         guard let kind = p["kind"]?.stringValue else { throw RPCErrorObject(code: -32602, message: "kind is required") }
         switch kind {
@@ -52,10 +55,12 @@ public struct NodeLies: Sendable {
                 throw RPCErrorObject(code: -32602, message: "chain_id is 64 hex characters")
             }
             await faults.update { $0.chainID = id.lowercased() }
+        case "unasked_accounts":
+            await faults.update { $0.unaskedAccounts = true }
         case "none":
             await faults.update { $0 = NodeLies() }
         default:
-            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|none")
+            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|unasked_accounts|none")
         }
         return kind
     }

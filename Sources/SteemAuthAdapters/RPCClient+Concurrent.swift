@@ -85,6 +85,9 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     var waiting: [(tag: Int, node: Int, result: Result<HTTPClient.Response, HTTPClient.Failure>)] = []
     /// Nodes whose chain id is being asked, with the replies that came before its answer.
     var held: [Int: [(tag: Int, result: Result<HTTPClient.Response, HTTPClient.Failure>)]] = [:]
+    /// Nodes that failed during this run, until their chain id is asked again: their replies still
+    /// on the way are not used (a failover may have put another server behind the address).
+    var quarantined: Set<Int> = []
     var nextTag = 0
     /// Results to hand over, in the order they were complete.
     var ready: [(Int, Result<[T?], RPCFailure>)] = []
@@ -130,6 +133,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     /// Asks the node for its chain id, alongside the first batch sent to it.
     mutating func probe(_ node: Int) {
         held[node] = []
+        quarantined.remove(node)
         do {
             let timeout = try client.timeout(until: deadline, node: node)
             let (requests, body) = try client.encoded([(RPCMethod.getConfig, .array([]))], node: node)
@@ -155,6 +159,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
             return probeEnded(node, request: probe.request, result)
         }
         if held[node] != nil { held[node]!.append((tag, result)); return }
+        if quarantined.contains(node) { return refuseQuarantined(tag, node: node) }
         arrived(tag, node: node, result)
     }
 
@@ -167,7 +172,15 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     mutating func decodeWaiting() {
         guard !waiting.isEmpty else { return }
         let (tag, node, result) = waiting.removeFirst()
+        if quarantined.contains(node) { return refuseQuarantined(tag, node: node) }
         partEnded(tag, node: node, result)
+    }
+
+    /// A reply from a node that failed since: its batch fails too (the caller sends it elsewhere).
+    mutating func refuseQuarantined(_ tag: Int, node: Int) {
+        guard let part = parts.removeValue(forKey: tag), !batches[part.batch].done else { return }
+        fail(part.batch, RPCFailure(node: client.nodes[node], reason: "an earlier request to this node failed: its replies wait for its chain id to be asked again"),
+             counted: false)
     }
 
     mutating func probeEnded(_ node: Int, request: RPCRequest, _ result: Result<HTTPClient.Response, HTTPClient.Failure>) {
@@ -223,6 +236,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
             client.failures[client.nodes[node], default: 0] += 1
             // Asked again before its next use (a failover may have put another server behind it).
             client.chainChecked[node] = client.expectedChainID == nil
+            if client.expectedChainID != nil { quarantined.insert(node) }
         }
         batches[index].done = true
         batches[index].results = []

@@ -75,10 +75,17 @@ struct FollowLookup {
                 page.append(entry)
             }
             return pageReceived(page, start: start)
-        case (.accounts(let slot, _), .success(let replies)):
+        case (.accounts(let slot, let calls), .success(let replies)):
+            // A node speaks only for the names it was asked, each once: its share of the lookups
+            // never overrides the names another node answered.
+            var asked = Set(calls.joined())
             var found: [ChainAccount] = []
             for reply in replies.compactMap({ $0 }).joined() {
                 guard case .account(let account) = reply else { return retry(request, node: node, after: unexpected(node, "get_accounts"), logger: logger) }
+                guard asked.remove(account.name) != nil else {
+                    return retry(request, node: node, after: RPCFailure(node: nodeNames[node], reason: "get_accounts answered for an account it was not asked for, or twice"),
+                                 logger: logger)
+                }
                 found.append(account)
             }
             accounts[slot] = found

@@ -174,10 +174,11 @@ struct Lie: ParsableCommand {
         fork: from block --block on (--count blocks), a fork whose `previous` does not chain; its first block pays --memo.
         irreversible: the irreversible block is reported --ahead blocks higher (at most the head).
         chain-id: get_config and get_version name --chain-id.
+        unasked-accounts: get_accounts also answers for every other account, each claiming it never posted.
         none: tell the truth again.
         """)
     @OptionGroup var node: NodeOption
-    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | none") var kind: String
+    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | unasked-accounts | none") var kind: String
     @Option var account: String?
     @Option(help: "owner, active or posting.") var role: String = "posting"
     @Option(help: "A public key, STM…") var key: String?
@@ -202,10 +203,10 @@ struct Lie: ParsableCommand {
             p["ahead"] = .int(ahead)
         case "chain-id":
             p["chain_id"] = chainID.map(JSONValue.string)
-        case "none":
+        case "unasked-accounts", "none":
             break
         default:
-            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id or none")
+            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id, unasked-accounts or none")
         }
         _ = try node.call("lie", p)
         print("\(node.node) now lies: \(kind)")

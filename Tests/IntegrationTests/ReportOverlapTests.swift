@@ -115,6 +115,22 @@ final class ReportOverlapTests: XCTestCase {
         XCTAssertEqual(computed, try plainReport("dave", node: nodes[0], like: computed))
     }
 
+    /// The second node answers every lookup with a "never posted" copy of every other account too:
+    /// names another node answered are not overridden, its batches count as failed and go to the
+    /// honest node, and the report is the honest fetch's.
+    func testANodeAnsweringForNamesItWasNotAskedDecidesNone() throws {
+        let nodes = try start(nodes: 2)
+        try cluster.devchain(["seed", "--account", "gail", "--follows", "1500", "--stale", "200", "--never", "10"])
+        let b = try cluster.loggedIn(as: "gail")
+        try cluster.devchain(["lie", "unasked-accounts"], node: nodes[1])
+        let computed = try report(b)
+        XCTAssertEqual(computed.followingCount, 1500)
+        XCTAssertEqual(computed.neverPosted.count, 10, "no forged 'never posted' entry")
+        XCTAssertEqual(computed.stale.count, 200)
+        XCTAssertTrue(cluster.poolLog().contains("not asked for"))
+        XCTAssertEqual(computed, try plainReport("gail", node: nodes[0], like: computed))
+    }
+
     /// The first node answers nothing useful from the start (every page and lookup fails on
     /// it): the second serves the whole report.
     func testAReportFailsOverWhenTheFirstNodeFailsItsPages() throws {

@@ -46,7 +46,12 @@ final class LoginRoutes: SiteRoom {
         case .rotated(let account, let proof):
             logger.info("session rotated after binding", metadata: ["account": "\(account)"])
             let extra = [("Set-Cookie", setCookie(replacement))]
-            if view.oidcPending != nil, let onward = try oidc?.continueAuthorization(request, sessionID: replacement, extra: extra) { return onward }
+            if view.oidcPending != nil {
+                // The old id is already denied: a failure here still carries the new one, or the browser would be logged out.
+                do throws(HTTPFailure) {
+                    if let onward = try oidc?.continueAuthorization(request, sessionID: replacement, extra: extra) { return onward }
+                } catch { throw error.adding(extra) }
+            }
             return try report.reportPage(account: account, proof: proof, view: view, gzip: request.acceptsGzip, extra: extra)
         }
     }
