@@ -20,12 +20,15 @@ public struct NodeLies: Sendable {
     var chainID: String?
     /// `get_accounts` also answers for every other account of the chain, each claiming it never posted.
     var unaskedAccounts = false
+    /// The node has no block above this one: `get_block` answers null, `get_block_range` stops
+    /// before it (an empty range from there), while its head and irreversible block stay true.
+    var nullBlocksAbove: Int64?
 
     public init() {}
 
     /// `params.kind`: forge_authority {account, role, key} | inject_transfer {block, from, memo, amount}
     /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | unasked_accounts
-    /// | none (tells the truth again).
+    /// | null_blocks {above} | none (tells the truth again).
     static func apply(_ p: JSONValue, to faults: FaultInjector) async throws -> String {
         guard let kind = p["kind"]?.stringValue else { throw RPCErrorObject(code: -32602, message: "kind is required") }
         switch kind {
@@ -57,10 +60,13 @@ public struct NodeLies: Sendable {
             await faults.update { $0.chainID = id.lowercased() }
         case "unasked_accounts":
             await faults.update { $0.unaskedAccounts = true }
+        case "null_blocks":
+            guard let above = p["above"]?.intValue, above >= 0 else { throw RPCErrorObject(code: -32602, message: "above (>= 0) is required") }
+            await faults.update { $0.nullBlocksAbove = above }
         case "none":
             await faults.update { $0 = NodeLies() }
         default:
-            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|unasked_accounts|none")
+            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|unasked_accounts|null_blocks|none")
         }
         return kind
     }

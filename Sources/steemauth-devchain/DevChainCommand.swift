@@ -175,10 +175,11 @@ struct Lie: ParsableCommand {
         irreversible: the irreversible block is reported --ahead blocks higher (at most the head).
         chain-id: get_config and get_version name --chain-id.
         unasked-accounts: get_accounts also answers for every other account, each claiming it never posted.
+        null-blocks: no block above --block (get_block answers null, get_block_range an empty range), head and irreversible block unchanged.
         none: tell the truth again.
         """)
     @OptionGroup var node: NodeOption
-    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | unasked-accounts | none") var kind: String
+    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | unasked-accounts | null-blocks | none") var kind: String
     @Option var account: String?
     @Option(help: "owner, active or posting.") var role: String = "posting"
     @Option(help: "A public key, STM…") var key: String?
@@ -203,10 +204,12 @@ struct Lie: ParsableCommand {
             p["ahead"] = .int(ahead)
         case "chain-id":
             p["chain_id"] = chainID.map(JSONValue.string)
+        case "null-blocks":
+            p["above"] = block.map(JSONValue.int)
         case "unasked-accounts", "none":
             break
         default:
-            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id, unasked-accounts or none")
+            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id, unasked-accounts, null-blocks or none")
         }
         _ = try node.call("lie", p)
         print("\(node.node) now lies: \(kind)")
