@@ -274,7 +274,7 @@ public struct DevChainRPC: Sendable {
     // MARK: wire shapes
 
     private func globalProperties(irreversibleAhead: Int64 = 0) async -> JSONValue {
-        let head = await chain.headNumber, lib = min(head, await chain.irreversibleNumber + irreversibleAhead)
+        let head = await chain.headNumber, lib = max(1, min(head, await chain.irreversibleNumber + irreversibleAhead))
         let time = await chain.headTime
         return .object([
             "head_block_number": .int(head), "head_block_id": .string(SimulatedChain.blockID(head)),

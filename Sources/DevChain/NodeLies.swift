@@ -14,7 +14,8 @@ public struct NodeLies: Sendable {
     var forkFrom: Int64?
     var forkCount: Int64 = .max
     var forkFromMemo = "fork"
-    /// The node reports its irreversible block this many blocks higher (at most its head).
+    /// The node reports its irreversible block this many blocks higher (at most its head); lower
+    /// when negative (at least 1).
     var irreversibleAhead: Int64 = 0
     /// The chain id the node claims in get_config and get_version.
     var chainID: String?
@@ -27,7 +28,7 @@ public struct NodeLies: Sendable {
     public init() {}
 
     /// `params.kind`: forge_authority {account, role, key} | inject_transfer {block, from, memo, amount}
-    /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | unasked_accounts
+    /// | fork {from_block, count, memo} | irreversible {ahead} or {behind} | chain_id {chain_id} | unasked_accounts
     /// | null_blocks {above} | none (tells the truth again).
     static func apply(_ p: JSONValue, to faults: FaultInjector) async throws -> String {
         guard let kind = p["kind"]?.stringValue else { throw RPCErrorObject(code: -32602, message: "kind is required") }
@@ -50,6 +51,9 @@ public struct NodeLies: Sendable {
             guard let from = p["from_block"]?.intValue, from > 1 else { throw RPCErrorObject(code: -32602, message: "from_block (> 1) is required") }
             let memo = p["memo"]?.stringValue ?? "fork", count = p["count"]?.intValue ?? .max
             await faults.update { $0.forkFrom = from; $0.forkCount = max(1, count); $0.forkFromMemo = memo }
+        case "irreversible" where p["behind"] != nil:
+            guard let behind = p["behind"]?.intValue, behind > 0 else { throw RPCErrorObject(code: -32602, message: "behind (> 0) is required") }
+            await faults.update { $0.irreversibleAhead = -behind }
         case "irreversible":
             guard let ahead = p["ahead"]?.intValue, ahead >= 0 else { throw RPCErrorObject(code: -32602, message: "ahead (>= 0) is required") }
             await faults.update { $0.irreversibleAhead = ahead }

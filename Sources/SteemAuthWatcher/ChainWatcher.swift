@@ -318,7 +318,7 @@ public final class ChainWatcher {
                 logger.warning("rpc: node failed, trying next", metadata: ["node": "\(rpc.nodes[node])", "reason": "\(error.reason)"])
             }
         }
-        guard answers.count >= config.nodeQuorum, config.nodeQuorum > 0 else {
+        guard answers.count >= config.nodeQuorum else {
             logger.error(answers.isEmpty ? "every node failed; retrying" : "too few nodes answered for the irreversible block; retrying", metadata: [
                 "answered": "\(answers.count)", "quorum": "\(config.nodeQuorum)", "error": "\(failures.joined(separator: "; "))"])
             return nil

@@ -241,6 +241,19 @@ final class LyingNodeTests: XCTestCase {
         XCTAssertEqual(cluster.checkpoint(redis: redis), stuck + 1)
     }
 
+    /// A node that reports a much lower irreversible block holds nothing back: every node is asked
+    /// and the quorum-th highest answer is read (two nodes vouch for it).
+    func testALowerIrreversibleBlockFromOneNodeHoldsNothingBack() throws {
+        try start(nodes: 3)
+        let store = cluster.store(), redis = cluster.redis()
+        try cluster.devchain(["lie", "irreversible", "--behind", "1000"], node: liar)
+        let (id, memo) = try cluster.newSession(store: store)
+        try cluster.devchain(["generate", "--blocks", "20", "--transfers-per-block", "1"])
+        try pay(memo, from: "payer")
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        try waitUntil("bound", seconds: 30) { try self.cluster.boundAccount(id, redis: redis).account == "payer" }
+    }
+
     /// A visitor paid in time while the watcher was down; the code then expired on the ask page (a
     /// new one is shown). The transfer's block time decides: it binds when the watcher comes back.
     /// A transfer whose block is after the code's expiry binds nothing.
