@@ -67,7 +67,9 @@ public struct DevChainRPC: Sendable {
     /// transfer of that memo the canonical chain never had (a fork a watcher must never bind from).
     /// `lies.forkFrom`: a fork from that block on, whose `previous` does not chain to the real chain.
     /// `lies.injected`: a block with one more transfer than the chain has, under the real block's id.
+    /// `lies.nullBlocksAbove`: no block above that one (null, or a range that stops before it).
     private func blockText(_ n: Int64, appbase: Bool, lies: NodeLies = NodeLies()) async -> String? {
+        if let above = lies.nullBlocksAbove, n > above { return nil }
         if let from = lies.forkFrom, n >= from, n - from < lies.forkCount, var b = await chain.block(n) {
             b.forked = true
             b.previousForked = true
@@ -272,7 +274,7 @@ public struct DevChainRPC: Sendable {
     // MARK: wire shapes
 
     private func globalProperties(irreversibleAhead: Int64 = 0) async -> JSONValue {
-        let head = await chain.headNumber, lib = min(head, await chain.irreversibleNumber + irreversibleAhead)
+        let head = await chain.headNumber, lib = max(1, min(head, await chain.irreversibleNumber + irreversibleAhead))
         let time = await chain.headTime
         return .object([
             "head_block_number": .int(head), "head_block_id": .string(SimulatedChain.blockID(head)),

@@ -14,18 +14,22 @@ public struct NodeLies: Sendable {
     var forkFrom: Int64?
     var forkCount: Int64 = .max
     var forkFromMemo = "fork"
-    /// The node reports its irreversible block this many blocks higher (at most its head).
+    /// The node reports its irreversible block this many blocks higher (at most its head); lower
+    /// when negative (at least 1).
     var irreversibleAhead: Int64 = 0
     /// The chain id the node claims in get_config and get_version.
     var chainID: String?
     /// `get_accounts` also answers for every other account of the chain, each claiming it never posted.
     var unaskedAccounts = false
+    /// The node has no block above this one: `get_block` answers null, `get_block_range` stops
+    /// before it (an empty range from there), while its head and irreversible block stay true.
+    var nullBlocksAbove: Int64?
 
     public init() {}
 
     /// `params.kind`: forge_authority {account, role, key} | inject_transfer {block, from, memo, amount}
-    /// | fork {from_block, count, memo} | irreversible {ahead} | chain_id {chain_id} | unasked_accounts
-    /// | none (tells the truth again).
+    /// | fork {from_block, count, memo} | irreversible {ahead} or {behind} | chain_id {chain_id} | unasked_accounts
+    /// | null_blocks {above} | none (tells the truth again).
     static func apply(_ p: JSONValue, to faults: FaultInjector) async throws -> String {
         guard let kind = p["kind"]?.stringValue else { throw RPCErrorObject(code: -32602, message: "kind is required") }
         switch kind {
@@ -47,6 +51,9 @@ public struct NodeLies: Sendable {
             guard let from = p["from_block"]?.intValue, from > 1 else { throw RPCErrorObject(code: -32602, message: "from_block (> 1) is required") }
             let memo = p["memo"]?.stringValue ?? "fork", count = p["count"]?.intValue ?? .max
             await faults.update { $0.forkFrom = from; $0.forkCount = max(1, count); $0.forkFromMemo = memo }
+        case "irreversible" where p["behind"] != nil:
+            guard let behind = p["behind"]?.intValue, behind > 0 else { throw RPCErrorObject(code: -32602, message: "behind (> 0) is required") }
+            await faults.update { $0.irreversibleAhead = -behind }
         case "irreversible":
             guard let ahead = p["ahead"]?.intValue, ahead >= 0 else { throw RPCErrorObject(code: -32602, message: "ahead (>= 0) is required") }
             await faults.update { $0.irreversibleAhead = ahead }
@@ -57,10 +64,13 @@ public struct NodeLies: Sendable {
             await faults.update { $0.chainID = id.lowercased() }
         case "unasked_accounts":
             await faults.update { $0.unaskedAccounts = true }
+        case "null_blocks":
+            guard let above = p["above"]?.intValue, above >= 0 else { throw RPCErrorObject(code: -32602, message: "above (>= 0) is required") }
+            await faults.update { $0.nullBlocksAbove = above }
         case "none":
             await faults.update { $0 = NodeLies() }
         default:
-            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|unasked_accounts|none")
+            throw RPCErrorObject(code: -32602, message: "kind is forge_authority|inject_transfer|fork|irreversible|chain_id|unasked_accounts|null_blocks|none")
         }
         return kind
     }

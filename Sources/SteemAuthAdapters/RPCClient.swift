@@ -73,6 +73,11 @@ public final class RPCClient {
         preferred = next
     }
 
+    /// Counts a failure of a node whose answer parsed but did not hold what it must (for metrics).
+    public func countFailure(_ node: Int) {
+        failures[nodes[node], default: 0] += 1
+    }
+
     /// The batch size in use for each node, for metrics.
     public var batchSizeByNode: [String: Int] {
         Dictionary(zip(nodes, batchSizes.map(\.current)), uniquingKeysWith: { a, _ in a })

@@ -285,21 +285,26 @@ enum SessionScripts {
     /// KEYS: checkpointKey, checkpointKey:id, stateKey, stateKey:claims, stateKey:rejections,
     /// leaseKey, then c:<memo> and cg:<memo> per claim.
     /// ARGV: prefix, next, boundTTL, now, head, irreversible, processed, headTime, behind, leaseOwner,
-    /// leaseMs, lastBlockID, n, then n (reason, count) pairs, then 6 per claim: memo, account, block,
-    /// tx, blockTime, blockUnixTime. {'applied', outcome per claim…}. Applying a batch also renews
+    /// leaseMs, lastBlockID, expectedNext, n, then n (reason, count) pairs, then 6 per claim: memo,
+    /// account, block, tx, blockTime, blockUnixTime. {'applied', outcome per claim…}; with an
+    /// expectedNext that is not the stored checkpoint (a Redis restored from an older snapshot),
+    /// nothing is written: {'rewound', storedNext, storedID}. Applying a batch also renews
     /// the lease. The checkpoint keeps the id of the last block applied (`<checkpoint>:id`): the next
     /// block's `previous` must name it, across restarts too.
     static let applyBatch = LuaScript(name: "apply_batch", source: claimFunction + "\n" + """
     local p, bttl, now = ARGV[1], tonumber(ARGV[3]), ARGV[4]
     if redis.call('GET', KEYS[6]) ~= ARGV[10] then return redis.error_reply('LEASE not held') end
     redis.call('PEXPIRE', KEYS[6], ARGV[11])
-    local npairs = tonumber(ARGV[13])
-    for i = 14, 13 + 2 * npairs, 2 do
+    if ARGV[13] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[13] then
+      return {'rewound', redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+    end
+    local npairs = tonumber(ARGV[14])
+    for i = 15, 14 + 2 * npairs, 2 do
       redis.call('HINCRBY', KEYS[5], ARGV[i], tonumber(ARGV[i + 1]))
     end
     local out = {'applied'}
     local k = 7
-    for i = 14 + 2 * npairs, #ARGV, 6 do
+    for i = 15 + 2 * npairs, #ARGV, 6 do
       local outcome = claim(p, KEYS[k], KEYS[k + 1], ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], bttl, now, nil, nil, nil,
                             ARGV[i + 5])
       k = k + 2
@@ -316,10 +321,14 @@ enum SessionScripts {
     return out
     """)
 
-    /// KEYS: checkpointKey, checkpointKey:id, leaseKey. ARGV: next, owner, lastBlockID. Moves the
-    /// checkpoint, only for the lease holder: {'moved'}, else the error `LEASE not held`.
+    /// KEYS: checkpointKey, checkpointKey:id, leaseKey. ARGV: next, owner, lastBlockID, expectedNext.
+    /// Moves the checkpoint, only for the lease holder: {'moved'}, else the error `LEASE not held`;
+    /// {'rewound', storedNext, storedID} when the stored checkpoint is not expectedNext.
     static let moveCheckpoint = LuaScript(name: "move_checkpoint", source: """
     if redis.call('GET', KEYS[3]) ~= ARGV[2] then return redis.error_reply('LEASE not held') end
+    if ARGV[4] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[4] then
+      return {'rewound', redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+    end
     redis.call('SET', KEYS[1], ARGV[1])
     if ARGV[3] and ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
     return {'moved'}

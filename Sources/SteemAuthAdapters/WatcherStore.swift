@@ -64,17 +64,27 @@ public struct WatcherStore {
         }
     }
 
+    /// What a write fenced by the checkpoint found: done (with each claim's outcome), or a stored
+    /// checkpoint other than the one expected (nil when there is none), and nothing written.
+    public enum Fenced: Sendable {
+        case done([String])
+        case rewound(next: Int64?, lastID: String?)
+    }
+
     /// Applies a batch in one atomic script: claims in chain order, the lag, then the new checkpoint.
     /// Returns each claim's outcome in order.
     /// With `holdCheckpoint` the checkpoint stays where it is (see moveCheckpoint).
     /// `lastBlockID`: the id of block `nextBlock - 1`, kept with the checkpoint (nil keeps the one stored).
+    /// `expectedNext`: the checkpoint the batch starts at; when Redis has another (it came back from
+    /// an older snapshot) nothing is written and the stored one is returned (`rewound`).
     public func apply(claims: [BlockScan.Claim], rejections: [String: Int] = [:], nextBlock: Int64, lastBlockID: String? = nil, progress: Progress,
-                      boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000, holdCheckpoint: Bool = false) throws(RedisError) -> [String] {
+                      boundTTL: Int, now: Int64, leaseMilliseconds: Int = 5000, holdCheckpoint: Bool = false,
+                      expectedNext: Int64? = nil) throws(RedisError) -> Fenced {
         var keys = [checkpointKey, checkpointKey + ":id", stateKey, stateKey + ":claims", stateKey + ":rejections", leaseKey]
         var args = [prefix, holdCheckpoint ? "" : String(nextBlock), String(boundTTL), String(now),
                     String(progress.head), String(progress.irreversible), String(progress.processed),
                     progress.headTime.description, String(progress.behindSeconds), owner, String(leaseMilliseconds),
-                    lastBlockID ?? "", String(rejections.count)]
+                    lastBlockID ?? "", expectedNext.map(String.init) ?? "", String(rejections.count)]
         for (reason, count) in rejections { args += [reason, String(count)] }
         for c in claims {
             keys += [prefix + "c:" + c.memo, prefix + "cg:" + c.memo]
@@ -85,28 +95,39 @@ public struct WatcherStore {
             throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e)
         }
         let applied = try TaggedReply(reply, of: SessionScripts.applyBatch)
+        if let rewound = Self.rewound(applied) { return rewound }
         guard applied.tag == "applied", applied.fields.count == claims.count else { throw applied.unexpected }
-        return applied.fields.map { $0.string ?? "unexpected" }
+        return .done(applied.fields.map { $0.string ?? "unexpected" })
     }
 
-    /// Moves the checkpoint once a replica has acknowledged a held batch; fenced by the lease.
-    public func moveCheckpoint(to next: Int64, lastBlockID: String?) throws(RedisError) {
+    /// Moves the checkpoint once a replica has acknowledged a held batch; fenced by the lease and,
+    /// given `expectedNext`, by the checkpoint as `apply` is.
+    public func moveCheckpoint(to next: Int64, lastBlockID: String?, expectedNext: Int64? = nil) throws(RedisError) -> Fenced {
         let reply = try redis.eval(SessionScripts.moveCheckpoint, keys: [checkpointKey, checkpointKey + ":id", leaseKey],
-                                   args: [String(next), owner, lastBlockID ?? ""])
+                                   args: [String(next), owner, lastBlockID ?? "", expectedNext.map(String.init) ?? ""])
         if case .error(let e) = reply { throw RedisError(kind: e.hasPrefix("LEASE") ? .leaseLost : .server, message: e) }
-        guard try TaggedReply(reply, of: SessionScripts.moveCheckpoint).tag == "moved" else {
-            throw RedisError(kind: .server, message: "unexpected move_checkpoint reply \(reply)")
-        }
+        let moved = try TaggedReply(reply, of: SessionScripts.moveCheckpoint)
+        if let rewound = Self.rewound(moved) { return rewound }
+        guard moved.tag == "moved" else { throw moved.unexpected }
+        return .done([])
     }
 
-    /// Counts answers of nodes that disagree (`what`: block, chain, irreversible), for /metrics.
-    public func countDisagreement(_ what: String) {
-        _ = try? redis.command(["HINCRBY", stateKey + ":rpc", "disagreements|" + what, "1"])
+    private static func rewound(_ reply: TaggedReply) -> Fenced? {
+        guard reply.tag == "rewound" else { return nil }
+        return .rewound(next: reply.string(0).flatMap { Int64($0) }, lastID: reply.string(1))
     }
 
-    /// Counts a batch that no replica acknowledged in time (for /metrics).
-    public func countWaitTimeout() {
-        _ = try? redis.command(["HINCRBY", stateKey + ":rpc", "wait_timeouts", "1"])
+    /// Counts answers of nodes that disagree (`what`: block, chain, irreversible, missing), for
+    /// /metrics; false when Redis failed.
+    @discardableResult
+    public func countDisagreement(_ what: String) -> Bool {
+        (try? redis.command(["HINCRBY", stateKey + ":rpc", "disagreements|" + what, "1"])) != nil
+    }
+
+    /// Counts a batch that no replica acknowledged in time (for /metrics); false when Redis failed.
+    @discardableResult
+    public func countWaitTimeout() -> Bool {
+        (try? redis.command(["HINCRBY", stateKey + ":rpc", "wait_timeouts", "1"])) != nil
     }
 
     /// Adds RPC call and failure counts (deltas since the last call), and sets the batch size in use

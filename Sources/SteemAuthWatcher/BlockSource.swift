@@ -56,7 +56,8 @@ struct BlockSource {
     /// `count` blocks from `from` on, from the preferred node, in requests of its batch size with up
     /// to `requestsInFlight` in flight; their replies come in any order and are put back in chain
     /// order. The run stops at a block the node does not have yet (null), or at the first request
-    /// that failed (no failover here: the caller fetches it again). Nothing after a gap is kept.
+    /// that failed (no failover here: the node is avoided and the caller fetches it again). Nothing
+    /// after a gap is kept.
     func pipelined(from: Int64, count: Int) -> Pipelined {
         let node = rpc.nodesInOrder.first ?? rpc.preferredNode
         let size = requestSize(on: node)
@@ -77,6 +78,8 @@ struct BlockSource {
             switch reply {
             case .success(let b)?: blocks = b
             case .failure(let error)?:
+                // Whichever request of the round failed, the next fetch goes to another node.
+                rpc.avoid(node)
                 out.failure = (starts[i], sizes[i], error)
                 return out
             case nil:

@@ -44,6 +44,9 @@ public final class ChainWatcher {
     /// next block's `previous` must name it; nil at a fresh start).
     private var next: Int64 = 0
     private var lastID: String?
+    /// The time of the last block this watcher applied (nil until it applies one): the lag it
+    /// publishes while blocks the nodes call irreversible stay unprocessed.
+    private var lastTime: ChainTime?
     /// Whether this watcher held the lease at the last tick (nil before the first).
     private var leading: Bool?
     private var warnedAhead = false
@@ -82,7 +85,7 @@ public final class ChainWatcher {
         case standby
         /// Asked to stop while applying a batch.
         case stopped
-        /// A signal came between batches: look again at once.
+        /// A signal came between batches, after some progress: look again at once.
         case interrupted
         /// Processed up to the target: wait a poll for new blocks.
         case current
@@ -106,9 +109,21 @@ public final class ChainWatcher {
         }
         guard holds else { return .standby }
         publishRPCCounts()
-        // Another leader may have moved the checkpoint while this one stood by.
-        if tookOver, let current = try? store.checkpoint() { (next, lastID) = current } else if redisFailed { rewindToStoredCheckpoint() }
-        redisFailed = false
+        // Another leader may have moved the checkpoint while this one stood by; a Redis that failed
+        // may have come back older. Only a checkpoint read that succeeded settles either.
+        if tookOver || redisFailed {
+            do {
+                if let stored = try store.checkpoint() {
+                    if tookOver { (next, lastID) = stored; lastTime = nil } else if stored.next < next { rewind(to: stored.next, lastID: stored.lastID) }
+                }
+                redisFailed = false
+            } catch {
+                logger.error("redis unavailable; waiting", metadata: ["error": "\(error)"])
+                redisFailed = true
+                if tookOver { leading = nil }
+                return .failed
+            }
+        }
         guard let props = agreedProperties() else { return .failed }
         if next > props.headBlockNumber + 1000 && !warnedAhead {
             warnedAhead = true
@@ -117,12 +132,15 @@ public final class ChainWatcher {
         }
         let target = config.confirmations > 0 ? props.headBlockNumber - Int64(config.confirmations) : props.lastIrreversibleBlockNum
         let start = next
-        switch catchUp(to: target, props: props) {
+        let caughtUp = catchUp(to: target, props: props)
+        if next == start && leading == true && caughtUp != .stopped { publishIdle(props: props, target: target) }
+        switch caughtUp {
         case .failed: return leading == true ? .failed : .leaseLost
         case .stopped: return .stopped
         case .reached:
-            if next == start { publishIdle(props: props, next: next) }
-            return next > target ? .current : .interrupted
+            if next > target { return .current }
+            // Short of the target with nothing done: never look again at once (no spinning).
+            return next == start ? .failed : .interrupted
         }
     }
 
@@ -138,17 +156,23 @@ public final class ChainWatcher {
             var fetched = source.pipelined(from: next, count: count)
             if let failure = fetched.failure {
                 logger.warning("a batch in flight failed; fetching it again", metadata: [
-                    "from": "\(failure.from)", "blocks": "\(failure.count)", "error": "\(failure.error)"])
-                // The round's first request failed: it is asked again now, with failover to the other
-                // nodes (a later one is the first request of the next round).
-                if fetched.run.isEmpty {
-                    do { (fetched.run, fetched.node) = try source.blocks(from: next, count: failure.count) } catch {
-                        logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
-                        return .failed
-                    }
+                    "node": "\(rpc.nodes[fetched.node])", "from": "\(failure.from)", "blocks": "\(failure.count)", "error": "\(failure.error)"])
+            } else if fetched.run.isEmpty {
+                // Quorum nodes call block `next` irreversible: a node without it is failing, not behind.
+                missingBlock(on: fetched.node)
+            }
+            // The round's first block did not come: it is asked again now, with failover to the other
+            // nodes (a later failed request is the first of the next round).
+            if fetched.run.isEmpty {
+                do { (fetched.run, fetched.node) = try source.blocks(from: next, count: fetched.failure?.count ?? min(count, options.batchSize)) } catch {
+                    logger.error("fetching blocks failed; retrying", metadata: ["from": "\(next)", "error": "\(error)"])
+                    return .failed
+                }
+                guard !fetched.run.isEmpty else {
+                    missingBlock(on: fetched.node)
+                    return .failed
                 }
             }
-            guard !fetched.run.isEmpty else { break }
             for start in stride(from: 0, to: fetched.run.count, by: options.batchSize) {
                 let batch = Array(fetched.run[start..<min(start + options.batchSize, fetched.run.count)])
                 let run = believedPrefix(batch, after: lastID, servedBy: fetched.node)
@@ -164,6 +188,15 @@ public final class ChainWatcher {
             }
         }
         return .reached
+    }
+
+    /// A node answered null (or an empty range) for block `next`, which quorum nodes call
+    /// irreversible: counted as its failure, logged, and the next fetch goes to another node.
+    private func missingBlock(on node: Int) {
+        rpc.countFailure(node)
+        logger.warning("a node does not have a block the nodes call irreversible: avoiding it", metadata: [
+            "node": "\(rpc.nodes[node])", "block": "\(next)"])
+        rpc.avoid(node)
     }
 
     enum Applied { case applied, failed, stopped }
@@ -185,7 +218,7 @@ public final class ChainWatcher {
         // Under Sentinel a batch with claims keeps the checkpoint until a replica has it: a
         // failover right after must not lose a binding (the batch is applied again, harmlessly).
         let hold = config.redisMinReplicas > 0 && !scan.claims.isEmpty
-        switch applyWithRetry(scan.claims, rejections: rejections, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
+        switch applyWithRetry(scan.claims, rejections: rejections, from: next, next: last.0 + 1, lastID: last.1.blockID, progress: progress, holdCheckpoint: hold) {
         case .applied(let o): outcomes = o
         case .stopped: return .stopped
         case .rewound: return .failed
@@ -199,12 +232,15 @@ public final class ChainWatcher {
             do {
                 let (wanted, acked) = try store.redis.waitForReplicas(minimum: config.redisMinReplicas, timeoutMs: 500)
                 guard acked >= wanted else {
-                    store.countWaitTimeout()
+                    if !store.countWaitTimeout() { redisFailed = true }
                     logger.warning("no replica acknowledged the batch's bindings; applying it again",
                                    metadata: ["from": "\(next)", "to": "\(last.0)", "wanted": "\(wanted)", "acknowledged": "\(acked)"])
                     return .failed
                 }
-                try store.moveCheckpoint(to: last.0 + 1, lastBlockID: last.1.blockID)
+                if case .rewound(let stored, let storedID) = try store.moveCheckpoint(to: last.0 + 1, lastBlockID: last.1.blockID, expectedNext: next) {
+                    rewind(to: stored, lastID: storedID)
+                    return .failed
+                }
             } catch {
                 if error.kind == .leaseLost { leading = false }
                 logger.error("moving the checkpoint failed; the batch will be applied again", metadata: ["error": "\(error)"])
@@ -214,6 +250,7 @@ public final class ChainWatcher {
         logger.debug("processed blocks", metadata: ["from": "\(next)", "to": "\(last.0)", "claims": "\(scan.claims.count)"])
         next = last.0 + 1
         lastID = last.1.blockID
+        lastTime = last.1.timestamp
         return .applied
     }
 
@@ -229,12 +266,12 @@ public final class ChainWatcher {
             logger.error("a block does not chain to the one before it: refused, fetching it again from another node", metadata: [
                 "node": "\(rpc.nodes[node])", "block": "\(number)", "previous": "\(block.previous)",
                 "expected": "\(kept > 0 ? run[kept - 1].1.blockID ?? "-" : lastID ?? "-")", "id": "\(block.blockID ?? "-")"])
-            store.countDisagreement("chain")
+            if !store.countDisagreement("chain") { redisFailed = true }
         }
         if config.nodeQuorum > 1, kept > 0, let unconfirmed = firstUnconfirmedBlock(Array(run.prefix(kept)), servedBy: node) {
             logger.error("a block is not confirmed by enough nodes: nothing of this batch binds, fetching it again from another node", metadata: [
                 "node": "\(rpc.nodes[node])", "block": "\(run[unconfirmed].0)", "id": "\(run[unconfirmed].1.blockID ?? "-")", "quorum": "\(config.nodeQuorum)"])
-            store.countDisagreement("block")
+            if !store.countDisagreement("block") { redisFailed = true }
             kept = 0
         }
         if kept < run.count { rpc.avoid(node) }
@@ -263,12 +300,14 @@ public final class ChainWatcher {
         return bearing.first { agreeing[$0, default: 0] < config.nodeQuorum }
     }
 
-    /// The head and irreversible block as `quorum` nodes report them: the lowest of their answers,
-    /// so no single node can make the watcher read blocks that are not irreversible yet.
+    /// The head and irreversible block as `quorum` nodes report them: with a quorum above one every
+    /// node is asked and the quorum-th highest answer is taken, so at least `quorum` nodes vouch for
+    /// it (no single node can make the watcher read blocks that are not irreversible yet) and no
+    /// single node reporting a low one can hold the watcher back.
     private func agreedProperties() -> DynamicGlobalProperties? {
         var answers: [DynamicGlobalProperties] = []
         var failures: [String] = []
-        for node in rpc.nodesInOrder where answers.count < config.nodeQuorum {
+        for node in rpc.nodesInOrder where config.nodeQuorum > 1 || answers.count < config.nodeQuorum {
             do throws(RPCFailure) {
                 guard let p = try rpc.call(RPCMethod.getDynamicGlobalProperties, .array([]), on: node, as: DynamicGlobalProperties.self) else {
                     throw RPCFailure(node: rpc.nodes[node], reason: "null global properties")
@@ -279,13 +318,15 @@ public final class ChainWatcher {
                 logger.warning("rpc: node failed, trying next", metadata: ["node": "\(rpc.nodes[node])", "reason": "\(error.reason)"])
             }
         }
-        guard answers.count >= config.nodeQuorum, let lowest = answers.min(by: { $0.headBlockNumber < $1.headBlockNumber }) else {
+        guard answers.count >= config.nodeQuorum else {
             logger.error(answers.isEmpty ? "every node failed; retrying" : "too few nodes answered for the irreversible block; retrying", metadata: [
                 "answered": "\(answers.count)", "quorum": "\(config.nodeQuorum)", "error": "\(failures.joined(separator: "; "))"])
             return nil
         }
-        return DynamicGlobalProperties(headBlockNumber: lowest.headBlockNumber,
-                                       lastIrreversibleBlockNum: answers.map(\.lastIrreversibleBlockNum).min()!, time: lowest.time)
+        let vouched = config.nodeQuorum - 1
+        let head = answers.sorted { $0.headBlockNumber > $1.headBlockNumber }[vouched]
+        let irreversible = answers.map(\.lastIrreversibleBlockNum).sorted(by: >)[vouched]
+        return DynamicGlobalProperties(headBlockNumber: head.headBlockNumber, lastIrreversibleBlockNum: irreversible, time: head.time)
     }
 
     /// Asks every node for its chain id (a node of another chain is dropped, with an error log);
@@ -353,14 +394,21 @@ public final class ChainWatcher {
     /// Redis down mid-batch: wait and apply the same batch again (it is idempotent); give up only on
     /// stop, when another watcher took the lease, or when Redis came back with an older checkpoint
     /// (`rewound`: the watcher goes on from that one).
-    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], next: Int64, lastID: String?, progress: WatcherStore.Progress,
-                                holdCheckpoint: Bool) -> Stored {
+    /// The script is fenced by the checkpoint (`from`, where the batch starts): a Redis that came
+    /// back older refuses the batch whether or not the watcher saw it fail, and the watcher goes back.
+    private func applyWithRetry(_ claims: [BlockScan.Claim], rejections: [String: Int], from: Int64, next: Int64, lastID: String?,
+                                progress: WatcherStore.Progress, holdCheckpoint: Bool) -> Stored {
         var backoff = Backoff()
         while true {
             do {
-                return .applied(try store.apply(claims: claims, rejections: rejections, nextBlock: next, lastBlockID: lastID, progress: progress,
-                                                boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds,
-                                                holdCheckpoint: holdCheckpoint))
+                switch try store.apply(claims: claims, rejections: rejections, nextBlock: next, lastBlockID: lastID, progress: progress,
+                                       boundTTL: config.boundTTL, now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds,
+                                       holdCheckpoint: holdCheckpoint, expectedNext: from) {
+                case .done(let outcomes): return .applied(outcomes)
+                case .rewound(let stored, let storedID):
+                    rewind(to: stored, lastID: storedID)
+                    return .rewound
+                }
             }
             catch {
                 if error.kind == .leaseLost { return .leaseLost }
@@ -379,17 +427,42 @@ public final class ChainWatcher {
     @discardableResult
     private func rewindToStoredCheckpoint() -> Bool {
         guard let stored = try? store.checkpoint(), stored.next < next else { return false }
-        logger.warning("redis came back with an older checkpoint: applying the blocks since then again",
-                       metadata: ["next_block": "\(stored.next)", "was": "\(next)"])
-        (next, lastID) = stored
+        rewind(to: stored.next, lastID: stored.lastID)
         return true
     }
 
-    private func publishIdle(props: DynamicGlobalProperties, next: Int64) {
+    /// Goes on from the checkpoint Redis has (a fenced write found it other than `next`). Redis
+    /// without any checkpoint (it came back empty) gets this watcher's position written again.
+    private func rewind(to stored: Int64?, lastID storedID: String?) {
+        guard let stored else {
+            logger.error("redis came back without the watcher's checkpoint: writing it again", metadata: ["next_block": "\(next)"])
+            do { _ = try store.createCheckpoint(next) } catch { redisFailed = true }
+            return
+        }
+        logger.warning(stored < next ? "redis came back with an older checkpoint: applying the blocks since then again"
+                                     : "redis has a newer checkpoint than this watcher: going on from it",
+                       metadata: ["next_block": "\(stored)", "was": "\(next)"])
+        (next, lastID, lastTime) = (stored, storedID, nil)
+    }
+
+    /// Publishes the lag and renews the lease when no block was applied this tick (fenced by the
+    /// checkpoint like a batch). Blocks up to `target` still unprocessed count from the last block
+    /// applied, never as no lag.
+    private func publishIdle(props: DynamicGlobalProperties, target: Int64) {
+        // Before this watcher applied a block, the lag is estimated at 3 s a block.
+        let processedTime = next > target ? nil
+            : lastTime ?? ChainTime(secondsSinceEpoch: props.time.secondsSinceEpoch - 3 * max(0, props.headBlockNumber - next + 1))
         let progress = WatcherStore.Progress(head: props.headBlockNumber, irreversible: props.lastIrreversibleBlockNum,
-                                             processed: next - 1, headTime: props.time, processedTime: nil)
-        _ = try? store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL, now: unixSeconds(),
-                             leaseMilliseconds: Self.leaseMilliseconds)
+                                             processed: next - 1, headTime: props.time, processedTime: processedTime)
+        do {
+            if case .rewound(let stored, let storedID) = try store.apply(claims: [], nextBlock: next, progress: progress, boundTTL: config.boundTTL,
+                                                                         now: unixSeconds(), leaseMilliseconds: Self.leaseMilliseconds, expectedNext: next) {
+                rewind(to: stored, lastID: storedID)
+            }
+        } catch {
+            if error.kind != .leaseLost { redisFailed = true }
+            logger.warning("publishing the watcher's state failed", metadata: ["error": "\(error)"])
+        }
     }
 
     private var publishedCalls: [String: Int] = [:], publishedFailures: [String: Int] = [:]
@@ -402,7 +475,10 @@ public final class ChainWatcher {
         do {
             try store.addRPCCounts(calls: dc, failures: df, batchSizes: rpc.batchSizeByNode)
             publishedCalls = calls; publishedFailures = failures
-        } catch { logger.debug("rpc counters not published", metadata: ["error": "\(error)"]) }
+        } catch {
+            redisFailed = true
+            logger.debug("rpc counters not published", metadata: ["error": "\(error)"])
+        }
     }
 
     private func log(_ scan: BlockScan, _ outcomes: [String]) {

@@ -172,13 +172,14 @@ struct Lie: ParsableCommand {
         forge-authority: get_accounts puts --key in --account's --role authority, enough to sign alone.
         inject-transfer: block --block carries one more transfer (--from, --memo, --amount) under its real id.
         fork: from block --block on (--count blocks), a fork whose `previous` does not chain; its first block pays --memo.
-        irreversible: the irreversible block is reported --ahead blocks higher (at most the head).
+        irreversible: the irreversible block is reported --ahead blocks higher (at most the head), or --behind blocks lower.
         chain-id: get_config and get_version name --chain-id.
         unasked-accounts: get_accounts also answers for every other account, each claiming it never posted.
+        null-blocks: no block above --block (get_block answers null, get_block_range an empty range), head and irreversible block unchanged.
         none: tell the truth again.
         """)
     @OptionGroup var node: NodeOption
-    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | unasked-accounts | none") var kind: String
+    @Argument(help: "forge-authority | inject-transfer | fork | irreversible | chain-id | unasked-accounts | null-blocks | none") var kind: String
     @Option var account: String?
     @Option(help: "owner, active or posting.") var role: String = "posting"
     @Option(help: "A public key, STM…") var key: String?
@@ -187,6 +188,7 @@ struct Lie: ParsableCommand {
     @Option var memo: String = "fork"
     @Option var amount: String = "0.001 STEEM"
     @Option var ahead: Int64 = 0
+    @Option var behind: Int64?
     @Option(help: "For fork: how many blocks (default: all from --block on).") var count: Int64?
     @Option(help: "64 hex characters.") var chainID: String?
 
@@ -200,13 +202,15 @@ struct Lie: ParsableCommand {
         case "fork":
             p["from_block"] = block.map(JSONValue.int); p["memo"] = .string(memo); p["count"] = count.map(JSONValue.int)
         case "irreversible":
-            p["ahead"] = .int(ahead)
+            p["ahead"] = .int(ahead); p["behind"] = behind.map(JSONValue.int)
         case "chain-id":
             p["chain_id"] = chainID.map(JSONValue.string)
+        case "null-blocks":
+            p["above"] = block.map(JSONValue.int)
         case "unasked-accounts", "none":
             break
         default:
-            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id, unasked-accounts or none")
+            throw ValidationError("the lie is forge-authority, inject-transfer, fork, irreversible, chain-id, unasked-accounts, null-blocks or none")
         }
         _ = try node.call("lie", p)
         print("\(node.node) now lies: \(kind)")

@@ -93,7 +93,9 @@ final class Cluster {
 
     /// A port found free can be taken by another socket before the server binds it: a server that
     /// exits at start is started again on a fresh port (a restart keeps its port: nothing has it).
-    func startRedis(appendOnly: Bool = false) throws {
+    /// `debugCommand`: DEBUG is allowed from loopback (DEBUG RELOAD NOSAVE restores the last SAVE
+    /// under the clients' feet, without closing their connections).
+    func startRedis(appendOnly: Bool = false, debugCommand: Bool = false) throws {
         let restarting = redisStartedOnce
         for attempt in 0..<4 {
             if attempt > 0 && !restarting {
@@ -101,7 +103,8 @@ final class Cluster {
                 env["STEEMAUTH_REDIS_URL"] = env["STEEMAUTH_REDIS_URL"].map { _ in "redis://127.0.0.1:\(redisPort)/0" }
             }
             let p = try launch("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "",
-                                                "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"],
+                                                "--appendonly", appendOnly ? "yes" : "no", "--dir", dir, "--logfile", dir + "/redis.log"]
+                                                + (debugCommand ? ["--enable-debug-command", "local"] : []),
                                log: nil, executable: Cluster.which("redis-server")!)
             redisProcess = p
             let port = redisPort

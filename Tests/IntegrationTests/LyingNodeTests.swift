@@ -215,6 +215,45 @@ final class LyingNodeTests: XCTestCase {
         try waitUntil("bound once irreversible", seconds: 30) { try self.cluster.boundAccount(id, redis: redis).account == "payer" }
     }
 
+    /// A node that answers the global properties honestly but has no block the nodes call
+    /// irreversible (null on Steem, an empty range on Hive) is a failing node: avoided, counted and
+    /// logged, the claim binds through the others. When no node has the blocks, the lag shows.
+    func testANodeWithoutTheIrreversibleBlocksIsAvoidedAndTheLagShows() throws {
+        try start(nodes: 3)
+        let store = cluster.store(), redis = cluster.redis()
+        try cluster.devchain(["lie", "null-blocks", "--block", String(try head())], node: liar)
+        let (id, memo) = try cluster.newSession(store: store)
+        try cluster.devchain(["generate", "--blocks", "20", "--transfers-per-block", "1"])
+        let paid = try pay(memo, from: "payer")
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        try waitUntil("bound through the honest nodes", seconds: 30) { try self.cluster.boundAccount(id, redis: redis).account == "payer" }
+        XCTAssertTrue(cluster.log("watcher.log").contains("a node does not have a block the nodes call irreversible"))
+        try waitUntil("the liar's failure counted", seconds: 30) {
+            (try redis.command(["HGET", "steemauth:w:steem:rpc", "failures|" + self.liar]).integer ?? 0) > 0
+        }
+        // Now no node has the blocks past the head: the watcher cannot go on, and says how far behind it is.
+        try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > paid }
+        let stuck = try head()
+        for node in nodes { try cluster.devchain(["lie", "null-blocks", "--block", String(stuck)], node: node) }
+        try waitUntil("caught up to the last block the nodes have", seconds: 30) { self.cluster.checkpoint(redis: redis) == stuck + 1 }
+        try cluster.devchain(["generate", "--blocks", "20"])
+        try waitUntil("the lag shows", seconds: 30) { (try redis.command(["HGET", "steemauth:w:steem", "behind"]).integer ?? 0) > 0 }
+        XCTAssertEqual(cluster.checkpoint(redis: redis), stuck + 1)
+    }
+
+    /// A node that reports a much lower irreversible block holds nothing back: every node is asked
+    /// and the quorum-th highest answer is read (two nodes vouch for it).
+    func testALowerIrreversibleBlockFromOneNodeHoldsNothingBack() throws {
+        try start(nodes: 3)
+        let store = cluster.store(), redis = cluster.redis()
+        try cluster.devchain(["lie", "irreversible", "--behind", "1000"], node: liar)
+        let (id, memo) = try cluster.newSession(store: store)
+        try cluster.devchain(["generate", "--blocks", "20", "--transfers-per-block", "1"])
+        try pay(memo, from: "payer")
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        try waitUntil("bound", seconds: 30) { try self.cluster.boundAccount(id, redis: redis).account == "payer" }
+    }
+
     /// A visitor paid in time while the watcher was down; the code then expired on the ask page (a
     /// new one is shown). The transfer's block time decides: it binds when the watcher comes back.
     /// A transfer whose block is after the code's expiry binds nothing.

@@ -98,4 +98,21 @@ final class WatcherPipelineTests: XCTestCase {
             cluster = try Cluster(extraEnv: ["STEEMAUTH_RPC_BATCH": "5"])
         }
     }
+
+    /// A later request of a round fails on the preferred node: the watcher moves off that node (not
+    /// only when the round's first request fails), and still applies every block in order.
+    func testAFailedLaterRequestMovesTheWatcherOffTheNode() throws {
+        try cluster.startRedis()
+        let nodes = try cluster.startDevchain(nodes: 2)
+        let redis = cluster.redis()
+        let (expected, head) = try payClaims(6, node: nodes[0], store: cluster.store())
+        // Block 23 is in the fifth request of the first round (blocks 1-40, 5 a request).
+        try cluster.devchain(["fault", "--mode", "error", "--block", "23", "--count", "1"], node: nodes[0])
+        _ = try cluster.startWatcher(["--from-block", "1", "--batch-size", "40"], extraEnv: ["STEEMAUTH_NODE_QUORUM": "1"])
+        try waitCaughtUp(past: head, redis: redis)
+        try assertBoundOnceInChainOrder(expected, redis: redis)
+        let log = cluster.log("watcher.log")
+        XCTAssertTrue(log.contains("a batch in flight failed; fetching it again"))
+        XCTAssertTrue(log.contains("avoiding=\(nodes[0])"), "moved off the node whose request failed")
+    }
 }

@@ -45,4 +45,39 @@ final class WatcherRedisRollbackTests: XCTestCase {
         for (id, payer) in expected { XCTAssertEqual(try cluster.boundAccount(id, redis: fresh).account, payer) }
         XCTAssertTrue(cluster.log("watcher.log").contains("redis came back with an older checkpoint"))
     }
+
+    /// Redis restored from a snapshot while the watcher is caught up and idle, its connection never
+    /// broken (so the watcher sees no error): its next write finds the older checkpoint, and the
+    /// claim bound since the snapshot is bound again.
+    func testARedisRestoredOlderWithoutAnErrorIsFoundByTheCheckpointFence() throws {
+        try cluster.startRedis(debugCommand: true)
+        let node = try cluster.startDevchain()[0]
+        let store = cluster.store()
+        let (before, beforeMemo) = try cluster.newSession(store: store)
+        let (lost, lostMemo) = try cluster.newSession(store: store)
+        try cluster.devchain(["generate", "--blocks", "20", "--transfers-per-block", "2"], node: node)
+        let first = try paidBlock(cluster.devchain(["transfer", "--from", "early", "--to", "steemauth.demo", "--memo", beforeMemo, "--now"], node: node))
+        _ = try cluster.startWatcher(["--from-block", "1"])
+        let redis = cluster.redis()
+        try waitUntil("caught up", seconds: 30) { (self.cluster.checkpoint(redis: redis) ?? 0) > first }
+        XCTAssertEqual(try cluster.boundAccount(before, redis: redis).account, "early")
+        // The snapshot: the second session is not bound yet.
+        _ = try redis.command(["SAVE"])
+        let saved = try XCTUnwrap(cluster.checkpoint(redis: redis))
+        let paid = try paidBlock(cluster.devchain(["transfer", "--from", "late", "--to", "steemauth.demo", "--memo", lostMemo, "--now"], node: node))
+        try waitUntil("bound after the snapshot", seconds: 30) {
+            try self.cluster.boundAccount(lost, redis: redis).account == "late" && (self.cluster.checkpoint(redis: redis) ?? 0) > paid
+        }
+        XCTAssertEqual(try redis.command(["DEBUG", "RELOAD", "NOSAVE"]), .status("OK"))
+        XCTAssertNil(try cluster.boundAccount(lost, redis: redis).account, "Redis came back older")
+        XCTAssertEqual(cluster.checkpoint(redis: redis), saved)
+        try waitUntil("bound again", seconds: 30) { try self.cluster.boundAccount(lost, redis: redis).account == "late" }
+        XCTAssertGreaterThan(cluster.checkpoint(redis: redis) ?? 0, paid)
+        XCTAssertTrue(cluster.log("watcher.log").contains("redis came back with an older checkpoint"))
+    }
+
+    /// The block number in the devchain's `transfer` answer.
+    private func paidBlock(_ out: String) throws -> Int64 {
+        try XCTUnwrap(Int64(out.split(separator: " ")[3].trimmingCharacters(in: CharacterSet(charactersIn: ",\n"))))
+    }
 }
