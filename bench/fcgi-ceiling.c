@@ -13,8 +13,8 @@
        (PAGEFILE, captured by bench/run for this session; gzip when it is gzip).
      fcgi-ceiling verify SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
        /steemauth/verify, what nginx auth_request asks on every request to a protected app: the cookie
-       check, one EVALSHA of a script with verify's reads (watcher lag, the session hash's five
-       fields, a bound session's proof fields; the deny list only for an id with no session), then
+       check, one EVALSHA of a script with verify's reads (the session's state and account; the
+       deny list only for an id with no session), then
        200 with the account in X-SteemAuth-Account, or 401, with the pool's headers and no body.
      fcgi-ceiling home SOCKET PROCESSES REDIS_PORT PREFIX KEYHEX
        GET / for a new visitor: 16 bytes from getentropy, their hex signed with keyed BLAKE2b, and the
@@ -63,19 +63,17 @@ static const char *ASK_SCRIPT =
     "redis.call('EXPIRE', p .. 's:' .. id, tonumber(ARGV[4])) "
     "return {'unbound', s[2], ttl, w[1] or '', s[8] or ''}";
 
-/* verify's script: the reads of the pool's view script in verify mode (it never rotates). */
+/* verify's script: the reads of the pool's verify script (it never rotates): the session's state
+   and account, and the deny list only for an id without a session. */
 static const char *VERIFY_SCRIPT =
     "local p, id = ARGV[1], ARGV[2] "
-    "local behind = redis.call('HGET', ARGV[3], 'behind') or '' "
-    "local skey = p .. 's:' .. id "
-    "local s = redis.call('HMGET', skey, 'st', 'code', 'acct', 'rot', 'cexp') "
+    "local s = redis.call('HMGET', p .. 's:' .. id, 'st', 'acct') "
     "if not s[1] then "
-    "  if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied', '', -1, behind} end "
-    "  return {'none', '', -1, behind} "
+    "  if redis.call('EXISTS', p .. 'd:' .. id) == 1 then return {'denied'} end "
+    "  return {'none'} "
     "end "
-    "if s[1] == 'u' then return {'unbound', '', -1, behind} end "
-    "local f = redis.call('HMGET', skey, 'blk', 'tx', 'btime', 'method', 'key') "
-    "return {'bound', s[3], -1, behind, f[1] or '', f[2] or '', f[3] or '', '', f[4] or '', f[5] or '', ''}";
+    "if s[1] == 'u' then return {'unbound'} end "
+    "return {'bound', s[2]}";
 
 static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
 
@@ -161,10 +159,10 @@ int main(int argc, char **argv) {
                 if (!cookie_id(FCGX_GetParam("HTTP_COOKIE", q.envp), key, keylen, id)) {
                     FCGX_PutStr(REFUSED, sizeof REFUSED - 1, q.out);
                 } else {
-                    redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s %s", sha, argv[5], id, watcher);
-                    if (!v || v->type != REDIS_REPLY_ARRAY || v->elements < 4) {
+                    redisReply *v = redisCommand(r, "EVALSHA %s 0 %s %s", sha, argv[5], id);
+                    if (!v || v->type != REDIS_REPLY_ARRAY || v->elements < 1) {
                         FCGX_PutS("Status: 503 Service Unavailable\r\nCache-Control: no-store\r\nVary: Cookie\r\nContent-Length: 0\r\n\r\n", q.out);
-                    } else if (v->elements == 11 && strcmp(v->element[0]->str, "bound") == 0) {
+                    } else if (v->elements == 2 && strcmp(v->element[0]->str, "bound") == 0) {
                         char head[256];
                         int h = snprintf(head, sizeof head, "Status: 200 OK\r\nCache-Control: no-store\r\nVary: Cookie\r\n"
                                          "X-SteemAuth-Account: %s\r\nContent-Length: 0\r\n\r\n", v->element[1]->str);

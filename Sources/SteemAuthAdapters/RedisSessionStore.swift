@@ -35,7 +35,8 @@ public final class RedisSessionStore: SessionStore {
         let mode: Mode
         switch purpose {
         case .status: mode = .status
-        case .verify: mode = .verify
+        case .verify:
+            return try redis.eval(SessionScripts.verify, keys: [prefix + "s:" + id.hex, prefix + "d:" + id.hex], args: [], reading: parseVerify)
         case .report: mode = .report
         }
         if mode == .status, freshMemo == nil, let unboundCode, let view = try readUnboundSession(id: id, code: unboundCode, page: false) {
@@ -148,6 +149,18 @@ public final class RedisSessionStore: SessionStore {
                                behindSeconds: behind, cachedReport: cached)
         if count >= 11, let pending = reply[10]?.bytes, !pending.isEmpty { view.oidcPending = pending }
         return view
+    }
+
+    /// The verify script's reply: a bound session carries its account (and no proof: verify shows none).
+    private func parseVerify(_ reply: RedisReplyView) throws(RedisError) -> SessionView {
+        guard let outcome = reply[0] else { throw RedisError(kind: .server, message: "unexpected verify reply \(reply.converted)") }
+        if outcome.isString("bound"), reply.count == 2, let account = reply[1]?.string {
+            return SessionView(state: .bound(account: account, proof: nil), behindSeconds: nil)
+        }
+        if outcome.isString("unbound") { return SessionView(state: .unbound(memo: "", expiresIn: -1), behindSeconds: nil) }
+        if outcome.isString("denied") { return SessionView(state: .denied, behindSeconds: nil) }
+        if outcome.isString("none") { return SessionView(state: .none, behindSeconds: nil) }
+        throw RedisError(kind: .server, message: "unexpected verify outcome \(outcome.string ?? "(not a string)")")
     }
 
     /// Deletes a session and deny-lists its id, if there was one.

@@ -100,6 +100,20 @@ enum SessionScripts {
     """)
     }
 
+    /// What `verify` (nginx `auth_request`, on every request to a protected app) reads: whether the
+    /// session is bound, and to whom. It never rotates, re-issues or renews anything, so it reads two
+    /// fields, not the view script's five and the watcher's lag.
+    /// KEYS: s:<id>, d:<id>. Returns {'bound', account}, {'unbound'}, {'denied'} or {'none'}.
+    static let verify = LuaScript(name: "verify", source: """
+    local s = redis.call('HMGET', KEYS[1], 'st', 'acct')
+    if not s[1] then
+      if redis.call('EXISTS', KEYS[2]) == 1 then return {'denied'} end
+      return {'none'}
+    end
+    if s[1] == 'u' then return {'unbound'} end
+    return {'bound', s[2]}
+    """)
+
     /// A new unbound session with its first login code: what the first view of the ask page and an
     /// OpenID Connect authorization from a new browser both create.
     /// skey, ckey, gkey: the session's `s:`, and its code's `c:` and `cg:`.
