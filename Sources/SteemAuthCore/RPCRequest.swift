@@ -25,26 +25,3 @@ public struct RPCRequest: Codable, Sendable, Equatable {
         return (String(parts[0]), String(parts[1]), params ?? .array([]))
     }
 }
-
-public struct RPCErrorObject: Codable, Sendable, Equatable, Error, CustomStringConvertible {
-    public var code: Int64
-    public var message: String
-    public var data: JSONValue?
-    public init(code: Int64, message: String, data: JSONValue? = nil) { self.code = code; self.message = message; self.data = data }
-    public var description: String { "JSON-RPC error \(code): \(message.prefix(200))" }
-}
-
-public struct RPCResponse<Result: Decodable & Sendable>: Decodable, Sendable {
-    public var id: JSONValue?
-    public var result: Result?
-    public var error: RPCErrorObject?
-}
-
-public enum RPCMethod {
-    public static let getDynamicGlobalProperties = "condenser_api.get_dynamic_global_properties"
-    public static let getBlock = "condenser_api.get_block"
-    public static let getConfig = "condenser_api.get_config"
-    public static let getFollowing = "condenser_api.get_following"
-    public static let getAccounts = "condenser_api.get_accounts"
-    public static let getBlockRange = "block_api.get_block_range"
-}
