@@ -197,7 +197,7 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     /// way, are not used).
     mutating func probeFailed(_ node: Int, _ error: RPCFailure) {
         for (tag, _) in held.removeValue(forKey: node) ?? [] { parts[tag] = nil }
-        client.failures[client.nodes[node], default: 0] += 1
+        client.countFailure(node)
         for index in batches.indices where batches[index].node == node && !batches[index].done {
             fail(index, error, counted: false)
         }
@@ -233,10 +233,8 @@ private struct ConcurrentRun<T: Decodable & Sendable> {
     mutating func fail(_ index: Int, _ error: RPCFailure, counted: Bool = true) {
         let node = batches[index].node
         if counted {
-            client.failures[client.nodes[node], default: 0] += 1
-            // Asked again before its next use (a failover may have put another server behind it).
-            client.chainChecked[node] = client.expectedChainID == nil
-            if client.expectedChainID != nil { quarantined.insert(node) }
+            client.noteFailure(of: node)
+            if !client.chainChecked[node] { quarantined.insert(node) }
         }
         batches[index].done = true
         batches[index].results = []

@@ -43,7 +43,7 @@ public final class RPCClient {
     /// Nodes of another chain: never asked again.
     public internal(set) var dropped: Set<Int> = []
     /// Counters by node, for metrics and tests.
-    public internal(set) var failures: [String: Int] = [:]
+    public private(set) var failures: [String: Int] = [:]
     public private(set) var calls: [String: Int] = [:]
 
     public init(nodes: [String], timeoutSeconds: Double, form: Form = .dotted, maxReplyBytes: Int = 32 << 20,
@@ -76,6 +76,13 @@ public final class RPCClient {
     /// Counts a failure of a node whose answer parsed but did not hold what it must (for metrics).
     public func countFailure(_ node: Int) {
         failures[nodes[node], default: 0] += 1
+    }
+
+    /// A request to the node failed: counted, and its chain id asked again before its next use (a
+    /// failover may have put another server behind its address).
+    func noteFailure(of node: Int) {
+        countFailure(node)
+        chainChecked[node] = expectedChainID == nil
     }
 
     /// The batch size in use for each node, for metrics.
@@ -134,8 +141,7 @@ public final class RPCClient {
             if !chainChecked[node] { try checkChainID(node, deadline: deadline) }
             return try performInBatches(calls, node: node, as: type, deadline: deadline)
         } catch {
-            failures[nodes[node], default: 0] += 1
-            chainChecked[node] = expectedChainID == nil
+            noteFailure(of: node)
             throw error
         }
     }

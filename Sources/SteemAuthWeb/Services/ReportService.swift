@@ -66,13 +66,9 @@ final class ReportService {
         for node in lookup.failedNodes where node == rpc.preferredNode { rpc.avoid(node) }
         // Names a node made up never reach a page, a link, a Redis key or a log line as they came.
         dropped(lookup.badFollowing, from: "get_following", account: account)
-        var accounts = lookup.accounts.flatMap { $0 }
-        let badAccounts = accounts.filter { !AccountName.isValid($0.name) }
-        if !badAccounts.isEmpty {
-            accounts.removeAll { !AccountName.isValid($0.name) }
-            dropped(badAccounts.map(\.name), from: "get_accounts", account: account)
-        }
-        return StaleReport.build(account: account, following: lookup.following, accounts: accounts,
+        // Accounts need no such check: a node's lookup answers only for the valid names it was asked
+        // (FollowLookup refuses any other).
+        return StaleReport.build(account: account, following: lookup.following, accounts: lookup.accounts.flatMap { $0 },
                                  rule: StalenessRule(staleDays: config.staleDays), now: unixSeconds(), basis: config.staleBasis)
     }
 
